@@ -1,0 +1,1 @@
+"""Portico: portal and member instances of a clinic booking platform, and their GESDENT sync."""

@@ -1,0 +1,1 @@
+"""Engine, sessions, table models and repositories."""

@@ -1,0 +1,1 @@
+"""Pure rules and value types of Portico: no I/O, no session, no web framework."""

@@ -1,0 +1,99 @@
+"""Errors with an RFC 9457 problem type. The web layer renders them; nothing here knows HTTP routing."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class PorticoError(Exception):
+    """Base of every error Portico reports to a caller."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+        self.headers: dict[str, str] = {}
+
+
+class Unauthorized(PorticoError):
+    status, slug, title = 401, "unauthorized", "Missing or invalid API key"
+
+
+class Forbidden(PorticoError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class MissingScope(Forbidden):
+    slug, title = "missing-scope", "The API key lacks a required scope"
+
+
+class MasterKeyNotAllowed(Forbidden):
+    slug, title = "master-key-not-allowed", "The master key only administers partners and API keys"
+
+
+class MasterKeyRequired(Forbidden):
+    slug, title = "master-key-required", "This route needs the master key"
+
+
+class NotFound(PorticoError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(PorticoError):
+    """An invariant of the procedure would be broken."""
+
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(PorticoError):
+    status, slug, title = 412, "precondition-failed", "The resource changed since the ETag given in If-Match"
+
+
+class PayloadTooLarge(PorticoError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class ValidationFailed(PorticoError):
+    status, slug, title = 422, "validation-error", "Invalid input"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(detail, errors=errors)
+
+
+class InvalidCursor(ValidationFailed):
+    slug, title = "invalid-cursor", "Invalid pagination cursor"
+
+
+# Invariant violations (DESIGN.md §2). Each has its own type so integrators can branch on it.
+
+
+class NameTaken(Conflict):
+    slug, title = "name-taken", "The name is already in use"
+
+
+class PortalNotReady(Conflict):
+    slug, title = "portal-not-ready", "The portal is not ready to take members"
+
+
+class PortalHasMembers(Conflict):
+    slug, title = "portal-has-members", "The portal has members"
+
+
+class PortalCannotBeMember(Conflict):
+    slug, title = "portal-cannot-be-member", "A portal cannot be a member"
+
+
+class MemberCannotBePortal(Conflict):
+    slug, title = "member-cannot-be-portal", "A member cannot become a portal"
+
+
+class AlreadyMember(Conflict):
+    slug, title = "already-member", "The instance is already a member of a portal"
+
+
+class SelfMembership(Conflict):
+    slug, title = "self-membership", "An instance cannot be a member of itself"

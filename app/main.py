@@ -1,0 +1,102 @@
+"""The application factory: `app.main:app` for uvicorn, `create_app()` for tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import Settings
+from app.db import migrate
+from app.db.engine import create_engine, create_sessionmaker
+from app.problems import install as install_problem_handlers
+from app.problems import problem_response
+from app.domain.errors import PayloadTooLarge
+from app.routers import communications, health, instances, partners, portals
+from app.routers import settings as settings_routes
+
+log = logging.getLogger("portico")
+
+DESCRIPTION = """\
+Portico automates how a clinic booking platform sets up a **portal instance** with **member
+instances**, and keeps each member's agenda in sync with its GESDENT server.
+
+Authenticate with `Authorization: Bearer <API key>`. Errors are RFC 9457 problems whose `type`
+is stable. Lists are keyset-paginated (`limit`, `cursor`, `next_cursor`, `Link`). Mutable
+resources carry an `ETag`; send it back in `If-Match` to avoid lost updates.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.master_key = settings.resolve_master_key()
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        if settings.auto_migrate:
+            await migrate.upgrade(engine)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Portico",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    for module in (health, partners, instances, settings_routes, communications, portals):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with a 413 before a route reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+            return message
+
+        await self.app(scope, limited, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413, "payload-too-large", "Request body too large", f"The request body exceeds {self.max_bytes} bytes."
+        )
+        await response(scope, receive, send)
+
+
+app = create_app()

@@ -1,0 +1,106 @@
+"""RFC 9457 problem details: the one place errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.domain.errors import PorticoError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("portico")
+
+
+class ProblemError(BaseModel):
+    """One invalid field (`field`) or CSV line (`line`)."""
+
+    field: str | None = None
+    line: int | None = None
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem. `type` is stable; branch on it, not on `title` or `detail`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["/problems/not-found"])
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[ProblemError] | None = None
+
+
+def problem_response(
+    status: int, slug: str, title: str, detail: str | None, headers: dict[str, str] | None = None, **ext: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    body.update({k: v for k, v in ext.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Missing or invalid API key"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PorticoError)
+    async def _portico(_: Request, exc: PorticoError) -> JSONResponse:
+        return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extensions)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        fields = ", ".join(e["field"] for e in errors)
+        return problem_response(
+            422, "validation-error", "Invalid input", f"{len(errors)} invalid field(s): {fields}", errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(exc.status_code, slug, title, detail, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "internal-error", "Internal server error", "An unexpected error occurred.")
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries declaring the problems a route can answer."""
+    descriptions = {
+        400: "Bad request",
+        401: "Missing or invalid API key",
+        403: "Missing scope, or the wrong kind of key for this route",
+        404: "Unknown, or owned by another partner",
+        409: "An invariant of the procedure would be broken",
+        412: "If-Match does not match the current ETag",
+        413: "Request body too large",
+        415: "Unsupported media type",
+        422: "Invalid input; `errors` lists every invalid field",
+    }
+    return {
+        status: {"model": Problem, "description": descriptions[status], "content": {PROBLEM_JSON: {}}}
+        for status in statuses
+    }

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource: parse, authorize, call a service, shape the response."""

@@ -1,0 +1,21 @@
+"""Parameters shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Path, Query
+
+from app.domain.values import INSTANCE_NAME_PATTERN, SETTING_KEY_PATTERN
+
+NamePath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Instance (database) name.")]
+PortalPath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Name of the portal instance.")]
+MemberPath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Name of the member instance.")]
+SettingKeyPath = Annotated[str, Path(pattern=SETTING_KEY_PATTERN, description="Setting key.")]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", max_length=1000, description="ETag from a previous read; 412 when it is stale."),
+]
+Cascade = Annotated[
+    bool, Query(description="Also remove what depends on this (invariant 6); the response lists it.")
+]

@@ -1,0 +1,103 @@
+"""Instances: the platform's clients, one booking database each."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.auth import InstancesRead, InstancesWrite
+from app.db.session import SessionDep
+from app.domain.rules import kind_of
+from app.pagination import Page, PageParams
+from app.problems import responses
+from app.routers.common import Cascade, IfMatch, NamePath
+from app.schemas.instances import InstanceCreate, InstanceDeleted, InstanceKind, InstancePublic, InstanceUpdate
+from app.services import instances as service
+
+router = APIRouter(tags=["instances"])
+Q = Annotated[
+    str | None,
+    Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="Substring of the name or display name."),
+]
+
+
+@router.get(
+    "/v1/instances",
+    operation_id="instances_list",
+    response_model=Page[InstancePublic],
+    responses=responses(401, 403, 422),
+)
+async def list_instances(
+    principal: InstancesRead,
+    session: SessionDep,
+    page: PageParams,
+    kind: Annotated[InstanceKind | None, Query(description="Only portals, members or standalone instances.")] = None,
+    q: Q = None,
+) -> Page[InstancePublic]:
+    rows, cursor = await service.list_page(session, principal, page, kind, q)
+    items = [InstancePublic.of(r.Instance, kind_of(r.portal_setting, r.member_of), r.member_of) for r in rows]
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.post(
+    "/v1/instances",
+    operation_id="instances_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InstancePublic,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_instance(
+    principal: InstancesWrite, session: SessionDep, body: InstanceCreate, response: Response
+) -> InstancePublic:
+    instance = await service.create(session, principal, body)
+    response.headers["Location"] = f"/v1/instances/{instance.name}"
+    response.headers["ETag"] = service.etag(instance)
+    return InstancePublic.of(instance, InstanceKind.standalone, None)
+
+
+@router.get(
+    "/v1/instances/{name}",
+    operation_id="instances_get",
+    response_model=InstancePublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_instance(
+    principal: InstancesRead, session: SessionDep, name: NamePath, response: Response
+) -> InstancePublic:
+    instance, facts = await service.get(session, principal, name)
+    response.headers["ETag"] = service.etag(instance)
+    return InstancePublic.build(instance, facts)
+
+
+@router.patch(
+    "/v1/instances/{name}",
+    operation_id="instances_update",
+    response_model=InstancePublic,
+    responses=responses(401, 403, 404, 412, 422),
+)
+async def update_instance(
+    principal: InstancesWrite,
+    session: SessionDep,
+    name: NamePath,
+    body: InstanceUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InstancePublic:
+    instance, facts = await service.update(session, principal, name, body, if_match)
+    response.headers["ETag"] = service.etag(instance)
+    return InstancePublic.build(instance, facts)
+
+
+@router.delete(
+    "/v1/instances/{name}",
+    operation_id="instances_delete",
+    response_model=InstanceDeleted,
+    responses=responses(401, 403, 404, 409, 412, 422),
+)
+async def delete_instance(
+    principal: InstancesWrite, session: SessionDep, name: NamePath, cascade: Cascade = False, if_match: IfMatch = None
+) -> InstanceDeleted:
+    """Delete an instance. A portal with members needs `cascade=true`, which detaches them first."""
+    detached = await service.delete(session, principal, name, cascade, if_match)
+    return InstanceDeleted(name=name, detached_members=detached)

@@ -1,0 +1,89 @@
+"""Partners and their API keys: the operator's routes (master key)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from app.auth import AnyPrincipal, Master
+from app.db.session import SessionDep
+from app.pagination import Page, PageParams
+from app.problems import responses
+from app.schemas.partners import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, PartnerCreate, PartnerPublic
+from app.services import partners as service
+
+router = APIRouter(tags=["partners"])
+PartnerId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Partner id.")]
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="API key id.")]
+
+
+@router.get(
+    "/v1/partners", operation_id="partners_list", response_model=Page[PartnerPublic], responses=responses(401, 403, 422)
+)
+async def list_partners(_: Master, session: SessionDep, page: PageParams) -> Page[PartnerPublic]:
+    rows, cursor = await service.list_page(session, page)
+    return Page(items=[PartnerPublic.model_validate(r.Partner) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/v1/partners",
+    operation_id="partners_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PartnerPublic,
+    responses=responses(401, 403, 422),
+)
+async def create_partner(_: Master, session: SessionDep, body: PartnerCreate, response: Response) -> PartnerPublic:
+    partner = await service.create(session, body.name)
+    response.headers["Location"] = f"/v1/partners/{partner.id}"
+    return PartnerPublic.model_validate(partner)
+
+
+@router.get(
+    "/v1/partners/{partner_id}",
+    operation_id="partners_get",
+    response_model=PartnerPublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_partner(_: Master, session: SessionDep, partner_id: PartnerId) -> PartnerPublic:
+    return PartnerPublic.model_validate(await service.require(session, partner_id))
+
+
+@router.get(
+    "/v1/partners/{partner_id}/api-keys",
+    operation_id="api_keys_list",
+    response_model=Page[ApiKeyPublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_api_keys(
+    _: Master, session: SessionDep, partner_id: PartnerId, page: PageParams
+) -> Page[ApiKeyPublic]:
+    rows, cursor = await service.list_keys_page(session, partner_id, page)
+    return Page(items=[service.key_public(r.ApiKey) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/v1/partners/{partner_id}/api-keys",
+    operation_id="api_keys_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=responses(401, 403, 404, 422),
+)
+async def create_api_key(
+    _: Master, session: SessionDep, partner_id: PartnerId, body: ApiKeyCreate, response: Response
+) -> ApiKeyCreated:
+    row, plaintext = await service.create_key(session, partner_id, body)
+    response.headers["Location"] = f"/v1/partners/{partner_id}/api-keys"
+    response.headers["Cache-Control"] = "no-store"
+    return ApiKeyCreated(**service.key_public(row).model_dump(), key=plaintext)
+
+
+@router.delete(
+    "/v1/api-keys/{key_id}",
+    operation_id="api_keys_revoke",
+    response_model=ApiKeyPublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def revoke_api_key(principal: AnyPrincipal, session: SessionDep, key_id: KeyId) -> ApiKeyPublic:
+    """Revoke a key. The master key revokes any key; a partner key revokes its own partner's keys."""
+    return service.key_public(await service.revoke_key(session, principal, key_id))

@@ -1,0 +1,131 @@
+"""Portals and their members."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from app.auth import InstancesRead, PortalsWrite
+from app.db.session import SessionDep
+from app.domain import rules
+from app.pagination import Page, PageParams
+from app.problems import responses
+from app.routers.common import Cascade, MemberPath, PortalPath
+from app.schemas.portals import InstanceRef, MemberPublic, MemberRemoved, PortalDemoted, PortalPublic
+from app.services import members as member_service
+from app.services import portals as service
+
+router = APIRouter(tags=["portals"])
+
+
+@router.get(
+    "/v1/portals", operation_id="portals_list", response_model=Page[PortalPublic], responses=responses(401, 403, 422)
+)
+async def list_portals(principal: InstancesRead, session: SessionDep, page: PageParams) -> Page[PortalPublic]:
+    rows, cursor = await service.list_page(session, principal, page)
+    items = [
+        PortalPublic.build(r.Instance, rules.unmet_requirements(rules.PORTAL_VALUE, r.Instance.comms_enabled), r.member_count)
+        for r in rows
+    ]
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.post(
+    "/v1/portals",
+    operation_id="portals_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PortalPublic,
+    responses={**responses(401, 403, 404, 409, 422), 200: {"model": PortalPublic, "description": "Already a ready portal"}},
+)
+async def promote_portal(
+    principal: PortalsWrite, session: SessionDep, body: InstanceRef, response: Response
+) -> PortalPublic:
+    """Make an instance a ready portal in one step: `portalInstanceName=portal` and communications off."""
+    instance, member_count, changed = await service.promote(session, principal, body.instance)
+    if not changed:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/portals/{instance.name}"
+    response.headers["ETag"] = service.etag(instance, member_count)
+    return PortalPublic.build(instance, [], member_count)
+
+
+@router.get(
+    "/v1/portals/{portal}",
+    operation_id="portals_get",
+    response_model=PortalPublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_portal(principal: InstancesRead, session: SessionDep, portal: PortalPath, response: Response) -> PortalPublic:
+    instance, facts = await service.require_portal(session, principal, portal)
+    response.headers["ETag"] = service.etag(instance, facts.member_count)
+    unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
+    return PortalPublic.build(instance, unmet, facts.member_count)
+
+
+@router.delete(
+    "/v1/portals/{portal}",
+    operation_id="portals_delete",
+    response_model=PortalDemoted,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def demote_portal(
+    principal: PortalsWrite, session: SessionDep, portal: PortalPath, cascade: Cascade = False
+) -> PortalDemoted:
+    """Demote a portal to a standalone instance. With members, needs `cascade=true`, which detaches them."""
+    detached = await service.demote(session, principal, portal, cascade)
+    return PortalDemoted(name=portal, detached_members=detached)
+
+
+@router.get(
+    "/v1/portals/{portal}/members",
+    operation_id="members_list",
+    response_model=Page[MemberPublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_members(
+    principal: InstancesRead, session: SessionDep, portal: PortalPath, page: PageParams
+) -> Page[MemberPublic]:
+    rows, cursor = await member_service.list_page(session, principal, portal, page)
+    return Page(items=[MemberPublic.build(portal, r.Instance, r.joined_at) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/v1/portals/{portal}/members",
+    operation_id="members_add",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberPublic,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def add_member(
+    principal: PortalsWrite, session: SessionDep, portal: PortalPath, body: InstanceRef, response: Response
+) -> MemberPublic:
+    """Attach an instance to a ready portal (invariants 1 and 3); a 409 lists every unmet requirement."""
+    member, joined_at = await member_service.add(session, principal, portal, body.instance)
+    response.headers["Location"] = f"/v1/portals/{portal}/members/{member.name}"
+    return MemberPublic.build(portal, member, joined_at)
+
+
+@router.get(
+    "/v1/portals/{portal}/members/{member}",
+    operation_id="members_get",
+    response_model=MemberPublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_member(
+    principal: InstancesRead, session: SessionDep, portal: PortalPath, member: MemberPath
+) -> MemberPublic:
+    instance, joined_at = await member_service.get(session, principal, portal, member)
+    return MemberPublic.build(portal, instance, joined_at)
+
+
+@router.delete(
+    "/v1/portals/{portal}/members/{member}",
+    operation_id="members_remove",
+    response_model=MemberRemoved,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def remove_member(
+    principal: PortalsWrite, session: SessionDep, portal: PortalPath, member: MemberPath, cascade: Cascade = False
+) -> MemberRemoved:
+    """Detach a member from its portal; the instance itself stays."""
+    await member_service.remove(session, principal, portal, member, cascade)
+    return MemberRemoved(portal=portal, name=member)

@@ -1,0 +1,99 @@
+"""Instance settings: the whole map (JSON merge patch) and one key at a time."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response, status
+
+from app.auth import InstancesRead, InstancesWrite
+from app.db.session import SessionDep
+from app.problems import responses
+from app.routers.common import IfMatch, NamePath, SettingKeyPath
+from app.schemas.settings import SettingPublic, SettingPut, SettingsMap, SettingsPatch
+from app.services import settings as service
+
+router = APIRouter(tags=["settings"])
+
+
+@router.get(
+    "/v1/instances/{name}/settings",
+    operation_id="settings_get_all",
+    response_model=SettingsMap,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_settings(principal: InstancesRead, session: SessionDep, name: NamePath, response: Response) -> SettingsMap:
+    settings = await service.get_all(session, principal, name)
+    response.headers["ETag"] = service.map_etag(settings)
+    return SettingsMap(settings)
+
+
+@router.patch(
+    "/v1/instances/{name}/settings",
+    operation_id="settings_patch",
+    response_model=SettingsMap,
+    responses=responses(401, 403, 404, 409, 412, 422),
+)
+async def patch_settings(
+    principal: InstancesWrite,
+    session: SessionDep,
+    name: NamePath,
+    body: Annotated[SettingsPatch, Body(media_type="application/merge-patch+json")],
+    response: Response,
+    if_match: IfMatch = None,
+) -> SettingsMap:
+    """JSON merge patch: a string sets a key, null removes it. `portalInstanceName` obeys invariants 2 and 3."""
+    settings = await service.merge_patch(session, principal, name, body.root, if_match)
+    response.headers["ETag"] = service.map_etag(settings)
+    return SettingsMap(settings)
+
+
+@router.get(
+    "/v1/instances/{name}/settings/{key}",
+    operation_id="settings_get",
+    response_model=SettingPublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_setting(
+    principal: InstancesRead, session: SessionDep, name: NamePath, key: SettingKeyPath, response: Response
+) -> SettingPublic:
+    value = await service.get_one(session, principal, name, key)
+    response.headers["ETag"] = service.item_etag(key, value) or ""
+    return SettingPublic(key=key, value=value)
+
+
+@router.put(
+    "/v1/instances/{name}/settings/{key}",
+    operation_id="settings_put",
+    response_model=SettingPublic,
+    responses={**responses(401, 403, 404, 409, 412, 422), 201: {"model": SettingPublic, "description": "Created"}},
+)
+async def put_setting(
+    principal: InstancesWrite,
+    session: SessionDep,
+    name: NamePath,
+    key: SettingKeyPath,
+    body: SettingPut,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SettingPublic:
+    """Set one setting (201 when it is new). `portalInstanceName=portal` makes the instance a portal."""
+    created = await service.put_one(session, principal, name, key, body.value, if_match)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+        response.headers["Location"] = f"/v1/instances/{name}/settings/{key}"
+    response.headers["ETag"] = service.item_etag(key, body.value) or ""
+    return SettingPublic(key=key, value=body.value)
+
+
+@router.delete(
+    "/v1/instances/{name}/settings/{key}",
+    operation_id="settings_delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(401, 403, 404, 409, 412, 422),
+)
+async def delete_setting(
+    principal: InstancesWrite, session: SessionDep, name: NamePath, key: SettingKeyPath, if_match: IfMatch = None
+) -> Response:
+    await service.delete_one(session, principal, name, key, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,51 @@
+"""Field types shared by the API schemas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from app.domain.values import INSTANCE_NAME_PATTERN, text_problem
+
+
+def _line(value: str) -> str:
+    problem = text_problem(value, single_line=True)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _text(value: str) -> str:
+    problem = text_problem(value, single_line=False)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _utc(value: datetime) -> str:
+    # SQLite hands back naive datetimes; everything Portico stores is UTC.
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
+InstanceName = Annotated[
+    str, Field(pattern=INSTANCE_NAME_PATTERN, examples=["tt_portal_sanitas"], description="Database name.")
+]
+Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_line)]
+DisplayName = Label
+MemberCode = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_line)]
+SettingValue = Annotated[str, Field(max_length=2000), AfterValidator(_text)]
+
+
+class Input(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)

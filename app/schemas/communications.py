@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from app.db.models import Instance
+from app.schemas.common import Input, Output
+
+
+class CommunicationsPut(Input):
+    enabled: bool = Field(description="General switch for all automatic SMS, voice and e-mail.")
+    sms: bool | None = Field(None, description="Omitted: unchanged.")
+    voice: bool | None = Field(None, description="Omitted: unchanged.")
+    email: bool | None = Field(None, description="Omitted: unchanged.")
+
+
+class CommunicationsPublic(Output):
+    enabled: bool
+    sms: bool
+    voice: bool
+    email: bool
+
+    @classmethod
+    def build(cls, instance: Instance) -> CommunicationsPublic:
+        return cls(
+            enabled=instance.comms_enabled, sms=instance.comms_sms, voice=instance.comms_voice, email=instance.comms_email
+        )

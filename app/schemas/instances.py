@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from pydantic import Field
+
+from app.db.models import Instance
+from app.domain.rules import InstanceFacts
+from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output, Timestamp
+
+
+class InstanceKind(StrEnum):
+    portal = "portal"
+    member = "member"
+    standalone = "standalone"
+
+
+class InstanceCreate(Input):
+    name: InstanceName
+    display_name: DisplayName | None = Field(None, description="Defaults to the name.")
+    member_code: MemberCode | None = None
+
+
+class InstanceUpdate(Input):
+    display_name: DisplayName | None = Field(None, description="Cannot be null.")
+    member_code: MemberCode | None = Field(None, description="null removes it.")
+
+
+class InstancePublic(Output):
+    name: str
+    display_name: str
+    member_code: str | None
+    kind: InstanceKind
+    portal: str | None = Field(description="For a member: the portal it belongs to.")
+    cloned_from: str | None
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def build(cls, instance: Instance, facts: InstanceFacts) -> InstancePublic:
+        return cls.of(instance, facts.kind, facts.member_of)
+
+    @classmethod
+    def of(cls, instance: Instance, kind: str, portal: str | None) -> InstancePublic:
+        return cls(
+            name=instance.name,
+            display_name=instance.display_name,
+            member_code=instance.member_code,
+            kind=InstanceKind(kind),
+            portal=portal,
+            cloned_from=instance.cloned_from,
+            version=instance.version,
+            created_at=instance.created_at,
+            updated_at=instance.updated_at,
+        )
+
+
+class DetachedMembers(Output):
+    detached_members: list[str] = Field(description="Members that left the portal (cascade).")
+
+
+class InstanceDeleted(DetachedMembers):
+    name: str
+    deleted: bool = True

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from app.auth import Scope
+from app.schemas.common import DisplayName, Input, Label, Output, Timestamp
+
+
+class PartnerCreate(Input):
+    name: DisplayName
+
+
+class PartnerPublic(Output):
+    id: str
+    name: str
+    created_at: Timestamp
+
+
+class ApiKeyCreate(Input):
+    name: Label = "default"
+    scopes: list[Scope] | None = Field(
+        None,
+        min_length=1,
+        description="Scopes of the key. Default: every scope except `patients:read`.",
+    )
+
+
+class ApiKeyPublic(Output):
+    id: str
+    partner_id: str
+    name: str
+    scopes: list[Scope]
+    prefix: str = Field(description="First characters of the key, to recognise it.")
+    created_at: Timestamp
+    revoked_at: Timestamp | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The key itself. Shown once: store it now.")

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from app.db.models import Instance
+from app.domain.rules import Requirement
+from app.schemas.common import Input, InstanceName, Output, Timestamp
+
+
+class InstanceRef(Input):
+    instance: InstanceName
+
+
+class RequirementPublic(Output):
+    code: str = Field(examples=["communications-enabled"])
+    message: str
+
+
+class PortalPublic(Output):
+    name: str
+    display_name: str
+    ready: bool = Field(description="True when the portal can take members.")
+    unmet_requirements: list[RequirementPublic]
+    member_count: int
+
+    @classmethod
+    def build(cls, instance: Instance, unmet: list[Requirement], member_count: int) -> PortalPublic:
+        return cls(
+            name=instance.name,
+            display_name=instance.display_name,
+            ready=not unmet,
+            unmet_requirements=[RequirementPublic(code=r.code, message=r.message) for r in unmet],
+            member_count=member_count,
+        )
+
+
+class PortalDemoted(Output):
+    name: str
+    demoted: bool = True
+    detached_members: list[str] = Field(description="Members that left the portal (cascade).")
+
+
+class MemberPublic(Output):
+    portal: str
+    name: str
+    display_name: str
+    member_code: str | None
+    joined_at: Timestamp
+
+    @classmethod
+    def build(cls, portal: str, member: Instance, joined_at: object) -> MemberPublic:
+        return cls.model_validate(
+            {
+                "portal": portal,
+                "name": member.name,
+                "display_name": member.display_name,
+                "member_code": member.member_code,
+                "joined_at": joined_at,
+            }
+        )
+
+
+class MemberRemoved(Output):
+    portal: str
+    name: str
+    removed: bool = True

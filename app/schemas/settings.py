@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, RootModel
+
+from app.domain.values import SETTING_KEY_PATTERN
+from app.schemas.common import Input, Output, SettingValue
+
+SettingKey = Annotated[str, Field(pattern=SETTING_KEY_PATTERN, examples=["portalInstanceName"])]
+
+
+class SettingsMap(RootModel[dict[str, str]]):
+    """Every setting of an instance, key → value."""
+
+
+class SettingsPatch(RootModel[dict[SettingKey, SettingValue | None]]):
+    """JSON merge patch (RFC 7396): a string sets a key, null removes it, absent keys stay."""
+
+    root: dict[SettingKey, SettingValue | None] = Field(max_length=200)
+
+
+class SettingPut(Input):
+    value: SettingValue
+
+
+class SettingPublic(Output):
+    key: str
+    value: str

@@ -1,0 +1,1 @@
+"""Use cases: load, check with the domain rules, write. They flush; the request commits."""

@@ -1,0 +1,38 @@
+"""The general switch for automatic SMS, voice and e-mail, under invariant 2."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.models import Instance
+from app.db.repositories import instances as repo
+from app.domain import rules
+from app.etags import check_if_match, etag_of
+from app.schemas.communications import CommunicationsPut
+from app.services.instances import require
+
+
+def etag(instance: Instance) -> str:
+    return etag_of(
+        "communications", instance.comms_enabled, instance.comms_sms, instance.comms_voice, instance.comms_email
+    )
+
+
+async def get(session: AsyncSession, principal: Principal, name: str) -> Instance:
+    return await require(session, principal, name)
+
+
+async def put(
+    session: AsyncSession, principal: Principal, name: str, data: CommunicationsPut, if_match: str | None
+) -> Instance:
+    instance = await require(session, principal, name, lock=True)
+    check_if_match(if_match, etag(instance))
+    rules.check_communications_change(await repo.facts(session, instance), data.enabled)
+    instance.comms_enabled = data.enabled
+    for channel in ("sms", "voice", "email"):
+        value = getattr(data, channel)
+        if value is not None:
+            setattr(instance, f"comms_{channel}", value)
+    await session.flush()
+    return instance

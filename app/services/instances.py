@@ -1,0 +1,106 @@
+"""Instances: create, read, list, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.models import Instance, utcnow
+from app.db.repositories import instances as repo
+from app.domain import rules
+from app.domain.errors import NameTaken, NotFound, ValidationFailed
+from app.etags import check_if_match, etag_of
+from app.pagination import PageRequest, fetch_page
+from app.schemas.instances import InstanceCreate, InstanceUpdate
+
+
+def etag(instance: Instance) -> str:
+    return etag_of("instance", instance.id, instance.version)
+
+
+def partner_of(principal: Principal) -> str:
+    assert principal.partner_id is not None, "instance routes take partner keys only"
+    return principal.partner_id
+
+
+async def require(session: AsyncSession, principal: Principal, name: str, *, lock: bool = False) -> Instance:
+    """The caller's instance `name`, or 404 (also when another partner owns it)."""
+    instance = await repo.get_by_name(session, partner_of(principal), name, lock=lock)
+    if instance is None:
+        raise NotFound(f"Instance {name} not found.", instance=name)
+    return instance
+
+
+async def get(session: AsyncSession, principal: Principal, name: str) -> tuple[Instance, rules.InstanceFacts]:
+    instance = await require(session, principal, name)
+    return instance, await repo.facts(session, instance)
+
+
+async def list_page(
+    session: AsyncSession, principal: Principal, page: PageRequest, kind: str | None, q: str | None
+) -> tuple[list[Any], str | None]:
+    stmt = repo.filter_list(repo.select_with_kind(partner_of(principal)), kind, q)
+    return await fetch_page(session, stmt, [Instance.name], page, lambda row: [row.Instance.name])
+
+
+async def create(
+    session: AsyncSession, principal: Principal, data: InstanceCreate, *, cloned_from: str | None = None
+) -> Instance:
+    if await repo.name_exists(session, data.name):
+        raise _taken(data.name)
+    instance = Instance(
+        partner_id=partner_of(principal),
+        name=data.name,
+        display_name=data.display_name or data.name,
+        member_code=data.member_code,
+        cloned_from=cloned_from,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(instance)
+    except IntegrityError:  # created concurrently between our check and the insert
+        raise _taken(data.name) from None
+    return instance
+
+
+def _taken(name: str) -> NameTaken:
+    return NameTaken(f"An instance named {name} already exists.", instance=name)
+
+
+async def update(
+    session: AsyncSession, principal: Principal, name: str, data: InstanceUpdate, if_match: str | None
+) -> tuple[Instance, rules.InstanceFacts]:
+    instance = await require(session, principal, name, lock=True)
+    check_if_match(if_match, etag(instance))
+    changes = data.model_dump(exclude_unset=True)
+    if "display_name" in changes and changes["display_name"] is None:
+        raise ValidationFailed(
+            "display_name cannot be null.", errors=[{"field": "body.display_name", "message": "cannot be null"}]
+        )
+    changed = {k: v for k, v in changes.items() if getattr(instance, k) != v}
+    if changed:
+        for key, value in changed.items():
+            setattr(instance, key, value)
+        instance.version += 1
+        instance.updated_at = utcnow()
+        await session.flush()
+    return instance, await repo.facts(session, instance)
+
+
+async def delete(
+    session: AsyncSession, principal: Principal, name: str, cascade: bool, if_match: str | None
+) -> list[str]:
+    """Delete the instance; returns the members a cascade detached from it."""
+    instance = await require(session, principal, name, lock=True)
+    check_if_match(if_match, etag(instance))
+    facts = await repo.facts(session, instance)
+    rules.check_can_delete_instance(facts, cascade)
+    detached = await repo.member_names(session, instance.id)
+    await repo.detach_members(session, instance.id)
+    await repo.detach_member(session, instance.id)
+    await session.delete(instance)
+    await session.flush()
+    return detached

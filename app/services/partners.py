@@ -1,0 +1,75 @@
+"""Partners and API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import DEFAULT_SCOPES, KEY_PREFIX, Principal, Scope, generate_key
+from app.db.models import ApiKey, Partner, utcnow
+from app.db.repositories import api_keys as keys_repo
+from app.db.repositories import partners as repo
+from app.domain.errors import NotFound
+from app.pagination import PageRequest, fetch_page
+from app.schemas.partners import ApiKeyCreate, ApiKeyPublic
+
+
+async def create(session: AsyncSession, name: str) -> Partner:
+    partner = Partner(name=name)
+    session.add(partner)
+    await session.flush()
+    return partner
+
+
+async def require(session: AsyncSession, partner_id: str) -> Partner:
+    partner = await repo.get(session, partner_id)
+    if partner is None:
+        raise NotFound(f"Partner {partner_id} not found.")
+    return partner
+
+
+async def list_page(session: AsyncSession, page: PageRequest) -> tuple[list[Any], str | None]:
+    return await fetch_page(session, repo.list_all(), [Partner.id], page, lambda row: [row.Partner.id])
+
+
+async def list_keys_page(session: AsyncSession, partner_id: str, page: PageRequest) -> tuple[list[Any], str | None]:
+    await require(session, partner_id)
+    stmt = keys_repo.list_for_partner(partner_id)
+    return await fetch_page(session, stmt, [ApiKey.id], page, lambda row: [row.ApiKey.id])
+
+
+async def create_key(session: AsyncSession, partner_id: str, data: ApiKeyCreate) -> tuple[ApiKey, str]:
+    await require(session, partner_id)
+    scopes = sorted(set(data.scopes or DEFAULT_SCOPES))
+    new = generate_key()
+    row = ApiKey(
+        partner_id=partner_id, name=data.name, lookup=new.lookup, key_hash=new.key_hash, scopes=" ".join(scopes)
+    )
+    session.add(row)
+    await session.flush()
+    return row, new.plaintext
+
+
+async def revoke_key(session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:
+    row = await keys_repo.get(session, key_id)
+    if row is None or (not principal.is_master and row.partner_id != principal.partner_id):
+        raise NotFound(f"API key {key_id} not found.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await session.flush()
+    return row
+
+
+def key_public(row: ApiKey) -> ApiKeyPublic:
+    return ApiKeyPublic.model_validate(
+        {
+            "id": row.id,
+            "partner_id": row.partner_id,
+            "name": row.name,
+            "scopes": [Scope(s) for s in row.scopes.split()],
+            "prefix": f"{KEY_PREFIX}{row.lookup}",
+            "created_at": row.created_at,
+            "revoked_at": row.revoked_at,
+        }
+    )

@@ -1,0 +1,60 @@
+"""Portals: promote in one step, read readiness, demote (invariants 2, 3 and 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.models import Instance
+from app.db.repositories import instances as repo
+from app.domain import rules
+from app.domain.errors import NotFound
+from app.etags import etag_of
+from app.pagination import PageRequest, fetch_page
+from app.services.instances import partner_of, require
+
+
+def etag(instance: Instance, member_count: int) -> str:
+    return etag_of("portal", instance.id, instance.version, instance.comms_enabled, member_count)
+
+
+async def require_portal(
+    session: AsyncSession, principal: Principal, name: str, *, lock: bool = False
+) -> tuple[Instance, rules.InstanceFacts]:
+    """The caller's portal `name` and its facts, or 404 when it is not (or not the caller's) portal."""
+    instance = await require(session, principal, name, lock=lock)
+    facts = await repo.facts(session, instance)
+    if not facts.is_portal:
+        raise NotFound(f"{name} is not a portal (setting {rules.PORTAL_SETTING} is not 'portal').", instance=name)
+    return instance, facts
+
+
+async def list_page(session: AsyncSession, principal: Principal, page: PageRequest) -> tuple[list[Any], str | None]:
+    stmt = repo.select_portals(partner_of(principal))
+    return await fetch_page(session, stmt, [Instance.name], page, lambda row: [row.Instance.name])
+
+
+async def promote(session: AsyncSession, principal: Principal, name: str) -> tuple[Instance, int, bool]:
+    """Set portalInstanceName=portal and switch communications off. Returns (portal, members, changed)."""
+    instance = await require(session, principal, name, lock=True)
+    facts = await repo.facts(session, instance)
+    rules.check_can_promote(facts)
+    changed = not facts.is_portal or instance.comms_enabled
+    if not facts.is_portal:
+        await repo.put_setting(session, instance.id, rules.PORTAL_SETTING, rules.PORTAL_VALUE)
+    instance.comms_enabled = False
+    await session.flush()
+    return instance, facts.member_count, changed
+
+
+async def demote(session: AsyncSession, principal: Principal, name: str, cascade: bool) -> list[str]:
+    """Remove portalInstanceName; with cascade, detach the members first. Returns those detached."""
+    instance, facts = await require_portal(session, principal, name, lock=True)
+    rules.check_can_demote(facts, cascade)
+    detached = await repo.member_names(session, instance.id)
+    await repo.detach_members(session, instance.id)
+    await repo.delete_setting(session, instance.id, rules.PORTAL_SETTING)
+    await session.flush()
+    return detached
