@@ -1,0 +1,169 @@
+"""Test fixtures: a real database per backend (SQLite file, fresh PostgreSQL database), migrated by
+Alembic, and HTTP clients over ASGI holding the master key or a partner's key."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.config import Settings
+from app.main import create_app
+
+MASTER_KEY = "ptc_master_" + secrets.token_urlsafe(32)
+POSTGRES_URL = os.environ.get("PORTICO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+async def _postgres_reachable(url: str) -> str | None:
+    """None when the server answers, else the reason it does not."""
+    try:
+        connection = await asyncpg.connect(_dsn(url), timeout=5)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    await connection.close()
+    return None
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A fresh, empty database for the whole run, on each backend."""
+    if request.param == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="portico-test-") as folder:
+            yield f"sqlite+aiosqlite:///{Path(folder) / 'portico.db'}"
+        return
+    reason = await _postgres_reachable(POSTGRES_URL)
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL is unreachable at {POSTGRES_URL}: {reason}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL} ({reason}); set PORTICO_TEST_POSTGRES_URL")
+    name = f"portico_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(_dsn(POSTGRES_URL))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    application = create_app(Settings(database_url=database_url, master_key=MASTER_KEY, db_pool_size=20))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def _wipe(app: FastAPI) -> None:
+    # Every row hangs off a partner through ON DELETE CASCADE.
+    async with app.state.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM partners"))
+
+
+def _client(app: FastAPI, key: str | None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portico.test", headers=headers)
+
+
+@pytest.fixture
+async def admin(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client holding the master key. The database is emptied after each test."""
+    async with _client(app, MASTER_KEY) as client:
+        yield client
+    await _wipe(app)
+
+
+KeyFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def make_client(app: FastAPI, admin: httpx.AsyncClient) -> AsyncIterator[KeyFactory]:
+    """Factory: a client for a new (or given) partner, with the given scopes (default: all)."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def factory(scopes: list[str] | None = None, partner_id: str | None = None) -> httpx.AsyncClient:
+        if partner_id is None:
+            created = await admin.post("/v1/partners", json={"name": f"partner {len(clients)}"})
+            assert created.status_code == 201, created.text
+            partner_id = created.json()["id"]
+        body: dict[str, Any] = {"name": "test key", "scopes": scopes or ALL_SCOPES}
+        key = await admin.post(f"/v1/partners/{partner_id}/api-keys", json=body)
+        assert key.status_code == 201, key.text
+        client = _client(app, key.json()["key"])
+        client.partner_id = partner_id  # type: ignore[attr-defined]
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await client.aclose()
+
+
+ALL_SCOPES = ["instances:read", "instances:write", "portals:write", "sync:read", "sync:run", "patients:read"]
+
+
+@pytest.fixture
+async def api(make_client: KeyFactory) -> httpx.AsyncClient:
+    """A partner's client with every scope."""
+    return await make_client()
+
+
+@pytest.fixture
+async def other(make_client: KeyFactory) -> httpx.AsyncClient:
+    """Another partner's client with every scope: it must never see `api`'s data."""
+    return await make_client()
+
+
+@pytest.fixture
+def anon(app: FastAPI) -> httpx.AsyncClient:
+    return _client(app, None)
+
+
+async def _created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (200, 201), response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def create_instance(client: httpx.AsyncClient, name: str, **fields: Any) -> dict[str, Any]:
+    return await _created(await client.post("/v1/instances", json={"name": name, **fields}))
+
+
+async def create_portal(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
+    await create_instance(client, name)
+    return await _created(await client.post("/v1/portals", json={"instance": name}))
+
+
+async def add_member(client: httpx.AsyncClient, portal: str, member: str) -> dict[str, Any]:
+    await create_instance(client, member)
+    return await _created(await client.post(f"/v1/portals/{portal}/members", json={"instance": member}))
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status and type."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert body["type"] == f"/problems/{slug}", body
+    assert body["status"] == status
+    assert body["title"]
+    return body  # type: ignore[no-any-return]
