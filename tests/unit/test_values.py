@@ -1,0 +1,49 @@
+import pytest
+
+from app.domain.values import INSTANCE_NAME_RE, text_problem
+from app.etags import check_if_match, etag_of
+from app.domain.errors import PreconditionFailed, InvalidCursor
+from app.pagination import decode_cursor, encode_cursor
+
+
+@pytest.mark.parametrize("name", ["tt_a", "tt_portal_sanitas_gesdent_digest", "tt_" + "a" * 60, "tt_0_9"])
+def test_valid_instance_names(name):
+    assert INSTANCE_NAME_RE.match(name)
+
+
+@pytest.mark.parametrize("name", ["tt_", "TT_a", "tt_A", "xx_a", "tt_" + "a" * 61, "tt_a-b", "tt_a\n"])
+def test_invalid_instance_names(name):
+    assert not INSTANCE_NAME_RE.fullmatch(name)
+
+
+def test_text_problems():
+    assert text_problem("Clínica Ñ", single_line=True) is None
+    assert text_problem("a\x00b", single_line=False) == "must not contain NUL bytes"
+    assert "surrogate" in text_problem("\ud800", single_line=False)
+    assert text_problem("two\nlines", single_line=False) is None
+    assert text_problem("two\nlines", single_line=True) == "must not contain control characters"
+
+
+def test_etag_changes_with_state():
+    assert etag_of("x", 1) == etag_of("x", 1)
+    assert etag_of("x", 1) != etag_of("x", 2)
+    assert etag_of("x").startswith('"') and etag_of("x").endswith('"')
+
+
+def test_if_match():
+    tag = etag_of("x", 1)
+    check_if_match(None, tag)
+    check_if_match(tag, tag)
+    check_if_match(f'"other", {tag}', tag)
+    check_if_match("*", tag)
+    with pytest.raises(PreconditionFailed):
+        check_if_match(etag_of("x", 0), tag)
+    with pytest.raises(PreconditionFailed):
+        check_if_match("*", None)
+
+
+def test_cursor_round_trip_and_garbage():
+    assert decode_cursor(encode_cursor(["tt_a", 3])) == ("tt_a", 3)
+    for garbage in ["!!!", "e30", encode_cursor([]), "bm90IGpzb24"]:
+        with pytest.raises(InvalidCursor):
+            decode_cursor(garbage)
