@@ -92,7 +92,11 @@ async def current_principal(
         return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))
     lookup = parse_lookup(presented)
     row = await repo.get_by_lookup(session, lookup) if lookup else None
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, hash_key(presented)):
+    if (
+        row is None
+        or row.revoked_at is not None
+        or not hmac.compare_digest(row.key_hash, hash_key(presented))
+    ):
         raise _unauthorized("The API key is unknown or revoked.")
     return Principal(partner_id=row.partner_id, key_id=row.id, scopes=frozenset(row.scopes.split()))
 

@@ -12,9 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import Settings
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
+from app.domain.errors import PayloadTooLarge
 from app.problems import install as install_problem_handlers
 from app.problems import problem_response
-from app.domain.errors import PayloadTooLarge
 from app.routers import communications, health, instances, partners, portals
 from app.routers import settings as settings_routes
 
@@ -94,7 +94,10 @@ class BodyLimit:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
-            413, "payload-too-large", "Request body too large", f"The request body exceeds {self.max_bytes} bytes."
+            413,
+            "payload-too-large",
+            "Request body too large",
+            f"The request body exceeds {self.max_bytes} bytes.",
         )
         await response(scope, receive, send)
 

@@ -24,7 +24,9 @@ DEFAULT_LIMIT = 50
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,11 @@ class PageRequest:
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
 
 
 def decode_cursor(cursor: str) -> tuple[Any, ...]:
@@ -62,7 +68,9 @@ async def page_request(
         Query(max_length=512, pattern=r"^[A-Za-z0-9_-]*$", description="`next_cursor` of the previous page."),
     ] = None,
 ) -> PageRequest:
-    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None, request=request, response=response)
+    return PageRequest(
+        limit=limit, after=decode_cursor(cursor) if cursor else None, request=request, response=response
+    )
 
 
 PageParams = Annotated[PageRequest, Depends(page_request)]
@@ -83,7 +91,11 @@ async def fetch_page(
                 "The cursor belongs to another list.",
                 errors=[{"field": "query.cursor", "message": "cursor of another list"}],
             )
-        stmt = stmt.where(tuple_(*keys) > tuple_(*page.after)) if len(keys) > 1 else stmt.where(keys[0] > page.after[0])
+        stmt = (
+            stmt.where(tuple_(*keys) > tuple_(*page.after))
+            if len(keys) > 1
+            else stmt.where(keys[0] > page.after[0])
+        )
     rows = list((await session.execute(stmt.order_by(*keys).limit(page.limit + 1))).all())
     if len(rows) <= page.limit:
         return rows, None

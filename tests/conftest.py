@@ -3,11 +3,11 @@ Alembic, and HTTP clients over ASGI holding the master key or a partner's key.""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,9 @@ from app.config import Settings
 from app.main import create_app
 
 MASTER_KEY = "ptc_master_" + secrets.token_urlsafe(32)
-POSTGRES_URL = os.environ.get("PORTICO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_URL = os.environ.get(
+    "PORTICO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -30,7 +32,7 @@ async def _postgres_reachable(url: str) -> str | None:
     """None when the server answers, else the reason it does not."""
     try:
         connection = await asyncpg.connect(_dsn(url), timeout=5)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return f"{type(exc).__name__}: {exc}"
     await connection.close()
     return None
@@ -40,10 +42,10 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    """A fresh, empty database for the whole run, on each backend."""
-    if request.param == "sqlite":
+@asynccontextmanager
+async def fresh_database(backend: str) -> AsyncIterator[str]:
+    """URL of a new, empty database on `backend`, dropped afterwards."""
+    if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="portico-test-") as folder:
             yield f"sqlite+aiosqlite:///{Path(folder) / 'portico.db'}"
         return
@@ -60,6 +62,13 @@ async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A fresh, empty database for the whole run, on each backend."""
+    async with fresh_database(request.param) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +91,9 @@ async def _wipe(app: FastAPI) -> None:
 
 def _client(app: FastAPI, key: str | None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portico.test", headers=headers)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://portico.test", headers=headers
+    )
 
 
 @pytest.fixture

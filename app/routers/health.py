@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-
 router = APIRouter(tags=["health"])
 
 
@@ -25,5 +24,3 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception:  # any failure to reach the database means not ready
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})
-
-

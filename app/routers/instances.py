@@ -12,13 +12,21 @@ from app.domain.rules import kind_of
 from app.pagination import Page, PageParams
 from app.problems import responses
 from app.routers.common import Cascade, IfMatch, NamePath
-from app.schemas.instances import InstanceCreate, InstanceDeleted, InstanceKind, InstancePublic, InstanceUpdate
+from app.schemas.instances import (
+    InstanceCreate,
+    InstanceDeleted,
+    InstanceKind,
+    InstancePublic,
+    InstanceUpdate,
+)
 from app.services import instances as service
 
 router = APIRouter(tags=["instances"])
 Q = Annotated[
     str | None,
-    Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="Substring of the name or display name."),
+    Query(
+        max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="Substring of the name or display name."
+    ),
 ]
 
 
@@ -32,7 +40,9 @@ async def list_instances(
     principal: InstancesRead,
     session: SessionDep,
     page: PageParams,
-    kind: Annotated[InstanceKind | None, Query(description="Only portals, members or standalone instances.")] = None,
+    kind: Annotated[
+        InstanceKind | None, Query(description="Only portals, members or standalone instances.")
+    ] = None,
     q: Q = None,
 ) -> Page[InstancePublic]:
     rows, cursor = await service.list_page(session, principal, page, kind, q)
@@ -96,7 +106,11 @@ async def update_instance(
     responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def delete_instance(
-    principal: InstancesWrite, session: SessionDep, name: NamePath, cascade: Cascade = False, if_match: IfMatch = None
+    principal: InstancesWrite,
+    session: SessionDep,
+    name: NamePath,
+    cascade: Cascade = False,
+    if_match: IfMatch = None,
 ) -> InstanceDeleted:
     """Delete an instance. A portal with members needs `cascade=true`, which detaches them first."""
     detached = await service.delete(session, principal, name, cascade, if_match)

@@ -19,7 +19,10 @@ KeyId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="API key id.
 
 
 @router.get(
-    "/v1/partners", operation_id="partners_list", response_model=Page[PartnerPublic], responses=responses(401, 403, 422)
+    "/v1/partners",
+    operation_id="partners_list",
+    response_model=Page[PartnerPublic],
+    responses=responses(401, 403, 422),
 )
 async def list_partners(_: Master, session: SessionDep, page: PageParams) -> Page[PartnerPublic]:
     rows, cursor = await service.list_page(session, page)
@@ -33,7 +36,9 @@ async def list_partners(_: Master, session: SessionDep, page: PageParams) -> Pag
     response_model=PartnerPublic,
     responses=responses(401, 403, 422),
 )
-async def create_partner(_: Master, session: SessionDep, body: PartnerCreate, response: Response) -> PartnerPublic:
+async def create_partner(
+    _: Master, session: SessionDep, body: PartnerCreate, response: Response
+) -> PartnerPublic:
     partner = await service.create(session, body.name)
     response.headers["Location"] = f"/v1/partners/{partner.id}"
     return PartnerPublic.model_validate(partner)

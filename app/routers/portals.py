@@ -18,12 +18,17 @@ router = APIRouter(tags=["portals"])
 
 
 @router.get(
-    "/v1/portals", operation_id="portals_list", response_model=Page[PortalPublic], responses=responses(401, 403, 422)
+    "/v1/portals",
+    operation_id="portals_list",
+    response_model=Page[PortalPublic],
+    responses=responses(401, 403, 422),
 )
 async def list_portals(principal: InstancesRead, session: SessionDep, page: PageParams) -> Page[PortalPublic]:
     rows, cursor = await service.list_page(session, principal, page)
     items = [
-        PortalPublic.build(r.Instance, rules.unmet_requirements(rules.PORTAL_VALUE, r.Instance.comms_enabled), r.member_count)
+        PortalPublic.build(
+            r.Instance, rules.unmet_requirements(rules.PORTAL_VALUE, r.Instance.comms_enabled), r.member_count
+        )
         for r in rows
     ]
     return Page(items=items, next_cursor=cursor)
@@ -34,7 +39,10 @@ async def list_portals(principal: InstancesRead, session: SessionDep, page: Page
     operation_id="portals_create",
     status_code=status.HTTP_201_CREATED,
     response_model=PortalPublic,
-    responses={**responses(401, 403, 404, 409, 422), 200: {"model": PortalPublic, "description": "Already a ready portal"}},
+    responses={
+        **responses(401, 403, 404, 409, 422),
+        200: {"model": PortalPublic, "description": "Already a ready portal"},
+    },
 )
 async def promote_portal(
     principal: PortalsWrite, session: SessionDep, body: InstanceRef, response: Response
@@ -54,7 +62,9 @@ async def promote_portal(
     response_model=PortalPublic,
     responses=responses(401, 403, 404, 422),
 )
-async def get_portal(principal: InstancesRead, session: SessionDep, portal: PortalPath, response: Response) -> PortalPublic:
+async def get_portal(
+    principal: InstancesRead, session: SessionDep, portal: PortalPath, response: Response
+) -> PortalPublic:
     instance, facts = await service.require_portal(session, principal, portal)
     response.headers["ETag"] = service.etag(instance, facts.member_count)
     unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
@@ -124,7 +134,11 @@ async def get_member(
     responses=responses(401, 403, 404, 409, 422),
 )
 async def remove_member(
-    principal: PortalsWrite, session: SessionDep, portal: PortalPath, member: MemberPath, cascade: Cascade = False
+    principal: PortalsWrite,
+    session: SessionDep,
+    portal: PortalPath,
+    member: MemberPath,
+    cascade: Cascade = False,
 ) -> MemberRemoved:
     """Detach a member from its portal; the instance itself stays."""
     await member_service.remove(session, principal, portal, member, cascade)

@@ -22,7 +22,9 @@ router = APIRouter(tags=["settings"])
     response_model=SettingsMap,
     responses=responses(401, 403, 404, 422),
 )
-async def get_settings(principal: InstancesRead, session: SessionDep, name: NamePath, response: Response) -> SettingsMap:
+async def get_settings(
+    principal: InstancesRead, session: SessionDep, name: NamePath, response: Response
+) -> SettingsMap:
     settings = await service.get_all(session, principal, name)
     response.headers["ETag"] = service.map_etag(settings)
     return SettingsMap(settings)
@@ -42,7 +44,9 @@ async def patch_settings(
     response: Response,
     if_match: IfMatch = None,
 ) -> SettingsMap:
-    """JSON merge patch: a string sets a key, null removes it. `portalInstanceName` obeys invariants 2 and 3."""
+    """JSON merge patch: a string sets a key, null removes it.
+
+    `portalInstanceName` obeys invariants 2 and 3."""
     settings = await service.merge_patch(session, principal, name, body.root, if_match)
     response.headers["ETag"] = service.map_etag(settings)
     return SettingsMap(settings)
@@ -66,7 +70,10 @@ async def get_setting(
     "/v1/instances/{name}/settings/{key}",
     operation_id="settings_put",
     response_model=SettingPublic,
-    responses={**responses(401, 403, 404, 409, 412, 422), 201: {"model": SettingPublic, "description": "Created"}},
+    responses={
+        **responses(401, 403, 404, 409, 412, 422),
+        201: {"model": SettingPublic, "description": "Created"},
+    },
 )
 async def put_setting(
     principal: InstancesWrite,
@@ -93,7 +100,11 @@ async def put_setting(
     responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def delete_setting(
-    principal: InstancesWrite, session: SessionDep, name: NamePath, key: SettingKeyPath, if_match: IfMatch = None
+    principal: InstancesWrite,
+    session: SessionDep,
+    name: NamePath,
+    key: SettingKeyPath,
+    if_match: IfMatch = None,
 ) -> Response:
     await service.delete_one(session, principal, name, key, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

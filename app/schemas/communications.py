@@ -22,5 +22,8 @@ class CommunicationsPublic(Output):
     @classmethod
     def build(cls, instance: Instance) -> CommunicationsPublic:
         return cls(
-            enabled=instance.comms_enabled, sms=instance.comms_sms, voice=instance.comms_voice, email=instance.comms_email
+            enabled=instance.comms_enabled,
+            sms=instance.comms_sms,
+            voice=instance.comms_voice,
+            email=instance.comms_email,
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+
 from pydantic import Field
 
 from app.db.models import Instance

@@ -15,7 +15,11 @@ from app.services.instances import require
 
 def etag(instance: Instance) -> str:
     return etag_of(
-        "communications", instance.comms_enabled, instance.comms_sms, instance.comms_voice, instance.comms_email
+        "communications",
+        instance.comms_enabled,
+        instance.comms_sms,
+        instance.comms_voice,
+        instance.comms_email,
     )
 
 

@@ -78,7 +78,8 @@ async def update(
     changes = data.model_dump(exclude_unset=True)
     if "display_name" in changes and changes["display_name"] is None:
         raise ValidationFailed(
-            "display_name cannot be null.", errors=[{"field": "body.display_name", "message": "cannot be null"}]
+            "display_name cannot be null.",
+            errors=[{"field": "body.display_name", "message": "cannot be null"}],
         )
     changed = {k: v for k, v in changes.items() if getattr(instance, k) != v}
     if changed:

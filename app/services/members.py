@@ -26,7 +26,9 @@ async def list_page(
     return await fetch_page(session, stmt, [Instance.name], page, lambda row: [row.Instance.name])
 
 
-async def add(session: AsyncSession, principal: Principal, portal: str, member: str) -> tuple[Instance, datetime]:
+async def add(
+    session: AsyncSession, principal: Principal, portal: str, member: str
+) -> tuple[Instance, datetime]:
     portal_row = await require(session, principal, portal)
     member_row = await require(session, principal, member)
     # Both rows locked in id order: a concurrent promotion, demotion or second membership waits its turn.
@@ -45,7 +47,9 @@ async def add(session: AsyncSession, principal: Principal, portal: str, member: 
     return member_row, membership.created_at
 
 
-async def get(session: AsyncSession, principal: Principal, portal: str, member: str) -> tuple[Instance, datetime]:
+async def get(
+    session: AsyncSession, principal: Principal, portal: str, member: str
+) -> tuple[Instance, datetime]:
     portal_row, _ = await require_portal(session, principal, portal)
     row = await repo.get_member(session, portal_row.id, member)
     if row is None:
@@ -53,8 +57,10 @@ async def get(session: AsyncSession, principal: Principal, portal: str, member: 
     return row.Instance, row.joined_at
 
 
-async def remove(session: AsyncSession, principal: Principal, portal: str, member: str, cascade: bool) -> None:
-    portal_row, _ = await require_portal(session, principal, portal, lock=True)
+async def remove(
+    session: AsyncSession, principal: Principal, portal: str, member: str, cascade: bool
+) -> None:
+    await require_portal(session, principal, portal, lock=True)
     member_row, _ = await get(session, principal, portal, member)
     await repo.detach_member(session, member_row.id)
     await session.flush()

@@ -33,7 +33,9 @@ async def list_page(session: AsyncSession, page: PageRequest) -> tuple[list[Any]
     return await fetch_page(session, repo.list_all(), [Partner.id], page, lambda row: [row.Partner.id])
 
 
-async def list_keys_page(session: AsyncSession, partner_id: str, page: PageRequest) -> tuple[list[Any], str | None]:
+async def list_keys_page(
+    session: AsyncSession, partner_id: str, page: PageRequest
+) -> tuple[list[Any], str | None]:
     await require(session, partner_id)
     stmt = keys_repo.list_for_partner(partner_id)
     return await fetch_page(session, stmt, [ApiKey.id], page, lambda row: [row.ApiKey.id])
@@ -44,7 +46,11 @@ async def create_key(session: AsyncSession, partner_id: str, data: ApiKeyCreate)
     scopes = sorted(set(data.scopes or DEFAULT_SCOPES))
     new = generate_key()
     row = ApiKey(
-        partner_id=partner_id, name=data.name, lookup=new.lookup, key_hash=new.key_hash, scopes=" ".join(scopes)
+        partner_id=partner_id,
+        name=data.name,
+        lookup=new.lookup,
+        key_hash=new.key_hash,
+        scopes=" ".join(scopes),
     )
     session.add(row)
     await session.flush()

@@ -27,11 +27,15 @@ async def require_portal(
     instance = await require(session, principal, name, lock=lock)
     facts = await repo.facts(session, instance)
     if not facts.is_portal:
-        raise NotFound(f"{name} is not a portal (setting {rules.PORTAL_SETTING} is not 'portal').", instance=name)
+        raise NotFound(
+            f"{name} is not a portal (setting {rules.PORTAL_SETTING} is not 'portal').", instance=name
+        )
     return instance, facts
 
 
-async def list_page(session: AsyncSession, principal: Principal, page: PageRequest) -> tuple[list[Any], str | None]:
+async def list_page(
+    session: AsyncSession, principal: Principal, page: PageRequest
+) -> tuple[list[Any], str | None]:
     stmt = repo.select_portals(partner_of(principal))
     return await fetch_page(session, stmt, [Instance.name], page, lambda row: [row.Instance.name])
 

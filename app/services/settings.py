@@ -62,7 +62,9 @@ async def put_one(
     return current is None
 
 
-async def delete_one(session: AsyncSession, principal: Principal, name: str, key: str, if_match: str | None) -> None:
+async def delete_one(
+    session: AsyncSession, principal: Principal, name: str, key: str, if_match: str | None
+) -> None:
     instance = await require(session, principal, name, lock=True)
     current = (await repo.settings_of(session, instance.id)).get(key)
     if current is None:

@@ -32,7 +32,9 @@ async def test_if_match(api):
     await create_instance(api, "tt_c")
     etag = (await api.get("/v1/instances/tt_c/communications")).headers["etag"]
     await api.put("/v1/instances/tt_c/communications", json={"enabled": False})
-    stale = await api.put("/v1/instances/tt_c/communications", json={"enabled": True}, headers={"If-Match": etag})
+    stale = await api.put(
+        "/v1/instances/tt_c/communications", json={"enabled": True}, headers={"If-Match": etag}
+    )
     assert_problem(stale, 412, "precondition-failed")
     assert (await api.get("/v1/instances/tt_c/communications")).json()["enabled"] is False
 
@@ -51,6 +53,8 @@ async def test_invariant_2_portal_with_members_stays_silent(api):
 
 async def test_portal_without_members_may_switch_on_and_becomes_not_ready(api):
     await create_portal(api, "tt_portal")
-    assert (await api.put("/v1/instances/tt_portal/communications", json={"enabled": True})).status_code == 200
+    assert (
+        await api.put("/v1/instances/tt_portal/communications", json={"enabled": True})
+    ).status_code == 200
     portal = (await api.get("/v1/portals/tt_portal")).json()
     assert portal["ready"] is False

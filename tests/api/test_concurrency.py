@@ -35,7 +35,9 @@ async def test_one_instance_added_to_two_portals_by_60_requests(app, api):
 
 
 async def test_concurrent_creates_of_one_name_make_one_instance(app, api, other):
-    requests = [client.post("/v1/instances", json={"name": "tt_race"}) for _ in range(25) for client in (api, other)]
+    requests = [
+        client.post("/v1/instances", json={"name": "tt_race"}) for _ in range(25) for client in (api, other)
+    ]
     statuses = sorted(r.status_code for r in await asyncio.gather(*requests))
     assert statuses.count(201) == 1 and set(statuses) == {201, 409}, statuses
     assert await _count(app, "SELECT count(*) FROM instances WHERE name = 'tt_race'") == 1
@@ -52,7 +54,8 @@ async def test_switching_on_communications_races_with_adding_members(app, api):
     assert all(r.status_code < 500 for r in responses), [r.text for r in responses if r.status_code >= 500]
     members = await _count(
         app,
-        "SELECT count(*) FROM memberships m JOIN instances p ON p.id = m.portal_id WHERE p.name = 'tt_portal'",
+        "SELECT count(*) FROM memberships m JOIN instances p ON p.id = m.portal_id "
+        "WHERE p.name = 'tt_portal'",
     )
     enabled = await _count(app, "SELECT comms_enabled FROM instances WHERE name = 'tt_portal'")
     assert not (members > 0 and enabled), (members, enabled)

@@ -5,7 +5,9 @@ from tests.conftest import add_member, assert_problem, create_instance, create_p
 
 class TestCreate:
     async def test_created_with_location_and_etag(self, api):
-        response = await api.post("/v1/instances", json={"name": "tt_clinic_1", "display_name": "Clínica Uno"})
+        response = await api.post(
+            "/v1/instances", json={"name": "tt_clinic_1", "display_name": "Clínica Uno"}
+        )
         assert response.status_code == 201
         assert response.headers["location"] == "/v1/instances/tt_clinic_1"
         assert response.headers["etag"]
@@ -28,7 +30,8 @@ class TestCreate:
 
     async def test_every_invalid_field_is_listed(self, api):
         response = await api.post(
-            "/v1/instances", json={"name": "Bad Name", "display_name": "", "member_code": "x" * 65, "colour": "red"}
+            "/v1/instances",
+            json={"name": "Bad Name", "display_name": "", "member_code": "x" * 65, "colour": "red"},
         )
         body = assert_problem(response, 422, "validation-error")
         fields = {e["field"] for e in body["errors"]}
@@ -50,7 +53,9 @@ class TestCreate:
         assert len(body["errors"]) == 2
 
     async def test_malformed_json_and_wrong_shapes_are_422(self, api):
-        bad = await api.post("/v1/instances", content=b"{not json", headers={"content-type": "application/json"})
+        bad = await api.post(
+            "/v1/instances", content=b"{not json", headers={"content-type": "application/json"}
+        )
         assert_problem(bad, 422, "validation-error")
         assert_problem(await api.post("/v1/instances", json=["tt_a"]), 422, "validation-error")
         assert_problem(await api.post("/v1/instances", json={"name": 5}), 422, "validation-error")
@@ -71,7 +76,11 @@ class TestList:
             ("tt_member", "member", "tt_portal"),
             ("tt_portal", "portal", None),
         ]
-        for kind, expected in [("portal", ["tt_portal"]), ("member", ["tt_member"]), ("standalone", ["tt_alone"])]:
+        for kind, expected in [
+            ("portal", ["tt_portal"]),
+            ("member", ["tt_member"]),
+            ("standalone", ["tt_alone"]),
+        ]:
             page = (await api.get("/v1/instances", params={"kind": kind})).json()
             assert [i["name"] for i in page["items"]] == expected
 
@@ -108,7 +117,9 @@ class TestList:
         assert_problem(await api.get("/v1/instances", params={"limit": 0}), 422, "validation-error")
         assert_problem(await api.get("/v1/instances", params={"limit": 501}), 422, "validation-error")
         assert_problem(await api.get("/v1/instances", params={"kind": "galaxy"}), 422, "validation-error")
-        assert_problem(await api.get("/v1/instances", params={"cursor": "not-a-cursor"}), 422, "invalid-cursor")
+        assert_problem(
+            await api.get("/v1/instances", params={"cursor": "not-a-cursor"}), 422, "invalid-cursor"
+        )
         assert_problem(await api.get("/v1/instances", params={"q": "a\x00"}), 422, "validation-error")
         assert_problem(await api.get("/v1/instances", params={"q": "x" * 101}), 422, "validation-error")
 
@@ -124,7 +135,9 @@ class TestGetPatch:
     async def test_patch_bumps_version_and_etag(self, api):
         await create_instance(api, "tt_patch")
         before = await api.get("/v1/instances/tt_patch")
-        response = await api.patch("/v1/instances/tt_patch", json={"display_name": "New", "member_code": "S-1"})
+        response = await api.patch(
+            "/v1/instances/tt_patch", json={"display_name": "New", "member_code": "S-1"}
+        )
         assert response.status_code == 200
         body = response.json()
         assert (body["display_name"], body["member_code"], body["version"]) == ("New", "S-1", 2)
@@ -142,7 +155,9 @@ class TestGetPatch:
         etag = (await api.get("/v1/instances/tt_etag")).headers["etag"]
         ok = await api.patch("/v1/instances/tt_etag", json={"display_name": "A"}, headers={"If-Match": etag})
         assert ok.status_code == 200
-        stale = await api.patch("/v1/instances/tt_etag", json={"display_name": "B"}, headers={"If-Match": etag})
+        stale = await api.patch(
+            "/v1/instances/tt_etag", json={"display_name": "B"}, headers={"If-Match": etag}
+        )
         assert_problem(stale, 412, "precondition-failed")
         assert (await api.get("/v1/instances/tt_etag")).json()["display_name"] == "A"
         star = await api.patch("/v1/instances/tt_etag", json={"display_name": "C"}, headers={"If-Match": "*"})
@@ -150,8 +165,12 @@ class TestGetPatch:
 
     async def test_patch_rejects_name_null_display_name_and_unknown_fields(self, api):
         await create_instance(api, "tt_fixed")
-        assert_problem(await api.patch("/v1/instances/tt_fixed", json={"name": "tt_other"}), 422, "validation-error")
-        assert_problem(await api.patch("/v1/instances/tt_fixed", json={"display_name": None}), 422, "validation-error")
+        assert_problem(
+            await api.patch("/v1/instances/tt_fixed", json={"name": "tt_other"}), 422, "validation-error"
+        )
+        assert_problem(
+            await api.patch("/v1/instances/tt_fixed", json={"display_name": None}), 422, "validation-error"
+        )
         assert (await api.get("/v1/instances/tt_fixed")).json()["display_name"] == "tt_fixed"
 
 

@@ -26,7 +26,9 @@ class TestPortals:
     async def test_promote_refuses_members_and_unknowns(self, api):
         await create_portal(api, "tt_portal")
         await add_member(api, "tt_portal", "tt_m1")
-        assert_problem(await api.post("/v1/portals", json={"instance": "tt_m1"}), 409, "member-cannot-be-portal")
+        assert_problem(
+            await api.post("/v1/portals", json={"instance": "tt_m1"}), 409, "member-cannot-be-portal"
+        )
         assert (await api.get("/v1/instances/tt_m1/settings")).json() == {}
         assert_problem(await api.post("/v1/portals", json={"instance": "tt_nobody"}), 404, "not-found")
         assert_problem(await api.post("/v1/portals", json={"instance": "nope"}), 422, "validation-error")
@@ -39,11 +41,16 @@ class TestPortals:
         await add_member(api, "tt_a_portal", "tt_m2")
         await create_instance(api, "tt_alone")
         page = (await api.get("/v1/portals")).json()
-        assert [(p["name"], p["member_count"]) for p in page["items"]] == [("tt_a_portal", 2), ("tt_b_portal", 0)]
+        assert [(p["name"], p["member_count"]) for p in page["items"]] == [
+            ("tt_a_portal", 2),
+            ("tt_b_portal", 0),
+        ]
         first = await api.get("/v1/portals", params={"limit": 1})
         assert [p["name"] for p in first.json()["items"]] == ["tt_a_portal"]
         rest = await api.get("/v1/portals", params={"limit": 1, "cursor": first.json()["next_cursor"]})
-        assert [p["name"] for p in rest.json()["items"]] == ["tt_b_portal"] and rest.json()["next_cursor"] is None
+        assert [p["name"] for p in rest.json()["items"]] == ["tt_b_portal"] and rest.json()[
+            "next_cursor"
+        ] is None
         one = await api.get("/v1/portals/tt_a_portal")
         assert one.json()["member_count"] == 2 and one.headers["etag"]
         assert_problem(await api.get("/v1/portals/tt_alone"), 404, "not-found")
@@ -101,33 +108,54 @@ class TestMembers:
         await create_instance(api, "tt_m1")
         response = await api.post("/v1/portals/tt_portal/members", json={"instance": "tt_m1"})
         body = assert_problem(response, 409, "portal-not-ready")
-        assert [r["code"] for r in body["unmet_requirements"]] == ["portal-instance-name", "communications-enabled"]
+        assert [r["code"] for r in body["unmet_requirements"]] == [
+            "portal-instance-name",
+            "communications-enabled",
+        ]
         await api.put("/v1/instances/tt_portal/settings/portalInstanceName", json={"value": "portal"})
         response = await api.post("/v1/portals/tt_portal/members", json={"instance": "tt_m1"})
         body = assert_problem(response, 409, "portal-not-ready")
         assert [r["code"] for r in body["unmet_requirements"]] == ["communications-enabled"]
         await api.put("/v1/instances/tt_portal/communications", json={"enabled": False})
-        assert (await api.post("/v1/portals/tt_portal/members", json={"instance": "tt_m1"})).status_code == 201
+        assert (
+            await api.post("/v1/portals/tt_portal/members", json={"instance": "tt_m1"})
+        ).status_code == 201
 
     async def test_invariant_3(self, api):
         await create_portal(api, "tt_p1")
         await create_portal(api, "tt_p2")
         await add_member(api, "tt_p1", "tt_m1")
-        body = assert_problem(await api.post("/v1/portals/tt_p2/members", json={"instance": "tt_m1"}), 409, "already-member")
+        body = assert_problem(
+            await api.post("/v1/portals/tt_p2/members", json={"instance": "tt_m1"}), 409, "already-member"
+        )
         assert body["portal"] == "tt_p1" and "tt_p1" in body["detail"]
-        assert_problem(await api.post("/v1/portals/tt_p1/members", json={"instance": "tt_m1"}), 409, "already-member")
-        assert_problem(await api.post("/v1/portals/tt_p1/members", json={"instance": "tt_p2"}), 409, "portal-cannot-be-member")
-        assert_problem(await api.post("/v1/portals/tt_p1/members", json={"instance": "tt_p1"}), 409, "self-membership")
+        assert_problem(
+            await api.post("/v1/portals/tt_p1/members", json={"instance": "tt_m1"}), 409, "already-member"
+        )
+        assert_problem(
+            await api.post("/v1/portals/tt_p1/members", json={"instance": "tt_p2"}),
+            409,
+            "portal-cannot-be-member",
+        )
+        assert_problem(
+            await api.post("/v1/portals/tt_p1/members", json={"instance": "tt_p1"}), 409, "self-membership"
+        )
         # A member cannot take members of its own.
         await create_instance(api, "tt_x")
-        assert_problem(await api.post("/v1/portals/tt_m1/members", json={"instance": "tt_x"}), 409, "portal-not-ready")
+        assert_problem(
+            await api.post("/v1/portals/tt_m1/members", json={"instance": "tt_x"}), 409, "portal-not-ready"
+        )
         assert (await api.get("/v1/instances/tt_m1")).json()["portal"] == "tt_p1"
 
     async def test_unknown_member_or_portal(self, api):
         await create_portal(api, "tt_portal")
-        assert_problem(await api.post("/v1/portals/tt_portal/members", json={"instance": "tt_ghost"}), 404, "not-found")
+        assert_problem(
+            await api.post("/v1/portals/tt_portal/members", json={"instance": "tt_ghost"}), 404, "not-found"
+        )
         await create_instance(api, "tt_m1")
-        assert_problem(await api.post("/v1/portals/tt_ghost/members", json={"instance": "tt_m1"}), 404, "not-found")
+        assert_problem(
+            await api.post("/v1/portals/tt_ghost/members", json={"instance": "tt_m1"}), 404, "not-found"
+        )
         assert_problem(await api.get("/v1/portals/tt_ghost/members"), 404, "not-found")
         assert_problem(await api.get("/v1/portals/tt_portal/members/tt_m1"), 404, "not-found")
         bad = await api.post("/v1/portals/tt_portal/members", json={"instance": "tt_m1", "role": "x"})

@@ -35,7 +35,9 @@ async def test_procedure_step_portal_instance_name(api):
 async def test_merge_patch_sets_and_removes(api):
     await create_instance(api, "tt_m")
     await api.put("/v1/instances/tt_m/settings/a", json={"value": "1"})
-    response = await api.patch("/v1/instances/tt_m/settings", json={"a": None, "b": "2", "c": "multi\nline"}, headers=MERGE)
+    response = await api.patch(
+        "/v1/instances/tt_m/settings", json={"a": None, "b": "2", "c": "multi\nline"}, headers=MERGE
+    )
     assert response.status_code == 200
     assert response.json() == {"b": "2", "c": "multi\nline"}
     got = await api.get("/v1/instances/tt_m/settings")
@@ -53,10 +55,18 @@ async def test_merge_patch_is_atomic_and_validates_every_key(api):
     body = assert_problem(response, 422, "validation-error")
     assert len(body["errors"]) >= 3
     assert (await api.get("/v1/instances/tt_v/settings")).json() == {}
-    assert_problem(await api.patch("/v1/instances/tt_v/settings", json=["x"], headers=MERGE), 422, "validation-error")
-    assert_problem(await api.put("/v1/instances/tt_v/settings/k", json={"value": "x" * 2001}), 422, "validation-error")
-    assert_problem(await api.put("/v1/instances/tt_v/settings/k", json={"value": "1", "x": 1}), 422, "validation-error")
-    assert_problem(await api.put("/v1/instances/tt_v/settings/bad%20key", json={"value": "1"}), 422, "validation-error")
+    assert_problem(
+        await api.patch("/v1/instances/tt_v/settings", json=["x"], headers=MERGE), 422, "validation-error"
+    )
+    assert_problem(
+        await api.put("/v1/instances/tt_v/settings/k", json={"value": "x" * 2001}), 422, "validation-error"
+    )
+    assert_problem(
+        await api.put("/v1/instances/tt_v/settings/k", json={"value": "1", "x": 1}), 422, "validation-error"
+    )
+    assert_problem(
+        await api.put("/v1/instances/tt_v/settings/bad%20key", json={"value": "1"}), 422, "validation-error"
+    )
 
 
 async def test_if_match_on_map_and_key(api):
@@ -64,13 +74,23 @@ async def test_if_match_on_map_and_key(api):
     first = await api.put("/v1/instances/tt_e/settings/k", json={"value": "1"})
     stale = first.headers["etag"]
     await api.put("/v1/instances/tt_e/settings/k", json={"value": "2"})
-    response = await api.put("/v1/instances/tt_e/settings/k", json={"value": "3"}, headers={"If-Match": stale})
+    response = await api.put(
+        "/v1/instances/tt_e/settings/k", json={"value": "3"}, headers={"If-Match": stale}
+    )
     assert_problem(response, 412, "precondition-failed")
-    assert_problem(await api.delete("/v1/instances/tt_e/settings/k", headers={"If-Match": stale}), 412, "precondition-failed")
+    assert_problem(
+        await api.delete("/v1/instances/tt_e/settings/k", headers={"If-Match": stale}),
+        412,
+        "precondition-failed",
+    )
     map_etag = (await api.get("/v1/instances/tt_e/settings")).headers["etag"]
-    ok = await api.patch("/v1/instances/tt_e/settings", json={"j": "1"}, headers={**MERGE, "If-Match": map_etag})
+    ok = await api.patch(
+        "/v1/instances/tt_e/settings", json={"j": "1"}, headers={**MERGE, "If-Match": map_etag}
+    )
     assert ok.status_code == 200
-    late = await api.patch("/v1/instances/tt_e/settings", json={"j": "2"}, headers={**MERGE, "If-Match": map_etag})
+    late = await api.patch(
+        "/v1/instances/tt_e/settings", json={"j": "2"}, headers={**MERGE, "If-Match": map_etag}
+    )
     assert_problem(late, 412, "precondition-failed")
     assert (await api.get("/v1/instances/tt_e/settings")).json() == {"j": "1", "k": "2"}
     # If-Match: * on a key that does not exist yet fails: there is nothing to match.
@@ -84,7 +104,9 @@ async def test_invariant_2_portal_with_members_keeps_its_name(api):
     url = "/v1/instances/tt_portal/settings/portalInstanceName"
     assert_problem(await api.put(url, json={"value": "other"}), 409, "portal-has-members")
     assert_problem(await api.delete(url), 409, "portal-has-members")
-    patch = await api.patch("/v1/instances/tt_portal/settings", json={"portalInstanceName": None, "x": "1"}, headers=MERGE)
+    patch = await api.patch(
+        "/v1/instances/tt_portal/settings", json={"portalInstanceName": None, "x": "1"}, headers=MERGE
+    )
     assert_problem(patch, 409, "portal-has-members")
     assert (await api.get("/v1/instances/tt_portal/settings")).json() == {"portalInstanceName": "portal"}
     # Setting the same value again is no change.
@@ -103,4 +125,6 @@ async def test_invariant_3_member_cannot_become_portal(api):
 async def test_settings_of_unknown_instance_are_404(api):
     assert_problem(await api.get("/v1/instances/tt_nope/settings"), 404, "not-found")
     assert_problem(await api.put("/v1/instances/tt_nope/settings/k", json={"value": "1"}), 404, "not-found")
-    assert_problem(await api.patch("/v1/instances/tt_nope/settings", json={"k": "1"}, headers=MERGE), 404, "not-found")
+    assert_problem(
+        await api.patch("/v1/instances/tt_nope/settings", json={"k": "1"}, headers=MERGE), 404, "not-found"
+    )

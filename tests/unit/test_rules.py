@@ -16,7 +16,11 @@ from app.domain.rules import InstanceFacts
 
 def facts(name="tt_x", setting=None, comms=True, member_of=None, members=0):
     return InstanceFacts(
-        name=name, portal_setting=setting, communications_enabled=comms, member_of=member_of, member_count=members
+        name=name,
+        portal_setting=setting,
+        communications_enabled=comms,
+        member_of=member_of,
+        member_count=members,
     )
 
 
@@ -57,7 +61,9 @@ class TestAddMember:
     def test_invariant_1_communications_on(self):
         with pytest.raises(PortalNotReady) as caught:
             rules.check_can_add_member(facts("tt_p", setting="portal", comms=True), facts("tt_m1"))
-        assert [r["code"] for r in caught.value.extensions["unmet_requirements"]] == ["communications-enabled"]
+        assert [r["code"] for r in caught.value.extensions["unmet_requirements"]] == [
+            "communications-enabled"
+        ]
 
     def test_invariant_3_a_portal_cannot_be_a_member(self):
         with pytest.raises(PortalCannotBeMember):
@@ -102,10 +108,14 @@ class TestSettingChange:
     @pytest.mark.parametrize("new_value", [None, "other", "Portal"])
     def test_invariant_2_portal_with_members_keeps_its_name(self, new_value):
         with pytest.raises(PortalHasMembers):
-            rules.check_setting_change(facts(setting="portal", comms=False, members=1), "portalInstanceName", new_value)
+            rules.check_setting_change(
+                facts(setting="portal", comms=False, members=1), "portalInstanceName", new_value
+            )
 
     def test_same_value_is_no_change(self):
-        rules.check_setting_change(facts(setting="portal", comms=False, members=1), "portalInstanceName", "portal")
+        rules.check_setting_change(
+            facts(setting="portal", comms=False, members=1), "portalInstanceName", "portal"
+        )
 
     def test_portal_without_members_may_be_renamed(self):
         rules.check_setting_change(facts(setting="portal", comms=False), "portalInstanceName", None)

@@ -1,8 +1,8 @@
 import pytest
 
+from app.domain.errors import InvalidCursor, PreconditionFailed
 from app.domain.values import INSTANCE_NAME_RE, text_problem
 from app.etags import check_if_match, etag_of
-from app.domain.errors import PreconditionFailed, InvalidCursor
 from app.pagination import decode_cursor, encode_cursor
 
 

@@ -23,7 +23,10 @@ def select_with_kind(partner_id: str) -> Select[Any]:
     """Rows of (Instance, portal_setting, member_of) for one partner: all a kind needs."""
     return (
         select(Instance, _PortalSetting.value.label("portal_setting"), _Portal.name.label("member_of"))
-        .outerjoin(_PortalSetting, and_(_PortalSetting.instance_id == Instance.id, _PortalSetting.key == PORTAL_SETTING))
+        .outerjoin(
+            _PortalSetting,
+            and_(_PortalSetting.instance_id == Instance.id, _PortalSetting.key == PORTAL_SETTING),
+        )
         .outerjoin(Membership, Membership.member_id == Instance.id)
         .outerjoin(_Portal, _Portal.id == Membership.portal_id)
         .where(Instance.partner_id == partner_id)
@@ -62,7 +65,12 @@ async def get_by_name(
 
 async def lock_rows(session: AsyncSession, instance_ids: list[str]) -> None:
     """Lock instance rows in a fixed order (by id) so two requests never wait on each other."""
-    await session.execute(select(Instance.id).where(Instance.id.in_(sorted(instance_ids))).order_by(Instance.id).with_for_update())
+    await session.execute(
+        select(Instance.id)
+        .where(Instance.id.in_(sorted(instance_ids)))
+        .order_by(Instance.id)
+        .with_for_update()
+    )
 
 
 async def name_exists(session: AsyncSession, name: str) -> bool:
