@@ -21,6 +21,9 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # SQLite does run DDL in transactions; saying so makes the whole upgrade one transaction under
+        # BEGIN IMMEDIATE, so a second process waits and then finds the work done (no advisory locks).
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -92,8 +93,62 @@ class Membership(SQLModel, table=True):
     an instance is a member of at most one portal, whatever the concurrency."""
 
     __tablename__ = "memberships"
-    __table_args__ = (sa.CheckConstraint("member_id <> portal_id", name="not_self"),)
+    __table_args__ = (
+        sa.CheckConstraint("member_id <> portal_id", name="not_self"),
+        # Target of the mappings' foreign key: a mapping exists only within a membership.
+        sa.UniqueConstraint("member_id", "portal_id"),
+    )
 
     member_id: str = Field(sa_column=_fk("instances.id", primary_key=True))
     portal_id: str = Field(sa_column=_fk("instances.id", nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Service(SQLModel, table=True):
+    """A bookable service ("prestation") of an instance, keyed in URLs and CSV by its code."""
+
+    __tablename__ = "services"
+    __table_args__ = (
+        sa.UniqueConstraint("instance_id", "code"),
+        # Target of the composite foreign keys that tie a mapping's services to their instances.
+        sa.UniqueConstraint("instance_id", "id"),
+        sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        sa.CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    instance_id: str = Field(sa_column=_fk("instances.id", nullable=False))
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    duration_minutes: int
+    price: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(10, 2), nullable=True))
+    web_enabled: bool = False
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Mapping(SQLModel, table=True):
+    """Member service → portal service. The database holds invariants 4 and 5 by itself:
+    the primary key allows one target per member service; the composite foreign keys require the
+    member service to belong to a member of the portal, and the target to belong to that portal;
+    and a mapped portal service or a membership with mappings cannot vanish (invariant 6)."""
+
+    __tablename__ = "mappings"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["member_id", "member_service_id"], ["services.instance_id", "services.id"], ondelete="CASCADE"
+        ),
+        # NO ACTION (checked at the end of the statement) rather than RESTRICT, so that deleting a
+        # whole instance may cascade through its services and mappings in one statement.
+        sa.ForeignKeyConstraint(["portal_id", "portal_service_id"], ["services.instance_id", "services.id"]),
+        sa.ForeignKeyConstraint(["member_id", "portal_id"], ["memberships.member_id", "memberships.portal_id"]),
+        sa.Index(None, "portal_id", "portal_service_id"),
+        sa.Index(None, "member_id"),
+    )
+
+    member_service_id: str = Field(primary_key=True, max_length=36)
+    portal_service_id: str = Field(max_length=36)
+    member_id: str = Field(max_length=36)
+    portal_id: str = Field(max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
