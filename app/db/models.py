@@ -142,7 +142,9 @@ class Mapping(SQLModel, table=True):
         # NO ACTION (checked at the end of the statement) rather than RESTRICT, so that deleting a
         # whole instance may cascade through its services and mappings in one statement.
         sa.ForeignKeyConstraint(["portal_id", "portal_service_id"], ["services.instance_id", "services.id"]),
-        sa.ForeignKeyConstraint(["member_id", "portal_id"], ["memberships.member_id", "memberships.portal_id"]),
+        sa.ForeignKeyConstraint(
+            ["member_id", "portal_id"], ["memberships.member_id", "memberships.portal_id"]
+        ),
         sa.Index(None, "portal_id", "portal_service_id"),
         sa.Index(None, "member_id"),
     )

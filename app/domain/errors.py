@@ -97,3 +97,27 @@ class AlreadyMember(Conflict):
 
 class SelfMembership(Conflict):
     slug, title = "self-membership", "An instance cannot be a member of itself"
+
+
+class ServiceCodeTaken(Conflict):
+    slug, title = "service-code-taken", "The instance already has a service with this code"
+
+
+class ServiceMapped(Conflict):
+    slug, title = "service-mapped", "Mappings use the service"
+
+
+class MemberHasMappings(Conflict):
+    slug, title = "member-has-mappings", "The member has mappings"
+
+
+class AlreadyMapped(Conflict):
+    slug, title = "already-mapped", "The member service already maps to another portal service"
+
+
+class InvalidCsv(ValidationFailed):
+    slug, title = "invalid-csv", "The CSV has invalid rows; nothing was written"
+
+
+class UnsupportedMediaType(PorticoError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"

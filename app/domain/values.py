@@ -20,3 +20,11 @@ def text_problem(value: str, *, single_line: bool) -> str | None:
     if single_line and any(ord(c) < 32 or ord(c) == 127 for c in value):
         return "must not contain control characters"
     return None
+
+
+SERVICE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$"
+SERVICE_CODE_RE = re.compile(SERVICE_CODE_PATTERN)
+# Words that follow /services/ in URLs of their own; a service cannot take them as its code.
+RESERVED_SERVICE_CODES = frozenset({"import", "export"})
+MAX_DURATION_MINUTES = 1440
+MAX_PRICE = 99_999_999

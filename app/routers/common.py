@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Header, Path, Query
 
-from app.domain.values import INSTANCE_NAME_PATTERN, SETTING_KEY_PATTERN
+from app.domain.values import INSTANCE_NAME_PATTERN, SERVICE_CODE_PATTERN, SETTING_KEY_PATTERN
 
 NamePath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Instance (database) name.")]
 PortalPath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Name of the portal instance.")]
 MemberPath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Name of the member instance.")]
+ServiceCodePath = Annotated[str, Path(pattern=SERVICE_CODE_PATTERN, description="Service code.")]
 SettingKeyPath = Annotated[str, Path(pattern=SETTING_KEY_PATTERN, description="Setting key.")]
 IfMatch = Annotated[
     str | None,
@@ -18,4 +19,10 @@ IfMatch = Annotated[
 ]
 Cascade = Annotated[
     bool, Query(description="Also remove what depends on this (invariant 6); the response lists it.")
+]
+SearchText = Annotated[
+    str | None,
+    Query(
+        max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="Case-insensitive substring to look for."
+    ),
 ]

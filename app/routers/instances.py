@@ -11,7 +11,7 @@ from app.db.session import SessionDep
 from app.domain.rules import kind_of
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import Cascade, IfMatch, NamePath
+from app.routers.common import Cascade, IfMatch, NamePath, SearchText
 from app.schemas.instances import (
     InstanceCreate,
     InstanceDeleted,
@@ -22,12 +22,6 @@ from app.schemas.instances import (
 from app.services import instances as service
 
 router = APIRouter(tags=["instances"])
-Q = Annotated[
-    str | None,
-    Query(
-        max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="Substring of the name or display name."
-    ),
-]
 
 
 @router.get(
@@ -43,7 +37,7 @@ async def list_instances(
     kind: Annotated[
         InstanceKind | None, Query(description="Only portals, members or standalone instances.")
     ] = None,
-    q: Q = None,
+    q: SearchText = None,
 ) -> Page[InstancePublic]:
     rows, cursor = await service.list_page(session, principal, page, kind, q)
     items = [InstancePublic.of(r.Instance, kind_of(r.portal_setting, r.member_of), r.member_of) for r in rows]
@@ -55,7 +49,7 @@ async def list_instances(
     operation_id="instances_create",
     status_code=status.HTTP_201_CREATED,
     response_model=InstancePublic,
-    responses=responses(401, 403, 409, 422),
+    responses=responses(400, 401, 403, 409, 422),
 )
 async def create_instance(
     principal: InstancesWrite, session: SessionDep, body: InstanceCreate, response: Response
@@ -84,7 +78,7 @@ async def get_instance(
     "/v1/instances/{name}",
     operation_id="instances_update",
     response_model=InstancePublic,
-    responses=responses(401, 403, 404, 412, 422),
+    responses=responses(400, 401, 403, 404, 412, 422),
 )
 async def update_instance(
     principal: InstancesWrite,

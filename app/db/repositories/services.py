@@ -1,0 +1,106 @@
+"""Queries on services and their mappings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.db.models import Mapping, Service
+
+_Target = aliased(Service, name="target")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def select_with_target(instance_id: str) -> Select[Any]:
+    """Rows of (Service, mapped_to) for one instance; mapped_to is the portal service's code."""
+    return (
+        select(Service, _Target.code.label("mapped_to"))
+        .outerjoin(Mapping, Mapping.member_service_id == Service.id)
+        .outerjoin(_Target, _Target.id == Mapping.portal_service_id)
+        .where(Service.instance_id == instance_id)
+    )
+
+
+def is_mapped(service_id: Any) -> Any:
+    """True when a mapping starts (member service) or ends (portal service) at the service."""
+    other = aliased(Mapping)  # not the Mapping that the listing query already joins
+    return exists().where(or_(other.member_service_id == service_id, other.portal_service_id == service_id))
+
+
+def filter_list(
+    stmt: Select[Any], q: str | None, web_enabled: bool | None, mapped: bool | None
+) -> Select[Any]:
+    if q:
+        pattern = f"%{_escape_like(q.lower())}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Service.code).like(pattern, escape="\\"),
+                func.lower(Service.name).like(pattern, escape="\\"),
+            )
+        )
+    if web_enabled is not None:
+        stmt = stmt.where(Service.web_enabled == web_enabled)
+    if mapped is not None:
+        stmt = stmt.where(is_mapped(Service.id) if mapped else ~is_mapped(Service.id))
+    return stmt
+
+
+async def get(session: AsyncSession, instance_id: str, code: str) -> Any | None:
+    """(Service, mapped_to) or None."""
+    return (await session.execute(select_with_target(instance_id).where(Service.code == code))).first()
+
+
+async def all_of(session: AsyncSession, instance_id: str) -> list[Service]:
+    rows = await session.execute(
+        select(Service).where(Service.instance_id == instance_id).order_by(Service.code)
+    )
+    return list(rows.scalars())
+
+
+async def code_exists(session: AsyncSession, instance_id: str, code: str) -> bool:
+    stmt = select(Service.id).where(Service.instance_id == instance_id, Service.code == code)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def mappings_touching(session: AsyncSession, service_ids: list[str]) -> int:
+    """How many mappings start or end at these services."""
+    if not service_ids:
+        return 0
+    stmt = select(func.count()).where(
+        or_(Mapping.member_service_id.in_(service_ids), Mapping.portal_service_id.in_(service_ids))
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def delete_mappings_touching(session: AsyncSession, service_ids: list[str]) -> int:
+    if not service_ids:
+        return 0
+    result = await session.execute(
+        delete(Mapping).where(
+            or_(Mapping.member_service_id.in_(service_ids), Mapping.portal_service_id.in_(service_ids))
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def delete_services(session: AsyncSession, service_ids: list[str]) -> None:
+    if service_ids:
+        await session.execute(delete(Service).where(Service.id.in_(service_ids)))
+
+
+async def insert_many(session: AsyncSession, services: list[Service]) -> None:
+    if services:
+        session.add_all(services)
+        await session.flush()
+
+
+async def touch(session: AsyncSession, service_id: str, values: dict[str, Any]) -> None:
+    await session.execute(
+        update(Service).where(Service.id == service_id).values(**values, version=Service.version + 1)
+    )

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, PlainSerializer
+
+from app.db.models import Service
+from app.domain.values import MAX_DURATION_MINUTES, MAX_PRICE, RESERVED_SERVICE_CODES, SERVICE_CODE_PATTERN
+from app.schemas.common import Input, Label, Output, Timestamp
+
+
+def _not_reserved(code: str) -> str:
+    if code in RESERVED_SERVICE_CODES:
+        raise ValueError(f"'{code}' is reserved")
+    return code
+
+
+ServiceCode = Annotated[
+    str, Field(pattern=SERVICE_CODE_PATTERN, examples=["LIMP"]), AfterValidator(_not_reserved)
+]
+Duration = Annotated[int, Field(ge=1, le=MAX_DURATION_MINUTES, examples=[30])]
+PriceIn = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, max_digits=10, decimal_places=2, examples=[45.5])]
+PriceOut = Annotated[Decimal, PlainSerializer(float, return_type=float)]
+
+
+class ServiceCreate(Input):
+    code: ServiceCode
+    name: Label
+    duration_minutes: Duration
+    price: PriceIn | None = None
+    web_enabled: bool = Field(False, description="Bookable online (the green bullet of the Web column).")
+
+
+class ServiceUpdate(Input):
+    name: Label | None = None
+    duration_minutes: Duration | None = None
+    price: PriceIn | None = Field(None, description="null removes the price.")
+    web_enabled: bool | None = None
+
+
+class ServicePublic(Output):
+    code: str
+    name: str
+    duration_minutes: int
+    price: PriceOut | None
+    web_enabled: bool
+    mapped_to: str | None = Field(
+        description="For a member's service: the code of the portal service it maps to."
+    )
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def build(cls, service: Service, mapped_to: str | None) -> ServicePublic:
+        return cls(
+            code=service.code,
+            name=service.name,
+            duration_minutes=service.duration_minutes,
+            price=service.price,
+            web_enabled=service.web_enabled,
+            mapped_to=mapped_to,
+            version=service.version,
+            created_at=service.created_at,
+            updated_at=service.updated_at,
+        )
+
+
+class ServiceDeleted(Output):
+    code: str
+    deleted: bool = True
+    removed_mappings: int = Field(description="Mappings removed with it (cascade).")
+
+
+class ImportRowError(Output):
+    line: int
+    field: str | None
+    message: str
+
+
+class ImportCodes(Output):
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    deleted: list[str]
+
+
+class ImportReport(Output):
+    """Counts of what the import did (or, on a dry run, would do); `codes` names them."""
+
+    dry_run: bool
+    mode: str
+    created: int
+    updated: int
+    unchanged: int
+    deleted: int
+    removed_mappings: int = Field(description="Mappings removed with deleted services (cascade).")
+    errors: list[ImportRowError]
+    codes: ImportCodes
