@@ -15,7 +15,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.problems import install as install_problem_handlers
 from app.problems import problem_response
-from app.routers import communications, health, instances, partners, portals, services
+from app.routers import communications, health, instances, mappings, partners, portals, services
 from app.routers import settings as settings_routes
 
 log = logging.getLogger("portico")
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    for module in (health, partners, instances, settings_routes, communications, services, portals):
+    for module in (health, partners, instances, settings_routes, communications, services, portals, mappings):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -62,11 +62,15 @@ def upgrade() -> None:
             ["member_id", "portal_id"],
             ["memberships.member_id", "memberships.portal_id"],
             name=op.f("fk_mappings_member_id_memberships"),
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.ForeignKeyConstraint(
             ["portal_id", "portal_service_id"],
             ["services.instance_id", "services.id"],
             name=op.f("fk_mappings_portal_id_services"),
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("member_service_id", name=op.f("pk_mappings")),
     )

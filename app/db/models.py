@@ -139,11 +139,19 @@ class Mapping(SQLModel, table=True):
         sa.ForeignKeyConstraint(
             ["member_id", "member_service_id"], ["services.instance_id", "services.id"], ondelete="CASCADE"
         ),
-        # NO ACTION (checked at the end of the statement) rather than RESTRICT, so that deleting a
-        # whole instance may cascade through its services and mappings in one statement.
-        sa.ForeignKeyConstraint(["portal_id", "portal_service_id"], ["services.instance_id", "services.id"]),
+        # Checked at commit rather than at once, so that deleting a whole partner or instance may
+        # cascade through services, memberships and mappings in whatever order the database picks.
         sa.ForeignKeyConstraint(
-            ["member_id", "portal_id"], ["memberships.member_id", "memberships.portal_id"]
+            ["portal_id", "portal_service_id"],
+            ["services.instance_id", "services.id"],
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id", "portal_id"],
+            ["memberships.member_id", "memberships.portal_id"],
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.Index(None, "portal_id", "portal_service_id"),
         sa.Index(None, "member_id"),

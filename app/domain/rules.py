@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.domain.errors import (
     AlreadyMember,
     MemberCannotBePortal,
+    MemberHasMappings,
     PortalCannotBeMember,
     PortalHasMembers,
     PortalNotReady,
@@ -133,6 +134,15 @@ def check_can_demote(instance: InstanceFacts, cascade: bool) -> None:
             f"{instance.name} has {instance.member_count} member(s); remove them first "
             "or repeat with ?cascade=true",
             member_count=instance.member_count,
+        )
+
+
+def check_can_detach_member(member: str, mapping_count: int, cascade: bool) -> None:
+    """Invariant 6: a member with mappings leaves its portal only with an explicit cascade."""
+    if mapping_count > 0 and not cascade:
+        raise MemberHasMappings(
+            f"{member} has {mapping_count} mapping(s); remove them first or repeat with ?cascade=true",
+            mapping_count=mapping_count,
         )
 
 

@@ -56,8 +56,9 @@ async def create_instance(
 ) -> InstancePublic:
     instance = await service.create(session, principal, body)
     response.headers["Location"] = f"/v1/instances/{instance.name}"
-    response.headers["ETag"] = service.etag(instance)
-    return InstancePublic.of(instance, InstanceKind.standalone, None)
+    facts = service.new_facts(instance)
+    response.headers["ETag"] = service.etag(instance, facts)
+    return InstancePublic.build(instance, facts)
 
 
 @router.get(
@@ -70,7 +71,7 @@ async def get_instance(
     principal: InstancesRead, session: SessionDep, name: NamePath, response: Response
 ) -> InstancePublic:
     instance, facts = await service.get(session, principal, name)
-    response.headers["ETag"] = service.etag(instance)
+    response.headers["ETag"] = service.etag(instance, facts)
     return InstancePublic.build(instance, facts)
 
 
@@ -89,7 +90,7 @@ async def update_instance(
     if_match: IfMatch = None,
 ) -> InstancePublic:
     instance, facts = await service.update(session, principal, name, body, if_match)
-    response.headers["ETag"] = service.etag(instance)
+    response.headers["ETag"] = service.etag(instance, facts)
     return InstancePublic.build(instance, facts)
 
 
@@ -107,5 +108,5 @@ async def delete_instance(
     if_match: IfMatch = None,
 ) -> InstanceDeleted:
     """Delete an instance. A portal with members needs `cascade=true`, which detaches them first."""
-    detached = await service.delete(session, principal, name, cascade, if_match)
-    return InstanceDeleted(name=name, detached_members=detached)
+    detached, removed = await service.delete(session, principal, name, cascade, if_match)
+    return InstanceDeleted(name=name, detached_members=detached, removed_mappings=removed)

@@ -40,7 +40,7 @@ async def list_portals(principal: InstancesRead, session: SessionDep, page: Page
     status_code=status.HTTP_201_CREATED,
     response_model=PortalPublic,
     responses={
-        **responses(401, 403, 404, 409, 422),
+        **responses(400, 401, 403, 404, 409, 422),
         200: {"model": PortalPublic, "description": "Already a ready portal"},
     },
 )
@@ -81,8 +81,8 @@ async def demote_portal(
     principal: PortalsWrite, session: SessionDep, portal: PortalPath, cascade: Cascade = False
 ) -> PortalDemoted:
     """Demote a portal to a standalone instance. With members, needs `cascade=true`, which detaches them."""
-    detached = await service.demote(session, principal, portal, cascade)
-    return PortalDemoted(name=portal, detached_members=detached)
+    detached, removed = await service.demote(session, principal, portal, cascade)
+    return PortalDemoted(name=portal, detached_members=detached, removed_mappings=removed)
 
 
 @router.get(
@@ -103,7 +103,7 @@ async def list_members(
     operation_id="members_add",
     status_code=status.HTTP_201_CREATED,
     response_model=MemberPublic,
-    responses=responses(401, 403, 404, 409, 422),
+    responses=responses(400, 401, 403, 404, 409, 422),
 )
 async def add_member(
     principal: PortalsWrite, session: SessionDep, portal: PortalPath, body: InstanceRef, response: Response
@@ -141,5 +141,5 @@ async def remove_member(
     cascade: Cascade = False,
 ) -> MemberRemoved:
     """Detach a member from its portal; the instance itself stays."""
-    await member_service.remove(session, principal, portal, member, cascade)
-    return MemberRemoved(portal=portal, name=member)
+    removed = await member_service.remove(session, principal, portal, member, cascade)
+    return MemberRemoved(portal=portal, name=member, removed_mappings=removed)

@@ -58,6 +58,7 @@ class InstancePublic(Output):
 
 class DetachedMembers(Output):
     detached_members: list[str] = Field(description="Members that left the portal (cascade).")
+    removed_mappings: int = Field(description="Mappings removed with them (cascade).")
 
 
 class InstanceDeleted(DetachedMembers):

@@ -38,6 +38,7 @@ class PortalDemoted(Output):
     name: str
     demoted: bool = True
     detached_members: list[str] = Field(description="Members that left the portal (cascade).")
+    removed_mappings: int = Field(description="Mappings removed with them (cascade).")
 
 
 class MemberPublic(Output):
@@ -64,3 +65,4 @@ class MemberRemoved(Output):
     portal: str
     name: str
     removed: bool = True
+    removed_mappings: int = Field(description="The member's mappings removed with it (cascade).")

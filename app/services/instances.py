@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Principal
 from app.db.models import Instance, utcnow
 from app.db.repositories import instances as repo
+from app.db.repositories import mappings as mappings_repo
 from app.domain import rules
 from app.domain.errors import NameTaken, NotFound, ValidationFailed
 from app.etags import check_if_match, etag_of
@@ -17,13 +18,20 @@ from app.pagination import PageRequest, fetch_page
 from app.schemas.instances import InstanceCreate, InstanceUpdate
 
 
-def etag(instance: Instance) -> str:
-    return etag_of("instance", instance.id, instance.version)
+def etag(instance: Instance, facts: rules.InstanceFacts) -> str:
+    """Covers what the representation shows: the row's version, and the kind and portal, which
+    change without a new version when the instance joins or leaves a portal."""
+    return etag_of("instance", instance.id, instance.version, facts.kind, facts.member_of)
 
 
 def partner_of(principal: Principal) -> str:
     assert principal.partner_id is not None, "instance routes take partner keys only"
     return principal.partner_id
+
+
+def new_facts(instance: Instance) -> rules.InstanceFacts:
+    """The facts of an instance just created: standalone, communications on."""
+    return rules.InstanceFacts(instance.name, None, instance.comms_enabled)
 
 
 async def require(session: AsyncSession, principal: Principal, name: str, *, lock: bool = False) -> Instance:
@@ -74,7 +82,7 @@ async def update(
     session: AsyncSession, principal: Principal, name: str, data: InstanceUpdate, if_match: str | None
 ) -> tuple[Instance, rules.InstanceFacts]:
     instance = await require(session, principal, name, lock=True)
-    check_if_match(if_match, etag(instance))
+    check_if_match(if_match, etag(instance, await repo.facts(session, instance)))
     changes = data.model_dump(exclude_unset=True)
     if "display_name" in changes and changes["display_name"] is None:
         raise ValidationFailed(
@@ -93,15 +101,19 @@ async def update(
 
 async def delete(
     session: AsyncSession, principal: Principal, name: str, cascade: bool, if_match: str | None
-) -> list[str]:
-    """Delete the instance; returns the members a cascade detached from it."""
+) -> tuple[list[str], int]:
+    """Delete the instance. Returns the members a cascade detached and the mappings it removed."""
+    from app.services.portals import detach_all  # portals builds on this module
+
     instance = await require(session, principal, name, lock=True)
-    check_if_match(if_match, etag(instance))
     facts = await repo.facts(session, instance)
+    check_if_match(if_match, etag(instance, facts))
     rules.check_can_delete_instance(facts, cascade)
-    detached = await repo.member_names(session, instance.id)
-    await repo.detach_members(session, instance.id)
+    own_mappings = await mappings_repo.count_for_member(session, instance.id)
+    rules.check_can_detach_member(name, own_mappings, cascade)
+    detached, removed = await detach_all(session, instance.id)
+    removed += await mappings_repo.delete_for_member(session, instance.id)
     await repo.detach_member(session, instance.id)
     await session.delete(instance)
     await session.flush()
-    return detached
+    return detached, removed

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Principal
 from app.db.models import Instance, Membership
 from app.db.repositories import instances as repo
+from app.db.repositories import mappings as mappings_repo
 from app.domain import rules
 from app.domain.errors import AlreadyMember, NotFound
 from app.pagination import PageRequest, fetch_page
@@ -57,10 +58,15 @@ async def get(
     return row.Instance, row.joined_at
 
 
-async def remove(
-    session: AsyncSession, principal: Principal, portal: str, member: str, cascade: bool
-) -> None:
+async def remove(session: AsyncSession, principal: Principal, portal: str, member: str, cascade: bool) -> int:
+    """Detach a member; returns how many of its mappings the cascade removed."""
     await require_portal(session, principal, portal, lock=True)
     member_row, _ = await get(session, principal, portal, member)
+    await repo.lock_rows(session, [member_row.id])
+    rules.check_can_detach_member(
+        member, await mappings_repo.count_for_member(session, member_row.id), cascade
+    )
+    removed = await mappings_repo.delete_for_member(session, member_row.id)
     await repo.detach_member(session, member_row.id)
     await session.flush()
+    return removed

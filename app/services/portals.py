@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Principal
 from app.db.models import Instance
 from app.db.repositories import instances as repo
+from app.db.repositories import mappings as mappings_repo
 from app.domain import rules
 from app.domain.errors import NotFound
 from app.etags import etag_of
@@ -53,12 +54,22 @@ async def promote(session: AsyncSession, principal: Principal, name: str) -> tup
     return instance, facts.member_count, changed
 
 
-async def demote(session: AsyncSession, principal: Principal, name: str, cascade: bool) -> list[str]:
-    """Remove portalInstanceName; with cascade, detach the members first. Returns those detached."""
+async def demote(
+    session: AsyncSession, principal: Principal, name: str, cascade: bool
+) -> tuple[list[str], int]:
+    """Remove portalInstanceName; with cascade, detach the members first (and their mappings).
+    Returns the members detached and the mappings removed."""
     instance, facts = await require_portal(session, principal, name, lock=True)
     rules.check_can_demote(facts, cascade)
-    detached = await repo.member_names(session, instance.id)
-    await repo.detach_members(session, instance.id)
+    detached, removed = await detach_all(session, instance.id)
     await repo.delete_setting(session, instance.id, rules.PORTAL_SETTING)
     await session.flush()
-    return detached
+    return detached, removed
+
+
+async def detach_all(session: AsyncSession, portal_id: str) -> tuple[list[str], int]:
+    """Detach every member of a portal, with their mappings (invariant 6 was checked by the caller)."""
+    detached = await repo.member_names(session, portal_id)
+    removed = await mappings_repo.delete_for_portal(session, portal_id)
+    await repo.detach_members(session, portal_id)
+    return detached, removed

@@ -180,7 +180,12 @@ class TestDelete:
         await api.put("/v1/instances/tt_gone/settings/colour", json={"value": "blue"})
         response = await api.delete("/v1/instances/tt_gone")
         assert response.status_code == 200
-        assert response.json() == {"name": "tt_gone", "deleted": True, "detached_members": []}
+        assert response.json() == {
+            "name": "tt_gone",
+            "deleted": True,
+            "detached_members": [],
+            "removed_mappings": 0,
+        }
         assert_problem(await api.get("/v1/instances/tt_gone"), 404, "not-found")
         assert_problem(await api.delete("/v1/instances/tt_gone"), 404, "not-found")
         # The name is free again, and nothing of the old instance comes back with it.

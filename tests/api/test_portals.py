@@ -60,7 +60,12 @@ class TestPortals:
         await create_portal(api, "tt_portal")
         response = await api.delete("/v1/portals/tt_portal")
         assert response.status_code == 200
-        assert response.json() == {"name": "tt_portal", "demoted": True, "detached_members": []}
+        assert response.json() == {
+            "name": "tt_portal",
+            "demoted": True,
+            "detached_members": [],
+            "removed_mappings": 0,
+        }
         assert (await api.get("/v1/instances/tt_portal")).json()["kind"] == "standalone"
         assert_problem(await api.delete("/v1/portals/tt_portal"), 404, "not-found")
 

@@ -1,0 +1,194 @@
+"""Mappings of a member's services to its portal's services, and suggestions for them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from app.auth import InstancesRead, PortalsWrite
+from app.db.session import SessionDep
+from app.pagination import Page, PageParams
+from app.problems import responses
+from app.routers.common import MemberPath, PortalPath, ServiceCodePath
+from app.schemas.mappings import (
+    MappingCreate,
+    MappingDeleted,
+    MappingPublic,
+    MappingsReplaced,
+    MappingTarget,
+    ServiceSuggestions,
+    SuggestionList,
+    SuggestionPublic,
+)
+from app.services import mappings as service
+
+router = APIRouter(tags=["mappings"])
+BASE = "/v1/portals/{portal}/members/{member}"
+
+
+def _public(portal: str, member: str, row: object) -> MappingPublic:
+    return MappingPublic(
+        portal=portal,
+        member=member,
+        member_service=row.member_code,  # type: ignore[attr-defined]
+        member_service_name=row.member_name,  # type: ignore[attr-defined]
+        portal_service=row.portal_code,  # type: ignore[attr-defined]
+        portal_service_name=row.portal_name,  # type: ignore[attr-defined]
+        created_at=row.Mapping.created_at,  # type: ignore[attr-defined]
+    )
+
+
+@router.get(
+    f"{BASE}/mappings",
+    operation_id="mappings_list",
+    response_model=Page[MappingPublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_mappings(
+    principal: InstancesRead, session: SessionDep, portal: PortalPath, member: MemberPath, page: PageParams
+) -> Page[MappingPublic]:
+    rows, cursor = await service.list_page(session, principal, portal, member, page)
+    return Page(items=[_public(portal, member, r) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    f"{BASE}/mappings",
+    operation_id="mappings_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MappingPublic,
+    responses={
+        **responses(401, 403, 404, 409, 422),
+        200: {"model": MappingPublic, "description": "The same mapping existed already"},
+    },
+)
+async def create_mapping(
+    principal: PortalsWrite,
+    session: SessionDep,
+    portal: PortalPath,
+    member: MemberPath,
+    body: MappingCreate,
+    response: Response,
+) -> MappingPublic:
+    """Map a member service to a portal service. A member service already mapped elsewhere is a 409
+    naming its target (invariant 5); PUT `…/mappings/{member_service}` replaces it."""
+    row, created = await service.create(
+        session, principal, portal, member, body.member_service, body.portal_service
+    )
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/portals/{portal}/members/{member}/mappings/{body.member_service}"
+    return _public(portal, member, row)
+
+
+@router.put(
+    f"{BASE}/mappings",
+    operation_id="mappings_replace",
+    response_model=MappingsReplaced,
+    responses=responses(401, 403, 404, 422),
+)
+async def replace_mappings(
+    principal: PortalsWrite,
+    session: SessionDep,
+    portal: PortalPath,
+    member: MemberPath,
+    body: Annotated[list[MappingCreate], Body(max_length=10_000)],
+) -> MappingsReplaced:
+    """Replace the member's whole set of mappings at once. Every bad item is reported; none is applied."""
+    items = [(item.member_service, item.portal_service) for item in body]
+    result = await service.replace_all(session, principal, portal, member, items)
+    return MappingsReplaced(
+        items=[_public(portal, member, r) for r in result.rows],
+        added=result.added,
+        retargeted=result.retargeted,
+        removed=result.removed,
+        unchanged=result.unchanged,
+    )
+
+
+@router.get(
+    f"{BASE}/mappings/{{member_service}}",
+    operation_id="mappings_get",
+    response_model=MappingPublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_mapping(
+    principal: InstancesRead,
+    session: SessionDep,
+    portal: PortalPath,
+    member: MemberPath,
+    member_service: ServiceCodePath,
+) -> MappingPublic:
+    return _public(portal, member, await service.get(session, principal, portal, member, member_service))
+
+
+@router.put(
+    f"{BASE}/mappings/{{member_service}}",
+    operation_id="mappings_put",
+    response_model=MappingPublic,
+    responses={**responses(401, 403, 404, 422), 201: {"model": MappingPublic, "description": "Mapped"}},
+)
+async def put_mapping(
+    principal: PortalsWrite,
+    session: SessionDep,
+    portal: PortalPath,
+    member: MemberPath,
+    member_service: ServiceCodePath,
+    body: MappingTarget,
+    response: Response,
+) -> MappingPublic:
+    """Map the member service to this portal service, replacing any target it had."""
+    row, created = await service.put_one(
+        session, principal, portal, member, member_service, body.portal_service
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+        response.headers["Location"] = f"/v1/portals/{portal}/members/{member}/mappings/{member_service}"
+    return _public(portal, member, row)
+
+
+@router.delete(
+    f"{BASE}/mappings/{{member_service}}",
+    operation_id="mappings_delete",
+    response_model=MappingDeleted,
+    responses=responses(401, 403, 404, 422),
+)
+async def delete_mapping(
+    principal: PortalsWrite,
+    session: SessionDep,
+    portal: PortalPath,
+    member: MemberPath,
+    member_service: ServiceCodePath,
+) -> MappingDeleted:
+    await service.delete_one(session, principal, portal, member, member_service)
+    return MappingDeleted(member_service=member_service)
+
+
+@router.get(
+    f"{BASE}/mapping-suggestions",
+    operation_id="mappings_suggest",
+    response_model=SuggestionList,
+    responses=responses(401, 403, 404, 422),
+)
+async def suggest_mappings(
+    principal: InstancesRead,
+    session: SessionDep,
+    portal: PortalPath,
+    member: MemberPath,
+    limit: Annotated[int, Query(ge=1, le=10, description="Suggestions per member service.")] = 3,
+    min_score: Annotated[float, Query(ge=0, le=100, description="Leave out weaker matches.")] = 50.0,
+) -> SuggestionList:
+    """For each unmapped member service, the portal services most alike by code and name
+    (accent- and case-insensitive), best first."""
+    found = await service.suggestions(session, principal, portal, member, limit, min_score)
+    return SuggestionList(
+        items=[
+            ServiceSuggestions(
+                member_service=member_service.code,
+                name=member_service.name,
+                suggestions=[
+                    SuggestionPublic(portal_service=s.code, name=s.name, score=s.score) for s in found_for
+                ],
+            )
+            for member_service, found_for in found
+        ]
+    )

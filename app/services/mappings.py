@@ -1,0 +1,229 @@
+"""Mappings of a member's services to its portal's services (invariants 4 and 5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.models import Instance, Mapping, Service
+from app.db.repositories import instances as instances_repo
+from app.db.repositories import mappings as repo
+from app.domain.errors import AlreadyMapped, NotFound, ValidationFailed
+from app.domain.matching import Candidate, suggest
+from app.pagination import PageRequest, fetch_page
+from app.services import members
+
+
+@dataclass(frozen=True)
+class Pair:
+    portal: Instance
+    member: Instance
+
+
+async def _pair(session: AsyncSession, principal: Principal, portal: str, member: str, *, lock: bool) -> Pair:
+    """The portal and its member, or 404. With `lock`, mapping writes on this member queue up."""
+    portal_row, _ = await _portal(session, principal, portal)
+    member_row, _ = await members.get(session, principal, portal, member)
+    if lock:
+        await instances_repo.lock_rows(session, [member_row.id])
+    return Pair(portal_row, member_row)
+
+
+async def _portal(session: AsyncSession, principal: Principal, portal: str) -> Any:
+    from app.services.portals import require_portal
+
+    return await require_portal(session, principal, portal)
+
+
+async def list_page(
+    session: AsyncSession, principal: Principal, portal: str, member: str, page: PageRequest
+) -> tuple[list[Any], str | None]:
+    pair = await _pair(session, principal, portal, member, lock=False)
+    stmt = repo.select_for_member(pair.member.id)
+    return await fetch_page(session, stmt, [repo.MemberService.code], page, lambda row: [row.member_code])
+
+
+async def get(session: AsyncSession, principal: Principal, portal: str, member: str, code: str) -> Any:
+    pair = await _pair(session, principal, portal, member, lock=False)
+    return await _require_mapping(session, pair, code)
+
+
+async def _require_mapping(session: AsyncSession, pair: Pair, code: str) -> Any:
+    row = await repo.one(session, pair.member.id, code)
+    if row is None:
+        raise NotFound(
+            f"Service {code} of {pair.member.name} is not mapped (or does not exist).", service=code
+        )
+    return row
+
+
+async def _resolve(
+    session: AsyncSession, pair: Pair, items: list[tuple[str, str]], field_prefix: str
+) -> tuple[list[tuple[Service, Service]], list[dict[str, str]]]:
+    """Look up (member code, portal code) pairs; every unknown code and repeated member code is an error."""
+    member_services = await repo.services_by_code(session, pair.member.id, {m for m, _ in items})
+    portal_services = await repo.services_by_code(session, pair.portal.id, {p for _, p in items})
+    resolved, errors, seen = [], [], set()
+    for index, (member_code, portal_code) in enumerate(items):
+        where = field_prefix.format(index=index)
+        ok = True
+        if member_code not in member_services:
+            errors.append(
+                {
+                    "field": f"{where}member_service",
+                    "message": f"{pair.member.name} has no service {member_code}",
+                }
+            )
+            ok = False
+        elif member_code in seen:
+            errors.append(
+                {"field": f"{where}member_service", "message": f"{member_code} appears more than once"}
+            )
+            ok = False
+        if portal_code not in portal_services:
+            errors.append(
+                {
+                    "field": f"{where}portal_service",
+                    "message": f"portal {pair.portal.name} has no service {portal_code}",
+                }
+            )
+            ok = False
+        seen.add(member_code)
+        if ok:
+            resolved.append((member_services[member_code], portal_services[portal_code]))
+    return resolved, errors
+
+
+def _invalid(errors: list[dict[str, str]]) -> ValidationFailed:
+    return ValidationFailed(
+        f"{len(errors)} invalid mapping field(s): " + "; ".join(e["message"] for e in errors[:10]),
+        errors=errors,
+    )
+
+
+async def create(
+    session: AsyncSession, principal: Principal, portal: str, member: str, member_code: str, portal_code: str
+) -> tuple[Any, bool]:
+    """Map a member service; (row, created). The same mapping again is not an error; another target is."""
+    pair = await _pair(session, principal, portal, member, lock=True)
+    resolved, errors = await _resolve(session, pair, [(member_code, portal_code)], "body.")
+    if errors:
+        raise _invalid(errors)
+    ((member_service, portal_service),) = resolved
+    existing = await repo.one(session, pair.member.id, member_code)
+    if existing is not None:
+        if existing.portal_code == portal_code:
+            return existing, False
+        raise _already(pair, member_code, existing.portal_code)
+    try:
+        async with session.begin_nested():
+            session.add(_mapping(pair, member_service, portal_service))
+    except IntegrityError:  # mapped concurrently; the primary key keeps one target
+        row = await repo.one(session, pair.member.id, member_code)
+        raise _already(pair, member_code, row.portal_code if row else "another service") from None
+    return await repo.one(session, pair.member.id, member_code), True
+
+
+def _already(pair: Pair, member_code: str, target: str) -> AlreadyMapped:
+    return AlreadyMapped(
+        f"Service {member_code} of {pair.member.name} already maps to portal service {target}; "
+        f"PUT …/mappings/{member_code} to replace the target.",
+        existing_portal_service=target,
+    )
+
+
+def _mapping(pair: Pair, member_service: Service, portal_service: Service) -> Mapping:
+    return Mapping(
+        member_service_id=member_service.id,
+        portal_service_id=portal_service.id,
+        member_id=pair.member.id,
+        portal_id=pair.portal.id,
+    )
+
+
+async def put_one(
+    session: AsyncSession, principal: Principal, portal: str, member: str, member_code: str, portal_code: str
+) -> tuple[Any, bool]:
+    """Map a member service to this target, replacing any other; (row, created)."""
+    pair = await _pair(session, principal, portal, member, lock=True)
+    resolved, errors = await _resolve(session, pair, [(member_code, portal_code)], "")
+    if errors:
+        if any(e["field"] == "member_service" for e in errors):
+            raise NotFound(f"{pair.member.name} has no service {member_code}.", service=member_code)
+        raise _invalid([{**e, "field": "body.portal_service"} for e in errors])
+    ((member_service, portal_service),) = resolved
+    current = await repo.get(session, member_service.id)
+    if current is None:
+        session.add(_mapping(pair, member_service, portal_service))
+    else:
+        current.portal_service_id = portal_service.id
+    await session.flush()
+    return await repo.one(session, pair.member.id, member_code), current is None
+
+
+async def delete_one(
+    session: AsyncSession, principal: Principal, portal: str, member: str, member_code: str
+) -> None:
+    pair = await _pair(session, principal, portal, member, lock=True)
+    row = await _require_mapping(session, pair, member_code)
+    await repo.delete_ids(session, [row.Mapping.member_service_id])
+
+
+@dataclass(frozen=True)
+class Replaced:
+    rows: list[Any]
+    added: int
+    retargeted: int
+    removed: int
+    unchanged: int
+
+
+async def replace_all(
+    session: AsyncSession, principal: Principal, portal: str, member: str, items: list[tuple[str, str]]
+) -> Replaced:
+    """Make `items` the member's whole set of mappings, atomically; every bad item is reported."""
+    pair = await _pair(session, principal, portal, member, lock=True)
+    resolved, errors = await _resolve(session, pair, items, "body.{index}.")
+    if errors:
+        raise _invalid(errors)
+    current = {
+        row.Mapping.member_service_id: row.Mapping for row in await repo.for_member(session, pair.member.id)
+    }
+    wanted = {member_service.id: portal_service for member_service, portal_service in resolved}
+    removed = [sid for sid in current if sid not in wanted]
+    added = retargeted = unchanged = 0
+    await repo.delete_ids(session, removed)
+    for member_service, portal_service in resolved:
+        existing = current.get(member_service.id)
+        if existing is None:
+            session.add(_mapping(pair, member_service, portal_service))
+            added += 1
+        elif existing.portal_service_id != portal_service.id:
+            existing.portal_service_id = portal_service.id
+            retargeted += 1
+        else:
+            unchanged += 1
+    await session.flush()
+    rows = await repo.for_member(session, pair.member.id)
+    return Replaced(rows, added, retargeted, len(removed), unchanged)
+
+
+async def suggestions(
+    session: AsyncSession, principal: Principal, portal: str, member: str, limit: int, min_score: float
+) -> list[tuple[Service, list[Any]]]:
+    """For each unmapped member service, the portal services it most resembles."""
+    pair = await _pair(session, principal, portal, member, lock=False)
+    member_services = await repo.services_by_code(session, pair.member.id)
+    mapped = {row.member_code for row in await repo.for_member(session, pair.member.id)}
+    candidates = [
+        Candidate(s.code, s.name) for s in (await repo.services_by_code(session, pair.portal.id)).values()
+    ]
+    return [
+        (service, suggest(service.code, service.name, candidates, limit=limit, min_score=min_score))
+        for code, service in sorted(member_services.items())
+        if code not in mapped
+    ]
