@@ -121,3 +121,7 @@ class InvalidCsv(ValidationFailed):
 
 class UnsupportedMediaType(PorticoError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class SourceNotMember(Conflict):
+    slug, title = "source-not-member", "The source instance is not a member of a portal"

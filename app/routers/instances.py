@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.auth import InstancesRead, InstancesWrite
+from app.auth import InstancesRead, InstancesWrite, Scope
 from app.db.session import SessionDep
+from app.domain.errors import MissingScope
 from app.domain.rules import kind_of
 from app.pagination import Page, PageParams
 from app.problems import responses
 from app.routers.common import Cascade, IfMatch, NamePath, SearchText
+from app.schemas.clone import CloneCopied, CloneRequest, CloneResult
 from app.schemas.instances import (
     InstanceCreate,
     InstanceDeleted,
@@ -19,6 +21,7 @@ from app.schemas.instances import (
     InstancePublic,
     InstanceUpdate,
 )
+from app.services import clone as clone_service
 from app.services import instances as service
 
 router = APIRouter(tags=["instances"])
@@ -110,3 +113,34 @@ async def delete_instance(
     """Delete an instance. A portal with members needs `cascade=true`, which detaches them first."""
     detached, removed = await service.delete(session, principal, name, cascade, if_match)
     return InstanceDeleted(name=name, detached_members=detached, removed_mappings=removed)
+
+
+@router.post(
+    "/v1/instances/{name}/clone",
+    operation_id="instances_clone",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CloneResult,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def clone_instance(
+    principal: InstancesWrite, session: SessionDep, name: NamePath, body: CloneRequest, response: Response
+) -> CloneResult:
+    """Create an instance from a model: its settings (never `portalInstanceName`), communications and
+    services by default. `join_portal` also attaches the clone to the model's portal (needs
+    `portals:write`) and copies the model's mappings by service code. All or nothing."""
+    if body.join_portal and Scope.PORTALS_WRITE not in principal.scopes:
+        raise MissingScope(
+            "join_portal needs the scope 'portals:write'.", required_scope=Scope.PORTALS_WRITE.value
+        )
+    cloned = await clone_service.clone(session, principal, name, body)
+    response.headers["Location"] = f"/v1/instances/{cloned.instance.name}"
+    return CloneResult(
+        instance=InstancePublic.build(cloned.instance, cloned.facts),
+        copied=CloneCopied(
+            settings=cloned.settings,
+            communications=cloned.communications,
+            services=cloned.services,
+            mappings=cloned.mappings,
+        ),
+        portal=cloned.portal,
+    )

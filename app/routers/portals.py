@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
 
 from app.auth import InstancesRead, PortalsWrite
 from app.db.session import SessionDep
@@ -10,9 +12,12 @@ from app.domain import rules
 from app.pagination import Page, PageParams
 from app.problems import responses
 from app.routers.common import Cascade, MemberPath, PortalPath
+from app.routers.csv import CsvResponse
 from app.schemas.portals import InstanceRef, MemberPublic, MemberRemoved, PortalDemoted, PortalPublic
+from app.schemas.reports import PortalReport
 from app.services import members as member_service
 from app.services import portals as service
+from app.services import reports as report_service
 
 router = APIRouter(tags=["portals"])
 
@@ -143,3 +148,34 @@ async def remove_member(
     """Detach a member from its portal; the instance itself stays."""
     removed = await member_service.remove(session, principal, portal, member, cascade)
     return MemberRemoved(portal=portal, name=member, removed_mappings=removed)
+
+
+@router.get(
+    "/v1/portals/{portal}/report",
+    operation_id="portals_report",
+    response_model=PortalReport,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report"},
+        **responses(401, 403, 404, 422),
+    },
+)
+async def portal_report(
+    principal: InstancesRead,
+    session: SessionDep,
+    portal: PortalPath,
+    accept: Annotated[str | None, Header(max_length=1000, description="`text/csv` for CSV.")] = None,
+) -> PortalReport | Response:
+    """Summary report: readiness; per member, services, mapped, unmapped and web-enabled-but-unmapped
+    codes; portal services no member maps to. JSON, or CSV (one row per member) with `Accept: text/csv`."""
+    result = await report_service.report(session, principal, portal)
+    if accept and _prefers_csv(accept):
+        return CsvResponse(
+            report_service.to_csv(result),
+            headers={"Content-Disposition": f'attachment; filename="{portal}-report.csv"'},
+        )
+    return result
+
+
+def _prefers_csv(accept: str) -> bool:
+    types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return "text/csv" in types and "application/json" not in types[: types.index("text/csv")]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output
+from app.schemas.instances import InstancePublic
+
+
+class CloneInclude(StrEnum):
+    settings = "settings"
+    communications = "communications"
+    services = "services"
+
+
+DEFAULT_INCLUDE = [CloneInclude.settings, CloneInclude.communications, CloneInclude.services]
+
+
+class CloneRequest(Input):
+    name: InstanceName = Field(description="Name (database name) of the new instance.")
+    display_name: DisplayName | None = Field(None, description="Defaults to the source's display name.")
+    member_code: MemberCode | None = Field(None, description="Membership code of the new centre.")
+    include: list[CloneInclude] = Field(
+        default_factory=lambda: list(DEFAULT_INCLUDE),
+        max_length=3,
+        description="What to copy. Settings never include portalInstanceName.",
+    )
+    join_portal: bool = Field(
+        False, description="Attach the clone to the source's portal and copy its mappings by service code."
+    )
+
+
+class CloneCopied(Output):
+    settings: list[str] = Field(description="Keys of the settings copied.")
+    communications: bool
+    services: int
+    mappings: int
+
+
+class CloneResult(Output):
+    instance: InstancePublic
+    copied: CloneCopied
+    portal: str | None = Field(description="The portal the clone joined, if any.")

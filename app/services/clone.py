@@ -1,0 +1,107 @@
+"""Clone an instance from a model, optionally straight into the model's portal. One transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.models import Instance, Mapping, Service
+from app.db.repositories import instances as repo
+from app.db.repositories import mappings as mappings_repo
+from app.domain import rules
+from app.domain.errors import SourceNotMember
+from app.schemas.clone import CloneInclude, CloneRequest
+from app.schemas.instances import InstanceCreate
+from app.services import instances, members
+
+_SERVICE_FIELDS = ("code", "name", "duration_minutes", "price", "web_enabled")
+
+
+@dataclass(frozen=True)
+class Cloned:
+    instance: Instance
+    facts: rules.InstanceFacts
+    settings: list[str]
+    communications: bool
+    services: int
+    mappings: int
+    portal: str | None
+
+
+async def clone(session: AsyncSession, principal: Principal, source_name: str, data: CloneRequest) -> Cloned:
+    source = await instances.require(session, principal, source_name)
+    source_facts = await repo.facts(session, source)
+    if data.join_portal and source_facts.member_of is None:
+        raise SourceNotMember(f"{source_name} is not a member of a portal; join_portal needs one.")
+    include = set(data.include)
+    display_name = data.display_name or source.display_name
+    new = await instances.create(
+        session,
+        principal,
+        InstanceCreate(name=data.name, display_name=display_name, member_code=data.member_code),
+        cloned_from=source.name,
+    )
+    settings = await _copy_settings(session, source, new) if CloneInclude.settings in include else []
+    if CloneInclude.communications in include:
+        new.comms_enabled, new.comms_sms = source.comms_enabled, source.comms_sms
+        new.comms_voice, new.comms_email = source.comms_voice, source.comms_email
+    copies: dict[str, Service] = {}
+    if CloneInclude.services in include:
+        copies = {s.code: s for s in await _copy_services(session, source, new)}
+    await session.flush()
+    mapping_count = 0
+    if data.join_portal:
+        assert source_facts.member_of is not None
+        await members.add(session, principal, source_facts.member_of, new.name)
+        mapping_count = await _copy_mappings(session, source, new, copies)
+    return Cloned(
+        instance=new,
+        facts=await repo.facts(session, new),
+        settings=settings,
+        communications=CloneInclude.communications in include,
+        services=len(copies),
+        mappings=mapping_count,
+        portal=source_facts.member_of if data.join_portal else None,
+    )
+
+
+async def _copy_settings(session: AsyncSession, source: Instance, new: Instance) -> list[str]:
+    copied = []
+    for key, value in (await repo.settings_of(session, source.id)).items():
+        if key != rules.PORTAL_SETTING:  # a clone is never born a portal
+            await repo.put_setting(session, new.id, key, value)
+            copied.append(key)
+    return copied
+
+
+async def _copy_services(session: AsyncSession, source: Instance, new: Instance) -> list[Service]:
+    originals = await mappings_repo.services_by_code(session, source.id)
+    copies = [
+        Service(instance_id=new.id, **{field: getattr(s, field) for field in _SERVICE_FIELDS})
+        for s in originals.values()
+    ]
+    session.add_all(copies)
+    return copies
+
+
+async def _copy_mappings(
+    session: AsyncSession, source: Instance, new: Instance, copies: dict[str, Service]
+) -> int:
+    """The source's mappings, by member service code, onto the clone's copies of those services."""
+    count = 0
+    for row in await mappings_repo.for_member(session, source.id):
+        copy = copies.get(row.member_code)
+        if copy is not None:
+            session.add(
+                Mapping(
+                    member_service_id=copy.id,
+                    portal_service_id=row.Mapping.portal_service_id,
+                    member_id=new.id,
+                    portal_id=row.Mapping.portal_id,
+                )
+            )
+            count += 1
+    await session.flush()
+    return count

@@ -1,0 +1,81 @@
+"""The summary report of a portal, as values and as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.repositories import reports as repo
+from app.domain import rules
+from app.schemas.portals import RequirementPublic
+from app.schemas.reports import MemberReport, PortalReport
+from app.services.portals import require_portal
+
+CSV_COLUMNS = (
+    "member",
+    "display_name",
+    "member_code",
+    "services",
+    "mapped",
+    "unmapped",
+    "web_enabled_unmapped",
+    "last_sync",
+)
+
+
+async def report(session: AsyncSession, principal: Principal, portal: str) -> PortalReport:
+    instance, facts = await require_portal(session, principal, portal)
+    unmapped: dict[str, list[str]] = defaultdict(list)
+    web_unmapped: dict[str, list[str]] = defaultdict(list)
+    for member, code, web_enabled in await repo.unmapped_member_services(session, instance.id):
+        unmapped[member].append(code)
+        if web_enabled:
+            web_unmapped[member].append(code)
+    members = [
+        MemberReport(
+            name=row.name,
+            display_name=row.display_name,
+            member_code=row.member_code,
+            services=row.services,
+            mapped=row.mapped,
+            unmapped=unmapped.get(row.name, []),
+            web_enabled_unmapped=web_unmapped.get(row.name, []),
+        )
+        for row in await repo.member_counts(session, instance.id)
+    ]
+    unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
+    return PortalReport(
+        portal=instance.name,
+        display_name=instance.display_name,
+        ready=not unmet,
+        unmet_requirements=[RequirementPublic(code=r.code, message=r.message) for r in unmet],
+        member_count=len(members),
+        portal_services=await repo.portal_service_count(session, instance.id),
+        unused_portal_services=await repo.unused_portal_services(session, instance.id),
+        members=members,
+    )
+
+
+def to_csv(report: PortalReport) -> str:
+    """One row per member; code lists are space-separated."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for m in report.members:
+        writer.writerow(
+            [
+                m.name,
+                m.display_name,
+                m.member_code or "",
+                m.services,
+                m.mapped,
+                " ".join(m.unmapped),
+                " ".join(m.web_enabled_unmapped),
+                "" if m.last_sync is None else m.model_dump(mode="json")["last_sync"],
+            ]
+        )
+    return out.getvalue()
