@@ -86,7 +86,8 @@ async def test_conflicting_mappings_from_60_requests(app, api):
     assert conflicts and {c["type"] for c in conflicts} == {"/problems/already-mapped"}
     targets_per_service = await _rows(
         app,
-        "SELECT s.code, count(*) FROM mappings m JOIN services s ON s.id = m.member_service_id GROUP BY s.code",
+        "SELECT s.code, count(*) FROM mappings m "
+        "JOIN services s ON s.id = m.member_service_id GROUP BY s.code",
     )
     assert sorted(targets_per_service) == [("M1", 1), ("M2", 1)]
     # Every 409 named the target that won.

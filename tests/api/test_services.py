@@ -15,7 +15,9 @@ async def test_create_get_list(api):
     assert body["mapped_to"] is None and body["version"] == 1
     got = await api.get("/v1/instances/tt_c/services/LIMP")
     assert got.json() == body and got.headers["etag"] == response.headers["etag"]
-    minimal = await api.post("/v1/instances/tt_c/services", json={"code": "REV", "name": "Revisión", "duration_minutes": 20})
+    minimal = await api.post(
+        "/v1/instances/tt_c/services", json={"code": "REV", "name": "Revisión", "duration_minutes": 20}
+    )
     assert minimal.json()["price"] is None and minimal.json()["web_enabled"] is False
     listed = (await api.get("/v1/instances/tt_c/services")).json()
     assert [s["code"] for s in listed["items"]] == ["LIMP", "REV"]
@@ -24,7 +26,9 @@ async def test_create_get_list(api):
 async def test_filters(api):
     await create_instance(api, "tt_c")
     await api.post("/v1/instances/tt_c/services", json=LIMP)
-    await api.post("/v1/instances/tt_c/services", json={"code": "REV", "name": "Revisión", "duration_minutes": 20})
+    await api.post(
+        "/v1/instances/tt_c/services", json={"code": "REV", "name": "Revisión", "duration_minutes": 20}
+    )
     codes = lambda r: [s["code"] for s in r.json()["items"]]  # noqa: E731
     assert codes(await api.get("/v1/instances/tt_c/services", params={"web_enabled": True})) == ["LIMP"]
     assert codes(await api.get("/v1/instances/tt_c/services", params={"web_enabled": False})) == ["REV"]
@@ -38,10 +42,22 @@ async def test_filters(api):
 
 async def test_invalid_services_are_422_listing_every_field(api):
     await create_instance(api, "tt_c")
-    bad = {"code": "no spaces", "name": "", "duration_minutes": 0, "price": -1, "web_enabled": "often", "x": 1}
+    bad = {
+        "code": "no spaces",
+        "name": "",
+        "duration_minutes": 0,
+        "price": -1,
+        "web_enabled": "often",
+        "x": 1,
+    }
     body = assert_problem(await api.post("/v1/instances/tt_c/services", json=bad), 422, "validation-error")
     assert {e["field"] for e in body["errors"]} == {
-        "body.code", "body.name", "body.duration_minutes", "body.price", "body.web_enabled", "body.x"
+        "body.code",
+        "body.name",
+        "body.duration_minutes",
+        "body.price",
+        "body.web_enabled",
+        "body.x",
     }
     for code in ["export", "import"]:
         reserved = await api.post("/v1/instances/tt_c/services", json={**LIMP, "code": code})
@@ -64,15 +80,21 @@ async def test_patch_web_column_and_if_match(api):
     await create_instance(api, "tt_c")
     created = await api.post("/v1/instances/tt_c/services", json={**LIMP, "web_enabled": False})
     etag = created.headers["etag"]
-    response = await api.patch("/v1/instances/tt_c/services/LIMP", json={"web_enabled": True}, headers={"If-Match": etag})
+    response = await api.patch(
+        "/v1/instances/tt_c/services/LIMP", json={"web_enabled": True}, headers={"If-Match": etag}
+    )
     assert response.status_code == 200
     assert response.json()["web_enabled"] is True and response.json()["version"] == 2
     stale = await api.patch("/v1/instances/tt_c/services/LIMP", json={"price": 1}, headers={"If-Match": etag})
     assert_problem(stale, 412, "precondition-failed")
     cleared = await api.patch("/v1/instances/tt_c/services/LIMP", json={"price": None})
     assert cleared.json()["price"] is None
-    assert_problem(await api.patch("/v1/instances/tt_c/services/LIMP", json={"name": None}), 422, "validation-error")
-    assert_problem(await api.patch("/v1/instances/tt_c/services/LIMP", json={"code": "X"}), 422, "validation-error")
+    assert_problem(
+        await api.patch("/v1/instances/tt_c/services/LIMP", json={"name": None}), 422, "validation-error"
+    )
+    assert_problem(
+        await api.patch("/v1/instances/tt_c/services/LIMP", json={"code": "X"}), 422, "validation-error"
+    )
     assert_problem(await api.patch("/v1/instances/tt_c/services/NOPE", json={"price": 1}), 404, "not-found")
 
 
