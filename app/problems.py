@@ -9,11 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.errors import PorticoError
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_REF = "#/components/schemas/Problem"
 log = logging.getLogger("portico")
 
 
@@ -63,6 +65,8 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
+    _declare_problem_schemas(app)
+
     @app.exception_handler(PorticoError)
     async def _portico(_: Request, exc: PorticoError) -> JSONResponse:
         return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extensions)
@@ -72,7 +76,11 @@ def install(app: FastAPI) -> None:
         errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
         fields = ", ".join(e["field"] for e in errors)
         return problem_response(
-            422, "validation-error", "Invalid input", f"{len(errors)} invalid field(s): {fields}", errors=errors
+            422,
+            "validation-error",
+            "Invalid input",
+            f"{len(errors)} invalid field(s): {fields}",
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -84,7 +92,37 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "internal-error", "Internal server error", "An unexpected error occurred.")
+        return problem_response(
+            500, "internal-error", "Internal server error", "An unexpected error occurred."
+        )
+
+
+def _declare_problem_schemas(app: FastAPI) -> None:
+    """Add Problem (and ProblemError) to the spec's components, which `responses()` refers to by `$ref`,
+    and the problems every route with a request body can answer."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            _, top = models_json_schema(
+                [(Problem, "serialization")], ref_template="#/components/schemas/{model}"
+            )
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in top["$defs"].items():
+                schemas.setdefault(name, schema)
+            spec["components"]["schemas"] = dict(sorted(schemas.items()))
+            # Every route with a body can answer 400 (FastAPI cannot parse it, e.g. it is not UTF-8)
+            # and 413 (BodyLimit), whether or not the route lists them.
+            for item in spec.get("paths", {}).values():
+                for operation in item.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        for status, entry in responses(400, 413).items():
+                            operation["responses"].setdefault(str(status), entry)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -100,7 +138,12 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Unsupported media type",
         422: "Invalid input; `errors` lists every invalid field",
     }
+    # No `model`: FastAPI would also declare it under the route's media type, application/json.
+    # The Problem schemas are added to the components by `install()`.
     return {
-        status: {"model": Problem, "description": descriptions[status], "content": {PROBLEM_JSON: {}}}
+        status: {
+            "description": descriptions[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+        }
         for status in statuses
     }

@@ -34,6 +34,9 @@ def utcnow() -> datetime:
 
 
 def _ts(**kwargs: object) -> sa.Column:  # type: ignore[type-arg]
+    """A UTC timestamp column; a NOT NULL one defaults to now, for Core inserts as for the ORM."""
+    if kwargs.get("nullable") is False:
+        kwargs.setdefault("default", utcnow)
     return sa.Column(sa.DateTime(timezone=True), **kwargs)  # type: ignore[arg-type]
 
 

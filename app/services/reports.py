@@ -31,21 +31,22 @@ async def report(session: AsyncSession, principal: Principal, portal: str) -> Po
     instance, facts = await require_portal(session, principal, portal)
     unmapped: dict[str, list[str]] = defaultdict(list)
     web_unmapped: dict[str, list[str]] = defaultdict(list)
-    for member, code, web_enabled in await repo.unmapped_member_services(session, instance.id):
-        unmapped[member].append(code)
+    for member_id, code, web_enabled in await repo.unmapped_member_services(session, instance.id):
+        unmapped[member_id].append(code)
         if web_enabled:
-            web_unmapped[member].append(code)
+            web_unmapped[member_id].append(code)
+    mapped = await repo.mapped_counts(session, instance.id)
     members = [
         MemberReport(
             name=row.name,
             display_name=row.display_name,
             member_code=row.member_code,
-            services=row.services,
-            mapped=row.mapped,
-            unmapped=unmapped.get(row.name, []),
-            web_enabled_unmapped=web_unmapped.get(row.name, []),
+            services=mapped.get(row.id, 0) + len(unmapped.get(row.id, ())),
+            mapped=mapped.get(row.id, 0),
+            unmapped=unmapped.get(row.id, []),
+            web_enabled_unmapped=web_unmapped.get(row.id, []),
         )
-        for row in await repo.member_counts(session, instance.id)
+        for row in await repo.members(session, instance.id)
     ]
     unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
     return PortalReport(

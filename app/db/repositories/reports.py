@@ -1,4 +1,4 @@
-"""The summary report of a portal: three aggregate queries, whatever the number of members."""
+"""The summary report of a portal: a few aggregate queries, whatever the number of members."""
 
 from __future__ import annotations
 
@@ -10,34 +10,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Instance, Mapping, Membership, Service
 
 
-async def member_counts(session: AsyncSession, portal_id: str) -> list[Any]:
-    """Per member, by name: name, display_name, member_code, services, mapped."""
+async def members(session: AsyncSession, portal_id: str) -> list[Any]:
+    """(id, name, display_name, member_code) of the portal's members, by name."""
     stmt = (
-        select(
-            Instance.name,
-            Instance.display_name,
-            Instance.member_code,
-            func.count(Service.id).label("services"),
-            func.count(Mapping.member_service_id).label("mapped"),
-        )
+        select(Instance.id, Instance.name, Instance.display_name, Instance.member_code)
         .join(Membership, Membership.member_id == Instance.id)
-        .outerjoin(Service, Service.instance_id == Instance.id)
-        .outerjoin(Mapping, Mapping.member_service_id == Service.id)
         .where(Membership.portal_id == portal_id)
-        .group_by(Instance.id, Instance.name, Instance.display_name, Instance.member_code)
         .order_by(Instance.name)
     )
     return list((await session.execute(stmt)).all())
 
 
-async def unmapped_member_services(session: AsyncSession, portal_id: str) -> list[Any]:
-    """(member name, code, web_enabled) of every member service that maps nowhere."""
+async def mapped_counts(session: AsyncSession, portal_id: str) -> dict[str, int]:
+    """Member id → number of its services mapped to this portal (mappings carry both ids)."""
     stmt = (
-        select(Instance.name, Service.code, Service.web_enabled)
-        .join(Membership, Membership.member_id == Instance.id)
-        .join(Service, Service.instance_id == Instance.id)
+        select(Mapping.member_id, func.count())
+        .where(Mapping.portal_id == portal_id)
+        .group_by(Mapping.member_id)
+    )
+    return {member_id: count for member_id, count in (await session.execute(stmt)).all()}
+
+
+async def unmapped_member_services(session: AsyncSession, portal_id: str) -> list[Any]:
+    """(member id, code, web_enabled) of every member service that maps nowhere, by member and code.
+    With the mapped counts these give each member's total: every service is mapped or not."""
+    stmt = (
+        select(Service.instance_id, Service.code, Service.web_enabled)
+        .join(Membership, Membership.member_id == Service.instance_id)
         .where(Membership.portal_id == portal_id, ~exists().where(Mapping.member_service_id == Service.id))
-        .order_by(Instance.name, Service.code)
+        .order_by(Service.instance_id, Service.code)
     )
     return list((await session.execute(stmt)).all())
 
