@@ -41,8 +41,11 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
     from app.db import migrate as migrations
     from app.db.engine import create_engine
 
+    settings = Settings()
+    settings.ensure_database_dir()
+
     async def run() -> None:
-        engine = create_engine(Settings().database_url, null_pool=True)
+        engine = create_engine(settings.database_url, null_pool=True)
         try:
             await migrations.upgrade(engine, revision)
         finally:

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
             return None
         return Path(database)
 
+    def ensure_database_dir(self) -> None:
+        """Create the folder of the SQLite file, so a fresh path just works."""
+        if self.sqlite_path is not None:
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+
     def resolve_master_key(self) -> str:
         """The configured master key, or the one stored beside the SQLite file (created once)."""
         if self.master_key:

@@ -23,6 +23,5 @@ def check_if_match(if_match: str | None, current: str | None) -> None:
         return
     candidates = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
     if current is None or current not in candidates:
-        raise PreconditionFailed(
-            f"If-Match {if_match} does not match the current ETag {current}.", etag=current
-        )
+        now = "the resource does not exist" if current is None else f"the current ETag is {current}"
+        raise PreconditionFailed(f"If-Match {if_match} does not match: {now}.", etag=current)

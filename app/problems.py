@@ -64,6 +64,17 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _error(error: Any) -> dict[str, Any]:
+    if error["type"] == "json_invalid":  # its loc ends in a character offset, not a field
+        position = error["loc"][-1] if len(error["loc"]) > 1 else "?"
+        return {"field": "body", "message": f"invalid JSON at character {position}: {error['ctx']['error']}"}
+    return {"field": _field(error["loc"]), "message": error["msg"]}
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 def install(app: FastAPI) -> None:
     _declare_problem_schemas(app)
 
@@ -72,8 +83,16 @@ def install(app: FastAPI) -> None:
         return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extensions)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type and not _is_json(media_type) and any(e["loc"][:1] == ("body",) for e in exc.errors()):
+            return problem_response(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                f"This route takes a JSON body (application/json), not {media_type}.",
+            )
+        errors = [_error(e) for e in exc.errors()]
         fields = ", ".join(e["field"] for e in errors)
         return problem_response(
             422,
@@ -112,12 +131,12 @@ def _declare_problem_schemas(app: FastAPI) -> None:
             for name, schema in top["$defs"].items():
                 schemas.setdefault(name, schema)
             spec["components"]["schemas"] = dict(sorted(schemas.items()))
-            # Every route with a body can answer 400 (FastAPI cannot parse it, e.g. it is not UTF-8)
-            # and 413 (BodyLimit), whether or not the route lists them.
+            # Every route with a body can answer 400 (FastAPI cannot parse it, e.g. it is not UTF-8),
+            # 413 (BodyLimit) and 415 (not JSON), whether or not the route lists them.
             for item in spec.get("paths", {}).values():
                 for operation in item.values():
                     if isinstance(operation, dict) and "requestBody" in operation:
-                        for status, entry in responses(400, 413).items():
+                        for status, entry in responses(400, 413, 415).items():
                             operation["responses"].setdefault(str(status), entry)
             app.openapi_schema = spec
         return app.openapi_schema

@@ -32,7 +32,7 @@ async def get_communications(
     "/v1/instances/{name}/communications",
     operation_id="communications_put",
     response_model=CommunicationsPublic,
-    responses=responses(400, 401, 403, 404, 409, 412, 422),
+    responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def put_communications(
     principal: InstancesWrite,

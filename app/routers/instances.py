@@ -52,7 +52,7 @@ async def list_instances(
     operation_id="instances_create",
     status_code=status.HTTP_201_CREATED,
     response_model=InstancePublic,
-    responses=responses(400, 401, 403, 409, 422),
+    responses=responses(401, 403, 409, 422),
 )
 async def create_instance(
     principal: InstancesWrite, session: SessionDep, body: InstanceCreate, response: Response
@@ -82,7 +82,7 @@ async def get_instance(
     "/v1/instances/{name}",
     operation_id="instances_update",
     response_model=InstancePublic,
-    responses=responses(400, 401, 403, 404, 412, 422),
+    responses=responses(401, 403, 404, 412, 422),
 )
 async def update_instance(
     principal: InstancesWrite,

@@ -34,7 +34,7 @@ async def list_partners(_: Master, session: SessionDep, page: PageParams) -> Pag
     operation_id="partners_create",
     status_code=status.HTTP_201_CREATED,
     response_model=PartnerPublic,
-    responses=responses(400, 401, 403, 422),
+    responses=responses(401, 403, 422),
 )
 async def create_partner(
     _: Master, session: SessionDep, body: PartnerCreate, response: Response
@@ -72,7 +72,7 @@ async def list_api_keys(
     operation_id="api_keys_create",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=responses(400, 401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422),
 )
 async def create_api_key(
     _: Master, session: SessionDep, partner_id: PartnerId, body: ApiKeyCreate, response: Response

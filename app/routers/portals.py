@@ -45,7 +45,7 @@ async def list_portals(principal: InstancesRead, session: SessionDep, page: Page
     status_code=status.HTTP_201_CREATED,
     response_model=PortalPublic,
     responses={
-        **responses(400, 401, 403, 404, 409, 422),
+        **responses(401, 403, 404, 409, 422),
         200: {"model": PortalPublic, "description": "Already a ready portal"},
     },
 )
@@ -108,7 +108,7 @@ async def list_members(
     operation_id="members_add",
     status_code=status.HTTP_201_CREATED,
     response_model=MemberPublic,
-    responses=responses(400, 401, 403, 404, 409, 422),
+    responses=responses(401, 403, 404, 409, 422),
 )
 async def add_member(
     principal: PortalsWrite, session: SessionDep, portal: PortalPath, body: InstanceRef, response: Response

@@ -34,7 +34,7 @@ async def get_settings(
     "/v1/instances/{name}/settings",
     operation_id="settings_patch",
     response_model=SettingsMap,
-    responses=responses(400, 401, 403, 404, 409, 412, 422),
+    responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def patch_settings(
     principal: InstancesWrite,
@@ -71,7 +71,7 @@ async def get_setting(
     operation_id="settings_put",
     response_model=SettingPublic,
     responses={
-        **responses(400, 401, 403, 404, 409, 412, 422),
+        **responses(401, 403, 404, 409, 412, 422),
         201: {"model": SettingPublic, "description": "Created"},
     },
 )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output
 from app.schemas.instances import InstancePublic
@@ -26,7 +26,7 @@ class CloneRequest(Input):
         max_length=3,
         description="What to copy. Settings never include portalInstanceName.",
     )
-    join_portal: bool = Field(
+    join_portal: StrictBool = Field(
         False, description="Attach the clone to the source's portal and copy its mappings by service code."
     )
 

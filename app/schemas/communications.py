@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from app.db.models import Instance
 from app.schemas.common import Input, Output
 
 
 class CommunicationsPut(Input):
-    enabled: bool = Field(description="General switch for all automatic SMS, voice and e-mail.")
-    sms: bool | None = Field(None, description="Omitted: unchanged.")
-    voice: bool | None = Field(None, description="Omitted: unchanged.")
-    email: bool | None = Field(None, description="Omitted: unchanged.")
+    enabled: StrictBool = Field(description="General switch for all automatic SMS, voice and e-mail.")
+    sms: StrictBool | None = Field(None, description="Omitted: unchanged.")
+    voice: StrictBool | None = Field(None, description="Omitted: unchanged.")
+    email: StrictBool | None = Field(None, description="Omitted: unchanged.")
 
 
 class CommunicationsPublic(Output):

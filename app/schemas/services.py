@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer, StrictBool, StrictInt
 
 from app.db.models import Service
 from app.domain.values import MAX_DURATION_MINUTES, MAX_PRICE, RESERVED_SERVICE_CODES, SERVICE_CODE_PATTERN
@@ -19,7 +19,7 @@ def _not_reserved(code: str) -> str:
 ServiceCode = Annotated[
     str, Field(pattern=SERVICE_CODE_PATTERN, examples=["LIMP"]), AfterValidator(_not_reserved)
 ]
-Duration = Annotated[int, Field(ge=1, le=MAX_DURATION_MINUTES, examples=[30])]
+Duration = Annotated[StrictInt, Field(ge=1, le=MAX_DURATION_MINUTES, examples=[30])]
 PriceIn = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, max_digits=10, decimal_places=2, examples=[45.5])]
 PriceOut = Annotated[Decimal, PlainSerializer(float, return_type=float)]
 
@@ -29,14 +29,14 @@ class ServiceCreate(Input):
     name: Label
     duration_minutes: Duration
     price: PriceIn | None = None
-    web_enabled: bool = Field(False, description="Bookable online (the green bullet of the Web column).")
+    web_enabled: StrictBool = Field(False, description="Bookable online (the Web column's green bullet).")
 
 
 class ServiceUpdate(Input):
     name: Label | None = None
     duration_minutes: Duration | None = None
     price: PriceIn | None = Field(None, description="null removes the price.")
-    web_enabled: bool | None = None
+    web_enabled: StrictBool | None = None
 
 
 class ServicePublic(Output):

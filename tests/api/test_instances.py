@@ -213,3 +213,52 @@ class TestDelete:
         response = await api.delete("/v1/instances/tt_keep", headers={"If-Match": '"stale"'})
         assert_problem(response, 412, "precondition-failed")
         assert (await api.get("/v1/instances/tt_keep")).status_code == 200
+
+
+class TestBodies:
+    async def test_a_json_route_refuses_other_media_types_with_415(self, api):
+        response = await api.post(
+            "/v1/instances", content="name=tt_x", headers={"content-type": "text/plain"}
+        )
+        assert_problem(response, 415, "unsupported-media-type")
+        form = await api.post("/v1/instances", data={"name": "tt_x"})
+        assert_problem(form, 415, "unsupported-media-type")
+
+    async def test_malformed_json_names_the_body_and_position(self, api):
+        response = await api.post(
+            "/v1/instances", content=b'{"name": ', headers={"content-type": "application/json"}
+        )
+        body = assert_problem(response, 422, "validation-error")
+        assert body["errors"][0]["field"] == "body"
+        assert "character 9" in body["errors"][0]["message"]
+
+    async def test_streamed_body_over_the_limit_is_413(self, api):
+        async def chunks():
+            for _ in range(3):
+                yield b" " * 600_000
+
+        response = await api.post(
+            "/v1/instances", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert "content-length" not in response.request.headers
+        assert_problem(response, 413, "payload-too-large")
+
+    async def test_streamed_body_under_the_limit_is_read(self, api):
+        async def chunks():
+            yield b'{"name": '
+            yield b'"tt_streamed"}'
+
+        response = await api.post(
+            "/v1/instances", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 201, response.text
+
+    async def test_booleans_and_integers_are_not_coerced(self, api):
+        await create_instance(api, "tt_strict")
+        url = "/v1/instances/tt_strict/communications"
+        for value in [0, "false", "no", None]:
+            assert_problem(await api.put(url, json={"enabled": value}), 422, "validation-error")
+        service = {"code": "A", "name": "A", "duration_minutes": "30"}
+        assert_problem(
+            await api.post("/v1/instances/tt_strict/services", json=service), 422, "validation-error"
+        )

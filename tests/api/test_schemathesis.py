@@ -26,6 +26,7 @@ from hypothesis import assume
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -39,6 +40,7 @@ CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     response_headers_conformance,
 ]
@@ -142,6 +144,8 @@ def portico_schema(live_server: LiveServer) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict(
         {
             "seed": SEED,
+            # Invalid input must be refused with a 4xx, never accepted after a lax conversion.
+            "checks": {"negative_data_rejection": {"expected-statuses": ["4XX"]}},
             "suppress-health-check": ["too_slow"],
             "base-url": live_server.base_url,
             "generation": {

@@ -1,0 +1,31 @@
+import os
+import stat
+
+import pytest
+
+from app.config import ConfigError, Settings
+
+
+def test_sqlite_folder_and_master_key_are_created_once(tmp_path, capsys):
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/new/dir/portico.db")
+    settings.ensure_database_dir()
+    assert (tmp_path / "new" / "dir").is_dir()
+    key = settings.resolve_master_key()
+    key_file = tmp_path / "new" / "dir" / "portico.db.master.key"
+    assert key_file.read_text().strip() == key and len(key) >= 32
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert key in capsys.readouterr().err  # printed once...
+    assert settings.resolve_master_key() == key
+    assert key not in capsys.readouterr().err  # ...and only once
+
+
+def test_postgres_needs_an_explicit_master_key():
+    with pytest.raises(ConfigError, match="PORTICO_MASTER_KEY"):
+        Settings(database_url="postgresql+asyncpg://u@h/db").resolve_master_key()
+
+
+def test_unsafe_settings_are_refused():
+    with pytest.raises(ValueError):
+        Settings(database_url="mysql://u@h/db")
+    with pytest.raises(ValueError):
+        Settings(master_key="short")
