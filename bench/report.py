@@ -47,7 +47,13 @@ async def build(app, members: int, services: int, mapped_share: float) -> str:
     ]
     member_ids = [new_id() for _ in range(members)]
     rows_instances += [
-        {"id": mid, "partner_id": partner_id, "name": f"tt_bench_m{i:04d}", "display_name": f"Clinic {i}", "comms_enabled": True}
+        {
+            "id": mid,
+            "partner_id": partner_id,
+            "name": f"tt_bench_m{i:04d}",
+            "display_name": f"Clinic {i}",
+            "comms_enabled": True,
+        }
         for i, mid in enumerate(member_ids)
     ]
     portal_services = [
