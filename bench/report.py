@@ -13,22 +13,18 @@ import argparse
 import asyncio
 import secrets
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import asyncpg
 import httpx
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app.auth import DEFAULT_SCOPES, generate_key  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.db.models import ApiKey, Instance, InstanceSetting, Mapping, Membership, Partner, Service, new_id  # noqa: E402
-from app.main import create_app  # noqa: E402
+from app.auth import DEFAULT_SCOPES, generate_key
+from app.config import Settings
+from app.db.models import ApiKey, Instance, InstanceSetting, Mapping, Membership, Partner, Service, new_id
+from app.main import create_app
 
 
 async def build(app, members: int, services: int, mapped_share: float) -> str:
@@ -166,9 +162,8 @@ async def main() -> None:
         async with app.router.lifespan_context(app):
             started = time.perf_counter()
             key = await build(app, args.members, args.services, args.mapped)
-            print(
-                f"built {args.members} members x {args.services} services in {time.perf_counter() - started:.1f} s"
-            )
+            elapsed = time.perf_counter() - started
+            print(f"built {args.members} members x {args.services} services in {elapsed:.1f} s")
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://bench", headers={"Authorization": f"Bearer {key}"}
