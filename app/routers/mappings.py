@@ -10,7 +10,7 @@ from app.auth import InstancesRead, PortalsWrite
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import MemberPath, PortalPath, ServiceCodePath
+from app.routers.common import IfMatch, MemberPath, PortalPath, ServiceCodePath
 from app.schemas.mappings import (
     MappingCreate,
     MappingDeleted,
@@ -117,15 +117,18 @@ async def get_mapping(
     portal: PortalPath,
     member: MemberPath,
     member_service: ServiceCodePath,
+    response: Response,
 ) -> MappingPublic:
-    return _public(portal, member, await service.get(session, principal, portal, member, member_service))
+    row = await service.get(session, principal, portal, member, member_service)
+    response.headers["ETag"] = service.etag(row)
+    return _public(portal, member, row)
 
 
 @router.put(
     f"{BASE}/mappings/{{member_service}}",
     operation_id="mappings_put",
     response_model=MappingPublic,
-    responses={**responses(401, 403, 404, 422), 201: {"model": MappingPublic, "description": "Mapped"}},
+    responses={**responses(401, 403, 404, 412, 422), 201: {"model": MappingPublic, "description": "Mapped"}},
 )
 async def put_mapping(
     principal: PortalsWrite,
@@ -150,7 +153,7 @@ async def put_mapping(
     f"{BASE}/mappings/{{member_service}}",
     operation_id="mappings_delete",
     response_model=MappingDeleted,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 412, 422),
 )
 async def delete_mapping(
     principal: PortalsWrite,
@@ -158,8 +161,9 @@ async def delete_mapping(
     portal: PortalPath,
     member: MemberPath,
     member_service: ServiceCodePath,
+    if_match: IfMatch = None,
 ) -> MappingDeleted:
-    await service.delete_one(session, principal, portal, member, member_service)
+    await service.delete_one(session, principal, portal, member, member_service, if_match)
     return MappingDeleted(member_service=member_service)
 
 

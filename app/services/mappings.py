@@ -14,6 +14,7 @@ from app.db.repositories import instances as instances_repo
 from app.db.repositories import mappings as repo
 from app.domain.errors import AlreadyMapped, NotFound, ValidationFailed
 from app.domain.matching import Candidate, suggest
+from app.etags import check_if_match, etag_of
 from app.pagination import PageRequest, fetch_page
 from app.services import members
 
@@ -145,11 +146,23 @@ def _mapping(pair: Pair, member_service: Service, portal_service: Service) -> Ma
     )
 
 
+def etag(row: Any) -> str:
+    return etag_of("mapping", row.member_code, row.portal_code)
+
+
 async def put_one(
-    session: AsyncSession, principal: Principal, portal: str, member: str, member_code: str, portal_code: str
+    session: AsyncSession,
+    principal: Principal,
+    portal: str,
+    member: str,
+    member_code: str,
+    portal_code: str,
+    if_match: str | None,
 ) -> tuple[Any, bool]:
     """Map a member service to this target, replacing any other; (row, created)."""
     pair = await _pair(session, principal, portal, member, lock=True)
+    existing = await repo.one(session, pair.member.id, member_code)
+    check_if_match(if_match, None if existing is None else etag(existing))
     resolved, errors = await _resolve(session, pair, [(member_code, portal_code)], "")
     if errors:
         if any(e["field"] == "member_service" for e in errors):
@@ -166,10 +179,16 @@ async def put_one(
 
 
 async def delete_one(
-    session: AsyncSession, principal: Principal, portal: str, member: str, member_code: str
+    session: AsyncSession,
+    principal: Principal,
+    portal: str,
+    member: str,
+    member_code: str,
+    if_match: str | None,
 ) -> None:
     pair = await _pair(session, principal, portal, member, lock=True)
     row = await _require_mapping(session, pair, member_code)
+    check_if_match(if_match, etag(row))
     await repo.delete_ids(session, [row.Mapping.member_service_id])
 
 

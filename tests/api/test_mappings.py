@@ -183,3 +183,22 @@ async def test_suggestions(api):
     assert all(s["score"] == 100 for i in strict.json()["items"] for s in i["suggestions"])
     bad = await api.get("/v1/portals/tt_portal/members/tt_m1/mapping-suggestions", params={"limit": 0})
     assert_problem(bad, 422, "validation-error")
+
+
+async def test_if_match_on_one_mapping(api):
+    await _setup(api)
+    created = await api.put(f"{URL}/L1", json={"portal_service": "LIMP"})
+    etag = created.headers["etag"]
+    assert (await api.get(f"{URL}/L1")).headers["etag"] == etag
+    moved = await api.put(f"{URL}/L1", json={"portal_service": "REV"}, headers={"If-Match": etag})
+    assert moved.status_code == 200 and moved.headers["etag"] != etag
+    stale = await api.put(f"{URL}/L1", json={"portal_service": "ORT"}, headers={"If-Match": etag})
+    assert_problem(stale, 412, "precondition-failed")
+    assert_problem(await api.delete(f"{URL}/L1", headers={"If-Match": etag}), 412, "precondition-failed")
+    assert (await api.get(f"{URL}/L1")).json()["portal_service"] == "REV"
+    # If-Match: * on an unmapped service: nothing to match.
+    assert_problem(
+        await api.put(f"{URL}/R1", json={"portal_service": "REV"}, headers={"If-Match": "*"}),
+        412,
+        "precondition-failed",
+    )
