@@ -138,11 +138,13 @@ async def put_mapping(
     member_service: ServiceCodePath,
     body: MappingTarget,
     response: Response,
+    if_match: IfMatch = None,
 ) -> MappingPublic:
     """Map the member service to this portal service, replacing any target it had."""
     row, created = await service.put_one(
-        session, principal, portal, member, member_service, body.portal_service
+        session, principal, portal, member, member_service, body.portal_service, if_match
     )
+    response.headers["ETag"] = service.etag(row)
     if created:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = f"/v1/portals/{portal}/members/{member}/mappings/{member_service}"
