@@ -8,14 +8,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.db.models import Instance, utcnow
+from app.db.models import Instance
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.domain import rules
-from app.domain.errors import NameTaken, NotFound, ValidationFailed
+from app.domain.errors import NameTaken, NotFound
 from app.etags import check_if_match, etag_of
 from app.pagination import PageRequest, fetch_page
 from app.schemas.instances import InstanceCreate, InstanceUpdate
+from app.services.changes import apply, changed_fields, reject_nulls
 
 
 def etag(instance: Instance, facts: rules.InstanceFacts) -> str:
@@ -84,17 +85,8 @@ async def update(
     instance = await require(session, principal, name, lock=True)
     check_if_match(if_match, etag(instance, await repo.facts(session, instance)))
     changes = data.model_dump(exclude_unset=True)
-    if "display_name" in changes and changes["display_name"] is None:
-        raise ValidationFailed(
-            "display_name cannot be null.",
-            errors=[{"field": "body.display_name", "message": "cannot be null"}],
-        )
-    changed = {k: v for k, v in changes.items() if getattr(instance, k) != v}
-    if changed:
-        for key, value in changed.items():
-            setattr(instance, key, value)
-        instance.version += 1
-        instance.updated_at = utcnow()
+    reject_nulls(changes, ["display_name"])
+    if apply(instance, changed_fields(instance, changes)):
         await session.flush()
     return instance, await repo.facts(session, instance)
 

@@ -11,6 +11,7 @@ from app.db.models import Service, utcnow
 from app.db.repositories import services as repo
 from app.domain import services_csv
 from app.domain.errors import InvalidCsv
+from app.services.changes import apply, changed_fields
 from app.services.instances import require
 from app.services.services import check_removable, remove_services
 
@@ -75,7 +76,7 @@ async def import_csv(
             outcome.created.append(row.code)
             new_services.append(Service(instance_id=instance.id, code=row.code, **values))
             continue
-        changed = {k: v for k, v in values.items() if getattr(current, k) != v}
+        changed = changed_fields(current, values)
         (outcome.updated if changed else outcome.unchanged).append(row.code)
         if changed:
             changes.append((current, changed))
@@ -89,10 +90,7 @@ async def import_csv(
     outcome.removed_mappings = await remove_services(session, gone, cascade)
     now = utcnow()
     for service, changed in changes:
-        for key, value in changed.items():
-            setattr(service, key, value)
-        service.version += 1
-        service.updated_at = now
+        apply(service, changed, now)
     await repo.insert_many(session, new_services)
     await session.flush()
     return outcome

@@ -8,12 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.db.models import Service, utcnow
+from app.db.models import Service
 from app.db.repositories import services as repo
-from app.domain.errors import NotFound, ServiceCodeTaken, ServiceMapped, ValidationFailed
+from app.domain.errors import NotFound, ServiceCodeTaken, ServiceMapped
 from app.etags import check_if_match, etag_of
 from app.pagination import PageRequest, fetch_page
 from app.schemas.services import ServiceCreate, ServiceUpdate
+from app.services.changes import apply, changed_fields, reject_nulls
 from app.services.instances import require
 
 
@@ -75,18 +76,8 @@ async def update(
     service, mapped_to = await require_service(session, principal, name, code)
     check_if_match(if_match, etag(service))
     changes = data.model_dump(exclude_unset=True)
-    nulls = [k for k in ("name", "duration_minutes", "web_enabled") if k in changes and changes[k] is None]
-    if nulls:
-        raise ValidationFailed(
-            f"{', '.join(nulls)} cannot be null.",
-            errors=[{"field": f"body.{k}", "message": "cannot be null"} for k in nulls],
-        )
-    changed = {k: v for k, v in changes.items() if getattr(service, k) != v}
-    if changed:
-        for key, value in changed.items():
-            setattr(service, key, value)
-        service.version += 1
-        service.updated_at = utcnow()
+    reject_nulls(changes, ["name", "duration_minutes", "web_enabled"])
+    if apply(service, changed_fields(service, changes)):
         await session.flush()
     return service, mapped_to
 

@@ -9,14 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.models import Instance, InstanceSetting, Membership
+from app.db.repositories.text import contains
 from app.domain.rules import PORTAL_SETTING, PORTAL_VALUE, InstanceFacts
 
 _PortalSetting = aliased(InstanceSetting, name="portal_setting_row")
 _Portal = aliased(Instance, name="portal_row")
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def select_with_kind(partner_id: str) -> Select[Any]:
@@ -44,13 +41,7 @@ def filter_list(stmt: Select[Any], kind: str | None, q: str | None) -> Select[An
             Membership.member_id.is_(None),
         )
     if q:
-        pattern = f"%{_escape_like(q.lower())}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Instance.name).like(pattern, escape="\\"),
-                func.lower(Instance.display_name).like(pattern, escape="\\"),
-            )
-        )
+        stmt = stmt.where(contains(q, Instance.name, Instance.display_name))
     return stmt
 
 

@@ -9,12 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.models import Mapping, Service
+from app.db.repositories.text import contains
 
 _Target = aliased(Service, name="target")
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def select_with_target(instance_id: str) -> Select[Any]:
@@ -37,13 +34,7 @@ def filter_list(
     stmt: Select[Any], q: str | None, web_enabled: bool | None, mapped: bool | None
 ) -> Select[Any]:
     if q:
-        pattern = f"%{_escape_like(q.lower())}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Service.code).like(pattern, escape="\\"),
-                func.lower(Service.name).like(pattern, escape="\\"),
-            )
-        )
+        stmt = stmt.where(contains(q, Service.code, Service.name))
     if web_enabled is not None:
         stmt = stmt.where(Service.web_enabled == web_enabled)
     if mapped is not None:

@@ -1,0 +1,13 @@
+"""Text search shared by the list queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_
+
+
+def contains(q: str, *columns: Any) -> Any:
+    """Case-insensitive substring match on any of `columns`; `%` and `_` in `q` are literal."""
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(*(func.lower(column).like(f"%{escaped}%", escape="\\") for column in columns))
