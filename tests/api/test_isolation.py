@@ -153,7 +153,11 @@ FOREIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "services_create": lambda _: {"json": {"code": "BSVC", "name": "B's service", "duration_minutes": 30}},
     "services_update": lambda _: {"json": {"name": "Renamed by B", "web_enabled": False, "price": None}},
     "instances_clone": lambda _: {
-        "json": {"name": "tt_iso_b_clone", "include": ["settings", "communications", "services"], "join_portal": True}
+        "json": {
+            "name": "tt_iso_b_clone",
+            "include": ["settings", "communications", "services"],
+            "join_portal": True,
+        }
     },
     "mappings_create": lambda _: {"json": {"member_service": "EXTRA", "portal_service": "CONS"}},
     "mappings_replace": lambda _: {"json": []},
@@ -202,10 +206,22 @@ async def build_world(admin: httpx.AsyncClient, api: httpx.AsyncClient, other: h
     await create_instance(other, w.b_solo)
     # Services: the same codes on both partners' instances (codes are unique per instance only), and
     # a mapping from each member's LIMP to its portal's LIMP.
-    for client, portal, member, solo in ((api, w.a_portal, w.a_member, w.a_solo), (other, w.b_portal, w.b_member, w.b_solo)):
-        for name, code in ((portal, "LIMP"), (portal, "CONS"), (member, "LIMP"), (member, "EXTRA"), (solo, "LIMP")):
+    for client, portal, member, solo in (
+        (api, w.a_portal, w.a_member, w.a_solo),
+        (other, w.b_portal, w.b_member, w.b_solo),
+    ):
+        for name, code in (
+            (portal, "LIMP"),
+            (portal, "CONS"),
+            (member, "LIMP"),
+            (member, "EXTRA"),
+            (solo, "LIMP"),
+        ):
             service = {"code": code, "name": f"{code} {name}", "duration_minutes": 30, "price": "45.50"}
-            await _ok(await client.post(f"/v1/instances/{name}/services", json={**service, "web_enabled": True}), 201)
+            await _ok(
+                await client.post(f"/v1/instances/{name}/services", json={**service, "web_enabled": True}),
+                201,
+            )
         mapping = {"member_service": "LIMP", "portal_service": "LIMP"}
         await _ok(await client.post(f"/v1/portals/{portal}/members/{member}/mappings", json=mapping), 201)
 
@@ -295,7 +311,9 @@ async def test_other_partner_gets_404_on_every_route_naming_my_objects(app, admi
         request: dict[str, Any] = {}
         if endpoint.has_body:
             if endpoint.operation_id not in FOREIGN_BODIES:
-                failures.append(f"{endpoint}: add a valid body for {endpoint.operation_id!r} to FOREIGN_BODIES")
+                failures.append(
+                    f"{endpoint}: add a valid body for {endpoint.operation_id!r} to FOREIGN_BODIES"
+                )
                 continue
             request = FOREIGN_BODIES[endpoint.operation_id](w)
         variants = itertools.product(calls(endpoint, w), query_variants(endpoint), header_variants(endpoint))
@@ -400,7 +418,8 @@ async def test_other_partner_lists_never_show_my_objects(admin, api, other):
 async def test_other_partner_cannot_join_my_instances_to_portals(admin, api, other):
     w = await build_world(admin, api, other)
     for mine in sorted(w.a_names):
-        # A's instance into B's portal. A leak would show as 201, or 409 already-member / portal-cannot-be-member.
+        # A's instance into B's portal. A leak would show as 201, or 409 already-member or
+        # portal-cannot-be-member.
         response = await other.post(f"/v1/portals/{w.b_portal}/members", json={"instance": mine})
         assert_problem(response, 404, "not-found")
         # A's instance promoted by B. A leak would show as 200/201, or 409 member-cannot-be-portal.
@@ -503,12 +522,20 @@ async def test_instances_write_scope_is_required_to_create(make_client):
     owner, partner_id = await _partner_with_data(make_client)
     scopes = [s for s in ALL_SCOPES if s != "instances:write"]
     limited = await make_client(scopes, partner_id=partner_id)
-    body = assert_problem(await limited.post("/v1/instances", json={"name": "tt_iso_new"}), 403, "missing-scope")
+    body = assert_problem(
+        await limited.post("/v1/instances", json={"name": "tt_iso_new"}), 403, "missing-scope"
+    )
     assert body["required_scope"] == "instances:write"
     assert "instances:write" in body["detail"]
-    assert_problem(await limited.patch("/v1/instances/tt_iso_scoped_solo", json={"display_name": "x"}), 403, "missing-scope")
+    assert_problem(
+        await limited.patch("/v1/instances/tt_iso_scoped_solo", json={"display_name": "x"}),
+        403,
+        "missing-scope",
+    )
     assert_problem(await owner.get("/v1/instances/tt_iso_new"), 404, "not-found")
-    assert (await _ok(await owner.get("/v1/instances/tt_iso_scoped_solo")))["display_name"] == "tt_iso_scoped_solo"
+    assert (await _ok(await owner.get("/v1/instances/tt_iso_scoped_solo")))[
+        "display_name"
+    ] == "tt_iso_scoped_solo"
 
 
 async def test_portals_write_scope_is_required_to_promote_and_add_members(make_client):
@@ -516,9 +543,13 @@ async def test_portals_write_scope_is_required_to_promote_and_add_members(make_c
     scopes = [s for s in ALL_SCOPES if s != "portals:write"]
     limited = await make_client(scopes, partner_id=partner_id)
     await create_instance(owner, "tt_iso_other_solo")
-    body = assert_problem(await limited.post("/v1/portals", json={"instance": "tt_iso_other_solo"}), 403, "missing-scope")
+    body = assert_problem(
+        await limited.post("/v1/portals", json={"instance": "tt_iso_other_solo"}), 403, "missing-scope"
+    )
     assert body["required_scope"] == "portals:write"
-    response = await limited.post("/v1/portals/tt_iso_scoped_portal/members", json={"instance": "tt_iso_scoped_solo"})
+    response = await limited.post(
+        "/v1/portals/tt_iso_scoped_portal/members", json={"instance": "tt_iso_scoped_solo"}
+    )
     body = assert_problem(response, 403, "missing-scope")
     assert body["required_scope"] == "portals:write"
     # Nothing happened; the same calls with the scope do work (so the 403 was about the scope only).
@@ -526,7 +557,8 @@ async def test_portals_write_scope_is_required_to_promote_and_add_members(make_c
     assert (await _ok(await owner.get("/v1/portals/tt_iso_scoped_portal")))["member_count"] == 0
     await _ok(await owner.post("/v1/portals", json={"instance": "tt_iso_other_solo"}), 201)
     await _ok(
-        await owner.post("/v1/portals/tt_iso_scoped_portal/members", json={"instance": "tt_iso_scoped_solo"}), 201
+        await owner.post("/v1/portals/tt_iso_scoped_portal/members", json={"instance": "tt_iso_scoped_solo"}),
+        201,
     )
 
 
@@ -535,7 +567,9 @@ async def test_a_read_only_key_can_read(make_client):
     reader = await make_client(["instances:read"], partner_id=partner_id)
     listed = await _ok(await reader.get("/v1/instances"), 200)
     assert sorted(i["name"] for i in listed["items"]) == ["tt_iso_scoped_portal", "tt_iso_scoped_solo"]
-    assert (await _ok(await reader.get("/v1/instances/tt_iso_scoped_solo"), 200))["name"] == "tt_iso_scoped_solo"
+    assert (await _ok(await reader.get("/v1/instances/tt_iso_scoped_solo"), 200))[
+        "name"
+    ] == "tt_iso_scoped_solo"
     assert (await _ok(await reader.get("/v1/instances/tt_iso_scoped_portal/settings"), 200)) == {
         "portalInstanceName": "portal"
     }
@@ -592,7 +626,9 @@ async def _new_partner(admin: httpx.AsyncClient, name: str = "keys partner") -> 
 
 async def test_key_is_shown_once_and_never_again(app, admin):
     partner = await _new_partner(admin)
-    created = await admin.post(f"/v1/partners/{partner}/api-keys", json={"name": "ci", "scopes": ["instances:read"]})
+    created = await admin.post(
+        f"/v1/partners/{partner}/api-keys", json={"name": "ci", "scopes": ["instances:read"]}
+    )
     body = await _ok(created, 201)
     assert created.headers.get("cache-control") == "no-store"
     key, prefix = body["key"], body["prefix"]
@@ -606,10 +642,12 @@ async def test_key_is_shown_once_and_never_again(app, admin):
     listed = await admin.get(f"/v1/partners/{partner}/api-keys")
     items = (await _ok(listed))["items"]
     assert [i["prefix"] for i in items] == [prefix]
-    assert set(items[0]) == {"id", "partner_id", "name", "scopes", "prefix", "created_at", "revoked_at"}, items
+    assert set(items[0]) == {"id", "partner_id", "name", "scopes", "prefix", "created_at", "revoked_at"}, (
+        items
+    )
     assert hidden not in listed.text
     revoked = await admin.delete(f"/v1/api-keys/{body['id']}")
-    assert set((await _ok(revoked))) == set(items[0])
+    assert set(await _ok(revoked)) == set(items[0])
     assert hidden not in revoked.text
     assert hidden not in (await admin.get(f"/v1/partners/{partner}")).text
 
@@ -643,7 +681,9 @@ async def test_unknown_or_empty_scopes_are_422(admin, scopes):
 async def test_partner_revokes_its_own_keys_but_not_another_partners(admin, make_client):
     mine = await make_client()
     theirs = await make_client()
-    spare = await _ok(await admin.post(f"/v1/partners/{mine.partner_id}/api-keys", json={"name": "spare"}), 201)
+    spare = await _ok(
+        await admin.post(f"/v1/partners/{mine.partner_id}/api-keys", json={"name": "spare"}), 201
+    )
     their_keys = (await _ok(await admin.get(f"/v1/partners/{theirs.partner_id}/api-keys")))["items"]
     assert len(their_keys) == 1
 
