@@ -85,12 +85,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type and not _is_json(media_type) and any(e["loc"][:1] == ("body",) for e in exc.errors()):
+        has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+        body_errors = any(e["loc"][:1] == ("body",) for e in exc.errors())
+        if body_errors and has_body and not _is_json(media_type):
             return problem_response(
                 415,
                 "unsupported-media-type",
                 "Unsupported media type",
-                f"This route takes a JSON body (application/json), not {media_type}.",
+                "This route takes a JSON body: send Content-Type: application/json "
+                f"(not {media_type or 'none'}).",
             )
         errors = [_error(e) for e in exc.errors()]
         fields = ", ".join(e["field"] for e in errors)

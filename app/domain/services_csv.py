@@ -42,12 +42,18 @@ class RowError:
         return {"line": self.line, "field": self.field, "message": self.message}
 
 
+class NotUtf8(ValueError):
+    def __init__(self, line: int, position: int) -> None:
+        super().__init__(f"not UTF-8 (byte {position}, line {line}); save the file as UTF-8")
+        self.line = line
+
+
 def decode(data: bytes) -> str:
-    """UTF-8 with or without a BOM; anything else is refused with the offending byte's position."""
+    """UTF-8 with or without a BOM; anything else is refused with the line of the offending byte."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"the file is not UTF-8 (byte {exc.start})") from None
+        raise NotUtf8(data[: exc.start].count(b"\n") + 1, exc.start) from None
 
 
 def parse(text: str) -> tuple[list[ServiceRow], list[RowError]]:

@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from app.domain.errors import UnsupportedMediaType
+from app.domain.errors import InvalidCsv, UnsupportedMediaType
 
 CSV_MEDIA_TYPE = "text/csv"
 _RAW_TYPES = frozenset({"text/csv", "application/csv", "text/plain"})
@@ -51,7 +51,10 @@ async def read_csv(request: Request) -> bytes:
             return await upload.read()
         if isinstance(upload, str):
             return upload.encode()
-        raise UnsupportedMediaType("The multipart form needs a part named `file` holding the CSV.")
+        raise InvalidCsv(
+            "The multipart form needs a part named `file` holding the CSV.",
+            errors=[{"field": "file", "message": "missing"}],
+        )
     raise UnsupportedMediaType(
         "Send the CSV as `text/csv` or as the `file` part of `multipart/form-data`, "
         f"not `{media_type or 'nothing'}`."

@@ -177,5 +177,18 @@ async def portal_report(
 
 
 def _prefers_csv(accept: str) -> bool:
-    types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    return "text/csv" in types and "application/json" not in types[: types.index("text/csv")]
+    """True when Accept ranks text/csv above JSON (q-values, then order; JSON wins ties)."""
+    ranks: dict[str, float] = {}
+    for part in accept.split(","):
+        media_type, *params = (p.strip().lower() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranks.setdefault(media_type, quality)
+    csv = ranks.get("text/csv", 0.0)
+    return csv > 0 and csv > ranks.get("application/json", 0.0)

@@ -56,11 +56,8 @@ class InstancePublic(Output):
         )
 
 
-class DetachedMembers(Output):
-    detached_members: list[str] = Field(description="Members that left the portal (cascade).")
-    removed_mappings: int = Field(description="Mappings removed with them (cascade).")
-
-
-class InstanceDeleted(DetachedMembers):
+class InstanceDeleted(Output):
     name: str
     deleted: bool = True
+    detached_members: list[str] = Field(description="Members that left the portal (cascade).")
+    removed_mappings: int = Field(description="Mappings removed with them (cascade).")

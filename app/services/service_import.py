@@ -48,9 +48,9 @@ async def import_csv(
     instance = await require(session, principal, name, lock=True)
     try:
         text = services_csv.decode(data)
-    except ValueError as exc:
+    except services_csv.NotUtf8 as exc:
         raise InvalidCsv(
-            f"The CSV cannot be read: {exc}.", errors=[{"line": 1, "message": str(exc)}]
+            f"The CSV cannot be read: {exc}.", errors=[{"line": exc.line, "field": None, "message": str(exc)}]
         ) from None
     rows, errors = services_csv.parse(text)
     if errors:

@@ -94,13 +94,16 @@ async def delete(
 
 async def check_removable(session: AsyncSession, services: list[Service], cascade: bool) -> int:
     """Invariant 6: services with mappings go only with `cascade`. Returns how many mappings would go."""
-    mapped = await repo.mappings_touching(session, [s.id for s in services])
+    touching = await repo.mappings_touching(session, [s.id for s in services])
+    mapped = sum(touching.values())
     if mapped and not cascade:
-        codes = ", ".join(s.code for s in services[:10]) + (" …" if len(services) > 10 else "")
+        codes = [s.code for s in services if s.id in touching]
+        shown = ", ".join(codes[:10]) + (" …" if len(codes) > 10 else "")
         raise ServiceMapped(
-            f"{mapped} mapping(s) use service(s) {codes}; "
+            f"{mapped} mapping(s) use service(s) {shown}; "
             "remove the mappings first or repeat with ?cascade=true",
             mapping_count=mapped,
+            services=codes,
         )
     return mapped
 

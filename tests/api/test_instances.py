@@ -223,6 +223,8 @@ class TestBodies:
         assert_problem(response, 415, "unsupported-media-type")
         form = await api.post("/v1/instances", data={"name": "tt_x"})
         assert_problem(form, 415, "unsupported-media-type")
+        bare = await api.post("/v1/instances", content=b'{"name": "tt_x"}', headers={"content-type": ""})
+        assert_problem(bare, 415, "unsupported-media-type")
 
     async def test_malformed_json_names_the_body_and_position(self, api):
         response = await api.post(

@@ -81,3 +81,18 @@ async def test_report_shows_a_portal_that_is_not_ready(api):
 async def test_report_of_a_non_portal_is_404(api):
     await create_instance(api, "tt_x")
     assert_problem(await api.get("/v1/portals/tt_x/report"), 404, "not-found")
+
+
+async def test_accept_header_with_q_values(api):
+    await _portal(api)
+    cases = {
+        "text/csv": "text/csv",
+        "text/csv;q=0.1, application/json": "application/json",
+        "application/json;q=0.5, text/csv": "text/csv",
+        "*/*": "application/json",
+        "text/csv, */*;q=0.8": "text/csv",
+        "text/csv;q=0": "application/json",
+    }
+    for accept, expected in cases.items():
+        response = await api.get("/v1/portals/tt_portal/report", headers={"Accept": accept})
+        assert response.headers["content-type"].startswith(expected), accept

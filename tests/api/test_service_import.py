@@ -93,7 +93,6 @@ async def test_bad_headers_and_encodings(api):
     assert_problem(await api.post(IMPORT, content=latin1, headers=CSV), 422, "invalid-csv")
     assert_problem(await api.post(IMPORT, content=b"\x00", headers=CSV), 422, "invalid-csv")
     assert_problem(await api.post(IMPORT, json={"code": "A"}), 415, "unsupported-media-type")
-    assert_problem(await api.post(IMPORT, files={"other": ("x.csv", b"x")}), 415, "unsupported-media-type")
     assert_problem(
         await api.post(IMPORT, params={"mode": "merge"}, content=GOOD, headers=CSV), 422, "validation-error"
     )
@@ -143,3 +142,26 @@ async def test_export_of_unknown_instance_is_404(api):
     assert_problem(
         await api.post("/v1/instances/tt_none/services/import", content=GOOD, headers=CSV), 404, "not-found"
     )
+
+
+async def test_errors_name_the_right_line_and_services(api):
+    await create_instance(api, "tt_c")
+    latin1 = "code,name,duration_minutes\nA,ok,3\nB,Revisión,3\n".encode("latin-1")
+    body = assert_problem(await api.post(IMPORT, content=latin1, headers=CSV), 422, "invalid-csv")
+    assert body["errors"] == [{"line": 3, "field": None, "message": body["errors"][0]["message"]}]
+    no_file = await api.post(IMPORT, files={"other": ("x.csv", b"x")})
+    assert assert_problem(no_file, 422, "invalid-csv")["errors"] == [{"field": "file", "message": "missing"}]
+
+
+async def test_service_mapped_names_only_mapped_services(api):
+    await create_portal(api, "tt_portal")
+    await add_member(api, "tt_portal", "tt_c")
+    await api.post(
+        "/v1/instances/tt_portal/services", json={"code": "LIMP", "name": "L", "duration_minutes": 30}
+    )
+    await api.post(IMPORT, content=GOOD + "OLD,Old,10,,false\nGONE,Gone,10,,false\n", headers=CSV)
+    url = "/v1/portals/tt_portal/members/tt_c/mappings"
+    await api.post(url, json={"member_service": "OLD", "portal_service": "LIMP"})
+    response = await api.post(IMPORT, params={"mode": "replace"}, content=GOOD, headers=CSV)
+    body = assert_problem(response, 409, "service-mapped")
+    assert body["services"] == ["OLD"] and "GONE" not in body["detail"]

@@ -59,14 +59,16 @@ async def code_exists(session: AsyncSession, instance_id: str, code: str) -> boo
     return (await session.execute(stmt)).first() is not None
 
 
-async def mappings_touching(session: AsyncSession, service_ids: list[str]) -> int:
-    """How many mappings start or end at these services."""
+async def mappings_touching(session: AsyncSession, service_ids: list[str]) -> dict[str, int]:
+    """Service id → how many mappings start or end at it, for those of `service_ids` that have any."""
     if not service_ids:
-        return 0
-    stmt = select(func.count()).where(
-        or_(Mapping.member_service_id.in_(service_ids), Mapping.portal_service_id.in_(service_ids))
-    )
-    return int((await session.execute(stmt)).scalar_one())
+        return {}
+    counts: dict[str, int] = {}
+    for column in (Mapping.member_service_id, Mapping.portal_service_id):
+        stmt = select(column, func.count()).where(column.in_(service_ids)).group_by(column)
+        for service_id, count in (await session.execute(stmt)).all():
+            counts[service_id] = counts.get(service_id, 0) + count
+    return counts
 
 
 async def delete_mappings_touching(session: AsyncSession, service_ids: list[str]) -> int:
