@@ -12,6 +12,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from app.crypto import new_key
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
 
 
@@ -29,6 +31,14 @@ class Settings(BaseSettings):
         "file on first start when unset.",
     )
     auto_migrate: bool = Field(True, description="Run Alembic upgrade at start-up.")
+    secret_keys: str | None = Field(
+        None,
+        description="Comma-separated Fernet keys for secrets at rest; the first encrypts, all decrypt. "
+        "Generated beside the SQLite file on first start when unset.",
+    )
+    gesdent_allow_private_networks: bool = Field(
+        False, description="Let GESDENT base URLs point at loopback, link-local or private addresses."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -41,6 +51,18 @@ class Settings(BaseSettings):
         url = make_url(value)
         if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
             raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _valid_secret_keys(cls, value: str | None) -> str | None:
+        if value is not None:
+            from app.crypto import SecretBox
+
+            try:
+                SecretBox([key.strip() for key in value.split(",") if key.strip()])
+            except ValueError as exc:
+                raise ValueError(f"PORTICO_SECRET_KEYS: {exc}") from None
         return value
 
     @field_validator("master_key")
@@ -68,6 +90,18 @@ class Settings(BaseSettings):
         """Create the folder of the SQLite file, so a fresh path just works."""
         if self.sqlite_path is not None:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def resolve_secret_keys(self) -> list[str]:
+        """The configured secret keys, or one stored beside the SQLite file (created once)."""
+        if self.secret_keys:
+            return [key.strip() for key in self.secret_keys.split(",") if key.strip()]
+        if self.sqlite_path is None:
+            raise ConfigError(
+                "PORTICO_SECRET_KEYS is required when the database is not a SQLite file; generate one with: "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
+        key_file = self.sqlite_path.with_name(self.sqlite_path.name + ".secret.key")
+        return [load_or_create_secret(key_file, new_key(), "secret key")]
 
     def resolve_master_key(self) -> str:
         """The configured master key, or the one stored beside the SQLite file (created once)."""

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.crypto import SecretBox
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.problems import install as install_problem_handlers
 from app.problems import problem_response
-from app.routers import communications, health, instances, mappings, partners, portals, services
+from app.routers import communications, gesdent, health, instances, mappings, partners, portals, services
 from app.routers import settings as settings_routes
 
 log = logging.getLogger("portico")
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.ensure_database_dir()
         app.state.master_key = settings.resolve_master_key()
+        app.state.secret_box = SecretBox(settings.resolve_secret_keys())
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         if settings.auto_migrate:
             await migrate.upgrade(engine)
@@ -57,7 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    for module in (health, partners, instances, settings_routes, communications, services, portals, mappings):
+    for module in (
+        health,
+        partners,
+        instances,
+        settings_routes,
+        communications,
+        services,
+        gesdent,
+        portals,
+        mappings,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from app.auth import DEFAULT_SCOPES, generate_key
 from app.config import Settings
+from app.crypto import new_key
 from app.db.models import ApiKey, Instance, InstanceSetting, Mapping, Membership, Partner, Service, new_id
 from app.main import create_app
 
@@ -158,7 +159,10 @@ async def main() -> None:
         folder = tempfile.mkdtemp(prefix="portico-bench-")
         url = f"sqlite+aiosqlite:///{folder}/bench.db"
     try:
-        app = create_app(Settings(database_url=url, master_key="bench-" + secrets.token_urlsafe(24)))
+        settings = Settings(
+            database_url=url, master_key="bench-" + secrets.token_urlsafe(24), secret_keys=new_key()
+        )
+        app = create_app(settings)
         async with app.router.lifespan_context(app):
             started = time.perf_counter()
             key = await build(app, args.members, args.services, args.mapped)

@@ -19,9 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
+from app.crypto import new_key
 from app.main import create_app
 
 MASTER_KEY = "ptc_master_" + secrets.token_urlsafe(32)
+SECRET_KEY = new_key()
 POSTGRES_URL = os.environ.get(
     "PORTICO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
@@ -78,7 +80,14 @@ def backend(database_url: str) -> str:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(Settings(database_url=database_url, master_key=MASTER_KEY, db_pool_size=20))
+    settings = Settings(
+        database_url=database_url,
+        master_key=MASTER_KEY,
+        secret_keys=SECRET_KEY,
+        gesdent_allow_private_networks=True,
+        db_pool_size=20,
+    )
+    application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 

@@ -165,3 +165,31 @@ class Mapping(SQLModel, table=True):
     member_id: str = Field(max_length=36)
     portal_id: str = Field(max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class GesdentConnection(SQLModel, table=True):
+    """An instance's SYNC connection rules. Passwords and the webhook secret are stored encrypted
+    (app/secrets.py) and never leave the service layer in clear."""
+
+    __tablename__ = "gesdent_connections"
+    __table_args__ = (
+        sa.CheckConstraint("interval_minutes >= 1", name="interval_positive"),
+        sa.CheckConstraint("window_days >= 1", name="window_positive"),
+    )
+
+    instance_id: str = Field(sa_column=_fk("instances.id", primary_key=True))
+    base_url: str = Field(max_length=500)
+    resource_ids: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # space-separated
+    users_username: str = Field(max_length=200)
+    users_password: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    reservations_username: str = Field(max_length=200)
+    reservations_password: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    availability_username: str = Field(max_length=200)
+    availability_password: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    webhook_secret: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    enabled: bool = True
+    interval_minutes: int = 15
+    window_days: int = 14
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -10,14 +10,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from app.domain.values import INSTANCE_NAME_PATTERN, text_problem
 
 
-def _line(value: str) -> str:
+def single_line(value: str) -> str:
     problem = text_problem(value, single_line=True)
     if problem:
         raise ValueError(problem)
     return value
 
 
-def _text(value: str) -> str:
+def plain_text(value: str) -> str:
     problem = text_problem(value, single_line=False)
     if problem:
         raise ValueError(problem)
@@ -35,10 +35,10 @@ Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
 InstanceName = Annotated[
     str, Field(pattern=INSTANCE_NAME_PATTERN, examples=["tt_portal_sanitas"], description="Database name.")
 ]
-Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_line)]
+Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
 DisplayName = Label
-MemberCode = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_line)]
-SettingValue = Annotated[str, Field(max_length=2000), AfterValidator(_text)]
+MemberCode = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(single_line)]
+SettingValue = Annotated[str, Field(max_length=2000), AfterValidator(plain_text)]
 
 
 class Input(BaseModel):

@@ -167,6 +167,12 @@ FOREIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
         "headers": {"Content-Type": "text/csv"},
     },
     "api_keys_create": lambda _: {"json": {"name": "B's key for A", "scopes": ["instances:read"]}},
+    "gesdent_put": lambda _: {"json": GESDENT_RULES},
+}
+GESDENT_RULES = {
+    "base_url": "http://gesdent.b.example/api/",
+    "resource_ids": ["BBBB1111-BBBB2222"],
+    "credentials": {"users": "b:users-pw", "reservations": "b:res-pw", "availability": "b:av-pw"},
 }
 
 
@@ -200,6 +206,7 @@ async def build_world(admin: httpx.AsyncClient, api: httpx.AsyncClient, other: h
             json={"enabled": True, "sms": False, "voice": True, "email": False},
         )
     )
+    await _ok(await api.put(f"/v1/instances/{w.a_solo}/gesdent", json=GESDENT_RULES), 201)
     # B: the same shapes, so that B's lists are not trivially empty.
     await create_portal(other, w.b_portal)
     await add_member(other, w.b_portal, w.b_member)

@@ -45,6 +45,7 @@ CHECKS = [
     response_headers_conformance,
 ]
 MAX_EXAMPLES = 25
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection"})
 SEED = 20240601
 # Routes that administer partners and their keys need the master key; everything else a partner key.
 MASTER_KEY_PREFIX = "/v1/partners"
@@ -224,4 +225,9 @@ def _lazy_schema_node_id(request: pytest.FixtureRequest) -> None:
 def test_api_conforms_to_its_spec(case: schemathesis.Case, live_server: LiveServer) -> None:
     # Revoking the key this run authenticates with would turn every later call into a 401.
     assume(case.path_parameters is None or case.path_parameters.get("key_id") != live_server.partner_key_id)
+    # Framing headers belong to the HTTP layer, not the API: a made-up Content-Length is refused by
+    # the HTTP server (uvicorn) before Portico sees the request.
+    if case.headers:
+        for header in [h for h in case.headers if h.lower() in FRAMING_HEADERS]:
+            del case.headers[header]
     case.call_and_validate(checks=CHECKS, timeout=30)

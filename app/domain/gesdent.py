@@ -1,0 +1,75 @@
+"""Rules for GESDENT connection rules: resource IDs, credentials, the base URL and where it may point."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+RESOURCE_ID_RE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
+FAMILIES = ("users", "reservations", "availability")
+MAX_RESOURCES = 50
+
+
+def normalise_resource_ids(values: list[str]) -> tuple[list[str], list[str]]:
+    """(normalised ids in first-seen order without repeats, problems). Case and spaces are forgiven."""
+    ids: list[str] = []
+    problems: list[str] = []
+    for index, value in enumerate(values):
+        normalised = value.strip().upper()
+        if not RESOURCE_ID_RE.match(normalised) or len(normalised) > 100:
+            problems.append(
+                f"resource_ids[{index}]: {value!r} is not a GESDENT resource ID (e.g. EJEJQKV5-ETREAXNR)"
+            )
+        elif normalised not in ids:
+            ids.append(normalised)
+    if not values:
+        problems.append("resource_ids: at least one resource ID is needed")
+    if len(ids) > MAX_RESOURCES:
+        problems.append(f"resource_ids: at most {MAX_RESOURCES}")
+    return ids, problems
+
+
+def split_credential(value: str) -> tuple[str, str] | None:
+    """The procedure's `username:password` form; None when there is no colon or no username."""
+    username, sep, password = value.partition(":")
+    if not sep or not username:
+        return None
+    return username, password
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a GESDENT base URL (scheme, host, credentials, query), or None."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        return f"not a URL: {exc}"
+    if parts.scheme not in ("http", "https"):
+        return "must be an http:// or https:// URL"
+    if not parts.hostname:
+        return "must name a host"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry credentials; use the credentials fields"
+    if parts.query or parts.fragment:
+        return "must not have a query or fragment"
+    return None
+
+
+def normalise_base_url(url: str) -> str:
+    """Paths in the contract are relative to the base URL, so it ends with a slash."""
+    return url if url.endswith("/") else url + "/"
+
+
+def forbidden_address(address: str) -> str | None:
+    """Why an IP address is off limits for a GESDENT server by default (SSRF), or None."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_private or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
+        return "a private or reserved address"
+    return None

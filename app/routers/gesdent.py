@@ -1,0 +1,79 @@
+"""GESDENT connection rules of an instance (the SYNC configuration of the procedure)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from app.auth import InstancesRead, InstancesWrite
+from app.db.session import SessionDep
+from app.problems import responses
+from app.routers.common import IfMatch, NamePath
+from app.schemas.gesdent import GesdentPublic, GesdentPut
+from app.services import gesdent as service
+
+router = APIRouter(tags=["gesdent"])
+
+
+@router.get(
+    "/v1/instances/{name}/gesdent",
+    operation_id="gesdent_get",
+    response_model=GesdentPublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_gesdent(
+    principal: InstancesRead, session: SessionDep, name: NamePath, response: Response
+) -> GesdentPublic:
+    """The connection rules. Passwords and the webhook secret are never shown: only that they are set."""
+    connection = await service.get(session, principal, name)
+    response.headers["ETag"] = service.etag(connection)
+    return GesdentPublic.build(connection)
+
+
+@router.put(
+    "/v1/instances/{name}/gesdent",
+    operation_id="gesdent_put",
+    response_model=GesdentPublic,
+    responses={**responses(401, 403, 404, 412, 422), 201: {"model": GesdentPublic, "description": "Created"}},
+)
+async def put_gesdent(
+    principal: InstancesWrite,
+    session: SessionDep,
+    name: NamePath,
+    body: GesdentPut,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> GesdentPublic:
+    """Set the connection rules: base URL, resource IDs, one HTTP Digest credential per endpoint
+    family (`{"username", "password"}` or `"username:password"`; omit a password to keep it), and the
+    schedule. The first PUT (and `rotate_webhook_secret`) answers the webhook secret, once."""
+    saved = await service.put(
+        session,
+        principal,
+        name,
+        body,
+        if_match,
+        request.app.state.secret_box,
+        request.app.state.settings.gesdent_allow_private_networks,
+    )
+    if saved.created:
+        response.status_code = status.HTTP_201_CREATED
+        response.headers["Location"] = f"/v1/instances/{name}/gesdent"
+    if saved.webhook_secret is not None:
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["ETag"] = service.etag(saved.connection)
+    return GesdentPublic.build(saved.connection, saved.webhook_secret)
+
+
+@router.delete(
+    "/v1/instances/{name}/gesdent",
+    operation_id="gesdent_delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(401, 403, 404, 412, 422),
+)
+async def delete_gesdent(
+    principal: InstancesWrite, session: SessionDep, name: NamePath, if_match: IfMatch = None
+) -> Response:
+    """Remove the connection rules; the instance is no longer synchronised."""
+    await service.delete(session, principal, name, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

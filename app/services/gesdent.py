@@ -1,0 +1,147 @@
+"""GESDENT connection rules of an instance: secrets write-only, encrypted at rest."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.crypto import SecretBox
+from app.db.models import GesdentConnection, utcnow
+from app.domain import gesdent as rules
+from app.domain.errors import NotFound, ValidationFailed
+from app.etags import check_if_match, etag_of
+from app.schemas.gesdent import CredentialIn, GesdentPut
+from app.services.instances import require
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def etag(connection: GesdentConnection) -> str:
+    return etag_of("gesdent", connection.instance_id, connection.version)
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def get(session: AsyncSession, principal: Principal, name: str) -> GesdentConnection:
+    instance = await require(session, principal, name)
+    connection = await session.get(GesdentConnection, instance.id)
+    if connection is None:
+        raise NotFound(f"Instance {name} has no GESDENT connection rules.", instance=name)
+    return connection
+
+
+@dataclass(frozen=True)
+class Saved:
+    connection: GesdentConnection
+    created: bool
+    webhook_secret: str | None  # in clear, only when just issued
+
+
+async def put(
+    session: AsyncSession,
+    principal: Principal,
+    name: str,
+    data: GesdentPut,
+    if_match: str | None,
+    box: SecretBox,
+    allow_private: bool,
+) -> Saved:
+    instance = await require(session, principal, name, lock=True)
+    current = await session.get(GesdentConnection, instance.id)
+    check_if_match(if_match, None if current is None else etag(current))
+    resource_ids, errors = await _validate(data, current, allow_private)
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} invalid field(s): " + "; ".join(e["message"] for e in errors), errors
+        )
+    values = {
+        "base_url": rules.normalise_base_url(data.base_url),
+        "resource_ids": " ".join(resource_ids),
+        "enabled": data.enabled,
+        "interval_minutes": data.interval_minutes,
+        "window_days": data.window_days,
+    }
+    for family in rules.FAMILIES:
+        credential: CredentialIn = getattr(data.credentials, family)
+        values[f"{family}_username"] = credential.username
+        if credential.password is not None:
+            values[f"{family}_password"] = box.encrypt(credential.password)
+    issued = new_webhook_secret() if current is None or data.rotate_webhook_secret else None
+    if issued is not None:
+        values["webhook_secret"] = box.encrypt(issued)
+    if current is None:
+        current = GesdentConnection(instance_id=instance.id, **values)
+        session.add(current)
+        created = True
+    else:
+        for key, value in values.items():
+            setattr(current, key, value)
+        current.version += 1
+        current.updated_at = utcnow()
+        created = False
+    await session.flush()
+    return Saved(current, created, issued)
+
+
+async def _validate(
+    data: GesdentPut, current: GesdentConnection | None, allow_private: bool
+) -> tuple[list[str], list[dict[str, str]]]:
+    errors: list[dict[str, str]] = []
+    resource_ids, problems = rules.normalise_resource_ids(data.resource_ids)
+    errors += [{"field": "body.resource_ids", "message": p} for p in problems]
+    problem = rules.base_url_problem(data.base_url) or await _address_problem(data.base_url, allow_private)
+    if problem:
+        errors.append({"field": "body.base_url", "message": f"base_url {problem}"})
+    if current is None:
+        for family in rules.FAMILIES:
+            if getattr(data.credentials, family).password is None:
+                field = f"body.credentials.{family}.password"
+                errors.append({"field": field, "message": f"{family}: a password is needed the first time"})
+    return resource_ids, errors
+
+
+async def _address_problem(url: str, allow_private: bool) -> str | None:
+    """By default a GESDENT server must be on the public internet: no loopback, link-local or
+    private addresses, whether written literally or reached through DNS (SSRF)."""
+    if allow_private:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443)
+    except OSError:
+        return f"host {host} does not resolve"
+    for info in infos:
+        reason = rules.forbidden_address(str(info[4][0]))
+        if reason:
+            return (
+                f"points at {reason} ({info[4][0]}); set PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS=true "
+                "to allow it"
+            )
+    return None
+
+
+async def delete(session: AsyncSession, principal: Principal, name: str, if_match: str | None) -> None:
+    connection = await get(session, principal, name)
+    check_if_match(if_match, etag(connection))
+    await session.delete(connection)
+    await session.flush()
+
+
+def rotate_all_rows(rows: list[GesdentConnection], box: SecretBox) -> int:
+    """Re-encrypt every secret of `rows` under the first key; returns how many values changed."""
+    count = 0
+    for row in rows:
+        for column in ("users_password", "reservations_password", "availability_password", "webhook_secret"):
+            setattr(row, column, box.rotate(getattr(row, column)))
+            count += 1
+    return count

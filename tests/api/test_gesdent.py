@@ -1,0 +1,136 @@
+"""/v1/instances/{name}/gesdent: connection rules, secrets write-only and encrypted at rest."""
+
+from sqlalchemy import text
+
+from tests.conftest import assert_problem, create_instance
+
+URL = "/v1/instances/tt_c/gesdent"
+RULES = {
+    "base_url": "https://gesdent.example.org/api",
+    "resource_ids": [" ejejqkv5-etreaxnr-if4ydmxe-s4eeoh4w-3es2 ", "AAAA1111-BBBB2222"],
+    "credentials": {
+        "users": "digest:wOPnLZytlYwv1pZA6Wse",
+        "reservations": {"username": "res", "password": "r-secret-1"},
+        "availability": {"username": "av", "password": "a-secret-2"},
+    },
+    "interval_minutes": 10,
+    "window_days": 21,
+}
+PASSWORDS = ["wOPnLZytlYwv1pZA6Wse", "r-secret-1", "a-secret-2"]
+
+
+async def test_put_get_delete(api, app):
+    await create_instance(api, "tt_c")
+    created = await api.put(URL, json=RULES)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["base_url"] == "https://gesdent.example.org/api/"
+    assert body["resource_ids"] == ["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2", "AAAA1111-BBBB2222"]
+    assert body["credentials"] == {
+        "users": {"username": "digest", "password_set": True},
+        "reservations": {"username": "res", "password_set": True},
+        "availability": {"username": "av", "password_set": True},
+    }
+    assert (body["enabled"], body["interval_minutes"], body["window_days"]) == (True, 10, 21)
+    secret = body["webhook_secret"]
+    assert secret.startswith("whsec_") and created.headers["cache-control"] == "no-store"
+    got = await api.get(URL)
+    assert got.json()["webhook_secret"] is None and got.json()["webhook_secret_set"] is True
+    for response in (created, got):
+        for password in PASSWORDS:
+            assert password not in response.text
+    # At rest: encrypted, never in clear.
+    async with app.state.engine.connect() as connection:
+        row = (await connection.execute(text("SELECT * FROM gesdent_connections"))).mappings().one()
+    stored = " ".join(str(v) for v in row.values())
+    for plain in [*PASSWORDS, secret]:
+        assert plain not in stored
+    assert app.state.secret_box.decrypt(row["users_password"]) == "wOPnLZytlYwv1pZA6Wse"
+    assert (await api.delete(URL)).status_code == 204
+    assert_problem(await api.get(URL), 404, "not-found")
+
+
+async def test_update_keeps_omitted_passwords_and_the_secret(api, app):
+    await create_instance(api, "tt_c")
+    first = (await api.put(URL, json=RULES)).json()
+    update = {
+        **RULES,
+        "credentials": {
+            "users": {"username": "digest2"},
+            "reservations": {"username": "res"},
+            "availability": "av:new-pass",
+        },
+        "enabled": False,
+    }
+    response = await api.put(URL, json=update)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["credentials"]["users"] == {"username": "digest2", "password_set": True}
+    assert body["enabled"] is False and body["webhook_secret"] is None and body["version"] == 2
+    async with app.state.engine.connect() as connection:
+        row = (await connection.execute(text("SELECT * FROM gesdent_connections"))).mappings().one()
+    box = app.state.secret_box
+    assert box.decrypt(row["users_password"]) == "wOPnLZytlYwv1pZA6Wse"
+    assert box.decrypt(row["availability_password"]) == "new-pass"
+    rotated = await api.put(URL, json={**update, "rotate_webhook_secret": True})
+    assert rotated.json()["webhook_secret"].startswith("whsec_")
+    assert rotated.json()["webhook_secret"] != first["webhook_secret"]
+
+
+async def test_invalid_rules_list_every_problem(api):
+    await create_instance(api, "tt_c")
+    bad = {
+        **RULES,
+        "base_url": "ftp://user:pw@host/x?y=1",
+        "resource_ids": ["not an id", "lower-ok"],
+        "credentials": {"users": "no-colon", "reservations": {"username": "r"}, "availability": "a:b"},
+    }
+    body = assert_problem(await api.put(URL, json=bad), 422, "validation-error")
+    assert {e["field"] for e in body["errors"]} >= {"body.credentials.users"}
+    bad["credentials"] = {"users": "u:p", "reservations": {"username": "r"}, "availability": "a:b"}
+    body = assert_problem(await api.put(URL, json=bad), 422, "validation-error")
+    fields = {e["field"] for e in body["errors"]}
+    assert fields == {"body.resource_ids", "body.base_url", "body.credentials.reservations.password"}
+    empty = await api.put(URL, json={**RULES, "resource_ids": []})
+    assert_problem(empty, 422, "validation-error")
+    assert_problem(await api.get(URL), 404, "not-found")
+    for extra in [{"interval_minutes": 0}, {"window_days": 1000}, {"enabled": "yes"}, {"colour": 1}]:
+        assert_problem(await api.put(URL, json={**RULES, **extra}), 422, "validation-error")
+
+
+async def test_if_match(api):
+    await create_instance(api, "tt_c")
+    etag = (await api.put(URL, json=RULES)).headers["etag"]
+    assert (await api.put(URL, json=RULES, headers={"If-Match": etag})).status_code == 200
+    assert_problem(await api.put(URL, json=RULES, headers={"If-Match": etag}), 412, "precondition-failed")
+    assert_problem(await api.delete(URL, headers={"If-Match": etag}), 412, "precondition-failed")
+
+
+async def test_private_networks_are_refused_by_default(make_client, app):
+    from app.domain.gesdent import forbidden_address
+
+    for address in [
+        "127.0.0.1",
+        "10.1.2.3",
+        "192.168.0.10",
+        "172.16.5.4",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+    ]:
+        assert forbidden_address(address), address
+    assert forbidden_address("93.184.216.34") is None
+    settings = app.state.settings
+    settings.gesdent_allow_private_networks = False
+    try:
+        api = await make_client()
+        await create_instance(api, "tt_c")
+        for url in ["http://127.0.0.1:8900/", "http://localhost/api/", "http://[::1]/", "http://10.0.0.8/"]:
+            body = assert_problem(
+                await api.put(URL, json={**RULES, "base_url": url}), 422, "validation-error"
+            )
+            assert "PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS" in body["detail"] or "resolve" in body["detail"]
+    finally:
+        settings.gesdent_allow_private_networks = True
