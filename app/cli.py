@@ -1,4 +1,4 @@
-"""The `portico` command: serve, migrate, openapi."""
+"""The `portico` command: serve, migrate, openapi, gesdent-sandbox."""
 
 from __future__ import annotations
 
@@ -63,6 +63,37 @@ def openapi(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_openapi())
     typer.echo(f"wrote {output}")
+
+
+@cli.command("gesdent-sandbox")
+def gesdent_sandbox(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8900,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data and credentials.")] = 1,
+    patients: Annotated[int, typer.Option(help="Number of patients (users).")] = 5000,
+    reservations: Annotated[int, typer.Option(help="Number of reservations.")] = 20000,
+    resources: Annotated[int, typer.Option(help="Number of resources.")] = 2,
+    algorithm: Annotated[str, typer.Option(help="Digest algorithm: MD5 or SHA-256.")] = "MD5",
+    path_prefix: Annotated[str, typer.Option(help="Path of the endpoints, e.g. /gesdent/api/.")] = "/",
+) -> None:
+    """Serve a GESDENT sandbox (GESDENT-CONTRACT.md) with seeded data, for trials and benchmarks."""
+    from pydantic import ValidationError
+
+    from app.sync.sandbox import SandboxConfig
+    from app.sync.sandbox.serve import serve as serve_sandbox
+
+    try:
+        config = SandboxConfig(
+            seed=seed,
+            patients=patients,
+            reservations=reservations,
+            resources=resources,
+            algorithm=algorithm.upper(),  # type: ignore[arg-type]  # validated by pydantic
+            path_prefix=path_prefix,
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    serve_sandbox(config, host, port, echo=typer.echo)
 
 
 def render_openapi() -> str:

@@ -1,0 +1,1 @@
+"""GESDENT sync: client, stream importers, run queue, scheduler, and the sandbox server."""

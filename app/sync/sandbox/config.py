@@ -1,0 +1,88 @@
+"""Sandbox configuration and the constants of the GESDENT contract it serves."""
+
+from __future__ import annotations
+
+import random
+import string
+from datetime import date, timedelta, timezone
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+REALM = "GESDENT"
+# Treatment codes carried by reservations and free slots; tests map member services onto these.
+TREATMENT_CODES: tuple[str, ...] = ("LIMP", "REV", "ORT", "IMPL", "BLANQ", "EXO")
+RESOURCE_KINDS: tuple[str, ...] = ("dentist", "hygienist", "chair", "other")
+RESERVATION_STATUSES: tuple[str, ...] = ("booked", "cancelled", "attended", "no_show")
+
+# Clinic-local time of reservations and slots. A fixed offset keeps the data deterministic (no DST).
+LOCAL_OFFSET = "+01:00"
+LOCAL_TZ = timezone(timedelta(hours=1))
+# Working day: 30-minute slots from 09:00 to 14:00 local, Monday to Friday.
+SLOT_MINUTES = 30
+DAY_START_HOUR = 9
+SLOTS_PER_DAY = 10
+
+Algorithm = Literal["MD5", "SHA-256"]
+# A credential family is what the contract pairs with one username:password.
+CredentialFamily = Literal["users", "reservations", "availability"]
+CREDENTIAL_FAMILIES: tuple[CredentialFamily, ...] = ("users", "reservations", "availability")
+# An endpoint family is what faults and stats are keyed by. Resources use the Availability credentials.
+Endpoint = Literal["users", "reservations", "availability", "resources"]
+ENDPOINTS: tuple[Endpoint, ...] = ("users", "reservations", "availability", "resources")
+CREDENTIAL_OF: dict[Endpoint, CredentialFamily] = {
+    "users": "users",
+    "reservations": "reservations",
+    "availability": "availability",
+    "resources": "availability",
+}
+
+
+class Credential(NamedTuple):
+    username: str
+    password: str
+
+    def __str__(self) -> str:
+        return f"{self.username}:{self.password}"
+
+
+class SandboxConfig(BaseModel):
+    """Everything that determines what a sandbox serves. Same config (and same `today`) → same data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seed: int = 1
+    patients: int = Field(5000, ge=0)
+    reservations: int = Field(20000, ge=0)
+    resources: int = Field(2, ge=1, le=100)
+    algorithm: Algorithm = "MD5"
+    # The clinic's "today": reservations spread around it. None = the real current date.
+    today: date | None = None
+    # Path under which the contract endpoints live, e.g. "/gesdent/api/". The control API stays at /_sandbox/.
+    path_prefix: str = "/"
+    nonce_lifetime_seconds: float = Field(300.0, gt=0)
+    # Reservations reach this many days after `today`; the past reaches as far back as the count needs.
+    future_days: int = Field(60, ge=1)
+    # None = derived from the seed (see `credentials`).
+    credential_overrides: dict[CredentialFamily, Credential] | None = None
+
+    @field_validator("path_prefix")
+    @classmethod
+    def _normalise_prefix(cls, value: str) -> str:
+        stripped = value.strip("/")
+        return f"/{stripped}/" if stripped else "/"
+
+    @property
+    def effective_today(self) -> date:
+        return self.today or date.today()
+
+    @property
+    def credentials(self) -> dict[CredentialFamily, Credential]:
+        derived = {family: _derived_credential(self.seed, family) for family in CREDENTIAL_FAMILIES}
+        return {**derived, **(self.credential_overrides or {})}
+
+
+def _derived_credential(seed: int, family: CredentialFamily) -> Credential:
+    rng = random.Random(f"{seed}:credential:{family}")
+    alphabet = string.ascii_letters + string.digits
+    return Credential(f"digest-{family}", "".join(rng.choice(alphabet) for _ in range(20)))
