@@ -193,3 +193,108 @@ class GesdentConnection(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class SyncRun(SQLModel, table=True):
+    """One import from GESDENT: a row is the queue entry, the lease and the record of what happened."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        # At most one active run per instance: a second trigger finds (and returns) the first.
+        sa.Index(
+            "uq_sync_runs_one_active",
+            "instance_id",
+            unique=True,
+            sqlite_where=sa.text("status IN ('queued', 'running')"),
+            postgresql_where=sa.text("status IN ('queued', 'running')"),
+        ),
+        # A scheduled run per instance and time slot, however many replicas tick.
+        sa.UniqueConstraint("instance_id", "slot"),
+        sa.Index(None, "status", "lease_expires_at"),
+        sa.Index(None, "instance_id", "requested_at"),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'partial', 'failed')", name="status_known"
+        ),
+        sa.CheckConstraint("trigger IN ('schedule', 'manual', 'webhook')", name="trigger_known"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    instance_id: str = Field(sa_column=_fk("instances.id", nullable=False))
+    trigger: str = Field(max_length=16)
+    status: str = Field(default="queued", max_length=16)
+    full_refresh: bool = False
+    streams: str = Field(default="resources users reservations availability", max_length=200)
+    slot: str | None = Field(default=None, max_length=40)
+    requested_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    attempts: int = 0
+    counts: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False, default="{}"))
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+
+
+class SyncCursor(SQLModel, table=True):
+    """Where an incremental stream resumes; committed in the same transaction as its data."""
+
+    __tablename__ = "sync_cursors"
+
+    instance_id: str = Field(sa_column=_fk("instances.id", primary_key=True))
+    stream: str = Field(primary_key=True, max_length=32)
+    updated_since: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class GesdentResource(SQLModel, table=True):
+    __tablename__ = "gesdent_resources"
+
+    instance_id: str = Field(sa_column=_fk("instances.id", primary_key=True))
+    gesdent_id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=300)
+    kind: str = Field(max_length=32)
+    active: bool = True
+    remote_updated_at: str = Field(max_length=64)
+
+
+class GesdentPatient(SQLModel, table=True):
+    __tablename__ = "gesdent_patients"
+
+    instance_id: str = Field(sa_column=_fk("instances.id", primary_key=True))
+    gesdent_id: str = Field(primary_key=True, max_length=100)
+    first_name: str = Field(max_length=200)
+    last_name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320)
+    birth_date: str | None = Field(default=None, max_length=10)
+    member_code: str | None = Field(default=None, max_length=64)
+    deleted: bool = False
+    remote_updated_at: str = Field(max_length=64)
+
+
+class GesdentReservation(SQLModel, table=True):
+    __tablename__ = "gesdent_reservations"
+    __table_args__ = (sa.Index(None, "instance_id", "resource_id", "starts_at"),)
+
+    instance_id: str = Field(sa_column=_fk("instances.id", primary_key=True))
+    gesdent_id: str = Field(primary_key=True, max_length=100)
+    resource_id: str = Field(max_length=100)
+    user_id: str | None = Field(default=None, max_length=100)
+    treatment_code: str | None = Field(default=None, max_length=32)
+    starts_at: datetime = Field(sa_column=_ts(nullable=False))
+    ends_at: datetime = Field(sa_column=_ts(nullable=False))
+    status: str = Field(max_length=16)
+    remote_updated_at: str = Field(max_length=64)
+
+
+class GesdentSlot(SQLModel, table=True):
+    """A free slot of a resource, as of the last complete fetch of the availability window."""
+
+    __tablename__ = "gesdent_slots"
+    __table_args__ = (sa.Index(None, "instance_id", "starts_at"),)
+
+    instance_id: str = Field(sa_column=_fk("instances.id", primary_key=True))
+    resource_id: str = Field(primary_key=True, max_length=100)
+    starts_at: datetime = Field(sa_column=_ts(primary_key=True))
+    ends_at: datetime = Field(sa_column=_ts(nullable=False))
+    treatment_codes: str = Field(max_length=400)  # space-separated
