@@ -96,6 +96,37 @@ def gesdent_sandbox(
     serve_sandbox(config, host, port, echo=typer.echo)
 
 
+@cli.command("rotate-secrets")
+def rotate_secrets() -> None:
+    """Re-encrypt every stored secret under the first key of PORTICO_SECRET_KEYS.
+
+    Put the new key first, keep the old ones after it, run this, then drop the old keys."""
+    from sqlalchemy import select
+
+    from app.config import Settings
+    from app.crypto import SecretBox
+    from app.db.engine import SQLITE_WRITE, create_engine, create_sessionmaker
+    from app.db.models import GesdentConnection
+    from app.services.gesdent import rotate_all_rows
+
+    settings = Settings()
+    box = SecretBox(settings.resolve_secret_keys())
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url, null_pool=True)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                await session.connection(execution_options={SQLITE_WRITE: True})
+                rows = list((await session.execute(select(GesdentConnection).with_for_update())).scalars())
+                count = rotate_all_rows(rows, box)
+                await session.commit()
+                return count
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"re-encrypted {asyncio.run(run())} secret(s) under the first key")
+
+
 def render_openapi() -> str:
     from app.main import create_app
 

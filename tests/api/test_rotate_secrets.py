@@ -1,0 +1,60 @@
+"""`portico rotate-secrets` moves every stored secret to the first key, in a real process."""
+
+import asyncio
+import os
+import subprocess
+import sys
+
+from sqlalchemy import insert, text
+
+from app.crypto import SecretBox, new_key
+from app.db.engine import create_engine
+from app.db.models import GesdentConnection, Instance, Partner
+from tests.conftest import fresh_database
+
+
+async def test_rotation_in_a_separate_database(backend):
+    async with fresh_database(backend) as url:
+        old, new = new_key(), new_key()
+        env = {**os.environ, "PORTICO_DATABASE_URL": url, "PORTICO_MASTER_KEY": "m" * 32}
+        run = lambda *args, keys: subprocess.run(  # noqa: E731
+            [sys.executable, "-c", "from app.cli import main; main()", *args],
+            env={**env, "PORTICO_SECRET_KEYS": keys},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run("migrate", keys=old).returncode == 0
+        engine = create_engine(url, null_pool=True)
+        try:
+            box = SecretBox([old])
+            passwords = {
+                f"{f}_password": box.encrypt(f"pw-{f}") for f in ("users", "reservations", "availability")
+            }
+            async with engine.begin() as connection:
+                await connection.execute(insert(Partner).values(id="p", name="p"))
+                await connection.execute(
+                    insert(Instance).values(id="i", partner_id="p", name="tt_rot", display_name="x")
+                )
+                await connection.execute(
+                    insert(GesdentConnection).values(
+                        instance_id="i",
+                        base_url="http://x/",
+                        resource_ids="A-B",
+                        users_username="u",
+                        reservations_username="r",
+                        availability_username="a",
+                        webhook_secret=box.encrypt("whsec_x"),
+                        **passwords,
+                    )
+                )
+            result = await asyncio.to_thread(run, "rotate-secrets", keys=f"{new},{old}")
+            assert result.returncode == 0, result.stderr
+            assert "re-encrypted 4 secret(s)" in result.stdout
+            async with engine.connect() as connection:
+                row = (await connection.execute(text("SELECT * FROM gesdent_connections"))).mappings().one()
+            only_new = SecretBox([new])
+            assert only_new.decrypt(row["users_password"]) == "pw-users"
+            assert only_new.decrypt(row["webhook_secret"]) == "whsec_x"
+        finally:
+            await engine.dispose()
