@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -94,6 +95,41 @@ def gesdent_sandbox(
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
     serve_sandbox(config, host, port, echo=typer.echo)
+
+
+@cli.command()
+def worker() -> None:
+    """Run only the sync ticker and workers (no HTTP), e.g. as a separate deployment."""
+    from app.config import Settings
+    from app.crypto import SecretBox
+    from app.db.engine import create_engine, create_sessionmaker
+    from app.sync.scheduler import SyncService
+
+    settings = Settings()
+    settings.ensure_database_dir()
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        service = SyncService(
+            create_sessionmaker(engine),
+            SecretBox(settings.resolve_secret_keys()),
+            tick_seconds=settings.scheduler_tick_seconds,
+            workers=max(settings.sync_workers, 1),
+            lease_seconds=settings.sync_lease_seconds,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        service.start()
+        typer.echo(f"sync worker {service.workers[0].owner} started", err=True)
+        try:
+            await stop.wait()
+        finally:
+            await service.stop()
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 @cli.command("rotate-secrets")

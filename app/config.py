@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     gesdent_allow_private_networks: bool = Field(
         False, description="Let GESDENT base URLs point at loopback, link-local or private addresses."
     )
+    scheduler: bool = Field(True, description="Run the sync ticker and workers in this process.")
+    scheduler_tick_seconds: float = Field(30, gt=0, description="How often due runs are enqueued.")
+    sync_workers: int = Field(1, ge=0, le=16, description="Concurrent sync runs in this process.")
+    sync_lease_seconds: float = Field(
+        60, gt=0, description="A run whose worker is silent this long is taken over."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

@@ -15,8 +15,21 @@ from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.problems import install as install_problem_handlers
 from app.problems import problem_response
-from app.routers import communications, gesdent, health, instances, mappings, partners, portals, services
+from app.routers import (
+    communications,
+    gesdent,
+    health,
+    imported,
+    instances,
+    mappings,
+    partners,
+    portals,
+    services,
+    sync,
+    webhooks,
+)
 from app.routers import settings as settings_routes
+from app.sync.scheduler import SyncService
 
 log = logging.getLogger("portico")
 
@@ -43,9 +56,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await migrate.upgrade(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        sync_service = None
+        if settings.scheduler:
+            sync_service = SyncService(
+                app.state.sessionmaker,
+                app.state.secret_box,
+                tick_seconds=settings.scheduler_tick_seconds,
+                workers=settings.sync_workers,
+                lease_seconds=settings.sync_lease_seconds,
+            )
+            sync_service.start()
         try:
             yield
         finally:
+            if sync_service is not None:
+                await sync_service.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -69,6 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gesdent,
         portals,
         mappings,
+        sync,
+        webhooks,
+        imported,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

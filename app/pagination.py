@@ -82,6 +82,9 @@ async def fetch_page(
     keys: Sequence[ColumnElement[Any]],
     page: PageRequest,
     key_of: Callable[[Any], Sequence[str | int]],
+    *,
+    descending: bool = False,
+    parse_cursor: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None,
 ) -> tuple[list[Any], str | None]:
     """Run `stmt` ordered by `keys` (unique together) after the cursor, one page long.
     `key_of(row)` gives a row's values of `keys`, which the next cursor carries."""
@@ -91,12 +94,20 @@ async def fetch_page(
                 "The cursor belongs to another list.",
                 errors=[{"field": "query.cursor", "message": "cursor of another list"}],
             )
-        stmt = (
-            stmt.where(tuple_(*keys) > tuple_(*page.after))
-            if len(keys) > 1
-            else stmt.where(keys[0] > page.after[0])
-        )
-    rows = list((await session.execute(stmt.order_by(*keys).limit(page.limit + 1))).all())
+        after = page.after
+        if parse_cursor is not None:
+            try:
+                after = parse_cursor(after)
+            except (TypeError, ValueError):
+                raise InvalidCursor(
+                    "The cursor is not one this API issued.",
+                    errors=[{"field": "query.cursor", "message": "not a cursor issued by this API"}],
+                ) from None
+        left = tuple_(*keys) if len(keys) > 1 else keys[0]
+        right = tuple_(*after) if len(keys) > 1 else after[0]
+        stmt = stmt.where(left < right if descending else left > right)
+    order = [key.desc() for key in keys] if descending else list(keys)
+    rows = list((await session.execute(stmt.order_by(*order).limit(page.limit + 1))).all())
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]

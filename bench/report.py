@@ -160,7 +160,10 @@ async def main() -> None:
         url = f"sqlite+aiosqlite:///{folder}/bench.db"
     try:
         settings = Settings(
-            database_url=url, master_key="bench-" + secrets.token_urlsafe(24), secret_keys=new_key()
+            database_url=url,
+            master_key="bench-" + secrets.token_urlsafe(24),
+            secret_keys=new_key(),
+            scheduler=False,
         )
         app = create_app(settings)
         async with app.router.lifespan_context(app):

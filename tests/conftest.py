@@ -85,6 +85,7 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
         master_key=MASTER_KEY,
         secret_keys=SECRET_KEY,
         gesdent_allow_private_networks=True,
+        scheduler=False,  # tests drive the queue and the workers themselves
         db_pool_size=20,
     )
     application = create_app(settings)

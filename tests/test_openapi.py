@@ -15,6 +15,7 @@ from app.cli import render_openapi
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 PROBLEM_JSON = "application/problem+json"
 PUBLIC_PATHS = {"/healthz", "/readyz"}
+SIGNED_PATHS = {"/v1/webhooks/gesdent"}  # Standard Webhooks signature instead of a key
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 OPERATION_ID = re.compile(r"^[a-z_]+$")
 
@@ -92,6 +93,11 @@ def test_every_operation_but_the_probes_needs_a_bearer_key(spec: dict[str, Any])
         security = operation.get("security", global_security) or []
         if path in PUBLIC_PATHS:
             assert not security, f"{label} is a probe and must not need a key, has {security}"
+            continue
+        if path in SIGNED_PATHS:
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= headers, label
+            assert not security, f"{label} is authenticated by its signature, not a key"
             continue
         assert any(set(requirement) & bearer for requirement in security), (
             f"{label} has no bearer security requirement (security: {security})"

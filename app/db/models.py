@@ -298,3 +298,14 @@ class GesdentSlot(SQLModel, table=True):
     starts_at: datetime = Field(sa_column=_ts(primary_key=True))
     ends_at: datetime = Field(sa_column=_ts(nullable=False))
     treatment_codes: str = Field(max_length=400)  # space-separated
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A webhook-id seen once; the primary key makes a replay a no-op, even when two arrive at once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (sa.Index(None, "received_at"),)
+
+    id: str = Field(primary_key=True, max_length=200)
+    instance_id: str = Field(sa_column=_fk("instances.id", nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

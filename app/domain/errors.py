@@ -125,3 +125,11 @@ class UnsupportedMediaType(PorticoError):
 
 class SourceNotMember(Conflict):
     slug, title = "source-not-member", "The source instance is not a member of a portal"
+
+
+class GesdentNotConfigured(Conflict):
+    slug, title = "gesdent-not-configured", "The instance has no GESDENT connection rules"
+
+
+class InvalidSignature(Unauthorized):
+    slug, title = "invalid-signature", "The webhook signature does not verify"

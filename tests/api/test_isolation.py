@@ -26,6 +26,8 @@ from tests.conftest import ALL_SCOPES, add_member, assert_problem, create_instan
 
 # Served without a key, on purpose. Anything else must answer 401 without a valid key.
 PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+# Authenticated by its Standard Webhooks signature instead of a key (tests/sync/test_runs_api.py).
+SIGNED_PATHS = {"/v1/webhooks/gesdent"}
 WRITE_ORDER = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
 
 
@@ -67,7 +69,7 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
     found = []
     for context in _route_contexts(app):
         path = context.path
-        if path is None or path in PUBLIC_PATHS:
+        if path is None or path in PUBLIC_PATHS or path in SIGNED_PATHS:
             continue
         route = getattr(context, "original_route", context)
         params = tuple(getattr(context, "param_convertors", {}) or {})
@@ -110,6 +112,7 @@ class World:
     b_portal: str = "tt_iso_b_portal"
     b_member: str = "tt_iso_b_member"
     b_solo: str = "tt_iso_b_solo"
+    a_run_id: str = ""
     ghosts: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -132,11 +135,12 @@ PATH_VALUES: dict[str, Callable[[World], list[str]]] = {
     "member_service": lambda _: ["LIMP", "EXTRA"],
     "partner_id": lambda w: [w.a_partner],
     "key_id": lambda w: [w.a_key_id],
+    "run_id": lambda w: [w.a_run_id],
 }
 # Values that name partner A's objects (and so get a never-existing twin), by path parameter.
-OWNED_PARAMS = {"name", "portal", "member", "partner_id", "key_id"}
+OWNED_PARAMS = {"name", "portal", "member", "partner_id", "key_id", "run_id"}
 # Query parameters set on the sweep: the most destructive variant of each.
-QUERY_VALUES = {"cascade": "true", "mode": "replace", "dry_run": "false"}
+QUERY_VALUES = {"cascade": "true", "mode": "replace", "dry_run": "false", "service": "LIMP"}
 
 # operationId -> a valid request body for partner B's call on A's objects. Bodies that name an
 # instance name one of B's own, so that only the path parameter is foreign. Every operation with a
@@ -168,6 +172,7 @@ FOREIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "api_keys_create": lambda _: {"json": {"name": "B's key for A", "scopes": ["instances:read"]}},
     "gesdent_put": lambda _: {"json": GESDENT_RULES},
+    "sync_runs_create": lambda _: {"json": {"full_refresh": True}},
 }
 GESDENT_RULES = {
     "base_url": "http://gesdent.b.example/api/",
@@ -207,6 +212,7 @@ async def build_world(admin: httpx.AsyncClient, api: httpx.AsyncClient, other: h
         )
     )
     await _ok(await api.put(f"/v1/instances/{w.a_solo}/gesdent", json=GESDENT_RULES), 201)
+    w.a_run_id = (await _ok(await api.post(f"/v1/instances/{w.a_solo}/sync-runs"), 202))["id"]
     # B: the same shapes, so that B's lists are not trivially empty.
     await create_portal(other, w.b_portal)
     await add_member(other, w.b_portal, w.b_member)
@@ -238,6 +244,7 @@ async def build_world(admin: httpx.AsyncClient, api: httpx.AsyncClient, other: h
         w.a_solo: "tt_iso_ghost_solo",
         w.a_partner: str(uuid.uuid4()),
         w.a_key_id: str(uuid.uuid4()),
+        w.a_run_id: str(uuid.uuid4()),
     }
     return w
 
@@ -467,6 +474,7 @@ SAMPLE_PATH_VALUES = {
     "key": "portalInstanceName",
     "code": "LIMP",
     "member_service": "LIMP",
+    "run_id": str(uuid.uuid4()),
     "partner_id": str(uuid.uuid4()),
     "key_id": str(uuid.uuid4()),
 }

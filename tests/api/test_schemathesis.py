@@ -122,7 +122,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """The real app under uvicorn in a background thread, seeded, for the whole session."""
     database: Path = tmp_path_factory.mktemp("schemathesis") / "portico.db"
     master_key = "ptc_master_" + secrets.token_urlsafe(32)
-    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{database}", master_key=master_key))
+    app = create_app(
+        Settings(database_url=f"sqlite+aiosqlite:///{database}", master_key=master_key, scheduler=False)
+    )
     sock = _free_socket()
     host, port = sock.getsockname()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))

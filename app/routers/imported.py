@@ -1,0 +1,207 @@
+"""The data imported from GESDENT, per instance, and the free slots a portal shows."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
+
+from app.auth import InstancesRead, PatientsRead, SyncRead
+from app.db.session import SessionDep
+from app.domain.errors import ValidationFailed
+from app.domain.values import SERVICE_CODE_PATTERN
+from app.pagination import Page, PageParams
+from app.problems import responses
+from app.routers.common import NamePath, PortalPath
+from app.schemas.imported import (
+    MemberSlots,
+    PatientPublic,
+    PortalAvailability,
+    ReservationPublic,
+    ResourcePublic,
+    SlotPublic,
+)
+from app.services import imported as service
+
+router = APIRouter(tags=["imported data"])
+Resource = Annotated[
+    str | None,
+    Query(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$", max_length=100, description="A GESDENT resource ID."),
+]
+def _iso_day(value: object) -> object:
+    # Lax parsing would read `0` as 1970-01-01; a day is written YYYY-MM-DD.
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+From = Annotated[Day | None, Query(alias="from", description="First day (YYYY-MM-DD), inclusive.")]
+To = Annotated[Day | None, Query(alias="to", description="Last day (YYYY-MM-DD), inclusive.")]
+MAX_PORTAL_DAYS = 62
+
+
+def _window(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    if start and end and end < start:
+        raise ValidationFailed(
+            "`to` is before `from`.", errors=[{"field": "query.to", "message": "before from"}]
+        )
+    return (
+        datetime.combine(start, time.min, UTC) if start else None,
+        datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None,
+    )
+
+
+@router.get(
+    "/v1/instances/{name}/resources",
+    operation_id="imported_resources_list",
+    response_model=Page[ResourcePublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_resources(
+    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams
+) -> Page[ResourcePublic]:
+    rows, cursor = await service.resources(session, principal, name, page)
+    items = [
+        ResourcePublic(
+            id=r.gesdent_id, name=r.name, kind=r.kind, active=r.active, updated_at=r.remote_updated_at
+        )
+        for r in (row.GesdentResource for row in rows)
+    ]
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/v1/instances/{name}/patients",
+    operation_id="imported_patients_list",
+    response_model=Page[PatientPublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_patients(
+    principal: PatientsRead, session: SessionDep, name: NamePath, page: PageParams
+) -> Page[PatientPublic]:
+    """Patients (GESDENT users): personal data, so the key needs `patients:read`."""
+    rows, cursor = await service.patients(session, principal, name, page)
+    items = [
+        PatientPublic(
+            id=p.gesdent_id,
+            first_name=p.first_name,
+            last_name=p.last_name,
+            phone=p.phone,
+            email=p.email,
+            birth_date=p.birth_date,
+            member_code=p.member_code,
+            deleted=p.deleted,
+            updated_at=p.remote_updated_at,
+        )
+        for p in (row.GesdentPatient for row in rows)
+    ]
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/v1/instances/{name}/reservations",
+    operation_id="imported_reservations_list",
+    response_model=Page[ReservationPublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_reservations(
+    principal: SyncRead,
+    session: SessionDep,
+    name: NamePath,
+    page: PageParams,
+    resource: Resource = None,
+    from_: From = None,
+    to: To = None,
+    status: Annotated[Literal["booked", "cancelled", "attended", "no_show"] | None, Query()] = None,
+) -> Page[ReservationPublic]:
+    """Reservations by start time; filter by resource, days and status."""
+    start, end = _window(from_, to)
+    rows, cursor = await service.reservations(session, principal, name, page, resource, start, end, status)
+    items = [
+        ReservationPublic(
+            id=r.gesdent_id,
+            resource_id=r.resource_id,
+            user_id=r.user_id,
+            treatment_code=r.treatment_code,
+            start=r.starts_at,
+            end=r.ends_at,
+            status=r.status,
+            updated_at=r.remote_updated_at,
+        )
+        for r in (row.GesdentReservation for row in rows)
+    ]
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/v1/instances/{name}/availability",
+    operation_id="imported_availability_list",
+    response_model=Page[SlotPublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_availability(
+    principal: SyncRead,
+    session: SessionDep,
+    name: NamePath,
+    page: PageParams,
+    resource: Resource = None,
+    from_: From = None,
+    to: To = None,
+) -> Page[SlotPublic]:
+    """Free slots as of the last complete availability fetch, by start time."""
+    start, end = _window(from_, to)
+    rows, cursor = await service.slots(session, principal, name, page, resource, start, end)
+    items = [
+        SlotPublic(
+            resource_id=s.resource_id,
+            start=s.starts_at,
+            end=s.ends_at,
+            treatment_codes=s.treatment_codes.split(),
+        )
+        for s in (row.GesdentSlot for row in rows)
+    ]
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/v1/portals/{portal}/availability",
+    operation_id="portals_availability",
+    response_model=PortalAvailability,
+    response_model_by_alias=True,
+    responses=responses(401, 403, 404, 422),
+)
+async def portal_availability(
+    principal: InstancesRead,
+    session: SessionDep,
+    portal: PortalPath,
+    service_code: Annotated[
+        str, Query(alias="service", pattern=SERVICE_CODE_PATTERN, description="A portal service code.")
+    ],
+    from_: From = None,
+    to: To = None,
+) -> PortalAvailability:
+    """Which member clinics have free slots for this portal service, and when: the slots of each
+    member's web-enabled services mapped to it. Default window: today and the next 13 days."""
+    first = from_ or datetime.now(UTC).date()
+    last = to or first + timedelta(days=13)
+    if (last - first).days >= MAX_PORTAL_DAYS:
+        raise ValidationFailed(
+            f"The window is at most {MAX_PORTAL_DAYS} days.",
+            errors=[{"field": "query.to", "message": f"at most {MAX_PORTAL_DAYS} days after from"}],
+        )
+    start, end = _window(first, last)
+    assert start is not None and end is not None
+    members = await service.portal_availability(session, principal, portal, service_code, start, end)
+    return PortalAvailability.model_validate(
+        {
+            "portal": portal,
+            "service": service_code,
+            "from": start,
+            "to": end,
+            "members": [MemberSlots.model_validate(m) for m in members],
+        }
+    )

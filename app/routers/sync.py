@@ -1,0 +1,101 @@
+"""Sync runs: trigger, watch, and the status of an instance's GESDENT sync."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from app.auth import SyncRead, SyncRunner
+from app.db.session import SessionDep
+from app.pagination import Page, PageParams
+from app.problems import responses
+from app.routers.common import NamePath
+from app.schemas.sync import RunSummary, SyncRunCreate, SyncRunPublic, SyncStatus
+from app.services import sync_runs as service
+
+router = APIRouter(tags=["sync"])
+RunId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Sync run id.")]
+ACCEPTED = {
+    202: {"model": SyncRunPublic, "description": "Queued"},
+    200: {"model": SyncRunPublic, "description": "A run was already queued or running: that run"},
+}
+
+
+def answer_trigger(run: object, instance: str, created: bool, response: Response) -> SyncRunPublic:
+    response.status_code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/sync-runs/{run.id}"  # type: ignore[attr-defined]
+    return SyncRunPublic.build(run, instance)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/v1/instances/{name}/sync-runs",
+    operation_id="sync_runs_create",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SyncRunPublic,
+    responses={**ACCEPTED, **responses(401, 403, 404, 409, 422)},
+)
+async def create_sync_run(
+    principal: SyncRunner,
+    session: SessionDep,
+    name: NamePath,
+    response: Response,
+    body: SyncRunCreate | None = None,
+) -> SyncRunPublic:
+    """Run the GESDENT import now. At most one run per instance is queued or running: a second
+    trigger answers that run (200) instead of queuing another."""
+    run, created = await service.trigger(session, principal, name, "manual", bool(body and body.full_refresh))
+    return answer_trigger(run, name, created, response)
+
+
+@router.get(
+    "/v1/instances/{name}/sync-runs",
+    operation_id="sync_runs_list",
+    response_model=Page[SyncRunPublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_sync_runs(
+    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams
+) -> Page[SyncRunPublic]:
+    """The instance's runs, newest first."""
+    rows, cursor = await service.list_page(session, principal, name, page)
+    return Page(items=[SyncRunPublic.build(r.SyncRun, name) for r in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/v1/sync-runs/{run_id}",
+    operation_id="sync_runs_get",
+    response_model=SyncRunPublic,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_sync_run(principal: SyncRead, session: SessionDep, run_id: RunId) -> SyncRunPublic:
+    run, instance = await service.get(session, principal, run_id)
+    return SyncRunPublic.build(run, instance)
+
+
+@router.get(
+    "/v1/instances/{name}/sync-status",
+    operation_id="sync_status_get",
+    response_model=SyncStatus,
+    responses=responses(401, 403, 404, 422),
+)
+async def get_sync_status(principal: SyncRead, session: SessionDep, name: NamePath) -> SyncStatus:
+    """Last success, last error, the active run and the next scheduled run."""
+    found = await service.status(session, principal, name)
+
+    def summary(run: object | None) -> RunSummary | None:
+        if run is None:
+            return None
+        return RunSummary(run_id=run.id, finished_at=run.finished_at, error=run.error)  # type: ignore[attr-defined]
+
+    connection = found.connection
+    return SyncStatus(
+        instance=name,
+        configured=connection is not None,
+        enabled=bool(connection and connection.enabled),
+        interval_minutes=connection.interval_minutes if connection else None,
+        last_success=summary(found.last_success),
+        last_error=summary(found.last_error),
+        active_run=SyncRunPublic.build(found.active, name) if found.active else None,
+        next_scheduled_at=found.next_scheduled_at,
+    )

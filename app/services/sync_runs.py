@@ -1,0 +1,93 @@
+"""Sync runs seen from the API: trigger, list, read, status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.models import GesdentConnection, Instance, SyncRun, utcnow
+from app.domain.errors import GesdentNotConfigured, NotFound
+from app.pagination import PageRequest, fetch_page
+from app.services.instances import partner_of, require
+from app.sync import queue
+
+
+async def trigger(
+    session: AsyncSession, principal: Principal, name: str, trigger: str, full_refresh: bool
+) -> tuple[SyncRun, bool]:
+    """Queue a run (or find the active one): (run, created)."""
+    instance = await require(session, principal, name)
+    return await trigger_for(session, instance, trigger, full_refresh)
+
+
+async def trigger_for(
+    session: AsyncSession,
+    instance: Instance,
+    trigger: str,
+    full_refresh: bool,
+    streams: tuple[str, ...] = queue.ALL_STREAMS,
+) -> tuple[SyncRun, bool]:
+    if await session.get(GesdentConnection, instance.id) is None:
+        raise GesdentNotConfigured(
+            f"Instance {instance.name} has no GESDENT connection rules; "
+            f"PUT /v1/instances/{instance.name}/gesdent first."
+        )
+    return await queue.enqueue(session, instance.id, trigger, full_refresh=full_refresh, streams=streams)
+
+
+async def list_page(
+    session: AsyncSession, principal: Principal, name: str, page: PageRequest
+) -> tuple[list[Any], str | None]:
+    instance = await require(session, principal, name)
+    stmt = select(SyncRun).where(SyncRun.instance_id == instance.id)
+    return await fetch_page(session, stmt, [SyncRun.id], page, lambda row: [row.SyncRun.id], descending=True)
+
+
+async def get(session: AsyncSession, principal: Principal, run_id: str) -> tuple[SyncRun, str]:
+    stmt = (
+        select(SyncRun, Instance.name)
+        .join(Instance, Instance.id == SyncRun.instance_id)
+        .where(SyncRun.id == run_id, Instance.partner_id == partner_of(principal))
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFound(f"Sync run {run_id} not found.")
+    return row[0], row[1]
+
+
+@dataclass(frozen=True)
+class Status:
+    connection: GesdentConnection | None
+    last_success: SyncRun | None
+    last_error: SyncRun | None
+    active: SyncRun | None
+    next_scheduled_at: Any
+
+
+async def status(session: AsyncSession, principal: Principal, name: str) -> Status:
+    instance = await require(session, principal, name)
+    connection = await session.get(GesdentConnection, instance.id)
+
+    async def last(*statuses: str) -> SyncRun | None:
+        stmt = (
+            select(SyncRun)
+            .where(SyncRun.instance_id == instance.id, SyncRun.status.in_(statuses))
+            .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
+            .limit(1)
+        )
+        return (await session.execute(stmt)).scalars().first()
+
+    next_at = None
+    if connection is not None and connection.enabled:
+        next_at = queue.slot_of(utcnow(), connection.interval_minutes)[1]
+    return Status(
+        connection=connection,
+        last_success=await last("succeeded"),
+        last_error=await last("failed", "partial"),
+        active=await queue.active_run(session, instance.id),
+        next_scheduled_at=next_at,
+    )

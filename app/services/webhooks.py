@@ -1,0 +1,65 @@
+"""The GESDENT change notification: verify, drop replays, queue a run."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crypto import SecretBox
+from app.db.models import GesdentConnection, Instance, SyncRun, WebhookDelivery
+from app.domain.errors import InvalidSignature
+from app.domain.webhooks import verification_problem
+from app.services.sync_runs import trigger_for
+from app.sync.queue import ALL_STREAMS
+
+
+@dataclass(frozen=True)
+class Delivery:
+    run: SyncRun | None  # None for a replay
+    instance: str
+    created: bool
+
+
+async def receive(
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    db_name: str,
+    streams: list[str] | None,
+    webhook_id: str,
+    timestamp: str,
+    signatures: str,
+    body: bytes,
+) -> Delivery:
+    """Every failure answers the same 401, so the endpoint tells a stranger nothing about which
+    databases exist."""
+    stmt = (
+        select(Instance, GesdentConnection.webhook_secret)
+        .join(GesdentConnection, GesdentConnection.instance_id == Instance.id)
+        .where(Instance.name == db_name)
+    )
+    row = (await session.execute(stmt)).first()
+    problem = "unknown database" if row is None else None
+    if row is not None:
+        problem = verification_problem(
+            box.decrypt(row[1]), webhook_id, timestamp, signatures, body, time.time()
+        )
+    if problem is not None:
+        raise InvalidSignature(
+            "The webhook could not be verified (unknown database, bad signature or stale timestamp)."
+        )
+    instance: Instance = row[0]  # type: ignore[index]
+    try:
+        async with session.begin_nested():
+            session.add(WebhookDelivery(id=webhook_id, instance_id=instance.id))
+    except IntegrityError:  # this webhook-id was delivered before: at-least-once delivery, act once
+        return Delivery(None, instance.name, False)
+    wanted = tuple(
+        s for s in ALL_STREAMS if not streams or s in streams or (s == "users" and "patients" in streams)
+    )
+    run, created = await trigger_for(session, instance, "webhook", False, wanted or ALL_STREAMS)
+    return Delivery(run, instance.name, created)

@@ -1,0 +1,308 @@
+"""HTTP client of the GESDENT contract (GESDENT-CONTRACT.md): paths, parameters, paging, Digest,
+retries. Everything the wire looks like lives here, so that a site whose server differs is a change
+in this one module.
+
+One `httpx.AsyncClient` per run (connection reuse), explicit timeouts, redirects not followed. One
+`httpx.DigestAuth` per credential, kept for the run: after the first 401 challenge it answers every
+later request from the cached challenge (nonce count), so a request costs one round trip.
+
+Transient failures (connect errors, timeouts, dropped connections, 429, 5xx) are retried with
+exponential backoff and jitter, honouring `Retry-After` up to a cap. A 401 that survives the digest
+answer means the credential is wrong: `CredentialsRejected` at once, never retried. Passwords never
+appear in errors or logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+logger = logging.getLogger("portico.sync.gesdent")
+
+Family = Literal["users", "reservations", "availability"]
+# Endpoint families; resources are read with the availability credential.
+Endpoint = Literal["resources", "users", "reservations", "availability"]
+CREDENTIAL_OF: dict[str, Family] = {
+    "resources": "availability",
+    "users": "users",
+    "reservations": "reservations",
+    "availability": "availability",
+}
+PAGE_LIMIT = 1000  # the contract's maximum
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Transport failures worth another attempt: connect/read/write errors and timeouts, and a peer that
+# closed the connection mid-answer. Not: unsupported scheme, invalid request, proxy trouble.
+RETRIED_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class GesdentError(Exception):
+    """Anything that stops a GESDENT request from yielding usable data. `endpoint` is the family."""
+
+    def __init__(self, message: str, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+
+
+class CredentialsRejected(GesdentError):
+    """GESDENT answered 401 to the digest answer: the credential of that family is wrong."""
+
+    def __init__(self, endpoint: str, family: str, username: str, path: str, answered: bool = True) -> None:
+        how = "after the digest answer" if answered else "without a Digest challenge"
+        super().__init__(
+            f"GESDENT rejected the {family} credentials (username {username!r}) on the {endpoint} "
+            f"endpoint: GET {path} answered 401 {how}",
+            endpoint,
+        )
+        self.family = family
+
+
+class GesdentUnavailable(GesdentError):
+    """Transient failures until the retries ran out."""
+
+
+class GesdentProtocolError(GesdentError):
+    """An answer that breaks the contract: not JSON, unexpected shape, redirect, 4xx (unknown resource…)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5  # attempts in all, the first included
+    base_delay: float = 0.5  # seconds before the 2nd attempt; doubles each time
+    max_delay: float = 30.0  # cap on the backoff delay
+    max_retry_after: float = 120.0  # cap on a server's Retry-After
+
+    def backoff(self, attempt: int) -> float:
+        """Delay after failed attempt number `attempt` (1-based): exponential, half of it jittered."""
+        delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return delay / 2 + random.uniform(0, delay / 2)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is None:
+            return self.backoff(attempt)
+        return min(retry_after, self.max_retry_after)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+class GesdentClient:
+    """Async context manager; `credentials` maps a family (users, reservations, availability) to
+    (username, password)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, tuple[str, str]],
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        page_limit: int = PAGE_LIMIT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not 1 <= page_limit <= PAGE_LIMIT:
+            raise ValueError(f"page_limit must be from 1 to {PAGE_LIMIT}")
+        self.retry = retry or RetryPolicy()
+        self.page_limit = page_limit
+        self._credentials = {
+            family: (str(user), str(password)) for family, (user, password) in credentials.items()
+        }
+        self._auths: dict[tuple[str, str], httpx.DigestAuth] = {}
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+            follow_redirects=False,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "portico-gesdent-sync"},
+        )
+
+    async def __aenter__(self) -> GesdentClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- The contract ------------------------------------------------------------------------
+
+    async def resource(self, resource_id: str) -> dict[str, Any]:
+        body = await self._get("resources", f"resources/{quote(resource_id, safe='')}", None, resource_id)
+        if not isinstance(body, dict):
+            raise GesdentProtocolError(
+                f"resources: the answer for resource {resource_id} is not an object", "resources"
+            )
+        return body
+
+    def users(self, updated_since: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+        return self._pages("users", "users", {}, updated_since, None)
+
+    def reservations(
+        self, resource_id: str, updated_since: str | None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        params = {"resource_id": resource_id}
+        return self._pages("reservations", "reservations", params, updated_since, resource_id)
+
+    async def availability(self, resource_id: str, from_: date, to: date) -> dict[str, Any]:
+        params = {"resource_id": resource_id, "from": from_.isoformat(), "to": to.isoformat()}
+        body = await self._get("availability", "availability", params, resource_id)
+        if not isinstance(body, dict) or not isinstance(body.get("slots"), list):
+            raise GesdentProtocolError(
+                f"availability: the answer for resource {resource_id} has no list of slots", "availability"
+            )
+        return body
+
+    async def _pages(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        params: dict[str, str],
+        updated_since: str | None,
+        resource_id: str | None,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of a list, following next_cursor; one page in memory at a time."""
+        params = {**params, "limit": str(self.page_limit)}
+        if updated_since:
+            params["updated_since"] = updated_since
+        cursor: str | None = None
+        while True:
+            body = await self._get(
+                endpoint, path, {**params, **({"cursor": cursor} if cursor else {})}, resource_id
+            )
+            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+                raise GesdentProtocolError(f"{endpoint}: a page has no list of items", endpoint)
+            next_cursor = body.get("next_cursor")
+            if next_cursor is not None and (not isinstance(next_cursor, str) or not next_cursor):
+                raise GesdentProtocolError(f"{endpoint}: next_cursor is neither a string nor null", endpoint)
+            if next_cursor is not None and next_cursor == cursor:
+                raise GesdentProtocolError(f"{endpoint}: the server answered the same cursor again", endpoint)
+            if not all(isinstance(item, dict) for item in body["items"]):
+                raise GesdentProtocolError(
+                    f"{endpoint}: a page holds an item that is not an object", endpoint
+                )
+            yield body["items"]
+            if next_cursor is None:
+                return
+            cursor = next_cursor
+
+    # --- One request, with retries ------------------------------------------------------------
+
+    def _auth(self, endpoint: Endpoint) -> tuple[httpx.DigestAuth, str, str]:
+        family = CREDENTIAL_OF[endpoint]
+        if family not in self._credentials:
+            raise GesdentError(f"no {family} credentials are configured (needed for {endpoint})", endpoint)
+        credential = self._credentials[family]
+        auth = self._auths.get(credential)
+        if auth is None:
+            auth = self._auths[credential] = httpx.DigestAuth(*credential)
+        return auth, family, credential[0]
+
+    async def _get(
+        self, endpoint: Endpoint, path: str, params: dict[str, str] | None, resource_id: str | None
+    ) -> Any:
+        auth, family, username = self._auth(endpoint)
+        last = ""
+        policy = self.retry
+        for attempt in range(1, policy.max_attempts + 1):
+            retry_after: float | None = None
+            started = time.monotonic()
+            try:
+                response = await self._http.get(path, params=params, auth=auth)
+            except RETRIED_ERRORS as exc:
+                last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except httpx.HTTPError as exc:
+                raise GesdentProtocolError(
+                    f"{endpoint}: GET {path} failed: {type(exc).__name__}: {exc}", endpoint
+                ) from exc
+            else:
+                status = response.status_code
+                if status == 401:
+                    answered = "authorization" in response.request.headers
+                    raise CredentialsRejected(endpoint, family, username, path, answered)
+                if status in RETRIED_STATUSES:
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    last = f"HTTP {status}" + (
+                        f" (Retry-After: {response.headers['retry-after']})"
+                        if retry_after is not None
+                        else ""
+                    )
+                else:
+                    return self._decode(endpoint, response, resource_id)
+            if attempt == policy.max_attempts:
+                break
+            delay = policy.delay(attempt, retry_after)
+            logger.warning(
+                "GESDENT %s: attempt %d/%d failed after %.2fs (%s); retrying in %.2fs",
+                endpoint,
+                attempt,
+                policy.max_attempts,
+                time.monotonic() - started,
+                last,
+                delay,
+            )
+            await asyncio.sleep(delay)
+        raise GesdentUnavailable(
+            f"{endpoint}: GET {path} failed {policy.max_attempts} times "
+            f"(connect errors, timeouts, 429 and 5xx are retried); last: {last}",
+            endpoint,
+        )
+
+    def _decode(self, endpoint: Endpoint, response: httpx.Response, resource_id: str | None) -> Any:
+        status = response.status_code
+        path = response.request.url.path
+        if 300 <= status < 400:
+            location = response.headers.get("location", "nowhere")
+            raise GesdentProtocolError(
+                f"{endpoint}: GET {path} answered {status}, redirecting to {location}; redirects are not "
+                "followed (check base_url)",
+                endpoint,
+            )
+        if status == 404 and resource_id is not None:
+            raise GesdentProtocolError(
+                f"{endpoint}: GESDENT does not know resource {resource_id} (404)", endpoint
+            )
+        if not 200 <= status < 300:
+            hint = " (check base_url)" if status == 404 else ""
+            raise GesdentProtocolError(
+                f"{endpoint}: GET {path} answered HTTP {status}{hint}: {_snippet(response.content)}", endpoint
+            )
+        try:
+            return json.loads(response.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            # The body itself stays out of the message: it may hold patient data.
+            raise GesdentProtocolError(
+                f"{endpoint}: GET {path} answered malformed JSON ({len(response.content)} bytes, "
+                f"{response.headers.get('content-type', 'no content type')}): {exc}",
+                endpoint,
+            ) from exc
+
+
+def _snippet(content: bytes, limit: int = 200) -> str:
+    """The start of an error answer's body (GESDENT's error message)."""
+    text = content[:limit].decode("utf-8", "replace").replace("\n", " ")
+    return text + ("…" if len(content) > limit else "")

@@ -1,0 +1,67 @@
+"""The sync machinery of one process: an APScheduler ticker that only enqueues due runs, and
+workers that take runs from the queue. The database decides; any number of replicas may run this."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.crypto import SecretBox
+from app.sync import queue
+from app.sync.worker import Worker
+
+log = logging.getLogger("portico.sync")
+
+
+class SyncService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        *,
+        tick_seconds: float = 30,
+        workers: int = 1,
+        lease_seconds: float = 60,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.tick_seconds = tick_seconds
+        self.workers = [
+            Worker(sessionmaker, box, lease=timedelta(seconds=lease_seconds)) for _ in range(max(workers, 0))
+        ]
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def tick(self) -> None:
+        try:
+            created = await queue.enqueue_due(self.sessionmaker)
+        except Exception:  # a tick that fails (database restarting) is retried at the next one
+            log.exception("sync ticker: enqueuing due runs failed")
+            return
+        if created:
+            log.info("sync ticker: queued %s scheduled run(s)", created)
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.tick_seconds,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            id="enqueue-due-runs",
+        )
+        self._scheduler.start()
+        self._tasks = [asyncio.create_task(worker.run_forever(self._stop)) for worker in self.workers]
+
+    async def stop(self) -> None:
+        self._scheduler.shutdown(wait=False)
+        self._stop.set()
+        # A run in progress keeps its lease until it expires; another replica then takes it over.
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,229 @@
+"""The four streams of an import run, each writing its data and its cursor in one transaction
+(per resource for reservations and availability). See app/sync/importer.py for the run as a whole."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from app.db.engine import SQLITE_WRITE
+from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, SyncCursor, utcnow
+from app.sync.client import GesdentClient, GesdentProtocolError
+from app.sync.records import Row, patient_row, reservation_row, resource_row, slot_row
+from app.sync.upsert import Tally, delete_slots, existing_keys, upsert
+
+if TYPE_CHECKING:
+    from app.sync.importer import ConnectionRules
+
+BATCH = 1000  # rows per upsert statement
+
+RESOURCES = GesdentResource.__table__  # type: ignore[attr-defined]
+PATIENTS = GesdentPatient.__table__  # type: ignore[attr-defined]
+RESERVATIONS = GesdentReservation.__table__  # type: ignore[attr-defined]
+SLOTS = GesdentSlot.__table__  # type: ignore[attr-defined]
+CURSORS = SyncCursor.__table__  # type: ignore[attr-defined]
+
+
+class StreamFailed(Exception):
+    """A stream failed; `progressed`: whether anything of the run (an earlier stream, or an earlier
+    resource of this one) completed and committed before it."""
+
+    def __init__(self, stream: str, cause: Exception, progressed: bool) -> None:
+        super().__init__(stream)
+        self.stream, self.cause, self.progressed = stream, cause, progressed
+
+
+def cursor_name(stream: str, resource_id: str | None = None) -> str:
+    """The sync_cursors.stream key: `users`, or `reservations:<16 hex>` per resource (resource ids
+    are longer than the 32-character column, so they go in as a stable digest)."""
+    if resource_id is None:
+        return stream
+    return f"{stream}:{hashlib.blake2b(resource_id.encode(), digest_size=8).hexdigest()}"
+
+
+class Importer:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        instance_id: str,
+        rules: ConnectionRules,
+        client: GesdentClient,
+        full_refresh: bool,
+        today: date,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.instance_id = instance_id
+        self.rules = rules
+        self.client = client
+        self.full_refresh = full_refresh
+        self.today = today
+        self.tallies: dict[str, Tally] = {}
+        self.progressed = False  # some unit of work (stream, or resource of a stream) completed
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction, committed when the block ends without an exception."""
+        async with self.sessionmaker() as session:
+            await session.connection(execution_options={SQLITE_WRITE: True})
+            connection = await session.connection()
+            yield connection
+            await session.commit()
+            self.progressed = True
+
+    async def run(self, stream: str) -> None:
+        tally = self.tallies[stream] = Tally()
+        try:
+            await getattr(self, f"_{stream}")(tally)
+        except Exception as exc:
+            raise StreamFailed(stream, exc, self.progressed) from exc
+        self.progressed = True
+
+    # --- Streams ----------------------------------------------------------------------------
+
+    async def _resources(self, tally: Tally) -> None:
+        rows = []
+        for resource_id in self.rules.resource_ids:
+            rows.append(resource_row(self.instance_id, await self.client.resource(resource_id), resource_id))
+        tally.fetched = len(rows)
+        async with self.transaction() as connection:
+            known = await existing_keys(
+                connection, RESOURCES, self.instance_id, [r["gesdent_id"] for r in rows]
+            )
+            written = await upsert(connection, RESOURCES, rows, known)
+        _merge_writes(tally, written)
+
+    async def _users(self, tally: Tally) -> None:
+        await self._incremental(tally, PATIENTS, cursor_name("users"), None)
+
+    async def _reservations(self, tally: Tally) -> None:
+        for resource_id in self.rules.resource_ids:
+            await self._incremental(
+                tally, RESERVATIONS, cursor_name("reservations", resource_id), resource_id
+            )
+
+    async def _incremental(self, total: Tally, table: sa.Table, cursor: str, resource_id: str | None) -> None:
+        """Every page since the committed cursor, upserted; then the new cursor, in one transaction.
+        The next page is fetched while the current one is written (two pages in memory at most)."""
+        since = None if self.full_refresh else await self._cursor(cursor)
+        if resource_id is None:
+            pages = self.client.users(since)
+        else:
+            pages = self.client.reservations(resource_id, since)
+        make_row = patient_row if resource_id is None else reservation_row
+        tally, newest, newest_text = Tally(), None, None
+        ahead: asyncio.Task[list[dict[str, Any]] | None] | None = None
+        try:
+            page = await anext(pages, None)
+            if page is None:
+                self.progressed = True
+                return
+            async with self.transaction() as connection:
+                while page is not None:
+                    ahead = asyncio.ensure_future(anext(pages, None))
+                    rows = []
+                    for item in page:
+                        row, updated_at = make_row(self.instance_id, item)
+                        rows.append(row)
+                        if newest is None or updated_at > newest:
+                            newest, newest_text = updated_at, item["updated_at"]
+                    total.fetched += len(rows)
+                    tally.fetched += len(rows)
+                    known = await existing_keys(
+                        connection, table, self.instance_id, [r["gesdent_id"] for r in rows]
+                    )
+                    _merge_writes(tally, await upsert(connection, table, rows, known))
+                    page, ahead = await ahead, None
+                if newest_text is not None:
+                    await self._save_cursor(connection, cursor, newest_text)
+        finally:
+            if ahead is not None:  # a failure while writing: stop the fetch under way
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
+            await pages.aclose()  # type: ignore[attr-defined]
+        _merge_writes(total, tally)
+
+    async def _availability(self, tally: Tally) -> None:
+        first, last = self.today, self.today + timedelta(days=self.rules.window_days)
+        for resource_id in self.rules.resource_ids:
+            # The whole window is read and parsed before anything is written or deleted.
+            answer = await self.client.availability(resource_id, first, last)
+            if answer.get("resource_id", resource_id) != resource_id:
+                raise GesdentProtocolError(
+                    f"availability: asked for resource {resource_id}, got {answer.get('resource_id')!r}"
+                )
+            rows = [slot_row(self.instance_id, resource_id, slot) for slot in answer["slots"]]
+            # The window ends at midnight after `last`, clinic time: the answer's offsets say which.
+            offset = datetime.fromisoformat(answer["slots"][-1]["start"]).utcoffset() if rows else None
+            end = datetime.combine(last + timedelta(days=1), time(0), UTC) - (offset or timedelta(0))
+            tally.fetched += len(rows)
+            async with self.transaction() as connection:
+                _merge_writes(tally, await self._replace_slots(connection, resource_id, rows, end))
+
+    async def _replace_slots(
+        self, connection: AsyncConnection, resource_id: str, rows: list[Row], end: datetime
+    ) -> Tally:
+        """Upsert the window's slots; delete the resource's stored slots before the window's end
+        that the answer no longer holds (past ones too: the server never offers slots in the past).
+        Slots after the window are left alone: this answer says nothing about them."""
+        stored = await connection.execute(
+            sa.select(SLOTS.c.starts_at).where(
+                SLOTS.c.instance_id == self.instance_id,
+                SLOTS.c.resource_id == resource_id,
+                SLOTS.c.starts_at < end,
+            )
+        )
+        existing = {_aware(start) for start in stored.scalars()}
+        known = {(self.instance_id, resource_id, start) for start in existing}
+        written = Tally()
+        for index in range(0, len(rows), BATCH):
+            written.add(await upsert(connection, SLOTS, rows[index : index + BATCH], known))
+        vanished = sorted(existing - {row["starts_at"] for row in rows})
+        written.deleted = await delete_slots(connection, SLOTS, self.instance_id, resource_id, vanished)
+        return written
+
+    # --- Cursors ----------------------------------------------------------------------------
+
+    async def _cursor(self, stream: str) -> str | None:
+        async with self.sessionmaker() as session:
+            value = await session.scalar(
+                sa.select(CURSORS.c.updated_since).where(
+                    CURSORS.c.instance_id == self.instance_id, CURSORS.c.stream == stream
+                )
+            )
+        return value  # type: ignore[no-any-return]
+
+    async def _save_cursor(self, connection: AsyncConnection, stream: str, updated_since: str) -> None:
+        """Store the cursor; an unchanged one is not rewritten (a no-op resync writes nothing)."""
+        where = (CURSORS.c.instance_id == self.instance_id, CURSORS.c.stream == stream)
+        current = await connection.scalar(sa.select(CURSORS.c.updated_since).where(*where))
+        if current == updated_since:
+            return
+        if current is None:
+            values = {"instance_id": self.instance_id, "stream": stream, "updated_since": updated_since}
+            await connection.execute(sa.insert(CURSORS).values(**values, updated_at=utcnow()))
+        else:
+            await connection.execute(
+                sa.update(CURSORS).where(*where).values(updated_since=updated_since, updated_at=utcnow())
+            )
+
+
+def _merge_writes(total: Tally, written: Tally) -> None:
+    """Add what a committed transaction wrote (not what it fetched: that is counted as it arrives)."""
+    total.created += written.created
+    total.updated += written.updated
+    total.deleted += written.deleted
+    total.unchanged += written.unchanged
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back naive; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

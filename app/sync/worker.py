@@ -1,0 +1,127 @@
+"""The worker: claims runs from the queue, imports under a renewed lease, records the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.crypto import SecretBox
+from app.db.models import GesdentConnection, new_id
+from app.sync import queue
+
+log = logging.getLogger("portico.sync")
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[-8:]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        *,
+        owner: str | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        poll_seconds: float = 1.0,
+        client_options: dict[str, Any] | None = None,
+        importer: Callable[..., Any] | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.box = box
+        self.owner = owner or default_owner()
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.client_options = client_options
+        self._importer = importer
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set; an error in one run never stops the loop."""
+        while not stop.is_set():
+            try:
+                worked = await self.run_once()
+            except Exception:  # the database may be briefly unreachable; try again after a pause
+                log.exception("sync worker: claiming a run failed")
+                worked = False
+            if not worked:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+
+    async def run_once(self) -> bool:
+        """Claim and execute one run; False when the queue had nothing to do."""
+        claim = await queue.claim(self.sessionmaker, self.owner, self.lease)
+        if claim is None:
+            return False
+        await self._execute(claim)
+        return True
+
+    async def _execute(self, claim: queue.Claim) -> None:
+        log.info(
+            "sync run %s for instance %s: started (attempt %s)",
+            claim.run_id,
+            claim.instance_id,
+            claim.attempts,
+        )
+        heartbeat = asyncio.create_task(self._heartbeat(claim.run_id, asyncio.current_task()))
+        try:
+            status, counts, error = await self._import(claim)
+        except asyncio.CancelledError:
+            if heartbeat.done() and heartbeat.result() is False:
+                log.warning("sync run %s: lease lost; another worker takes it over", claim.run_id)
+                return
+            raise
+        except Exception as exc:  # an importer bug must still end the run with a reason
+            log.exception("sync run %s failed unexpectedly", claim.run_id)
+            status, counts, error = "failed", {}, f"internal error: {type(exc).__name__}"
+        finally:
+            heartbeat.cancel()
+        await queue.finish(self.sessionmaker, claim.run_id, self.owner, status, counts, error)
+        log.info("sync run %s: %s", claim.run_id, status)
+
+    async def _import(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
+        from app.sync.importer import ConnectionRules, run_import  # the importer pulls in httpx
+
+        async with self.sessionmaker() as session:
+            row = await session.get(GesdentConnection, claim.instance_id)
+        if row is None:
+            return "failed", {}, "the instance has no GESDENT connection rules"
+        rules = ConnectionRules(
+            base_url=row.base_url,
+            resource_ids=row.resource_ids.split(),
+            credentials={
+                family: (
+                    getattr(row, f"{family}_username"),
+                    self.box.decrypt(getattr(row, f"{family}_password")),
+                )
+                for family in ("users", "reservations", "availability")
+            },
+            window_days=row.window_days,
+        )
+        importer = self._importer or run_import
+        result = await importer(
+            self.sessionmaker,
+            claim.instance_id,
+            rules,
+            full_refresh=claim.full_refresh,
+            streams=claim.streams,
+            client_options=self.client_options,
+        )
+        return result.status, result.as_counts(), result.error
+
+    async def _heartbeat(self, run_id: str, task: asyncio.Task[Any] | None) -> bool:
+        """Renew the lease every third of its length; if it is lost, cancel the import."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            if not await queue.renew(self.sessionmaker, run_id, self.owner, self.lease):
+                if task is not None:
+                    task.cancel()
+                return False
