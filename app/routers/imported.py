@@ -31,6 +31,8 @@ Resource = Annotated[
     str | None,
     Query(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$", max_length=100, description="A GESDENT resource ID."),
 ]
+
+
 def _iso_day(value: object) -> object:
     # Lax parsing would read `0` as 1970-01-01; a day is written YYYY-MM-DD.
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
