@@ -36,6 +36,7 @@ async def report(session: AsyncSession, principal: Principal, portal: str) -> Po
         if web_enabled:
             web_unmapped[member_id].append(code)
     mapped = await repo.mapped_counts(session, instance.id)
+    synced = await repo.last_syncs(session, instance.id)
     members = [
         MemberReport(
             name=row.name,
@@ -45,6 +46,7 @@ async def report(session: AsyncSession, principal: Principal, portal: str) -> Po
             mapped=mapped.get(row.id, 0),
             unmapped=unmapped.get(row.id, []),
             web_enabled_unmapped=web_unmapped.get(row.id, []),
+            last_sync=synced.get(row.id),
         )
         for row in await repo.members(session, instance.id)
     ]

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Instance, Mapping, Membership, Service
+from app.db.models import Instance, Mapping, Membership, Service, SyncRun
 
 
 async def members(session: AsyncSession, portal_id: str) -> list[Any]:
@@ -41,6 +41,17 @@ async def unmapped_member_services(session: AsyncSession, portal_id: str) -> lis
         .order_by(Service.instance_id, Service.code)
     )
     return list((await session.execute(stmt)).all())
+
+
+async def last_syncs(session: AsyncSession, portal_id: str) -> dict[str, Any]:
+    """Member id → end of its last successful GESDENT sync."""
+    stmt = (
+        select(SyncRun.instance_id, func.max(SyncRun.finished_at))
+        .join(Membership, Membership.member_id == SyncRun.instance_id)
+        .where(Membership.portal_id == portal_id, SyncRun.status == "succeeded")
+        .group_by(SyncRun.instance_id)
+    )
+    return {member_id: finished for member_id, finished in (await session.execute(stmt)).all()}
 
 
 async def unused_portal_services(session: AsyncSession, portal_id: str) -> list[str]:
