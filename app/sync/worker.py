@@ -17,6 +17,9 @@ from app.crypto import SecretBox
 from app.db.models import GesdentConnection, new_id
 from app.sync import queue
 
+# Imported up front: a first import inside a claimed run could outlast a short lease.
+from app.sync.importer import ConnectionRules, run_import
+
 log = logging.getLogger("portico.sync")
 
 
@@ -88,8 +91,6 @@ class Worker:
         log.info("sync run %s: %s", claim.run_id, status)
 
     async def _import(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
-        from app.sync.importer import ConnectionRules, run_import  # the importer pulls in httpx
-
         async with self.sessionmaker() as session:
             row = await session.get(GesdentConnection, claim.instance_id)
         if row is None:

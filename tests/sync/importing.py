@@ -18,7 +18,8 @@ from tests.sync.sandbox_server import SandboxServer
 
 # Tiny delays so retry tests take milliseconds; 3 attempts in all.
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=5.0)
-READ_TIMEOUT = 0.5
+READ_TIMEOUT = 1.0  # generous for a loaded machine; "slow" faults wait SLOW, well beyond it
+SLOW = 2.5
 
 TABLES: dict[str, Any] = {
     "resources": GesdentResource.__table__,  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from app.sync.client import (
 )
 from app.sync.sandbox import Credential
 from tests.sync.conftest import TEST_CONFIG
+from tests.sync.importing import READ_TIMEOUT, SLOW
 from tests.sync.sandbox_server import SandboxServer
 from tests.sync.test_sandbox import MakeSandbox
 
@@ -35,7 +36,7 @@ def client(
     credentials = credentials or {
         family: tuple(credential) for family, credential in server.credentials.items()
     }
-    options = {"retry": FAST, "timeout": httpx.Timeout(5.0, read=0.5), **options}
+    options = {"retry": FAST, "timeout": httpx.Timeout(5.0, read=READ_TIMEOUT), **options}
     return GesdentClient(server.url, credentials, **options)  # type: ignore[arg-type]
 
 
@@ -114,7 +115,7 @@ def date_today(server: SandboxServer) -> Any:
 
 @pytest.mark.parametrize(
     ("mode", "options"),
-    [("5xx", {"status": 502}), ("429", {"retry_after": 0}), ("drop", {}), ("slow", {"delay": 1.5})],
+    [("5xx", {"status": 502}), ("429", {"retry_after": 0}), ("drop", {}), ("slow", {"delay": SLOW})],
 )
 async def test_transient_failures_are_retried(
     sandbox: SandboxServer, mode: str, options: dict[str, Any]
@@ -132,7 +133,7 @@ async def test_transient_failures_are_retried(
     [
         ("5xx", {}, "last: HTTP 503"),
         ("429", {"retry_after": 0}, "last: HTTP 429 (Retry-After: 0)"),
-        ("slow", {"delay": 1.5}, "last: ReadTimeout"),
+        ("slow", {"delay": SLOW}, "last: ReadTimeout"),
         ("drop", {}, "last: RemoteProtocolError: peer closed connection"),
     ],
 )

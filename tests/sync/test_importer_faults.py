@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.sync.streams import cursor_name
-from tests.sync.importing import FaultAfter, create_instance, cursors, delete_instance, run, stored
+from tests.sync.importing import SLOW, FaultAfter, create_instance, cursors, delete_instance, run, stored
 from tests.sync.sandbox_server import SandboxServer
 from tests.sync.test_importer import expected_slots
 
@@ -31,7 +31,7 @@ FAULTS: list[tuple[str, dict[str, Any], str]] = [
         "failed 3 times (connect errors, timeouts, 429 and 5xx are retried); last: HTTP 503",
     ),
     ("429", {"times": 3, "retry_after": 0}, "last: HTTP 429 (Retry-After: 0)"),
-    ("slow", {"times": 3, "delay": 1.5}, "last: ReadTimeout"),
+    ("slow", {"times": 3, "delay": SLOW}, "last: ReadTimeout"),
     ("drop", {"times": 3}, "last: RemoteProtocolError"),
     ("malformed", {"times": 1}, "answered malformed JSON"),
     (
@@ -99,7 +99,7 @@ async def test_transient_faults_are_retried_within_the_run(
     sandbox.control.fault("5xx", endpoint="reservations")
     sandbox.control.fault("drop", endpoint="reservations")
     sandbox.control.fault("429", endpoint="users", retry_after=0)
-    sandbox.control.fault("slow", endpoint="availability", delay=1.5, times=2)
+    sandbox.control.fault("slow", endpoint="availability", delay=SLOW, times=2)
     sandbox.control.fault("5xx", endpoint="resources", status=502)
     result = await run(app, instance, sandbox)
     assert result.status == "succeeded", result.error
