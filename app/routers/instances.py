@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth import InstancesRead, InstancesWrite, Scope
 from app.db.session import SessionDep
@@ -123,7 +123,12 @@ async def delete_instance(
     responses=responses(401, 403, 404, 409, 422),
 )
 async def clone_instance(
-    principal: InstancesWrite, session: SessionDep, name: NamePath, body: CloneRequest, response: Response
+    principal: InstancesWrite,
+    session: SessionDep,
+    name: NamePath,
+    body: CloneRequest,
+    request: Request,
+    response: Response,
 ) -> CloneResult:
     """Create an instance from a model: its settings (never `portalInstanceName`), communications and
     services by default. `join_portal` also attaches the clone to the model's portal (needs
@@ -132,7 +137,7 @@ async def clone_instance(
         raise MissingScope(
             "join_portal needs the scope 'portals:write'.", required_scope=Scope.PORTALS_WRITE.value
         )
-    cloned = await clone_service.clone(session, principal, name, body)
+    cloned = await clone_service.clone(session, principal, name, body, request.app.state.secret_box)
     response.headers["Location"] = f"/v1/instances/{cloned.instance.name}"
     return CloneResult(
         instance=InstancePublic.build(cloned.instance, cloned.facts),
@@ -141,6 +146,8 @@ async def clone_instance(
             communications=cloned.communications,
             services=cloned.services,
             mappings=cloned.mappings,
+            gesdent=cloned.gesdent,
+            gesdent_credentials=cloned.gesdent_credentials,
         ),
         portal=cloned.portal,
     )

@@ -12,6 +12,8 @@ class CloneInclude(StrEnum):
     settings = "settings"
     communications = "communications"
     services = "services"
+    gesdent = "gesdent"
+    gesdent_credentials = "gesdent_credentials"
 
 
 DEFAULT_INCLUDE = [CloneInclude.settings, CloneInclude.communications, CloneInclude.services]
@@ -23,8 +25,10 @@ class CloneRequest(Input):
     member_code: MemberCode | None = Field(None, description="Membership code of the new centre.")
     include: list[CloneInclude] = Field(
         default_factory=lambda: list(DEFAULT_INCLUDE),
-        max_length=3,
-        description="What to copy. Settings never include portalInstanceName.",
+        max_length=5,
+        description="What to copy. Settings never include portalInstanceName. `gesdent` copies the "
+        "connection rules without resource IDs, disabled until completed; `gesdent_credentials` adds "
+        "the passwords.",
     )
     join_portal: StrictBool = Field(
         False, description="Attach the clone to the source's portal and copy its mappings by service code."
@@ -36,6 +40,8 @@ class CloneCopied(Output):
     communications: bool
     services: int
     mappings: int
+    gesdent: bool = Field(description="Connection rules copied (to complete with resource IDs).")
+    gesdent_credentials: bool
 
 
 class CloneResult(Output):

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.db.models import Instance, Mapping, Service
+from app.crypto import SecretBox
+from app.db.models import GesdentConnection, Instance, Mapping, Service
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.domain import rules
@@ -15,6 +16,7 @@ from app.domain.errors import SourceNotMember
 from app.schemas.clone import CloneInclude, CloneRequest
 from app.schemas.instances import InstanceCreate
 from app.services import instances, members
+from app.services.gesdent import new_webhook_secret
 
 _SERVICE_FIELDS = ("code", "name", "duration_minutes", "price", "web_enabled")
 
@@ -28,14 +30,20 @@ class Cloned:
     services: int
     mappings: int
     portal: str | None
+    gesdent: bool
+    gesdent_credentials: bool
 
 
-async def clone(session: AsyncSession, principal: Principal, source_name: str, data: CloneRequest) -> Cloned:
+async def clone(
+    session: AsyncSession, principal: Principal, source_name: str, data: CloneRequest, box: SecretBox
+) -> Cloned:
     source = await instances.require(session, principal, source_name)
     source_facts = await repo.facts(session, source)
     if data.join_portal and source_facts.member_of is None:
         raise SourceNotMember(f"{source_name} is not a member of a portal; join_portal needs one.")
     include = set(data.include)
+    if CloneInclude.gesdent_credentials in include:
+        include.add(CloneInclude.gesdent)
     display_name = data.display_name or source.display_name
     new = await instances.create(
         session,
@@ -51,6 +59,9 @@ async def clone(session: AsyncSession, principal: Principal, source_name: str, d
     if CloneInclude.services in include:
         copies = {s.code: s for s in await _copy_services(session, source, new)}
     await session.flush()
+    gesdent = CloneInclude.gesdent in include and await _copy_gesdent(
+        session, source, new, box, with_credentials=CloneInclude.gesdent_credentials in include
+    )
     mapping_count = 0
     if data.join_portal:
         assert source_facts.member_of is not None
@@ -64,7 +75,39 @@ async def clone(session: AsyncSession, principal: Principal, source_name: str, d
         services=len(copies),
         mappings=mapping_count,
         portal=source_facts.member_of if data.join_portal else None,
+        gesdent=gesdent,
+        gesdent_credentials=gesdent and CloneInclude.gesdent_credentials in include,
     )
+
+
+async def _copy_gesdent(
+    session: AsyncSession, source: Instance, new: Instance, box: SecretBox, *, with_credentials: bool
+) -> bool:
+    """The model's connection rules, minus what belongs to one centre: resource IDs (and, unless asked,
+    passwords). Disabled until a PUT completes them; a webhook secret of its own."""
+    rules = await session.get(GesdentConnection, source.id)
+    if rules is None:
+        return False
+    passwords = {
+        f"{family}_password": getattr(rules, f"{family}_password") if with_credentials else ""
+        for family in ("users", "reservations", "availability")
+    }
+    session.add(
+        GesdentConnection(
+            instance_id=new.id,
+            base_url=rules.base_url,
+            resource_ids="",
+            users_username=rules.users_username,
+            reservations_username=rules.reservations_username,
+            availability_username=rules.availability_username,
+            webhook_secret=box.encrypt(new_webhook_secret()),
+            enabled=False,
+            interval_minutes=rules.interval_minutes,
+            window_days=rules.window_days,
+            **passwords,
+        )
+    )
+    return True
 
 
 async def _copy_settings(session: AsyncSession, source: Instance, new: Instance) -> list[str]:

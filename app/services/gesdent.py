@@ -101,11 +101,11 @@ async def _validate(
     problem = rules.base_url_problem(data.base_url) or await _address_problem(data.base_url, allow_private)
     if problem:
         errors.append({"field": "body.base_url", "message": f"base_url {problem}"})
-    if current is None:
-        for family in rules.FAMILIES:
-            if getattr(data.credentials, family).password is None:
-                field = f"body.credentials.{family}.password"
-                errors.append({"field": field, "message": f"{family}: a password is needed the first time"})
+    for family in rules.FAMILIES:
+        stored = current is not None and bool(getattr(current, f"{family}_password"))
+        if getattr(data.credentials, family).password is None and not stored:
+            field = f"body.credentials.{family}.password"
+            errors.append({"field": field, "message": f"{family}: a password is needed (none is stored)"})
     return resource_ids, errors
 
 
@@ -137,11 +137,19 @@ async def delete(session: AsyncSession, principal: Principal, name: str, if_matc
     await session.flush()
 
 
+def missing_parts(connection: GesdentConnection) -> list[str]:
+    """What a cloned, not yet completed, set of rules still lacks before it can sync."""
+    missing = [] if connection.resource_ids.strip() else ["resource_ids"]
+    missing += [f"{f} password" for f in rules.FAMILIES if not getattr(connection, f"{f}_password")]
+    return missing
+
+
 def rotate_all_rows(rows: list[GesdentConnection], box: SecretBox) -> int:
     """Re-encrypt every secret of `rows` under the first key; returns how many values changed."""
     count = 0
     for row in rows:
         for column in ("users_password", "reservations_password", "availability_password", "webhook_secret"):
-            setattr(row, column, box.rotate(getattr(row, column)))
-            count += 1
+            if getattr(row, column):  # a cloned rule may have no password yet
+                setattr(row, column, box.rotate(getattr(row, column)))
+                count += 1
     return count

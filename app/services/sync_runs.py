@@ -12,6 +12,7 @@ from app.auth import Principal
 from app.db.models import GesdentConnection, Instance, SyncRun, utcnow
 from app.domain.errors import GesdentNotConfigured, NotFound
 from app.pagination import PageRequest, fetch_page
+from app.services.gesdent import missing_parts
 from app.services.instances import partner_of, require
 from app.sync import queue
 
@@ -31,10 +32,18 @@ async def trigger_for(
     full_refresh: bool,
     streams: tuple[str, ...] = queue.ALL_STREAMS,
 ) -> tuple[SyncRun, bool]:
-    if await session.get(GesdentConnection, instance.id) is None:
+    connection = await session.get(GesdentConnection, instance.id)
+    if connection is None:
         raise GesdentNotConfigured(
             f"Instance {instance.name} has no GESDENT connection rules; "
             f"PUT /v1/instances/{instance.name}/gesdent first."
+        )
+    missing = missing_parts(connection)
+    if missing:
+        raise GesdentNotConfigured(
+            f"The GESDENT connection rules of {instance.name} lack {', '.join(missing)}; "
+            f"complete them with PUT /v1/instances/{instance.name}/gesdent.",
+            missing=missing,
         )
     return await queue.enqueue(session, instance.id, trigger, full_refresh=full_refresh, streams=streams)
 

@@ -27,7 +27,14 @@ async def test_clone_copies_settings_communications_services(api):
     assert response.status_code == 201
     assert response.headers["location"] == "/v1/instances/tt_copy"
     body = response.json()
-    assert body["copied"] == {"settings": ["timezone"], "communications": True, "services": 2, "mappings": 0}
+    assert body["copied"] == {
+        "settings": ["timezone"],
+        "communications": True,
+        "services": 2,
+        "mappings": 0,
+        "gesdent": False,
+        "gesdent_credentials": False,
+    }
     assert body["portal"] is None
     instance = body["instance"]
     assert (instance["name"], instance["cloned_from"], instance["member_code"], instance["kind"]) == (
@@ -75,6 +82,8 @@ async def test_include_selects_what_is_copied(api):
         "communications": False,
         "services": 0,
         "mappings": 0,
+        "gesdent": False,
+        "gesdent_credentials": False,
     }
     assert (await api.get("/v1/instances/tt_bare/services")).json()["items"] == []
     assert (await api.get("/v1/instances/tt_bare/communications")).json()["enabled"] is True

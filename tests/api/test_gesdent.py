@@ -134,3 +134,42 @@ async def test_private_networks_are_refused_by_default(make_client, app):
             assert "PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS" in body["detail"] or "resolve" in body["detail"]
     finally:
         settings.gesdent_allow_private_networks = True
+
+
+async def test_clone_copies_rules_without_resources_and_passwords_unless_asked(api, app):
+    await create_instance(api, "tt_c")
+    await api.put(URL, json=RULES)
+    plain = await api.post("/v1/instances/tt_c/clone", json={"name": "tt_plain"})
+    assert plain.json()["copied"]["gesdent"] is False
+    assert_problem(await api.get("/v1/instances/tt_plain/gesdent"), 404, "not-found")
+    bare = await api.post("/v1/instances/tt_c/clone", json={"name": "tt_bare", "include": ["gesdent"]})
+    assert bare.status_code == 201, bare.text
+    assert (bare.json()["copied"]["gesdent"], bare.json()["copied"]["gesdent_credentials"]) == (True, False)
+    rules = (await api.get("/v1/instances/tt_bare/gesdent")).json()
+    assert rules["resource_ids"] == [] and rules["enabled"] is False
+    assert rules["credentials"]["users"] == {"username": "digest", "password_set": False}
+    assert (rules["interval_minutes"], rules["base_url"]) == (10, "https://gesdent.example.org/api/")
+    body = assert_problem(await api.post("/v1/instances/tt_bare/sync-runs"), 409, "gesdent-not-configured")
+    assert body["missing"] == [
+        "resource_ids",
+        "users password",
+        "reservations password",
+        "availability password",
+    ]
+    # Completing it needs the passwords, since none is stored.
+    keep = {
+        "users": {"username": "digest"},
+        "reservations": {"username": "res"},
+        "availability": {"username": "av"},
+    }
+    incomplete = await api.put("/v1/instances/tt_bare/gesdent", json={**RULES, "credentials": keep})
+    assert len(assert_problem(incomplete, 422, "validation-error")["errors"]) == 3
+    full = await api.post(
+        "/v1/instances/tt_c/clone", json={"name": "tt_full", "include": ["gesdent_credentials"]}
+    )
+    assert full.json()["copied"]["gesdent_credentials"] is True
+    creds = (await api.get("/v1/instances/tt_full/gesdent")).json()["credentials"]
+    assert all(c["password_set"] for c in creds.values())
+    completed = await api.put("/v1/instances/tt_full/gesdent", json={**RULES, "credentials": keep})
+    assert completed.status_code == 200, completed.text
+    assert (await api.post("/v1/instances/tt_full/sync-runs")).status_code == 202
