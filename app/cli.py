@@ -116,6 +116,7 @@ def worker() -> None:
             tick_seconds=settings.scheduler_tick_seconds,
             workers=max(settings.sync_workers, 1),
             lease_seconds=settings.sync_lease_seconds,
+            allow_private_networks=settings.gesdent_allow_private_networks,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

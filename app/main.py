@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 tick_seconds=settings.scheduler_tick_seconds,
                 workers=settings.sync_workers,
                 lease_seconds=settings.sync_lease_seconds,
+                allow_private_networks=settings.gesdent_allow_private_networks,
             )
             sync_service.start()
         try:

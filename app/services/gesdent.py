@@ -98,7 +98,7 @@ async def _validate(
     errors: list[dict[str, str]] = []
     resource_ids, problems = rules.normalise_resource_ids(data.resource_ids)
     errors += [{"field": "body.resource_ids", "message": p} for p in problems]
-    problem = rules.base_url_problem(data.base_url) or await _address_problem(data.base_url, allow_private)
+    problem = rules.base_url_problem(data.base_url) or await address_problem(data.base_url, allow_private)
     if problem:
         errors.append({"field": "body.base_url", "message": f"base_url {problem}"})
     for family in rules.FAMILIES:
@@ -109,7 +109,7 @@ async def _validate(
     return resource_ids, errors
 
 
-async def _address_problem(url: str, allow_private: bool) -> str | None:
+async def address_problem(url: str, allow_private: bool) -> str | None:
     """By default a GESDENT server must be on the public internet: no loopback, link-local or
     private addresses, whether written literally or reached through DNS (SSRF)."""
     if allow_private:

@@ -26,11 +26,18 @@ class SyncService:
         tick_seconds: float = 30,
         workers: int = 1,
         lease_seconds: float = 60,
+        allow_private_networks: bool = False,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.tick_seconds = tick_seconds
         self.workers = [
-            Worker(sessionmaker, box, lease=timedelta(seconds=lease_seconds)) for _ in range(max(workers, 0))
+            Worker(
+                sessionmaker,
+                box,
+                lease=timedelta(seconds=lease_seconds),
+                allow_private_networks=allow_private_networks,
+            )
+            for _ in range(max(workers, 0))
         ]
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._stop = asyncio.Event()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
 from app.db.models import GesdentConnection, new_id
+from app.services.gesdent import address_problem
 from app.sync import queue
 
 # Imported up front: a first import inside a claimed run could outlast a short lease.
@@ -38,6 +39,7 @@ class Worker:
         poll_seconds: float = 1.0,
         client_options: dict[str, Any] | None = None,
         importer: Callable[..., Any] | None = None,
+        allow_private_networks: bool = False,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.box = box
@@ -46,6 +48,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.client_options = client_options
         self._importer = importer
+        self.allow_private_networks = allow_private_networks
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; an error in one run never stops the loop."""
@@ -95,6 +98,10 @@ class Worker:
             row = await session.get(GesdentConnection, claim.instance_id)
         if row is None:
             return "failed", {}, "the instance has no GESDENT connection rules"
+        # Checked again at run time: DNS may now point the host somewhere it may not go.
+        problem = await address_problem(row.base_url, self.allow_private_networks)
+        if problem:
+            return "failed", {}, f"base_url {problem}"
         rules = ConnectionRules(
             base_url=row.base_url,
             resource_ids=row.resource_ids.split(),

@@ -21,10 +21,16 @@ def rules_for(sandbox: SandboxServer) -> dict:
     }
 
 
-async def _sync(app, api, name):
+async def _sync(app, api, name, *, allow_private_networks=True):
     response = await api.post(f"/v1/instances/{name}/sync-runs")
     assert response.status_code == 202, response.text
-    worker = Worker(app.state.sessionmaker, app.state.secret_box, owner="e2e", client_options=FAST)
+    worker = Worker(
+        app.state.sessionmaker,
+        app.state.secret_box,
+        owner="e2e",
+        client_options=FAST,
+        allow_private_networks=allow_private_networks,
+    )
     assert await worker.run_once()
     return (await api.get(f"/v1/sync-runs/{response.json()['id']}")).json()
 
@@ -74,3 +80,13 @@ async def test_no_secret_in_any_response_or_log_line(app, api, sandbox, caplog):
     for secret in secrets:
         assert all(secret not in body for body in bodies), secret
         assert secret not in logged, secret
+
+
+async def test_the_run_checks_where_the_base_url_points_again(app, api, sandbox):
+    """Rules saved while private networks were allowed (or a host whose DNS changed since) do not
+    let a worker that forbids them reach a loopback address."""
+    await create_instance(api, "tt_rebind")
+    assert (await api.put("/v1/instances/tt_rebind/gesdent", json=rules_for(sandbox))).status_code == 201
+    run = await _sync(app, api, "tt_rebind", allow_private_networks=False)
+    assert run["status"] == "failed" and "loopback" in run["error"]
+    assert sandbox.control.stats()["total"]["requests"] == 0

@@ -110,7 +110,13 @@ async def test_worker_records_the_outcome(app, api):
             "partial", "availability: HTTP 503 after 4 attempts", {"users": {"fetched": 3, "created": 3}}
         )
 
-    worker = Worker(app.state.sessionmaker, app.state.secret_box, owner="w1", importer=importer)
+    worker = Worker(
+        app.state.sessionmaker,
+        app.state.secret_box,
+        owner="w1",
+        importer=importer,
+        allow_private_networks=True,
+    )
     assert await worker.run_once() is True
     assert await worker.run_once() is False
     assert seen == [(("u", "pw"), ["AAAA1111-BBBB2222"], True)]
@@ -134,7 +140,13 @@ async def test_worker_survives_an_importer_crash(app, api):
     async def importer(*args, **kwargs):
         raise RuntimeError("boom")
 
-    worker = Worker(app.state.sessionmaker, app.state.secret_box, owner="w1", importer=importer)
+    worker = Worker(
+        app.state.sessionmaker,
+        app.state.secret_box,
+        owner="w1",
+        importer=importer,
+        allow_private_networks=True,
+    )
     assert await worker.run_once() is True
     run = (await api.get("/v1/instances/tt_q0/sync-runs")).json()["items"][0]
     assert run["status"] == "failed" and run["error"] == "internal error: RuntimeError"

@@ -32,6 +32,7 @@ def _worker(database_url: str, *, lease: float = 5, tick: float = 0.5) -> subpro
         "PORTICO_SCHEDULER_TICK_SECONDS": str(tick),
         "PORTICO_SYNC_LEASE_SECONDS": str(lease),
         "PORTICO_SYNC_WORKERS": "2",
+        "PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS": "true",  # the sandbox listens on loopback
     }
     return subprocess.Popen(
         [sys.executable, "-c", "from app.cli import main; main()", "worker"],
