@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BeforeValidator
 
 from app.auth import InstancesRead, PatientsRead, SyncRead
@@ -55,6 +56,21 @@ def _window(start: date | None, end: date | None) -> tuple[datetime | None, date
         datetime.combine(start, time.min, UTC) if start else None,
         datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None,
     )
+
+
+@dataclass(frozen=True)
+class Filters:
+    resource: str | None
+    start: datetime | None
+    end: datetime | None
+
+
+async def filters(resource: Resource = None, from_: From = None, to: To = None) -> Filters:
+    """The filters the reservations and the availability share: a resource and a span of days."""
+    return Filters(resource, *_window(from_, to))
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
 
 
 @router.get(
@@ -115,14 +131,13 @@ async def list_reservations(
     session: SessionDep,
     name: NamePath,
     page: PageParams,
-    resource: Resource = None,
-    from_: From = None,
-    to: To = None,
+    where: FiltersDep,
     status: Annotated[Literal["booked", "cancelled", "attended", "no_show"] | None, Query()] = None,
 ) -> Page[ReservationPublic]:
     """Reservations by start time; filter by resource, days and status."""
-    start, end = _window(from_, to)
-    rows, cursor = await service.reservations(session, principal, name, page, resource, start, end, status)
+    rows, cursor = await service.reservations(
+        session, principal, name, page, where.resource, where.start, where.end, status
+    )
     items = [
         ReservationPublic(
             id=r.gesdent_id,
@@ -150,13 +165,10 @@ async def list_availability(
     session: SessionDep,
     name: NamePath,
     page: PageParams,
-    resource: Resource = None,
-    from_: From = None,
-    to: To = None,
+    where: FiltersDep,
 ) -> Page[SlotPublic]:
     """Free slots as of the last complete availability fetch, by start time."""
-    start, end = _window(from_, to)
-    rows, cursor = await service.slots(session, principal, name, page, resource, start, end)
+    rows, cursor = await service.slots(session, principal, name, page, where.resource, where.start, where.end)
     items = [
         SlotPublic(
             resource_id=s.resource_id,
