@@ -128,7 +128,10 @@ class SourceNotMember(Conflict):
 
 
 class GesdentNotConfigured(Conflict):
-    slug, title = "gesdent-not-configured", "The instance has no GESDENT connection rules"
+    slug, title = (
+        "gesdent-not-configured",
+        "The instance's GESDENT connection rules are missing or incomplete",
+    )
 
 
 class InvalidSignature(Unauthorized):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.auth import InstancesRead, InstancesWrite, Scope
 from app.db.session import SessionDep
@@ -127,7 +127,6 @@ async def clone_instance(
     session: SessionDep,
     name: NamePath,
     body: CloneRequest,
-    request: Request,
     response: Response,
 ) -> CloneResult:
     """Create an instance from a model: its settings (never `portalInstanceName`), communications and
@@ -137,7 +136,7 @@ async def clone_instance(
         raise MissingScope(
             "join_portal needs the scope 'portals:write'.", required_scope=Scope.PORTALS_WRITE.value
         )
-    cloned = await clone_service.clone(session, principal, name, body, request.app.state.secret_box)
+    cloned = await clone_service.clone(session, principal, name, body)
     response.headers["Location"] = f"/v1/instances/{cloned.instance.name}"
     return CloneResult(
         instance=InstancePublic.build(cloned.instance, cloned.facts),

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.crypto import SecretBox
 from app.db.models import GesdentConnection, Instance, Mapping, Service
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
@@ -16,7 +15,6 @@ from app.domain.errors import SourceNotMember
 from app.schemas.clone import CloneInclude, CloneRequest
 from app.schemas.instances import InstanceCreate
 from app.services import instances, members
-from app.services.gesdent import new_webhook_secret
 
 _SERVICE_FIELDS = ("code", "name", "duration_minutes", "price", "web_enabled")
 
@@ -34,9 +32,7 @@ class Cloned:
     gesdent_credentials: bool
 
 
-async def clone(
-    session: AsyncSession, principal: Principal, source_name: str, data: CloneRequest, box: SecretBox
-) -> Cloned:
+async def clone(session: AsyncSession, principal: Principal, source_name: str, data: CloneRequest) -> Cloned:
     source = await instances.require(session, principal, source_name)
     source_facts = await repo.facts(session, source)
     if data.join_portal and source_facts.member_of is None:
@@ -60,7 +56,7 @@ async def clone(
         copies = {s.code: s for s in await _copy_services(session, source, new)}
     await session.flush()
     gesdent = CloneInclude.gesdent in include and await _copy_gesdent(
-        session, source, new, box, with_credentials=CloneInclude.gesdent_credentials in include
+        session, source, new, with_credentials=CloneInclude.gesdent_credentials in include
     )
     mapping_count = 0
     if data.join_portal:
@@ -81,10 +77,10 @@ async def clone(
 
 
 async def _copy_gesdent(
-    session: AsyncSession, source: Instance, new: Instance, box: SecretBox, *, with_credentials: bool
+    session: AsyncSession, source: Instance, new: Instance, *, with_credentials: bool
 ) -> bool:
     """The model's connection rules, minus what belongs to one centre: resource IDs (and, unless asked,
-    passwords). Disabled until a PUT completes them; a webhook secret of its own."""
+    passwords). Disabled until a PUT completes them, which also issues its webhook secret."""
     rules = await session.get(GesdentConnection, source.id)
     if rules is None:
         return False
@@ -100,7 +96,7 @@ async def _copy_gesdent(
             users_username=rules.users_username,
             reservations_username=rules.reservations_username,
             availability_username=rules.availability_username,
-            webhook_secret=box.encrypt(new_webhook_secret()),
+            webhook_secret="",  # issued, and shown once, by the PUT that completes the rules
             enabled=False,
             interval_minutes=rules.interval_minutes,
             window_days=rules.window_days,

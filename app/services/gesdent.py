@@ -75,7 +75,8 @@ async def put(
         values[f"{family}_username"] = credential.username
         if credential.password is not None:
             values[f"{family}_password"] = box.encrypt(credential.password)
-    issued = new_webhook_secret() if current is None or data.rotate_webhook_secret else None
+    needs_secret = current is None or not current.webhook_secret or data.rotate_webhook_secret
+    issued = new_webhook_secret() if needs_secret else None
     if issued is not None:
         values["webhook_secret"] = box.encrypt(issued)
     if current is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -16,12 +17,27 @@ from app.domain.webhooks import verification_problem
 from app.services.sync_runs import trigger_for
 from app.sync.queue import ALL_STREAMS
 
+log = logging.getLogger("portico.sync")
+
 
 @dataclass(frozen=True)
 class Delivery:
     run: SyncRun | None  # None for a replay
     instance: str
     created: bool
+
+
+def _verify(
+    box: SecretBox, stored: str, webhook_id: str, timestamp: str, signatures: str, body: bytes
+) -> str | None:
+    if not stored:
+        return "no webhook secret issued yet"  # rules cloned and not completed
+    try:
+        secret = box.decrypt(stored)
+    except ValueError as exc:
+        log.warning("webhook for an instance whose secret cannot be decrypted: %s", exc)
+        return "secret unreadable"
+    return verification_problem(secret, webhook_id, timestamp, signatures, body, time.time())
 
 
 async def receive(
@@ -45,9 +61,7 @@ async def receive(
     row = (await session.execute(stmt)).first()
     problem = "unknown database" if row is None else None
     if row is not None:
-        problem = verification_problem(
-            box.decrypt(row[1]), webhook_id, timestamp, signatures, body, time.time()
-        )
+        problem = _verify(box, row[1], webhook_id, timestamp, signatures, body)
     if problem is not None:
         raise InvalidSignature(
             "The webhook could not be verified (unknown database, bad signature or stale timestamp)."

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,12 +18,13 @@ from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, SyncCursor, utcnow
 from app.sync.client import GesdentClient, GesdentProtocolError
 from app.sync.records import Row, patient_row, reservation_row, resource_row, slot_row
-from app.sync.upsert import Tally, delete_slots, existing_keys, upsert
+from app.sync.upsert import Tally, delete_slots, existing_keys, lock_rows, upsert, write_batch
 
 if TYPE_CHECKING:
     from app.sync.importer import ConnectionRules
 
 BATCH = 1000  # rows per upsert statement
+READ_AHEAD = 2  # pages fetched ahead of the one being written
 
 RESOURCES = GesdentResource.__table__  # type: ignore[attr-defined]
 PATIENTS = GesdentPatient.__table__  # type: ignore[attr-defined]
@@ -110,8 +111,8 @@ class Importer:
             )
 
     async def _incremental(self, total: Tally, table: sa.Table, cursor: str, resource_id: str | None) -> None:
-        """Every page since the committed cursor, upserted; then the new cursor, in one transaction.
-        The next page is fetched while the current one is written (two pages in memory at most)."""
+        """Every page since the committed cursor, written; then the new cursor, in one transaction.
+        Pages are fetched ahead while the current one is written (see read_ahead)."""
         since = None if self.full_refresh else await self._cursor(cursor)
         if resource_id is None:
             pages = self.client.users(since)
@@ -119,15 +120,14 @@ class Importer:
             pages = self.client.reservations(resource_id, since)
         make_row = patient_row if resource_id is None else reservation_row
         tally, newest, newest_text = Tally(), None, None
-        ahead: asyncio.Task[list[dict[str, Any]] | None] | None = None
-        try:
-            page = await anext(pages, None)
+        async with read_ahead(pages) as next_page:
+            page = await next_page()
             if page is None:
                 self.progressed = True
                 return
             async with self.transaction() as connection:
+                await lock_rows(connection, table, self.instance_id)
                 while page is not None:
-                    ahead = asyncio.ensure_future(anext(pages, None))
                     rows = []
                     for item in page:
                         row, updated_at = make_row(self.instance_id, item)
@@ -136,19 +136,10 @@ class Importer:
                             newest, newest_text = updated_at, item["updated_at"]
                     total.fetched += len(rows)
                     tally.fetched += len(rows)
-                    known = await existing_keys(
-                        connection, table, self.instance_id, [r["gesdent_id"] for r in rows]
-                    )
-                    _merge_writes(tally, await upsert(connection, table, rows, known))
-                    page, ahead = await ahead, None
+                    _merge_writes(tally, await write_batch(connection, table, self.instance_id, rows))
+                    page = await next_page()
                 if newest_text is not None:
                     await self._save_cursor(connection, cursor, newest_text)
-        finally:
-            if ahead is not None:  # a failure while writing: stop the fetch under way
-                ahead.cancel()
-                with contextlib.suppress(BaseException):
-                    await ahead
-            await pages.aclose()  # type: ignore[attr-defined]
         _merge_writes(total, tally)
 
     async def _availability(self, tally: Tally) -> None:
@@ -214,6 +205,48 @@ class Importer:
             await connection.execute(
                 sa.update(CURSORS).where(*where).values(updated_since=updated_since, updated_at=utcnow())
             )
+
+
+Page = list[dict[str, Any]]
+
+
+@asynccontextmanager
+async def read_ahead(
+    pages: AsyncIterator[Page], depth: int = READ_AHEAD
+) -> AsyncIterator[Callable[[], Awaitable[Page | None]]]:
+    """`next_page()`: the pages of `pages`, then None. A task fetches up to `depth` pages ahead of
+    the one handed out, so the request for a later page is already on its way while this one is
+    written: GESDENT prepares it while Portico and the database work. At most depth + 1 pages are
+    in memory. Leaving the block stops the fetching and closes `pages`."""
+    arrived: asyncio.Queue[tuple[Page | None, BaseException | None]] = asyncio.Queue()
+    room = asyncio.Semaphore(depth)
+
+    async def fetch() -> None:
+        try:
+            while True:
+                await room.acquire()
+                page = await anext(pages, None)
+                arrived.put_nowait((page, None))
+                if page is None:
+                    return
+        except BaseException as exc:  # handed to the reader, which raises it (or cancelled us)
+            arrived.put_nowait((None, exc))
+
+    async def next_page() -> Page | None:
+        page, error = await arrived.get()
+        room.release()
+        if error is not None:
+            raise error
+        return page
+
+    fetcher = asyncio.create_task(fetch())
+    try:
+        yield next_page
+    finally:
+        fetcher.cancel()
+        with contextlib.suppress(BaseException):
+            await fetcher
+        await pages.aclose()  # type: ignore[attr-defined]
 
 
 def _merge_writes(total: Tally, written: Tally) -> None:

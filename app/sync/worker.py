@@ -102,16 +102,20 @@ class Worker:
         problem = await address_problem(row.base_url, self.allow_private_networks)
         if problem:
             return "failed", {}, f"base_url {problem}"
-        rules = ConnectionRules(
-            base_url=row.base_url,
-            resource_ids=row.resource_ids.split(),
-            credentials={
+        try:
+            credentials = {
                 family: (
                     getattr(row, f"{family}_username"),
                     self.box.decrypt(getattr(row, f"{family}_password")),
                 )
                 for family in ("users", "reservations", "availability")
-            },
+            }
+        except ValueError as exc:  # PORTICO_SECRET_KEYS lacks the key these were encrypted with
+            return "failed", {}, str(exc)
+        rules = ConnectionRules(
+            base_url=row.base_url,
+            resource_ids=row.resource_ids.split(),
+            credentials=credentials,
             window_days=row.window_days,
         )
         importer = self._importer or run_import

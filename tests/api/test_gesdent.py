@@ -173,3 +173,14 @@ async def test_clone_copies_rules_without_resources_and_passwords_unless_asked(a
     completed = await api.put("/v1/instances/tt_full/gesdent", json={**RULES, "credentials": keep})
     assert completed.status_code == 200, completed.text
     assert (await api.post("/v1/instances/tt_full/sync-runs")).status_code == 202
+
+
+async def test_completing_cloned_rules_issues_their_webhook_secret(api):
+    await create_instance(api, "tt_c")
+    await api.put(URL, json=RULES)
+    await api.post("/v1/instances/tt_c/clone", json={"name": "tt_copy", "include": ["gesdent_credentials"]})
+    assert (await api.get("/v1/instances/tt_copy/gesdent")).json()["webhook_secret_set"] is False
+    completed = await api.put("/v1/instances/tt_copy/gesdent", json=RULES)
+    assert completed.json()["webhook_secret"].startswith("whsec_")
+    again = await api.put("/v1/instances/tt_copy/gesdent", json=RULES)
+    assert again.json()["webhook_secret"] is None

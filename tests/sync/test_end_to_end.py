@@ -2,8 +2,12 @@
 sandbox over HTTP, then read the run, the status, the data and the report. And no secret, ever,
 in a response body or a log line."""
 
+import json
 import logging
+import time
 
+from app.crypto import SecretBox, new_key
+from app.domain.webhooks import sign
 from app.sync.client import RetryPolicy
 from app.sync.worker import Worker
 from tests.conftest import add_member, create_instance, create_portal
@@ -90,3 +94,26 @@ async def test_the_run_checks_where_the_base_url_points_again(app, api, sandbox)
     run = await _sync(app, api, "tt_rebind", allow_private_networks=False)
     assert run["status"] == "failed" and "loopback" in run["error"]
     assert sandbox.control.stats()["total"]["requests"] == 0
+
+
+async def test_secrets_under_a_lost_key_fail_readably(app, api, sandbox):
+    await create_instance(api, "tt_lost")
+    configured = await api.put("/v1/instances/tt_lost/gesdent", json=rules_for(sandbox))
+    secret = configured.json()["webhook_secret"]
+    original = app.state.secret_box
+    app.state.secret_box = SecretBox([new_key()])  # as after dropping the key they were encrypted with
+    try:
+        run = await _sync(app, api, "tt_lost")
+        assert run["status"] == "failed" and "PORTICO_SECRET_KEYS" in run["error"]
+        body = json.dumps({"type": "data.changed", "db_name": "tt_lost"}).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "webhook-id": "x1",
+            "webhook-timestamp": stamp,
+            "webhook-signature": sign(secret, "x1", stamp, body),
+            "content-type": "application/json",
+        }
+        answer = await api.post("/v1/webhooks/gesdent", content=body, headers=headers)
+        assert answer.status_code == 401, answer.text
+    finally:
+        app.state.secret_box = original

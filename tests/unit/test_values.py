@@ -60,5 +60,11 @@ def test_webhook_timestamp_tolerance_is_five_minutes():
         problem = verification_problem(secret, "m", stamp, sign(secret, "m", stamp, body), body, now)
         assert (problem is None) is verifies, (age, problem)
     stamp = str(int(now))
-    assert verification_problem(secret, "m", stamp, "v1,AAAA " + sign(secret, "m", stamp, body), body, now) is None
-    assert verification_problem(secret, "m", "soon", "v1,AAAA", body, now) == "webhook-timestamp is not a Unix time"
+    assert (
+        verification_problem(secret, "m", stamp, "v1,AAAA " + sign(secret, "m", stamp, body), body, now)
+        is None
+    )
+    assert (
+        verification_problem(secret, "m", "soon", "v1,AAAA", body, now)
+        == "webhook-timestamp is not a Unix time"
+    )
