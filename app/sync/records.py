@@ -76,93 +76,108 @@ def resource_row(instance_id: str, item: dict[str, Any], expected_id: str) -> Ro
     }
 
 
-# (field, max length, required) of each stream's string fields, for the fast path.
-_PATIENT_TEXT = (
-    ("id", 100, True),
-    ("updated_at", 64, True),
-    ("first_name", 200, False),
-    ("last_name", 200, False),
-    ("phone", 64, False),
-    ("email", 320, False),
-    ("birth_date", 10, False),
-    ("member_code", 64, False),
-)
-_RESERVATION_TEXT = (
-    ("id", 100, True),
-    ("updated_at", 64, True),
-    ("resource_id", 100, True),
-    ("status", 16, True),
-    ("user_id", 100, False),
-    ("treatment_code", 32, False),
-    ("start", 64, True),
-    ("end", 64, True),
-)
-
-
-def _texts_valid(item: dict[str, Any], spec: tuple[tuple[str, int, bool], ...]) -> bool:
-    for name, limit, required in spec:
-        value = item.get(name)
-        if value.__class__ is str:
-            if len(value) > limit or (required and not value):
-                return False
-        elif value is not None or required:
-            return False
-    return True
-
-
 def _utc(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError(value)
-    return moment.astimezone(UTC)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
-# Each row function takes a fast path for a well-formed item (about 3 µs), and otherwise the checked
-# path, which names the stream, the item and the field at fault.
+# Each row function takes a fast path for a well-formed item (about 2.5 µs for a reservation: this
+# runs for every record, and was a fifth of a no-op resync's time at 5 µs), and otherwise the
+# checked path, which names the stream, the item and the field at fault. The fast path checks the
+# same things — types, lengths, required fields, dates — inline rather than in a loop over a spec.
 
 
 def patient_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
     """The row, and the item's updated_at (for the stream's cursor)."""
-    try:
-        if _texts_valid(item, _PATIENT_TEXT) and item.get("deleted", False).__class__ is bool:
-            birth_date = item.get("birth_date")
+    get = item.get
+    gesdent_id, updated_at, first_name, last_name = (
+        get("id"),
+        get("updated_at"),
+        get("first_name"),
+        get("last_name"),
+    )
+    phone, email, birth_date, member_code = get("phone"), get("email"), get("birth_date"), get("member_code")
+    deleted = get("deleted", False)
+    if (
+        gesdent_id.__class__ is str
+        and 0 < len(gesdent_id) <= 100
+        and updated_at.__class__ is str
+        and 0 < len(updated_at) <= 64
+        and (first_name is None or (first_name.__class__ is str and len(first_name) <= 200))
+        and (last_name is None or (last_name.__class__ is str and len(last_name) <= 200))
+        and (phone is None or (phone.__class__ is str and len(phone) <= 64))
+        and (email is None or (email.__class__ is str and len(email) <= 320))
+        and (birth_date is None or (birth_date.__class__ is str and len(birth_date) <= 10))
+        and (member_code is None or (member_code.__class__ is str and len(member_code) <= 64))
+        and deleted.__class__ is bool
+    ):
+        try:
             if birth_date is not None:
                 date.fromisoformat(birth_date)
+            moment = _utc(updated_at)
+        except ValueError:
+            pass
+        else:
             row = {
                 "instance_id": instance_id,
-                "gesdent_id": item["id"],
-                "first_name": item.get("first_name") or "",
-                "last_name": item.get("last_name") or "",
-                "phone": item.get("phone"),
-                "email": item.get("email"),
+                "gesdent_id": gesdent_id,
+                "first_name": first_name or "",
+                "last_name": last_name or "",
+                "phone": phone,
+                "email": email,
                 "birth_date": birth_date,
-                "member_code": item.get("member_code"),
-                "deleted": item.get("deleted", False),
-                "remote_updated_at": item["updated_at"],
+                "member_code": member_code,
+                "deleted": deleted,
+                "remote_updated_at": updated_at,
             }
-            return row, _utc(item["updated_at"])
-    except ValueError:
-        pass
+            return row, moment
     return _checked_patient_row(instance_id, item)
 
 
 def reservation_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
-    try:
-        if _texts_valid(item, _RESERVATION_TEXT):
+    get = item.get
+    gesdent_id, updated_at, resource_id, status = (
+        get("id"),
+        get("updated_at"),
+        get("resource_id"),
+        get("status"),
+    )
+    start, end, user_id, treatment_code = get("start"), get("end"), get("user_id"), get("treatment_code")
+    if (
+        gesdent_id.__class__ is str
+        and 0 < len(gesdent_id) <= 100
+        and updated_at.__class__ is str
+        and 0 < len(updated_at) <= 64
+        and resource_id.__class__ is str
+        and 0 < len(resource_id) <= 100
+        and status.__class__ is str
+        and 0 < len(status) <= 16
+        and start.__class__ is str
+        and 0 < len(start) <= 64
+        and end.__class__ is str
+        and 0 < len(end) <= 64
+        and (user_id is None or (user_id.__class__ is str and len(user_id) <= 100))
+        and (treatment_code is None or (treatment_code.__class__ is str and len(treatment_code) <= 32))
+    ):
+        try:
+            moment, starts_at, ends_at = _utc(updated_at), _utc(start), _utc(end)
+        except ValueError:
+            pass
+        else:
             row = {
                 "instance_id": instance_id,
-                "gesdent_id": item["id"],
-                "resource_id": item["resource_id"],
-                "user_id": item.get("user_id"),
-                "treatment_code": item.get("treatment_code"),
-                "starts_at": _utc(item["start"]),
-                "ends_at": _utc(item["end"]),
-                "status": item["status"],
-                "remote_updated_at": item["updated_at"],
+                "gesdent_id": gesdent_id,
+                "resource_id": resource_id,
+                "user_id": user_id,
+                "treatment_code": treatment_code,
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "status": status,
+                "remote_updated_at": updated_at,
             }
-            return row, _utc(item["updated_at"])
-    except ValueError:
-        pass
+            return row, moment
     return _checked_reservation_row(instance_id, item)
 
 

@@ -112,7 +112,9 @@ class Importer:
 
     async def _incremental(self, total: Tally, table: sa.Table, cursor: str, resource_id: str | None) -> None:
         """Every page since the committed cursor, written; then the new cursor, in one transaction.
-        Pages are fetched ahead while the current one is written (see read_ahead)."""
+        Three things overlap: pages are fetched ahead (see read_ahead), and each batch is written in
+        the background while the next page is turned into rows. One statement at a time still runs
+        on the connection: a batch's write starts once the previous one is done."""
         since = None if self.full_refresh else await self._cursor(cursor)
         if resource_id is None:
             pages = self.client.users(since)
@@ -127,17 +129,32 @@ class Importer:
                 return
             async with self.transaction() as connection:
                 await lock_rows(connection, table, self.instance_id)
-                while page is not None:
-                    rows = []
-                    for item in page:
-                        row, updated_at = make_row(self.instance_id, item)
-                        rows.append(row)
-                        if newest is None or updated_at > newest:
-                            newest, newest_text = updated_at, item["updated_at"]
-                    total.fetched += len(rows)
-                    tally.fetched += len(rows)
-                    _merge_writes(tally, await write_batch(connection, table, self.instance_id, rows))
-                    page = await next_page()
+                writing: asyncio.Task[Tally] | None = None
+                try:
+                    while page is not None:
+                        rows = []
+                        for item in page:
+                            row, updated_at = make_row(self.instance_id, item)
+                            rows.append(row)
+                            if newest is None or updated_at > newest:
+                                newest, newest_text = updated_at, item["updated_at"]
+                        total.fetched += len(rows)
+                        tally.fetched += len(rows)
+                        if writing is not None:
+                            _merge_writes(tally, await writing)
+                        writing = asyncio.create_task(write_batch(connection, table, self.instance_id, rows))
+                        page = await next_page()
+                    if writing is not None:
+                        _merge_writes(tally, await writing)
+                except BaseException as exc:
+                    # Let a write under way finish (or stop it, if the run is being cancelled) before
+                    # the transaction rolls back: the connection runs one statement at a time.
+                    if writing is not None:
+                        if isinstance(exc, asyncio.CancelledError):
+                            writing.cancel()
+                        with contextlib.suppress(BaseException):
+                            await writing
+                    raise
                 if newest_text is not None:
                     await self._save_cursor(connection, cursor, newest_text)
         _merge_writes(total, tally)
