@@ -25,7 +25,8 @@ the scratch database and the rest of the machine, and the VM's steal time; and a
 take a third longer when the host is busy, and these say whether a slow figure is the code or the box.
 
 Options: --reservations, --patients, --resources (default 2), --seed, --runs (default 3; each in a
-fresh database; medians and ranges shown), --database-url.
+fresh database; medians and ranges shown), --database-url, --loop (asyncio, as `portico worker`
+runs the importer; or uvloop, as `portico serve` does under uvicorn).
 """
 
 from __future__ import annotations
@@ -350,7 +351,7 @@ def spread(values: list[float], fmt: str) -> str:
     return f"{format(statistics.median(values), fmt)} (median; {low} to {high})"
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -361,9 +362,17 @@ async def main() -> None:
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--resources", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="event loop: asyncio (as `portico worker` runs), uvloop (as `portico serve` runs under uvicorn)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs, each in a fresh database (median shown)")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+async def main(args: argparse.Namespace) -> None:
     print(
         f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs; "
         f"speed check {speed_check():.1f} ms"
@@ -390,7 +399,7 @@ async def main() -> None:
     print()
     print(
         f"database: {scratch.backend}; {args.reservations} reservations, {args.patients} patients, "
-        f"{args.resources} resources; runs: {args.runs}"
+        f"{args.resources} resources; runs: {args.runs}; event loop: {args.loop}"
     )
     print(
         f"full sync              {spread(full, ',.0f')} records/s "
@@ -416,4 +425,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    arguments = parse_args()
+    if arguments.loop == "uvloop":
+        import uvloop  # installed with uvicorn[standard]
+
+        uvloop.run(main(arguments))
+    else:
+        asyncio.run(main(arguments))

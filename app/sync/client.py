@@ -16,11 +16,13 @@ appear in errors or logs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
 import json
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -196,30 +198,58 @@ class GesdentClient:
         updated_since: str | None,
         resource_id: str | None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every page of a list, following next_cursor; one page in memory at a time."""
+        """Every page of a list, following next_cursor.
+
+        Cursor paging is a chain: GESDENT prepares a page only once it has been asked for it, with
+        the cursor from the page before. To keep the chain short, the request for the next page goes
+        out as soon as a page's body is in, before it is parsed: the cursor is read off the end of
+        the body, where GESDENT writes it (_peek_next_cursor). That request is used only if the
+        parsed page says the same; otherwise (a server that writes the cursor elsewhere) it is
+        dropped and the right page is asked for. In memory: the page handed out, and the raw body
+        of the next."""
         params = {**params, "limit": str(self.page_limit)}
         if updated_since:
             params["updated_since"] = updated_since
         cursor: str | None = None
-        while True:
-            body = await self._get(
-                endpoint, path, {**params, **({"cursor": cursor} if cursor else {})}, resource_id
-            )
-            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-                raise GesdentProtocolError(f"{endpoint}: a page has no list of items", endpoint)
-            next_cursor = body.get("next_cursor")
-            if next_cursor is not None and (not isinstance(next_cursor, str) or not next_cursor):
-                raise GesdentProtocolError(f"{endpoint}: next_cursor is neither a string nor null", endpoint)
-            if next_cursor is not None and next_cursor == cursor:
-                raise GesdentProtocolError(f"{endpoint}: the server answered the same cursor again", endpoint)
-            if not all(isinstance(item, dict) for item in body["items"]):
-                raise GesdentProtocolError(
-                    f"{endpoint}: a page holds an item that is not an object", endpoint
-                )
-            yield body["items"]
-            if next_cursor is None:
-                return
-            cursor = next_cursor
+        ahead: tuple[str, asyncio.Task[httpx.Response]] | None = None  # (its cursor, the request)
+        try:
+            while True:
+                if ahead is not None and ahead[0] == cursor:
+                    response = await ahead[1]
+                else:
+                    await _drop(ahead)
+                    response = await self._request(
+                        endpoint, path, {**params, **({"cursor": cursor} if cursor else {})}
+                    )
+                ahead = None
+                guess = _peek_next_cursor(response) if 200 <= response.status_code < 300 else None
+                if guess is not None and guess != cursor:
+                    request = self._request(endpoint, path, {**params, "cursor": guess})
+                    ahead = (guess, asyncio.ensure_future(request))
+                    for _ in range(SEND_TURNS):  # let it reach the socket before parsing this page
+                        await asyncio.sleep(0)
+                body = self._decode(endpoint, response, resource_id)
+                if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+                    raise GesdentProtocolError(f"{endpoint}: a page has no list of items", endpoint)
+                next_cursor = body.get("next_cursor")
+                if next_cursor is not None and (not isinstance(next_cursor, str) or not next_cursor):
+                    raise GesdentProtocolError(
+                        f"{endpoint}: next_cursor is neither a string nor null", endpoint
+                    )
+                if next_cursor is not None and next_cursor == cursor:
+                    raise GesdentProtocolError(
+                        f"{endpoint}: the server answered the same cursor again", endpoint
+                    )
+                if not all(isinstance(item, dict) for item in body["items"]):
+                    raise GesdentProtocolError(
+                        f"{endpoint}: a page holds an item that is not an object", endpoint
+                    )
+                yield body["items"]
+                if next_cursor is None:
+                    return
+                cursor = next_cursor
+        finally:
+            await _drop(ahead)
 
     # --- One request, with retries ------------------------------------------------------------
 
@@ -236,6 +266,11 @@ class GesdentClient:
     async def _get(
         self, endpoint: Endpoint, path: str, params: dict[str, str] | None, resource_id: str | None
     ) -> Any:
+        return self._decode(endpoint, await self._request(endpoint, path, params), resource_id)
+
+    async def _request(self, endpoint: Endpoint, path: str, params: dict[str, str] | None) -> httpx.Response:
+        """The answer to one GET, retried on transient failures; its status is not checked further
+        (see _decode) unless it is 401 or one that is retried."""
         auth, family, username = self._auth(endpoint)
         last = ""
         policy = self.retry
@@ -263,7 +298,7 @@ class GesdentClient:
                         else ""
                     )
                 else:
-                    return self._decode(endpoint, response, resource_id)
+                    return response
             if attempt == policy.max_attempts:
                 break
             delay = policy.delay(attempt, retry_after)
@@ -311,6 +346,38 @@ class GesdentClient:
                 f"{response.headers.get('content-type', 'no content type')}): {exc}",
                 endpoint,
             ) from exc
+
+
+# Event-loop turns a freshly started request needs to get onto the socket (httpx and httpcore take
+# a few locks on the way, each a turn): the page in hand is parsed only after them.
+SEND_TURNS = 4
+# `"next_cursor": <string or null>` closing the top-level object, at the very end of a page's body.
+_NEXT_CURSOR_AT_END = re.compile(rb'"next_cursor"\s*:\s*(null|"(?:[^"\\]|\\.)*")\s*\}\s*$')
+
+
+def _peek_next_cursor(response: httpx.Response) -> str | None:
+    """A page's next_cursor read off the end of its raw body without parsing the page; None when
+    it is null, or not there. A guess: _pages checks it against the parsed page."""
+    content = response.content
+    match = _NEXT_CURSOR_AT_END.search(content, max(0, len(content) - 4096))
+    if match is None or match.group(1) == b"null":
+        return None
+    try:
+        value = json.loads(match.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+async def _drop(ahead: tuple[str, asyncio.Task[httpx.Response]] | None) -> None:
+    """Stop a request made ahead that turned out not to be needed (or no longer is)."""
+    if ahead is None:
+        return
+    task = ahead[1]
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        response = await task
+        await response.aclose()
 
 
 def _snippet(content: bytes, limit: int = 200) -> str:

@@ -15,12 +15,14 @@ always `failed` when GESDENT rejected a credential (a configuration problem, and
 request with it would be rejected too). The error names the stream, the endpoint family and what
 happened.
 
-Memory stays flat: the batch being written, the page being turned into rows, and up to two pages
-fetched ahead (≤ 1000 items each); nothing accumulates but counters and the cursor. Only
-availability holds a whole answer: one resource's window, which the contract does not page.
+Memory stays flat: the batch being written, the page being turned into rows, up to two pages
+fetched ahead and the raw body of the next (≤ 1000 items each); nothing accumulates but counters
+and the cursor. Only availability holds a whole answer: one resource's window, which the contract
+does not page.
 
-Speed (bench/sync.py): fetching, turning items into rows and writing overlap (see
-Importer._incremental), and a batch whose rows are all stored already costs one indexed read and no
+Speed (bench/sync.py): the next page is asked for before the current one is parsed (see
+GesdentClient._pages); fetching, turning items into rows and writing overlap (see
+Importer._incremental); and a batch whose rows are all stored already costs one indexed read and no
 write (see app/sync/upsert.py write_batch).
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -19,6 +19,7 @@ from app.sync.client import (
     GesdentProtocolError,
     GesdentUnavailable,
     RetryPolicy,
+    _peek_next_cursor,
     parse_retry_after,
 )
 from app.sync.sandbox import Credential
@@ -223,3 +224,83 @@ async def test_redirects_are_not_followed() -> None:
         ):
             await collect(redirecting.users(None))
     assert [request.url.host for request in seen] == ["gesdent.example"]
+
+
+def _paging_server(
+    pages: int, cursor_first: bool, events: list[str]
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A GESDENT stand-in serving `pages` pages of users, cursors `p2`, `p3`, …; `cursor_first` puts
+    next_cursor before the items, where a page's end does not show it. Logs each request it gets."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        number = int(request.url.params.get("cursor", "p1")[1:])
+        events.append(f"request {number}")
+        items = [{"id": f"P-{number}-{index}"} for index in range(3)]
+        cursor = f"p{number + 1}" if number < pages else None
+        body = (
+            {"next_cursor": cursor, "items": items}
+            if cursor_first
+            else {"items": items, "next_cursor": cursor}
+        )
+        return httpx.Response(200, json=body)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("cursor_first", "expected"),
+    [
+        # The cursor at the page's end (as GESDENT writes it): the next page is asked for before
+        # this one is parsed and handed out; the last page asks for nothing more.
+        (False, ["request 1", "request 2", "page 1", "request 3", "page 2", "page 3"]),
+        # Elsewhere: the page is parsed first, then the next asked for; same pages, same requests.
+        (True, ["request 1", "page 1", "request 2", "page 2", "request 3", "page 3"]),
+    ],
+)
+async def test_the_next_page_is_asked_for_while_this_one_is_parsed(
+    cursor_first: bool, expected: list[str]
+) -> None:
+    events: list[str] = []
+    gesdent = GesdentClient(
+        "https://gesdent.example/api/",
+        {"users": ("u", "p")},
+        retry=FAST,
+        transport=httpx.MockTransport(_paging_server(3, cursor_first, events)),
+    )
+    async with gesdent:
+        async for page in gesdent.users(None):
+            events.append(f"page {page[0]['id'].split('-')[1]}")
+    assert events == expected
+
+
+async def test_a_page_asked_for_ahead_is_dropped_when_the_reader_stops() -> None:
+    events: list[str] = []
+    gesdent = GesdentClient(
+        "https://gesdent.example/api/",
+        {"users": ("u", "p")},
+        retry=FAST,
+        transport=httpx.MockTransport(_paging_server(5, False, events)),
+    )
+    async with gesdent:
+        pages = gesdent.users(None)
+        first = await anext(pages)
+        await pages.aclose()  # type: ignore[attr-defined]
+        assert first[0]["id"] == "P-1-0" and events == ["request 1", "request 2"]
+        again = [page async for page in gesdent.users(None)]  # the client is still usable
+    assert len(again) == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "guess"),
+    [
+        (b'{"items": [], "next_cursor": "b2Zmc2V0PTUwMA"}', "b2Zmc2V0PTUwMA"),
+        (b'{"items":[{"next_cursor":"no"}],"next_cursor" : "a\\"b"\n}\n', 'a"b'),
+        (b'{"items": [], "next_cursor": null}', None),
+        (b'{"next_cursor": "x", "items": []}', None),  # not at the end: no guess
+        (b'{"items": [], "meta": {"next_cursor": "x"}}', None),  # nested, not the page's own
+        (b'{"items": [], "next_cursor": ""}', None),
+        (b'{"items": [], "next_cursor": "\\ud800"', None),  # cut short
+    ],
+)
+def test_the_next_cursor_is_read_off_the_end_of_a_page(body: bytes, guess: str | None) -> None:
+    assert _peek_next_cursor(httpx.Response(200, content=body)) == guess
