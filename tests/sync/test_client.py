@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -226,11 +226,10 @@ async def test_redirects_are_not_followed() -> None:
     assert [request.url.host for request in seen] == ["gesdent.example"]
 
 
-def _paging_server(
-    pages: int, cursor_first: bool, events: list[str]
-) -> Callable[[httpx.Request], httpx.Response]:
-    """A GESDENT stand-in serving `pages` pages of users, cursors `p2`, `p3`, …; `cursor_first` puts
-    next_cursor before the items, where a page's end does not show it. Logs each request it gets."""
+def _paging_client(pages: int, cursor_first: bool, events: list[str]) -> GesdentClient:
+    """A client of a GESDENT stand-in serving `pages` pages of users, cursors `p2`, `p3`, …;
+    `cursor_first` puts next_cursor before the items, where a page's end does not show it. The
+    stand-in logs each request it gets in `events`."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         number = int(request.url.params.get("cursor", "p1")[1:])
@@ -244,7 +243,12 @@ def _paging_server(
         )
         return httpx.Response(200, json=body)
 
-    return handler
+    return GesdentClient(
+        "https://gesdent.example/api/",
+        {"users": ("u", "p")},
+        retry=FAST,
+        transport=httpx.MockTransport(handler),
+    )
 
 
 @pytest.mark.parametrize(
@@ -261,12 +265,7 @@ async def test_the_next_page_is_asked_for_while_this_one_is_parsed(
     cursor_first: bool, expected: list[str]
 ) -> None:
     events: list[str] = []
-    gesdent = GesdentClient(
-        "https://gesdent.example/api/",
-        {"users": ("u", "p")},
-        retry=FAST,
-        transport=httpx.MockTransport(_paging_server(3, cursor_first, events)),
-    )
+    gesdent = _paging_client(3, cursor_first, events)
     async with gesdent:
         async for page in gesdent.users(None):
             events.append(f"page {page[0]['id'].split('-')[1]}")
@@ -275,12 +274,7 @@ async def test_the_next_page_is_asked_for_while_this_one_is_parsed(
 
 async def test_a_page_asked_for_ahead_is_dropped_when_the_reader_stops() -> None:
     events: list[str] = []
-    gesdent = GesdentClient(
-        "https://gesdent.example/api/",
-        {"users": ("u", "p")},
-        retry=FAST,
-        transport=httpx.MockTransport(_paging_server(5, False, events)),
-    )
+    gesdent = _paging_client(5, False, events)
     async with gesdent:
         pages = gesdent.users(None)
         first = await anext(pages)
