@@ -332,7 +332,12 @@ async def one_run(
                 await meter.start()
                 started = time.perf_counter()
                 result = await run_import(
-                    sessionmaker, instance_id, rules, full_refresh=full_refresh, today=today
+                    sessionmaker,
+                    instance_id,
+                    rules,
+                    full_refresh=full_refresh,
+                    today=today,
+                    client_options={"allow_private_networks": True},  # the sandbox is on loopback
                 )
                 seconds = time.perf_counter() - started
                 cpu = await meter.stop()

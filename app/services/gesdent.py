@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from app.domain.errors import NotFound, ValidationFailed
 from app.etags import check_if_match, etag_of
 from app.schemas.gesdent import CredentialIn, GesdentPut
 from app.services.instances import require
+from app.sync.network import AddressRefused, public_addresses
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
 
@@ -112,22 +112,18 @@ async def _validate(
 
 async def address_problem(url: str, allow_private: bool) -> str | None:
     """By default a GESDENT server must be on the public internet: no loopback, link-local or
-    private addresses, whether written literally or reached through DNS (SSRF)."""
+    private addresses, whether written literally or reached through DNS (SSRF). The sync checks
+    again on every connection it opens (app/sync/network.py)."""
     if allow_private:
         return None
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443)
+        await public_addresses(host, parts.port or (443 if parts.scheme == "https" else 80))
+    except AddressRefused as exc:
+        return str(exc)
     except OSError:
         return f"host {host} does not resolve"
-    for info in infos:
-        reason = rules.forbidden_address(str(info[4][0]))
-        if reason:
-            return (
-                f"points at {reason} ({info[4][0]}); set PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS=true "
-                "to allow it"
-            )
     return None
 
 

@@ -33,6 +33,8 @@ from urllib.parse import quote
 
 import httpx
 
+from app.sync.network import AddressRefused, PublicOnlyTransport
+
 logger = logging.getLogger("portico.sync.gesdent")
 
 Family = Literal["users", "reservations", "availability"]
@@ -122,9 +124,14 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
+class AddressForbidden(GesdentError):
+    """base_url leads to an address a GESDENT server may not have (see app/sync/network.py)."""
+
+
 class GesdentClient:
     """Async context manager; `credentials` maps a family (users, reservations, availability) to
-    (username, password)."""
+    (username, password). Unless `allow_private_networks`, every connection it opens goes to a
+    public address, checked as it connects."""
 
     def __init__(
         self,
@@ -135,6 +142,7 @@ class GesdentClient:
         retry: RetryPolicy | None = None,
         page_limit: int = PAGE_LIMIT,
         transport: httpx.AsyncBaseTransport | None = None,
+        allow_private_networks: bool = False,
     ) -> None:
         if not 1 <= page_limit <= PAGE_LIMIT:
             raise ValueError(f"page_limit must be from 1 to {PAGE_LIMIT}")
@@ -149,7 +157,9 @@ class GesdentClient:
             timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
             follow_redirects=False,
             verify=_tls_context(),
-            transport=transport,
+            transport=transport
+            if transport is not None or allow_private_networks
+            else PublicOnlyTransport(_tls_context()),
             headers={"Accept": "application/json", "User-Agent": "portico-gesdent-sync"},
         )
 
@@ -281,6 +291,8 @@ class GesdentClient:
                 response = await self._http.get(path, params=params, auth=auth)
             except RETRIED_ERRORS as exc:
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except AddressRefused as exc:
+                raise AddressForbidden(f"{endpoint}: base_url {exc}", endpoint) from exc
             except httpx.HTTPError as exc:
                 raise GesdentProtocolError(
                     f"{endpoint}: GET {path} failed: {type(exc).__name__}: {exc}", endpoint

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.sync.client import CredentialsRejected, GesdentClient, GesdentError
+from app.sync.client import AddressForbidden, CredentialsRejected, GesdentClient, GesdentError
 from app.sync.streams import Importer, StreamFailed
 
 logger = logging.getLogger("portico.sync.gesdent")
@@ -110,7 +110,8 @@ async def run_import(
             except StreamFailed as failure:
                 result.failed_stream = stream
                 result.error = _describe(failure)
-                rejected = isinstance(failure.cause, CredentialsRejected)
+                # A configuration problem: every further request would fail the same way.
+                rejected = isinstance(failure.cause, CredentialsRejected | AddressForbidden)
                 result.status = "partial" if failure.progressed and not rejected else "failed"
                 if isinstance(failure.cause, GesdentError):
                     logger.warning("GESDENT import of %s: %s", instance_id, result.error)

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
 from app.db.models import GesdentConnection, new_id
-from app.services.gesdent import address_problem
 from app.sync import queue
 
 # Imported up front: a first import inside a claimed run could outlast a short lease.
@@ -98,10 +97,6 @@ class Worker:
             row = await session.get(GesdentConnection, claim.instance_id)
         if row is None:
             return "failed", {}, "the instance has no GESDENT connection rules"
-        # Checked again at run time: DNS may now point the host somewhere it may not go.
-        problem = await address_problem(row.base_url, self.allow_private_networks)
-        if problem:
-            return "failed", {}, f"base_url {problem}"
         try:
             credentials = {
                 family: (
@@ -125,7 +120,12 @@ class Worker:
             rules,
             full_refresh=claim.full_refresh,
             streams=claim.streams,
-            client_options=self.client_options,
+            # Where base_url leads is checked again on every connection the run opens: DNS may
+            # point the host elsewhere since the rules were saved (app/sync/network.py).
+            client_options={
+                **(self.client_options or {}),
+                "allow_private_networks": self.allow_private_networks,
+            },
         )
         return result.status, result.as_counts(), result.error
 

@@ -73,6 +73,7 @@ async def run(
         "timeout": httpx.Timeout(5.0, read=READ_TIMEOUT),
         "page_limit": page_limit,
         "transport": transport,
+        "allow_private_networks": True,  # the sandbox listens on loopback
     }
     return await run_import(
         app.state.sessionmaker,

@@ -37,7 +37,12 @@ def client(
     credentials = credentials or {
         family: tuple(credential) for family, credential in server.credentials.items()
     }
-    options = {"retry": FAST, "timeout": httpx.Timeout(5.0, read=READ_TIMEOUT), **options}
+    options = {
+        "retry": FAST,
+        "timeout": httpx.Timeout(5.0, read=READ_TIMEOUT),
+        "allow_private_networks": True,  # the sandbox listens on loopback
+        **options,
+    }
     return GesdentClient(server.url, credentials, **options)  # type: ignore[arg-type]
 
 
@@ -152,7 +157,9 @@ async def test_connect_errors_are_retried_then_reported() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    gesdent = GesdentClient(f"http://127.0.0.1:{port}/", {"users": ("u", "p")}, retry=FAST)
+    gesdent = GesdentClient(
+        f"http://127.0.0.1:{port}/", {"users": ("u", "p")}, retry=FAST, allow_private_networks=True
+    )
     started = time.perf_counter()
     async with gesdent:
         with pytest.raises(GesdentUnavailable, match=r"failed 3 times .* last: ConnectError"):

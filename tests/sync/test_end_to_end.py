@@ -92,7 +92,7 @@ async def test_the_run_checks_where_the_base_url_points_again(app, api, sandbox)
     await create_instance(api, "tt_rebind")
     assert (await api.put("/v1/instances/tt_rebind/gesdent", json=rules_for(sandbox))).status_code == 201
     run = await _sync(app, api, "tt_rebind", allow_private_networks=False)
-    assert run["status"] == "failed" and "loopback" in run["error"]
+    assert run["status"] == "failed" and "loopback" in run["error"], run["error"]
     assert sandbox.control.stats()["total"]["requests"] == 0
 
 
