@@ -33,6 +33,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a table model, for Core statements."""
+    # SQLModel sets `__table__` on every table=True class but does not declare it for type checkers.
+    return model.__table__  # type: ignore[attr-defined]
+
+
 def _ts(**kwargs: object) -> sa.Column:  # type: ignore[type-arg]
     """A UTC timestamp column; a NOT NULL one defaults to now, for Core inserts as for the ORM."""
     if kwargs.get("nullable") is False:

@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.db.engine import SQLITE_WRITE
-from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, SyncCursor, utcnow
+from app.db.models import (
+    GesdentPatient,
+    GesdentReservation,
+    GesdentResource,
+    GesdentSlot,
+    SyncCursor,
+    table_of,
+    utcnow,
+)
 from app.sync.client import GesdentClient, GesdentProtocolError
 from app.sync.records import Row, patient_row, reservation_row, resource_row, slot_row
 from app.sync.upsert import Tally, delete_slots, existing_keys, lock_rows, upsert, write_batch
@@ -26,11 +34,11 @@ if TYPE_CHECKING:
 BATCH = 1000  # rows per upsert statement
 READ_AHEAD = 2  # pages fetched ahead of the one being written
 
-RESOURCES = GesdentResource.__table__  # type: ignore[attr-defined]
-PATIENTS = GesdentPatient.__table__  # type: ignore[attr-defined]
-RESERVATIONS = GesdentReservation.__table__  # type: ignore[attr-defined]
-SLOTS = GesdentSlot.__table__  # type: ignore[attr-defined]
-CURSORS = SyncCursor.__table__  # type: ignore[attr-defined]
+RESOURCES = table_of(GesdentResource)
+PATIENTS = table_of(GesdentPatient)
+RESERVATIONS = table_of(GesdentReservation)
+SLOTS = table_of(GesdentSlot)
+CURSORS = table_of(SyncCursor)
 
 
 class StreamFailed(Exception):
