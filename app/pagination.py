@@ -11,9 +11,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, SQLColumnExpression, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain.errors import InvalidCursor
 
@@ -78,8 +77,8 @@ PageParams = Annotated[PageRequest, Depends(page_request)]
 
 async def fetch_page(
     session: AsyncSession,
-    stmt: Select[Any],
-    keys: Sequence[ColumnElement[Any]],
+    stmt: Select[*tuple[Any, ...]],
+    keys: Sequence[SQLColumnExpression[Any]],
     page: PageRequest,
     key_of: Callable[[Any], Sequence[str | int]],
     *,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot
@@ -26,7 +27,7 @@ async def resources(session: AsyncSession, principal: Principal, name: str, page
     instance = await require(session, principal, name)
     stmt = repo.resources(instance.id)
     return await fetch_page(
-        session, stmt, [GesdentResource.gesdent_id], page, lambda row: [row.GesdentResource.gesdent_id]
+        session, stmt, [col(GesdentResource.gesdent_id)], page, lambda row: [row.GesdentResource.gesdent_id]
     )
 
 
@@ -34,7 +35,7 @@ async def patients(session: AsyncSession, principal: Principal, name: str, page:
     instance = await require(session, principal, name)
     stmt = repo.patients(instance.id)
     return await fetch_page(
-        session, stmt, [GesdentPatient.gesdent_id], page, lambda row: [row.GesdentPatient.gesdent_id]
+        session, stmt, [col(GesdentPatient.gesdent_id)], page, lambda row: [row.GesdentPatient.gesdent_id]
     )
 
 
@@ -50,7 +51,7 @@ async def reservations(
 ) -> Any:
     instance = await require(session, principal, name)
     stmt = repo.reservations(instance.id, resource, start, end, status)
-    keys = [GesdentReservation.starts_at, GesdentReservation.gesdent_id]
+    keys = [col(GesdentReservation.starts_at), col(GesdentReservation.gesdent_id)]
     return await fetch_page(
         session,
         stmt,
@@ -75,7 +76,7 @@ async def slots(
     return await fetch_page(
         session,
         stmt,
-        [GesdentSlot.starts_at, GesdentSlot.resource_id],
+        [col(GesdentSlot.starts_at), col(GesdentSlot.resource_id)],
         page,
         lambda row: [row.GesdentSlot.starts_at.isoformat(), row.GesdentSlot.resource_id],
         parse_cursor=_moment_then_id,

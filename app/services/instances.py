@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Instance
@@ -52,7 +53,7 @@ async def list_page(
     session: AsyncSession, principal: Principal, page: PageRequest, kind: str | None, q: str | None
 ) -> tuple[list[Any], str | None]:
     stmt = repo.filter_list(repo.select_with_kind(partner_of(principal)), kind, q)
-    return await fetch_page(session, stmt, [Instance.name], page, lambda row: [row.Instance.name])
+    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: [row.Instance.name])
 
 
 async def create(

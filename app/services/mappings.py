@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Instance, Mapping, Service
@@ -45,7 +46,9 @@ async def list_page(
 ) -> tuple[list[Any], str | None]:
     pair = await _pair(session, principal, portal, member, lock=False)
     stmt = repo.select_for_member(pair.member.id)
-    return await fetch_page(session, stmt, [repo.MemberService.code], page, lambda row: [row.member_code])
+    return await fetch_page(
+        session, stmt, [col(repo.MemberService.code)], page, lambda row: [row.member_code]
+    )
 
 
 async def get(session: AsyncSession, principal: Principal, portal: str, member: str, code: str) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Instance, Membership
@@ -24,7 +25,7 @@ async def list_page(
 ) -> tuple[list[Any], str | None]:
     instance, _ = await require_portal(session, principal, portal)
     stmt = repo.select_members(instance.id)
-    return await fetch_page(session, stmt, [Instance.name], page, lambda row: [row.Instance.name])
+    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: [row.Instance.name])
 
 
 async def add(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import DEFAULT_SCOPES, KEY_PREFIX, Principal, Scope, generate_key
 from app.db.models import ApiKey, Partner, utcnow
@@ -30,7 +31,7 @@ async def require(session: AsyncSession, partner_id: str) -> Partner:
 
 
 async def list_page(session: AsyncSession, page: PageRequest) -> tuple[list[Any], str | None]:
-    return await fetch_page(session, repo.list_all(), [Partner.id], page, lambda row: [row.Partner.id])
+    return await fetch_page(session, repo.list_all(), [col(Partner.id)], page, lambda row: [row.Partner.id])
 
 
 async def list_keys_page(
@@ -38,7 +39,7 @@ async def list_keys_page(
 ) -> tuple[list[Any], str | None]:
     await require(session, partner_id)
     stmt = keys_repo.list_for_partner(partner_id)
-    return await fetch_page(session, stmt, [ApiKey.id], page, lambda row: [row.ApiKey.id])
+    return await fetch_page(session, stmt, [col(ApiKey.id)], page, lambda row: [row.ApiKey.id])
 
 
 async def create_key(session: AsyncSession, partner_id: str, data: ApiKeyCreate) -> tuple[ApiKey, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Instance
@@ -38,7 +39,7 @@ async def list_page(
     session: AsyncSession, principal: Principal, page: PageRequest
 ) -> tuple[list[Any], str | None]:
     stmt = repo.select_portals(partner_of(principal))
-    return await fetch_page(session, stmt, [Instance.name], page, lambda row: [row.Instance.name])
+    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: [row.Instance.name])
 
 
 async def promote(session: AsyncSession, principal: Principal, name: str) -> tuple[Instance, int, bool]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Service
@@ -33,7 +34,7 @@ async def list_page(
 ) -> tuple[list[Any], str | None]:
     instance = await require(session, principal, name)
     stmt = repo.filter_list(repo.select_with_target(instance.id), q, web_enabled, mapped)
-    return await fetch_page(session, stmt, [Service.code], page, lambda row: [row.Service.code])
+    return await fetch_page(session, stmt, [col(Service.code)], page, lambda row: [row.Service.code])
 
 
 async def require_service(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import GesdentConnection, Instance, SyncRun, utcnow
@@ -52,15 +53,17 @@ async def list_page(
     session: AsyncSession, principal: Principal, name: str, page: PageRequest
 ) -> tuple[list[Any], str | None]:
     instance = await require(session, principal, name)
-    stmt = select(SyncRun).where(SyncRun.instance_id == instance.id)
-    return await fetch_page(session, stmt, [SyncRun.id], page, lambda row: [row.SyncRun.id], descending=True)
+    stmt = select(SyncRun).where(col(SyncRun.instance_id) == instance.id)
+    return await fetch_page(
+        session, stmt, [col(SyncRun.id)], page, lambda row: [row.SyncRun.id], descending=True
+    )
 
 
 async def get(session: AsyncSession, principal: Principal, run_id: str) -> tuple[SyncRun, str]:
     stmt = (
-        select(SyncRun, Instance.name)
-        .join(Instance, Instance.id == SyncRun.instance_id)
-        .where(SyncRun.id == run_id, Instance.partner_id == partner_of(principal))
+        select(SyncRun, col(Instance.name))
+        .join(Instance, col(Instance.id) == SyncRun.instance_id)
+        .where(col(SyncRun.id) == run_id, col(Instance.partner_id) == partner_of(principal))
     )
     row = (await session.execute(stmt)).first()
     if row is None:
@@ -84,8 +87,8 @@ async def status(session: AsyncSession, principal: Principal, name: str) -> Stat
     async def last(*statuses: str) -> SyncRun | None:
         stmt = (
             select(SyncRun)
-            .where(SyncRun.instance_id == instance.id, SyncRun.status.in_(statuses))
-            .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
+            .where(col(SyncRun.instance_id) == instance.id, col(SyncRun.status).in_(statuses))
+            .order_by(col(SyncRun.finished_at).desc(), col(SyncRun.id).desc())
             .limit(1)
         )
         return (await session.execute(stmt)).scalars().first()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.crypto import SecretBox
 from app.db.models import GesdentConnection, Instance, SyncRun, WebhookDelivery
@@ -54,9 +55,9 @@ async def receive(
     """Every failure answers the same 401, so the endpoint tells a stranger nothing about which
     databases exist."""
     stmt = (
-        select(Instance, GesdentConnection.webhook_secret)
-        .join(GesdentConnection, GesdentConnection.instance_id == Instance.id)
-        .where(Instance.name == db_name)
+        select(Instance, col(GesdentConnection.webhook_secret))
+        .join(GesdentConnection, col(GesdentConnection.instance_id) == Instance.id)
+        .where(col(Instance.name) == db_name)
     )
     row = (await session.execute(stmt)).first()
     problem = "unknown database" if row is None else None

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentConnection, SyncRun, new_id, utcnow
@@ -25,7 +26,7 @@ MAX_ATTEMPTS = 3
 
 
 async def active_run(session: AsyncSession, instance_id: str) -> SyncRun | None:
-    stmt = select(SyncRun).where(SyncRun.instance_id == instance_id, SyncRun.status.in_(ACTIVE))
+    stmt = select(SyncRun).where(col(SyncRun.instance_id) == instance_id, col(SyncRun.status).in_(ACTIVE))
     return (await session.execute(stmt)).scalars().first()
 
 
@@ -71,8 +72,8 @@ async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datet
         await session.connection(execution_options={SQLITE_WRITE: True})
         rows = (
             await session.execute(
-                select(GesdentConnection.instance_id, GesdentConnection.interval_minutes).where(
-                    GesdentConnection.enabled.is_(True)
+                select(col(GesdentConnection.instance_id), col(GesdentConnection.interval_minutes)).where(
+                    col(GesdentConnection.enabled).is_(True)
                 )
             )
         ).all()
@@ -89,7 +90,7 @@ async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datet
             }
             for instance_id, interval in rows
         ]
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         created = 0
         for value in values:
             # No conflict target: a clash on the slot (done already) or on the one-active-run index
@@ -118,11 +119,11 @@ async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, leas
             select(SyncRun)
             .where(
                 or_(
-                    SyncRun.status == "queued",
-                    and_(SyncRun.status == "running", SyncRun.lease_expires_at < now),
+                    col(SyncRun.status) == "queued",
+                    and_(col(SyncRun.status) == "running", col(SyncRun.lease_expires_at) < now),
                 )
             )
-            .order_by(SyncRun.requested_at, SyncRun.id)
+            .order_by(col(SyncRun.requested_at), col(SyncRun.id))
             .limit(1)
             .with_for_update(skip_locked=True)
         )
@@ -151,7 +152,9 @@ async def renew(
         await session.connection(execution_options={SQLITE_WRITE: True})
         result = await session.execute(
             update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.lease_owner == owner, SyncRun.status == "running")
+            .where(
+                col(SyncRun.id) == run_id, col(SyncRun.lease_owner) == owner, col(SyncRun.status) == "running"
+            )
             .values(lease_expires_at=utcnow() + lease)
         )
         await session.commit()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.db.models import (
     GesdentPatient,
@@ -20,39 +21,39 @@ from app.db.models import (
 )
 
 
-def resources(instance_id: str) -> Select[Any]:
-    return select(GesdentResource).where(GesdentResource.instance_id == instance_id)
+def resources(instance_id: str) -> Select[GesdentResource]:
+    return select(GesdentResource).where(col(GesdentResource.instance_id) == instance_id)
 
 
-def patients(instance_id: str) -> Select[Any]:
-    return select(GesdentPatient).where(GesdentPatient.instance_id == instance_id)
+def patients(instance_id: str) -> Select[GesdentPatient]:
+    return select(GesdentPatient).where(col(GesdentPatient.instance_id) == instance_id)
 
 
 def reservations(
     instance_id: str, resource: str | None, start: datetime | None, end: datetime | None, status: str | None
-) -> Select[Any]:
-    stmt = select(GesdentReservation).where(GesdentReservation.instance_id == instance_id)
+) -> Select[GesdentReservation]:
+    stmt = select(GesdentReservation).where(col(GesdentReservation.instance_id) == instance_id)
     if resource:
-        stmt = stmt.where(GesdentReservation.resource_id == resource)
+        stmt = stmt.where(col(GesdentReservation.resource_id) == resource)
     if start is not None:
-        stmt = stmt.where(GesdentReservation.starts_at >= start)
+        stmt = stmt.where(col(GesdentReservation.starts_at) >= start)
     if end is not None:
-        stmt = stmt.where(GesdentReservation.starts_at < end)
+        stmt = stmt.where(col(GesdentReservation.starts_at) < end)
     if status:
-        stmt = stmt.where(GesdentReservation.status == status)
+        stmt = stmt.where(col(GesdentReservation.status) == status)
     return stmt
 
 
 def slots(
     instance_id: str, resource: str | None, start: datetime | None, end: datetime | None
-) -> Select[Any]:
-    stmt = select(GesdentSlot).where(GesdentSlot.instance_id == instance_id)
+) -> Select[GesdentSlot]:
+    stmt = select(GesdentSlot).where(col(GesdentSlot.instance_id) == instance_id)
     if resource:
-        stmt = stmt.where(GesdentSlot.resource_id == resource)
+        stmt = stmt.where(col(GesdentSlot.resource_id) == resource)
     if start is not None:
-        stmt = stmt.where(GesdentSlot.starts_at >= start)
+        stmt = stmt.where(col(GesdentSlot.starts_at) >= start)
     if end is not None:
-        stmt = stmt.where(GesdentSlot.starts_at < end)
+        stmt = stmt.where(col(GesdentSlot.starts_at) < end)
     return stmt
 
 
@@ -67,34 +68,39 @@ async def portal_slots(
     padded_codes = literal(" ") + GesdentSlot.treatment_codes + literal(" ")
     wanted = literal(" ") + member_service.code + literal(" ")
     # A plain substring test (not LIKE, whose `_` would be a wildcard in codes such as A_1).
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         offers = func.strpos(padded_codes, wanted) > 0
     else:
         offers = func.instr(padded_codes, wanted) > 0
     stmt = (
         select(
-            Instance.name,
-            Instance.display_name,
-            Instance.member_code,
-            member_service.code,
-            GesdentSlot.resource_id,
-            GesdentSlot.starts_at,
-            GesdentSlot.ends_at,
-            GesdentSlot.treatment_codes,
+            col(Instance.name),
+            col(Instance.display_name),
+            col(Instance.member_code),
+            col(member_service.code),
+            col(GesdentSlot.resource_id),
+            col(GesdentSlot.starts_at),
+            col(GesdentSlot.ends_at),
+            col(GesdentSlot.treatment_codes),
         )
         .select_from(Mapping)
-        .join(portal_service, portal_service.id == Mapping.portal_service_id)
-        .join(member_service, member_service.id == Mapping.member_service_id)
-        .join(Instance, Instance.id == Mapping.member_id)
-        .join(GesdentSlot, GesdentSlot.instance_id == Mapping.member_id)
+        .join(portal_service, col(portal_service.id) == Mapping.portal_service_id)
+        .join(member_service, col(member_service.id) == Mapping.member_service_id)
+        .join(Instance, col(Instance.id) == Mapping.member_id)
+        .join(GesdentSlot, col(GesdentSlot.instance_id) == Mapping.member_id)
         .where(
-            Mapping.portal_id == portal_id,
-            portal_service.code == service_code,
-            member_service.web_enabled.is_(True),
-            GesdentSlot.starts_at >= start,
-            GesdentSlot.starts_at < end,
+            col(Mapping.portal_id) == portal_id,
+            col(portal_service.code) == service_code,
+            col(member_service.web_enabled).is_(True),
+            col(GesdentSlot.starts_at) >= start,
+            col(GesdentSlot.starts_at) < end,
             offers,
         )
-        .order_by(Instance.name, GesdentSlot.starts_at, GesdentSlot.resource_id, member_service.code)
+        .order_by(
+            col(Instance.name),
+            col(GesdentSlot.starts_at),
+            col(GesdentSlot.resource_id),
+            col(member_service.code),
+        )
     )
     return list((await session.execute(stmt)).all())

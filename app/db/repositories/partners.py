@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Partner
@@ -10,5 +10,5 @@ async def get(session: AsyncSession, partner_id: str) -> Partner | None:
     return await session.get(Partner, partner_id)
 
 
-def list_all():  # type: ignore[no-untyped-def]
+def list_all() -> Select[Partner]:
     return select(Partner)

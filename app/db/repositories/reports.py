@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.models import Instance, Mapping, Membership, Service, SyncRun
 
@@ -13,10 +14,10 @@ from app.db.models import Instance, Mapping, Membership, Service, SyncRun
 async def members(session: AsyncSession, portal_id: str) -> list[Any]:
     """(id, name, display_name, member_code) of the portal's members, by name."""
     stmt = (
-        select(Instance.id, Instance.name, Instance.display_name, Instance.member_code)
-        .join(Membership, Membership.member_id == Instance.id)
-        .where(Membership.portal_id == portal_id)
-        .order_by(Instance.name)
+        select(col(Instance.id), col(Instance.name), col(Instance.display_name), col(Instance.member_code))
+        .join(Membership, col(Membership.member_id) == Instance.id)
+        .where(col(Membership.portal_id) == portal_id)
+        .order_by(col(Instance.name))
     )
     return list((await session.execute(stmt)).all())
 
@@ -24,9 +25,9 @@ async def members(session: AsyncSession, portal_id: str) -> list[Any]:
 async def mapped_counts(session: AsyncSession, portal_id: str) -> dict[str, int]:
     """Member id → number of its services mapped to this portal (mappings carry both ids)."""
     stmt = (
-        select(Mapping.member_id, func.count())
-        .where(Mapping.portal_id == portal_id)
-        .group_by(Mapping.member_id)
+        select(col(Mapping.member_id), func.count())
+        .where(col(Mapping.portal_id) == portal_id)
+        .group_by(col(Mapping.member_id))
     )
     return {member_id: count for member_id, count in (await session.execute(stmt)).all()}
 
@@ -35,10 +36,13 @@ async def unmapped_member_services(session: AsyncSession, portal_id: str) -> lis
     """(member id, code, web_enabled) of every member service that maps nowhere, by member and code.
     With the mapped counts these give each member's total: every service is mapped or not."""
     stmt = (
-        select(Service.instance_id, Service.code, Service.web_enabled)
-        .join(Membership, Membership.member_id == Service.instance_id)
-        .where(Membership.portal_id == portal_id, ~exists().where(Mapping.member_service_id == Service.id))
-        .order_by(Service.instance_id, Service.code)
+        select(col(Service.instance_id), col(Service.code), col(Service.web_enabled))
+        .join(Membership, col(Membership.member_id) == Service.instance_id)
+        .where(
+            col(Membership.portal_id) == portal_id,
+            ~exists().where(col(Mapping.member_service_id) == Service.id),
+        )
+        .order_by(col(Service.instance_id), col(Service.code))
     )
     return list((await session.execute(stmt)).all())
 
@@ -46,10 +50,10 @@ async def unmapped_member_services(session: AsyncSession, portal_id: str) -> lis
 async def last_syncs(session: AsyncSession, portal_id: str) -> dict[str, Any]:
     """Member id → end of its last successful GESDENT sync."""
     stmt = (
-        select(SyncRun.instance_id, func.max(SyncRun.finished_at))
-        .join(Membership, Membership.member_id == SyncRun.instance_id)
-        .where(Membership.portal_id == portal_id, SyncRun.status == "succeeded")
-        .group_by(SyncRun.instance_id)
+        select(col(SyncRun.instance_id), func.max(SyncRun.finished_at))
+        .join(Membership, col(Membership.member_id) == SyncRun.instance_id)
+        .where(col(Membership.portal_id) == portal_id, col(SyncRun.status) == "succeeded")
+        .group_by(col(SyncRun.instance_id))
     )
     return {member_id: finished for member_id, finished in (await session.execute(stmt)).all()}
 
@@ -57,13 +61,16 @@ async def last_syncs(session: AsyncSession, portal_id: str) -> dict[str, Any]:
 async def unused_portal_services(session: AsyncSession, portal_id: str) -> list[str]:
     """Codes of the portal's services that no member maps to."""
     stmt = (
-        select(Service.code)
-        .where(Service.instance_id == portal_id, ~exists().where(Mapping.portal_service_id == Service.id))
-        .order_by(Service.code)
+        select(col(Service.code))
+        .where(
+            col(Service.instance_id) == portal_id,
+            ~exists().where(col(Mapping.portal_service_id) == Service.id),
+        )
+        .order_by(col(Service.code))
     )
     return list((await session.execute(stmt)).scalars())
 
 
 async def portal_service_count(session: AsyncSession, portal_id: str) -> int:
-    stmt = select(func.count()).select_from(Service).where(Service.instance_id == portal_id)
+    stmt = select(func.count()).select_from(Service).where(col(Service.instance_id) == portal_id)
     return int((await session.execute(stmt)).scalar_one())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, or_, select, update
+from sqlalchemy import Exists, Select, SQLColumnExpression, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.db.models import Mapping, Service
 from app.db.repositories.text import contains
@@ -14,48 +15,50 @@ from app.db.repositories.text import contains
 _Target = aliased(Service, name="target")
 
 
-def select_with_target(instance_id: str) -> Select[Any]:
+def select_with_target(instance_id: str) -> Select[Service, str | None]:
     """Rows of (Service, mapped_to) for one instance; mapped_to is the portal service's code."""
     return (
-        select(Service, _Target.code.label("mapped_to"))
-        .outerjoin(Mapping, Mapping.member_service_id == Service.id)
-        .outerjoin(_Target, _Target.id == Mapping.portal_service_id)
-        .where(Service.instance_id == instance_id)
+        select(Service, col(_Target.code).label("mapped_to"))
+        .outerjoin(Mapping, col(Mapping.member_service_id) == Service.id)
+        .outerjoin(_Target, col(_Target.id) == Mapping.portal_service_id)
+        .where(col(Service.instance_id) == instance_id)
     )
 
 
-def is_mapped(service_id: Any) -> Any:
+def is_mapped(service_id: SQLColumnExpression[str]) -> Exists:
     """True when a mapping starts (member service) or ends (portal service) at the service."""
     other = aliased(Mapping)  # not the Mapping that the listing query already joins
-    return exists().where(or_(other.member_service_id == service_id, other.portal_service_id == service_id))
+    return exists().where(
+        or_(col(other.member_service_id) == service_id, col(other.portal_service_id) == service_id)
+    )
 
 
 def filter_list(
-    stmt: Select[Any], q: str | None, web_enabled: bool | None, mapped: bool | None
-) -> Select[Any]:
+    stmt: Select[Service, str | None], q: str | None, web_enabled: bool | None, mapped: bool | None
+) -> Select[Service, str | None]:
     if q:
-        stmt = stmt.where(contains(q, Service.code, Service.name))
+        stmt = stmt.where(contains(q, col(Service.code), col(Service.name)))
     if web_enabled is not None:
-        stmt = stmt.where(Service.web_enabled == web_enabled)
+        stmt = stmt.where(col(Service.web_enabled) == web_enabled)
     if mapped is not None:
-        stmt = stmt.where(is_mapped(Service.id) if mapped else ~is_mapped(Service.id))
+        stmt = stmt.where(is_mapped(col(Service.id)) if mapped else ~is_mapped(col(Service.id)))
     return stmt
 
 
 async def get(session: AsyncSession, instance_id: str, code: str) -> Any | None:
     """(Service, mapped_to) or None."""
-    return (await session.execute(select_with_target(instance_id).where(Service.code == code))).first()
+    return (await session.execute(select_with_target(instance_id).where(col(Service.code) == code))).first()
 
 
 async def all_of(session: AsyncSession, instance_id: str) -> list[Service]:
     rows = await session.execute(
-        select(Service).where(Service.instance_id == instance_id).order_by(Service.code)
+        select(Service).where(col(Service.instance_id) == instance_id).order_by(col(Service.code))
     )
     return list(rows.scalars())
 
 
 async def code_exists(session: AsyncSession, instance_id: str, code: str) -> bool:
-    stmt = select(Service.id).where(Service.instance_id == instance_id, Service.code == code)
+    stmt = select(col(Service.id)).where(col(Service.instance_id) == instance_id, col(Service.code) == code)
     return (await session.execute(stmt)).first() is not None
 
 
@@ -64,7 +67,7 @@ async def mappings_touching(session: AsyncSession, service_ids: list[str]) -> di
     if not service_ids:
         return {}
     counts: dict[str, int] = {}
-    for column in (Mapping.member_service_id, Mapping.portal_service_id):
+    for column in (col(Mapping.member_service_id), col(Mapping.portal_service_id)):
         stmt = select(column, func.count()).where(column.in_(service_ids)).group_by(column)
         for service_id, count in (await session.execute(stmt)).all():
             counts[service_id] = counts.get(service_id, 0) + count
@@ -76,7 +79,10 @@ async def delete_mappings_touching(session: AsyncSession, service_ids: list[str]
         return 0
     result = await session.execute(
         delete(Mapping).where(
-            or_(Mapping.member_service_id.in_(service_ids), Mapping.portal_service_id.in_(service_ids))
+            or_(
+                col(Mapping.member_service_id).in_(service_ids),
+                col(Mapping.portal_service_id).in_(service_ids),
+            )
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -84,7 +90,7 @@ async def delete_mappings_touching(session: AsyncSession, service_ids: list[str]
 
 async def delete_services(session: AsyncSession, service_ids: list[str]) -> None:
     if service_ids:
-        await session.execute(delete(Service).where(Service.id.in_(service_ids)))
+        await session.execute(delete(Service).where(col(Service.id).in_(service_ids)))
 
 
 async def insert_many(session: AsyncSession, services: list[Service]) -> None:
@@ -95,5 +101,7 @@ async def insert_many(session: AsyncSession, services: list[Service]) -> None:
 
 async def touch(session: AsyncSession, service_id: str, values: dict[str, Any]) -> None:
     await session.execute(
-        update(Service).where(Service.id == service_id).values(**values, version=Service.version + 1)
+        update(Service)
+        .where(col(Service.id) == service_id)
+        .values(**values, version=col(Service.version) + 1)
     )

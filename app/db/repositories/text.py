@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, or_
 
 
-def contains(q: str, *columns: Any) -> Any:
+def contains(q: str, *columns: SQLColumnExpression[str]) -> ColumnElement[bool]:
     """Case-insensitive substring match on any of `columns`; `%` and `_` in `q` are literal."""
     escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return or_(*(func.lower(column).like(f"%{escaped}%", escape="\\") for column in columns))
