@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
@@ -16,7 +16,7 @@ from app.services import sync_runs as service
 
 router = APIRouter(tags=["sync"])
 RunId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Sync run id.")]
-ACCEPTED = {
+ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": SyncRunPublic, "description": "Queued"},
     200: {"model": SyncRunPublic, "description": "A run was already queued or running: that run"},
 }

@@ -84,23 +84,21 @@ async def _copy_gesdent(
     rules = await session.get(GesdentConnection, source.id)
     if rules is None:
         return False
-    passwords = {
-        f"{family}_password": getattr(rules, f"{family}_password") if with_credentials else ""
-        for family in ("users", "reservations", "availability")
-    }
     session.add(
         GesdentConnection(
             instance_id=new.id,
             base_url=rules.base_url,
             resource_ids="",
             users_username=rules.users_username,
+            users_password=rules.users_password if with_credentials else "",
             reservations_username=rules.reservations_username,
+            reservations_password=rules.reservations_password if with_credentials else "",
             availability_username=rules.availability_username,
+            availability_password=rules.availability_password if with_credentials else "",
             webhook_secret="",  # issued, and shown once, by the PUT that completes the rules
             enabled=False,
             interval_minutes=rules.interval_minutes,
             window_days=rules.window_days,
-            **passwords,
         )
     )
     return True

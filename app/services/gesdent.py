@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,7 +64,7 @@ async def put(
         raise ValidationFailed(
             f"{len(errors)} invalid field(s): " + "; ".join(e["message"] for e in errors), errors
         )
-    values = {
+    values: dict[str, Any] = {
         "base_url": rules.normalise_base_url(data.base_url),
         "resource_ids": " ".join(resource_ids),
         "enabled": data.enabled,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,7 +66,7 @@ async def import_csv(
     new_services: list[Service] = []
     changes: list[tuple[Service, dict[str, object]]] = []
     for row in rows:
-        values = {
+        values: dict[str, Any] = {
             "name": row.name,
             "duration_minutes": row.duration_minutes,
             "price": row.price,

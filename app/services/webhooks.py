@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -46,7 +47,7 @@ async def receive(
     box: SecretBox,
     *,
     db_name: str,
-    streams: list[str] | None,
+    streams: Sequence[str] | None,
     webhook_id: str,
     timestamp: str,
     signatures: str,
