@@ -89,7 +89,7 @@ def gesdent_sandbox(
             patients=patients,
             reservations=reservations,
             resources=resources,
-            algorithm=algorithm.upper(),  # type: ignore[arg-type]  # validated by pydantic
+            algorithm=algorithm.upper(),
             path_prefix=path_prefix,
         )
     except ValidationError as exc:

@@ -39,14 +39,14 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     return model.__table__  # type: ignore[attr-defined]
 
 
-def _ts(**kwargs: object) -> sa.Column:  # type: ignore[type-arg]
+def _ts(**kwargs: object) -> sa.Column:
     """A UTC timestamp column; a NOT NULL one defaults to now, for Core inserts as for the ORM."""
     if kwargs.get("nullable") is False:
         kwargs.setdefault("default", utcnow)
     return sa.Column(sa.DateTime(timezone=True), **kwargs)  # type: ignore[arg-type]
 
 
-def _fk(target: str, **kwargs: object) -> sa.Column:  # type: ignore[type-arg]
+def _fk(target: str, **kwargs: object) -> sa.Column:
     return sa.Column(sa.String(36), sa.ForeignKey(target, ondelete="CASCADE"), **kwargs)  # type: ignore[arg-type]
 
 

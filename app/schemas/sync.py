@@ -51,8 +51,8 @@ class SyncRunPublic(Output):
         return cls(
             id=run.id,
             instance=instance,
-            trigger=run.trigger,  # type: ignore[arg-type]
-            status=run.status,  # type: ignore[arg-type]
+            trigger=run.trigger,
+            status=run.status,
             full_refresh=run.full_refresh,
             streams=run.streams.split(),
             requested_at=run.requested_at,

@@ -215,7 +215,7 @@ class Importer:
                     CURSORS.c.instance_id == self.instance_id, CURSORS.c.stream == stream
                 )
             )
-        return value  # type: ignore[no-any-return]
+        return value
 
     async def _save_cursor(self, connection: AsyncConnection, stream: str, updated_since: str) -> None:
         """Store the cursor; an unchanged one is not rewritten (a no-op resync writes nothing)."""
