@@ -17,7 +17,6 @@ from collections.abc import Iterable
 import anyio
 import httpcore
 import httpx
-from httpcore._backends.auto import AutoBackend
 
 from app.domain.gesdent import forbidden_address
 
@@ -42,10 +41,10 @@ async def public_addresses(host: str, port: int) -> list[str]:
 
 
 class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's default network backend, with every TCP connection going to a checked address."""
+    """httpcore's anyio network backend, with every TCP connection going to a checked address."""
 
     def __init__(self) -> None:
-        self._inner = AutoBackend()
+        self._inner = httpcore.AnyIOBackend()  # httpcore's own, under asyncio
 
     async def connect_tcp(
         self,
