@@ -1,5 +1,6 @@
 # The two commands: `make run` starts Portico on SQLite; `make test` runs every test.
-# Each creates .venv and installs what it needs on first use.
+# Each creates .venv and installs what it needs on first use; started together, one installs while
+# the other waits for it (tools/bootstrap.py holds .venv.lock).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,12 +8,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint openapi migrate clean
 
+# Checks Python >= 3.11, creates the venv (again, if an earlier creation left it without pip),
+# upgrades pip, installs -c constraints.txt -e '.[dev]', then touches the stamp.
 $(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Portico needs Python 3.11+")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+	$(PYTHON) tools/bootstrap.py $(VENV) $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/portico serve
