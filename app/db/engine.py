@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import URL, event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from app.config import ConfigError
 
 # Execution option asking SQLite to take the write lock when the transaction begins. A deferred
 # transaction that reads and then writes fails with SQLITE_BUSY when another writer got in between;
 # taking the lock up front makes concurrent writers wait their turn (busy_timeout) instead.
 SQLITE_WRITE = "portico_sqlite_write"
+# How long the start-up check waits for the database to answer.
+CHECK_SECONDS = 10
 
 
 def create_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
@@ -46,3 +55,82 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def check_database(url: str) -> None:
+    """Connect once (on SQLite, also take the write lock), so that a database which cannot work is a
+    ConfigError naming PORTICO_DATABASE_URL and the fix before anything starts on it. Errors that are
+    not about the configuration propagate unchanged."""
+    engine = create_engine(url, null_pool=True)
+    try:
+        async with asyncio.timeout(CHECK_SECONDS), engine.connect() as connection:
+            connection = await connection.execution_options(**{SQLITE_WRITE: True})
+            await connection.execute(text("SELECT 1"))
+            await connection.rollback()
+    except (OSError, DBAPIError) as exc:  # TimeoutError is an OSError
+        parsed = make_url(url)
+        problem = _sqlite_problem(parsed, exc) if parsed.get_backend_name() == "sqlite" else None
+        problem = problem or _postgres_problem(parsed, exc)
+        if problem is None:
+            raise
+        raise ConfigError(f"PORTICO_DATABASE_URL: {problem}") from exc
+    finally:
+        await engine.dispose()
+
+
+def _sqlite_problem(url: URL, exc: Exception) -> str | None:
+    if not isinstance(exc, DBAPIError):
+        return None
+    reason = str(exc.orig)
+    path = f"the SQLite file {Path(url.database or '').absolute()}"
+    if reason == "unable to open database file":
+        return f"cannot open {path} ({reason}); choose a path in a writable folder"
+    if reason == "attempt to write a readonly database":
+        return f"{path} is read-only; make it and its folder writable by this user, or choose another path"
+    if reason == "file is not a database":
+        return f"{path} is not a SQLite database; name a Portico database or a new file"
+    return None
+
+
+def _postgres_problem(url: URL, exc: Exception) -> str | None:
+    import asyncpg
+
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    for cause in _causes(exc):
+        if isinstance(cause, asyncpg.InvalidPasswordError):
+            return f"{cause} on {where}; fix the password in the URL"
+        if isinstance(cause, asyncpg.InvalidAuthorizationSpecificationError):
+            if "does not exist" in str(cause):
+                create = f"createuser {url.username}"
+                return f"{cause} on {where}; create it ({create}) or use another user in the URL"
+            return f"{cause}; use another user in the URL or let this one in (pg_hba.conf on {where})"
+        if isinstance(cause, asyncpg.InvalidCatalogNameError):
+            owner = f"-O {url.username} " if url.username else ""
+            return (
+                f"{cause} on {where}; create it (createdb {owner}{url.database}) "
+                "or name another database in the URL"
+            )
+        if isinstance(cause, socket.gaierror):
+            return f'cannot resolve the host "{url.host}" ({cause.strerror}); fix the host in the URL'
+        if isinstance(cause, ConnectionRefusedError):
+            return (
+                f"nothing listens on {where} (connection refused); start PostgreSQL there "
+                "or fix the host and port in the URL"
+            )
+        if isinstance(cause, TimeoutError):
+            return f"no answer from {where} within {CHECK_SECONDS} s; check the host and port in the URL"
+        if isinstance(cause, OSError):
+            return (
+                f"cannot connect to {where} ({cause.strerror or cause}); check the host and port in the URL"
+            )
+    return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and the exceptions it was raised from (SQLAlchemy wraps the driver's)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

@@ -1,0 +1,164 @@
+"""A setting that cannot work stops `portico` at start-up with one line on stderr naming it, status 2,
+and nothing started; a good one still serves. Real processes, as an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.conftest import IN_CI, MASTER_KEY, POSTGRES_URL, SECRET_KEY, _postgres_reachable
+
+PASSWORD = "hunter2-never-shown"
+
+
+def _portico(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from app.cli import main; main()", *args],
+        env=_env(settings),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def _env(settings: dict[str, str]) -> dict[str, str]:
+    """The test's environment without the developer's PORTICO_* settings, plus `settings`."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PORTICO_")}
+    return env | {f"PORTICO_{name.upper()}": value for name, value in settings.items()}
+
+
+def _one_line(result: subprocess.CompletedProcess[str], setting: str) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].strip(), result.stderr
+    assert lines[0].startswith(f"portico: {setting}"), lines[0]
+    assert PASSWORD not in lines[0]
+    return lines[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port another process is listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+def test_a_short_master_key(tmp_path):
+    line = _one_line(_portico(tmp_path, "serve", master_key="short"), "PORTICO_MASTER_KEY")
+    assert "at least 24 characters" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_invalid_secret_keys(tmp_path):
+    result = _portico(tmp_path, "worker", secret_keys=f"{SECRET_KEY},not-a-fernet-key")
+    assert "Fernet key" in _one_line(result, "PORTICO_SECRET_KEYS")
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_an_unknown_database_driver(tmp_path, command):
+    result = _portico(tmp_path, command, database_url=f"mysql://portico:{PASSWORD}@db.example/portico")
+    assert 'unknown database driver "mysql"' in _one_line(result, "PORTICO_DATABASE_URL")
+
+
+async def test_a_postgresql_role_that_does_not_exist(tmp_path):
+    reason = await _postgres_reachable(POSTGRES_URL)
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL is unreachable at {POSTGRES_URL}: {reason}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL} ({reason})")
+    url = make_url(POSTGRES_URL).set(username="portico_no_such_role", password=PASSWORD)
+    settings = {
+        "database_url": url.render_as_string(hide_password=False),
+        "master_key": MASTER_KEY,
+        "secret_keys": SECRET_KEY,
+        "port": str(_free_port()),
+    }
+    for command in ("serve", "migrate"):
+        line = _one_line(_portico(tmp_path, command, **settings), "PORTICO_DATABASE_URL")
+        assert 'role "portico_no_such_role" does not exist' in line
+        assert "createuser portico_no_such_role" in line
+
+
+@pytest.mark.parametrize("command", ["serve", "worker", "migrate", "rotate-secrets"])
+def test_postgresql_on_a_closed_port(tmp_path, command):
+    url = f"postgresql+asyncpg://portico:{PASSWORD}@127.0.0.1:{_free_port()}/portico"
+    settings = {"database_url": url, "master_key": MASTER_KEY, "secret_keys": SECRET_KEY}
+    line = _one_line(_portico(tmp_path, command, port=str(_free_port()), **settings), "PORTICO_DATABASE_URL")
+    assert "connection refused" in line
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_a_sqlite_file_under_a_file(tmp_path, command):
+    (tmp_path / "not-a-folder").write_text("")
+    url = f"sqlite+aiosqlite:///{tmp_path}/not-a-folder/portico.db"
+    result = _portico(tmp_path, command, database_url=url, port=str(_free_port()))
+    assert "cannot create the folder" in _one_line(result, "PORTICO_DATABASE_URL")
+
+
+def test_a_port_in_use_starts_nothing(tmp_path, held_port):
+    database = tmp_path / "portico.db"
+    result = _portico(
+        tmp_path,
+        "serve",
+        database_url=f"sqlite+aiosqlite:///{database}",
+        port=str(held_port),
+        scheduler_tick_seconds="0.1",
+    )
+    assert "already in use" in _one_line(result, "PORTICO_PORT")  # the only line: no ticker, no uvicorn
+    assert not list(tmp_path.iterdir())  # not migrated (nor keys generated): the file would be there
+
+
+def test_a_port_in_use_named_by_the_option(tmp_path, held_port):
+    result = _portico(tmp_path, "serve", "--port", str(held_port))
+    assert "already in use" in _one_line(result, "--port")
+
+
+def test_a_good_configuration_serves_then_stops_on_sigterm(tmp_path):
+    port = _free_port()
+    env = _env({"database_url": f"sqlite+aiosqlite:///{tmp_path}/portico.db", "port": str(port)})
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from app.cli import main; main()", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.communicate()[1]
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "portico serve did not answer within 30 s"
+                time.sleep(0.1)
+        assert ready.status_code == 200, ready.text
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert (tmp_path / "portico.db").exists()
