@@ -175,7 +175,7 @@ class Mapping(SQLModel, table=True):
 
 class GesdentConnection(SQLModel, table=True):
     """An instance's SYNC connection rules. Passwords and the webhook secret are stored encrypted
-    (app/secrets.py) and never leave the service layer in clear."""
+    (app/crypto.py) and never leave the service layer in clear."""
 
     __tablename__ = "gesdent_connections"
     __table_args__ = (
@@ -184,7 +184,7 @@ class GesdentConnection(SQLModel, table=True):
     )
 
     instance_id: str = Field(sa_column=_fk("instances.id", primary_key=True))
-    base_url: str = Field(max_length=500)
+    base_url: str | None = Field(default=None, max_length=500)  # null: PORTICO_GESDENT_BASE_URL
     resource_ids: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # space-separated
     users_username: str = Field(max_length=200)
     users_password: str = Field(sa_column=sa.Column(sa.Text, nullable=False))

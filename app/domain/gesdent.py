@@ -31,11 +31,22 @@ def normalise_resource_ids(values: list[str]) -> tuple[list[str], list[str]]:
 
 
 def split_credential(value: str) -> tuple[str, str] | None:
-    """The procedure's `username:password` form; None when there is no colon or no username."""
+    """The procedure's `username:password` form, as pasted: the whitespace around the username and
+    around the password is not part of them (`digest: wOPn…` is user `digest`). None when there is
+    no colon or no username."""
     username, sep, password = value.partition(":")
+    username, password = username.strip(), password.strip()
     if not sep or not username:
         return None
     return username, password
+
+
+_RESOURCE_ID_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def split_resource_ids(text: str) -> list[str]:
+    """Resource IDs pasted as one string: separated by commas, semicolons, spaces or line breaks."""
+    return [part for part in _RESOURCE_ID_SEPARATORS.split(text) if part]
 
 
 def base_url_problem(url: str) -> str | None:
@@ -59,6 +70,18 @@ def base_url_problem(url: str) -> str | None:
 def normalise_base_url(url: str) -> str:
     """Paths in the contract are relative to the base URL, so it ends with a slash."""
     return url if url.endswith("/") else url + "/"
+
+
+def literal_address_problem(url: str) -> str | None:
+    """Why the host of `url`, when it is an IP address written out, is off limits (SSRF), or None.
+    Host names are checked when they are resolved (app/sync/network.py)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return None
+    reason = forbidden_address(host)
+    return f"points at {reason} ({host})" if reason else None
 
 
 def forbidden_address(address: str) -> str | None:

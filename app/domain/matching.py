@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, utils
+from rapidfuzz import fuzz, process, utils
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,18 @@ def suggest(
             scored.append(Suggestion(candidate.code, candidate.name, round(score, 1)))
     scored.sort(key=lambda s: (-s.score, s.code))
     return scored[:limit]
+
+
+def closest_names(wanted: str, names: list[str], *, prefix: str = "", limit: int = 3) -> list[str]:
+    """The names most like `wanted` (a typo, a missing letter), best first; `prefix`, shared by
+    every name, is left out of the comparison so that it does not make unrelated names look alike."""
+    if not names:
+        return []
+    matches = process.extract(
+        wanted.removeprefix(prefix),
+        {name: name.removeprefix(prefix) for name in names},
+        scorer=fuzz.ratio,
+        limit=limit,
+        score_cutoff=75,
+    )
+    return [name for _, _, name in matches]

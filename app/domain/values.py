@@ -3,10 +3,40 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
+INSTANCE_PREFIX = "tt_"
+# How an instance (database) name is stored and answered...
 INSTANCE_NAME_PATTERN = r"^tt_[a-z0-9_]{1,60}$"
+# ...and how a caller may write it: the procedure often leaves out the `tt_` (the clone step asks for
+# `sanitas_gesdent_digest`, the manual run URL says `tt_sanitas_gesdent_digest`).
+INSTANCE_NAME_INPUT_PATTERN = r"^(tt_)?[a-z0-9_]{1,60}$"
 SETTING_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$"
 INSTANCE_NAME_RE = re.compile(INSTANCE_NAME_PATTERN)
+_BARE_NAME_RE = re.compile(r"^[a-z0-9_]{1,60}$")
+
+
+def canonical_instance_name(value: str) -> str:
+    """The stored form of an instance name written with or without `tt_`. A near miss (capitals,
+    hyphens, spaces, accents) raises ValueError with the valid name to use instead."""
+    if INSTANCE_NAME_RE.match(value):
+        return value
+    if _BARE_NAME_RE.match(value):  # even `tt_` alone: the pattern callers are given says so
+        return INSTANCE_PREFIX + value
+    rule = "lower-case letters, digits and underscores, at most 60 after the tt_ prefix"
+    suggestion = _suggest_instance_name(value)
+    if suggestion is None:
+        raise ValueError(f"{value[:80]!r} is not a database name ({rule})")
+    raise ValueError(f"{value[:80]!r} is not a database name ({rule}); did you mean {suggestion!r}?")
+
+
+def _suggest_instance_name(value: str) -> str | None:
+    lowered = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().strip().lower()
+    rest = re.sub(r"[^a-z0-9_]+", "_", lowered).removeprefix(INSTANCE_PREFIX).strip("_")
+    if not rest:
+        return None
+    name = INSTANCE_PREFIX + rest
+    return name if INSTANCE_NAME_RE.match(name) else None
 
 
 def text_problem(value: str, *, single_line: bool) -> str | None:

@@ -5,12 +5,28 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Header, Path, Query
+from pydantic import BeforeValidator
 
-from app.domain.values import INSTANCE_NAME_PATTERN, SERVICE_CODE_PATTERN, SETTING_KEY_PATTERN
+from app.domain.values import INSTANCE_NAME_INPUT_PATTERN, SERVICE_CODE_PATTERN, SETTING_KEY_PATTERN
+from app.schemas.common import instance_name
 
-NamePath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Instance (database) name.")]
-PortalPath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Name of the portal instance.")]
-MemberPath = Annotated[str, Path(pattern=INSTANCE_NAME_PATTERN, description="Name of the member instance.")]
+_PREFIX_NOTE = " The `tt_` prefix may be left out."
+# Path first: FastAPI reads the parameter's schema from it.
+NamePath = Annotated[
+    str,
+    Path(pattern=INSTANCE_NAME_INPUT_PATTERN, description="Instance (database) name." + _PREFIX_NOTE),
+    BeforeValidator(instance_name),
+]
+PortalPath = Annotated[
+    str,
+    Path(pattern=INSTANCE_NAME_INPUT_PATTERN, description="Name of the portal instance." + _PREFIX_NOTE),
+    BeforeValidator(instance_name),
+]
+MemberPath = Annotated[
+    str,
+    Path(pattern=INSTANCE_NAME_INPUT_PATTERN, description="Name of the member instance." + _PREFIX_NOTE),
+    BeforeValidator(instance_name),
+]
 ServiceCodePath = Annotated[str, Path(pattern=SERVICE_CODE_PATTERN, description="Service code.")]
 SettingKeyPath = Annotated[str, Path(pattern=SETTING_KEY_PATTERN, description="Setting key.")]
 IfMatch = Annotated[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from app.auth import InstancesRead, InstancesWrite
 from app.db.session import SessionDep
@@ -10,6 +10,7 @@ from app.problems import responses
 from app.routers.common import IfMatch, NamePath
 from app.schemas.gesdent import GesdentPublic, GesdentPut
 from app.services import gesdent as service
+from app.state import SecretBoxDep, SettingsDep
 
 router = APIRouter(tags=["gesdent"])
 
@@ -21,12 +22,12 @@ router = APIRouter(tags=["gesdent"])
     responses=responses(401, 403, 404, 422),
 )
 async def get_gesdent(
-    principal: InstancesRead, session: SessionDep, name: NamePath, response: Response
+    principal: InstancesRead, session: SessionDep, settings: SettingsDep, name: NamePath, response: Response
 ) -> GesdentPublic:
     """The connection rules. Passwords and the webhook secret are never shown: only that they are set."""
     connection = await service.get(session, principal, name)
     response.headers["ETag"] = service.etag(connection)
-    return GesdentPublic.build(connection)
+    return GesdentPublic.build(connection, settings.gesdent_base_url)
 
 
 @router.put(
@@ -38,9 +39,10 @@ async def get_gesdent(
 async def put_gesdent(
     principal: InstancesWrite,
     session: SessionDep,
+    settings: SettingsDep,
+    box: SecretBoxDep,
     name: NamePath,
     body: GesdentPut,
-    request: Request,
     response: Response,
     if_match: IfMatch = None,
 ) -> GesdentPublic:
@@ -53,8 +55,8 @@ async def put_gesdent(
         name,
         body,
         if_match,
-        request.app.state.secret_box,
-        request.app.state.settings.gesdent_allow_private_networks,
+        box,
+        settings.gesdent_allow_private_networks,
     )
     if saved.created:
         response.status_code = status.HTTP_201_CREATED
@@ -62,7 +64,7 @@ async def put_gesdent(
     if saved.webhook_secret is not None:
         response.headers["Cache-Control"] = "no-store"
     response.headers["ETag"] = service.etag(saved.connection)
-    return GesdentPublic.build(saved.connection, saved.webhook_secret)
+    return GesdentPublic.build(saved.connection, settings.gesdent_base_url, saved.webhook_secret)
 
 
 @router.delete(

@@ -13,9 +13,11 @@ from app.problems import responses
 from app.routers.common import NamePath
 from app.schemas.sync import RunSummary, SyncRunCreate, SyncRunPublic, SyncStatus
 from app.services import sync_runs as service
+from app.state import SettingsDep
 
 router = APIRouter(tags=["sync"])
-RunId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Sync run id.")]
+RUN_ID_PATTERN = r"^[0-9a-f-]{36}$"
+RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="Sync run id.")]
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": SyncRunPublic, "description": "Queued"},
     200: {"model": SyncRunPublic, "description": "A run was already queued or running: that run"},
@@ -38,13 +40,17 @@ def answer_trigger(run: object, instance: str, created: bool, response: Response
 async def create_sync_run(
     principal: SyncRunner,
     session: SessionDep,
+    settings: SettingsDep,
     name: NamePath,
     response: Response,
     body: SyncRunCreate | None = None,
 ) -> SyncRunPublic:
     """Run the GESDENT import now. At most one run per instance is queued or running: a second
     trigger answers that run (200) instead of queuing another."""
-    run, created = await service.trigger(session, principal, name, "manual", bool(body and body.full_refresh))
+    full_refresh = bool(body and body.full_refresh)
+    run, created = await service.trigger(
+        session, principal, name, "manual", full_refresh, settings.gesdent_base_url
+    )
     return answer_trigger(run, name, created, response)
 
 

@@ -1,29 +1,27 @@
-"""Triggers from outside: the signed GESDENT webhook and the legacy importer URL."""
+"""The signed GESDENT change notification (Standard Webhooks)."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
-from pydantic import BaseModel, Field, ValidationError
+from fastapi import APIRouter, Header, Request, Response, status
+from pydantic import BaseModel, ValidationError
 
-from app.auth import SyncRunner
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
-from app.domain.values import INSTANCE_NAME_PATTERN
 from app.problems import responses
-from app.routers.sync import ACCEPTED, answer_trigger
+from app.schemas.common import InstanceName
 from app.schemas.sync import SyncRunPublic
-from app.services import sync_runs
 from app.services import webhooks as service
+from app.state import SecretBoxDep, SettingsDep
 
 router = APIRouter(tags=["sync"])
 
 
 class ChangeNotification(BaseModel):
     type: Literal["data.changed"]
-    db_name: Annotated[str, Field(pattern=INSTANCE_NAME_PATTERN)]
+    db_name: InstanceName
     streams: list[Literal["resources", "users", "patients", "reservations", "availability"]] | None = None
 
 
@@ -54,6 +52,8 @@ WebhookHeader = Annotated[str, Header(max_length=1000)]
 async def gesdent_webhook(
     request: Request,
     session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
     response: Response,
     webhook_id: Annotated[str, Header(alias="webhook-id", max_length=200)],
     webhook_timestamp: Annotated[str, Header(alias="webhook-timestamp", max_length=20)],
@@ -71,13 +71,14 @@ async def gesdent_webhook(
         ) from None
     delivery = await service.receive(
         session,
-        request.app.state.secret_box,
+        box,
         db_name=notification.db_name,
         streams=notification.streams,
         webhook_id=webhook_id,
         timestamp=webhook_timestamp,
         signatures=webhook_signature,
         body=raw,
+        default_base_url=settings.gesdent_base_url,
     )
     if delivery.run is None:
         response.status_code = status.HTTP_200_OK
@@ -85,22 +86,3 @@ async def gesdent_webhook(
     response.status_code = status.HTTP_202_ACCEPTED if delivery.created else status.HTTP_200_OK
     run = SyncRunPublic.build(delivery.run, delivery.instance)
     return WebhookAnswer(status="queued" if delivery.created else "already_active", run=run)
-
-
-@router.get(
-    "/cron_importer_gesdent.php",
-    operation_id="sync_legacy_trigger",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SyncRunPublic,
-    responses={**ACCEPTED, **responses(401, 403, 404, 409, 422)},
-)
-async def legacy_trigger(
-    principal: SyncRunner,
-    session: SessionDep,
-    response: Response,
-    db_name: Annotated[str, Query(alias="dbName", pattern=INSTANCE_NAME_PATTERN, description="tt_<centre>")],
-) -> SyncRunPublic:
-    """The old importer's URL, so bookmarks and cron lines keep working: a manual run of that
-    database. Needs an API key with `sync:run`, e.g. `curl -H 'Authorization: Bearer …' …`."""
-    run, created = await sync_runs.trigger(session, principal, db_name, "manual", False)
-    return answer_trigger(run, db_name, created, response)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from app.domain.values import INSTANCE_NAME_PATTERN, text_problem
+from app.domain.values import INSTANCE_NAME_INPUT_PATTERN, canonical_instance_name, text_problem
 
 
 def single_line(value: str) -> str:
@@ -32,8 +32,20 @@ def _utc(value: datetime) -> str:
 
 
 Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
+
+
+def instance_name(value: object) -> object:
+    """An instance name as the caller wrote it → its stored form (see canonical_instance_name)."""
+    return canonical_instance_name(value) if isinstance(value, str) else value
+
+
+NAME_DESCRIPTION = "Database name, e.g. `tt_sanitas_gesdent_digest`; the `tt_` prefix may be left out."
+# The pattern documents what callers may send; the validator answers the stored `tt_…` form, and
+# for a near miss (capitals, hyphens) an error that names the valid spelling.
 InstanceName = Annotated[
-    str, Field(pattern=INSTANCE_NAME_PATTERN, examples=["tt_portal_sanitas"], description="Database name.")
+    str,
+    Field(pattern=INSTANCE_NAME_INPUT_PATTERN, examples=["tt_portal_sanitas"], description=NAME_DESCRIPTION),
+    BeforeValidator(instance_name),
 ]
 Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
 DisplayName = Label

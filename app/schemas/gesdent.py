@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, field_validator
 
 from app.db.models import GesdentConnection
-from app.domain.gesdent import FAMILIES, split_credential
+from app.domain.gesdent import FAMILIES, split_credential, split_resource_ids
 from app.schemas.common import Input, Output, Timestamp, single_line
 
 Username = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
@@ -13,13 +13,17 @@ Password = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(si
 
 
 class CredentialIn(Input):
+    """Kept exactly as given, spaces included."""
+
     username: Username
     password: Password | None = Field(None, description="Omit to keep the stored password.")
 
 
 class CredentialsIn(Input):
-    """One HTTP Digest credential per endpoint family: an object, or the procedure's
-    `"username:password"` string."""
+    """One HTTP Digest credential per endpoint family (resources are read with `availability`): an
+    object, kept exactly as given, or the procedure's `"username:password"` string, as pasted: the
+    whitespace around the username and around the password is removed (`"digest: wOPn…"` is user
+    `digest`). A password that really starts or ends with a space needs the object form."""
 
     users: CredentialIn | str
     reservations: CredentialIn | str
@@ -36,18 +40,34 @@ class CredentialsIn(Input):
         return value
 
 
+ResourceIds = Annotated[
+    list[Annotated[str, Field(max_length=100)]],
+    Field(min_length=1, max_length=50, examples=[["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"]]),
+]
+
+
 class GesdentPut(Input):
-    base_url: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(single_line)] = Field(
-        examples=["https://gesdent.clinica.example/api/"]
+    base_url: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(single_line)] | None = Field(
+        None,
+        examples=["https://gesdent.clinica.example/api/"],
+        description="This instance's GESDENT address. Omit (or null) to use the deployment's "
+        "(PORTICO_GESDENT_BASE_URL).",
     )
-    resource_ids: list[Annotated[str, Field(max_length=100)]] = Field(
-        min_length=1, max_length=50, examples=[["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"]]
+    resource_ids: ResourceIds | Annotated[str, Field(min_length=1, max_length=6000)] = Field(
+        description="A list, or one string of IDs separated by commas, spaces or line breaks, as pasted "
+        "from the procedure. Case is forgiven; repeats are dropped.",
+        examples=[["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"]],
     )
     credentials: CredentialsIn
     enabled: StrictBool = True
     interval_minutes: StrictInt = Field(15, ge=1, le=1440, description="Minutes between scheduled runs.")
     window_days: StrictInt = Field(14, ge=1, le=180, description="Days of availability to import.")
     rotate_webhook_secret: StrictBool = Field(False, description="Issue a new webhook secret (shown once).")
+
+    @property
+    def resource_id_list(self) -> list[str]:
+        ids = self.resource_ids
+        return split_resource_ids(ids) if isinstance(ids, str) else ids
 
 
 class CredentialPublic(Output):
@@ -62,7 +82,16 @@ class CredentialsPublic(Output):
 
 
 class GesdentPublic(Output):
-    base_url: str
+    base_url: str | None = Field(
+        description="This instance's own address; null when it uses the deployment's."
+    )
+    effective_base_url: str | None = Field(
+        description="The address a sync uses now; null when neither the instance nor the deployment has one."
+    )
+    base_url_source: Literal["instance", "deployment"] | None = Field(
+        description="Where effective_base_url comes from: the rules (`instance`) or PORTICO_GESDENT_BASE_URL "
+        "(`deployment`)."
+    )
     resource_ids: list[str]
     credentials: CredentialsPublic
     enabled: bool
@@ -78,7 +107,9 @@ class GesdentPublic(Output):
     updated_at: Timestamp
 
     @classmethod
-    def build(cls, row: GesdentConnection, webhook_secret: str | None = None) -> GesdentPublic:
+    def build(
+        cls, row: GesdentConnection, default_base_url: str | None, webhook_secret: str | None = None
+    ) -> GesdentPublic:
         credentials = {
             family: CredentialPublic(
                 username=getattr(row, f"{family}_username"),
@@ -86,8 +117,15 @@ class GesdentPublic(Output):
             )
             for family in FAMILIES
         }
+        source: Literal["instance", "deployment"] | None = None
+        if row.base_url:
+            source = "instance"
+        elif default_base_url:
+            source = "deployment"
         return cls(
             base_url=row.base_url,
+            effective_base_url=row.base_url or default_base_url,
+            base_url_source=source,
             resource_ids=row.resource_ids.split(),
             credentials=CredentialsPublic(**credentials),
             enabled=row.enabled,

@@ -65,7 +65,7 @@ async def put(
             f"{len(errors)} invalid field(s): " + "; ".join(e["message"] for e in errors), errors
         )
     values: dict[str, Any] = {
-        "base_url": rules.normalise_base_url(data.base_url),
+        "base_url": None if data.base_url is None else rules.normalise_base_url(data.base_url),
         "resource_ids": " ".join(resource_ids),
         "enabled": data.enabled,
         "interval_minutes": data.interval_minutes,
@@ -98,11 +98,12 @@ async def _validate(
     data: GesdentPut, current: GesdentConnection | None, allow_private: bool
 ) -> tuple[list[str], list[dict[str, str]]]:
     errors: list[dict[str, str]] = []
-    resource_ids, problems = rules.normalise_resource_ids(data.resource_ids)
+    resource_ids, problems = rules.normalise_resource_ids(data.resource_id_list)
     errors += [{"field": "body.resource_ids", "message": p} for p in problems]
-    problem = rules.base_url_problem(data.base_url) or await address_problem(data.base_url, allow_private)
-    if problem:
-        errors.append({"field": "body.base_url", "message": f"base_url {problem}"})
+    if data.base_url is not None:
+        problem = rules.base_url_problem(data.base_url) or await address_problem(data.base_url, allow_private)
+        if problem:
+            errors.append({"field": "body.base_url", "message": f"base_url {problem}"})
     for family in rules.FAMILIES:
         stored = current is not None and bool(getattr(current, f"{family}_password"))
         if getattr(data.credentials, family).password is None and not stored:
@@ -135,9 +136,11 @@ async def delete(session: AsyncSession, principal: Principal, name: str, if_matc
     await session.flush()
 
 
-def missing_parts(connection: GesdentConnection) -> list[str]:
-    """What a cloned, not yet completed, set of rules still lacks before it can sync."""
-    missing = [] if connection.resource_ids.strip() else ["resource_ids"]
+def missing_parts(connection: GesdentConnection, default_base_url: str | None) -> list[str]:
+    """What the rules still lack before they can sync: a cloned set has no resource IDs or passwords
+    yet, and without PORTICO_GESDENT_BASE_URL every set needs its own base_url."""
+    missing = [] if connection.base_url or default_base_url else ["base_url"]
+    missing += [] if connection.resource_ids.strip() else ["resource_ids"]
     missing += [f"{f} password" for f in rules.FAMILIES if not getattr(connection, f"{f}_password")]
     return missing
 

@@ -14,6 +14,8 @@ from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.domain import rules
 from app.domain.errors import NameTaken, NotFound
+from app.domain.matching import closest_names
+from app.domain.values import INSTANCE_PREFIX
 from app.etags import check_if_match, etag_of
 from app.pagination import PageRequest, fetch_page
 from app.schemas.instances import InstanceCreate, InstanceUpdate
@@ -40,8 +42,20 @@ async def require(session: AsyncSession, principal: Principal, name: str, *, loc
     """The caller's instance `name`, or 404 (also when another partner owns it)."""
     instance = await repo.get_by_name(session, partner_of(principal), name, lock=lock)
     if instance is None:
-        raise NotFound(f"Instance {name} not found.", instance=name)
+        raise await not_found(session, principal, name)
     return instance
+
+
+# Suggestions after a typo compare the name with the caller's own instances, never another partner's.
+SUGGESTION_POOL = 50_000
+
+
+async def not_found(session: AsyncSession, principal: Principal, name: str) -> NotFound:
+    """The 404 for an unknown instance name, suggesting the caller's closest instance names."""
+    names = await repo.names_of(session, partner_of(principal), SUGGESTION_POOL)
+    suggestions = closest_names(name, names, prefix=INSTANCE_PREFIX)
+    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+    return NotFound(f"Instance {name} not found.{hint}", instance=name, suggestions=suggestions)
 
 
 async def get(session: AsyncSession, principal: Principal, name: str) -> tuple[Instance, rules.InstanceFacts]:

@@ -19,11 +19,16 @@ from app.sync import queue
 
 
 async def trigger(
-    session: AsyncSession, principal: Principal, name: str, trigger: str, full_refresh: bool
+    session: AsyncSession,
+    principal: Principal,
+    name: str,
+    trigger: str,
+    full_refresh: bool,
+    default_base_url: str | None,
 ) -> tuple[SyncRun, bool]:
     """Queue a run (or find the active one): (run, created)."""
     instance = await require(session, principal, name)
-    return await trigger_for(session, instance, trigger, full_refresh)
+    return await trigger_for(session, instance, trigger, full_refresh, default_base_url)
 
 
 async def trigger_for(
@@ -31,6 +36,7 @@ async def trigger_for(
     instance: Instance,
     trigger: str,
     full_refresh: bool,
+    default_base_url: str | None,
     streams: tuple[str, ...] = queue.ALL_STREAMS,
 ) -> tuple[SyncRun, bool]:
     connection = await session.get(GesdentConnection, instance.id)
@@ -39,14 +45,24 @@ async def trigger_for(
             f"Instance {instance.name} has no GESDENT connection rules; "
             f"PUT /v1/instances/{instance.name}/gesdent first."
         )
-    missing = missing_parts(connection)
+    missing = missing_parts(connection, default_base_url)
     if missing:
+        where = " (or set PORTICO_GESDENT_BASE_URL for the whole deployment)" if "base_url" in missing else ""
         raise GesdentNotConfigured(
             f"The GESDENT connection rules of {instance.name} lack {', '.join(missing)}; "
-            f"complete them with PUT /v1/instances/{instance.name}/gesdent.",
+            f"complete them with PUT /v1/instances/{instance.name}/gesdent{where}.",
             missing=missing,
         )
     return await queue.enqueue(session, instance.id, trigger, full_refresh=full_refresh, streams=streams)
+
+
+async def run_of(session: AsyncSession, principal: Principal, name: str, run_id: str) -> SyncRun:
+    """Run `run_id` of the caller's instance `name`, or 404."""
+    instance = await require(session, principal, name)
+    run = await session.get(SyncRun, run_id)
+    if run is None or run.instance_id != instance.id:
+        raise NotFound(f"Instance {name} has no sync run {run_id}.")
+    return run
 
 
 async def list_page(

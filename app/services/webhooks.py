@@ -52,6 +52,7 @@ async def receive(
     timestamp: str,
     signatures: str,
     body: bytes,
+    default_base_url: str | None,
 ) -> Delivery:
     """Every failure answers the same 401, so the endpoint tells a stranger nothing about which
     databases exist."""
@@ -77,5 +78,7 @@ async def receive(
     wanted = tuple(
         s for s in ALL_STREAMS if not streams or s in streams or (s == "users" and "patients" in streams)
     )
-    run, created = await trigger_for(session, instance, "webhook", False, wanted or ALL_STREAMS)
+    run, created = await trigger_for(
+        session, instance, "webhook", False, default_base_url, wanted or ALL_STREAMS
+    )
     return Delivery(run, instance.name, created)

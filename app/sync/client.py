@@ -69,16 +69,32 @@ class GesdentError(Exception):
         self.endpoint = endpoint
 
 
+def request_context(endpoint: str, path: str) -> str:
+    """How an error names the request: the endpoint, the path and the credential family it used."""
+    family = CREDENTIAL_OF[endpoint]
+    why = ", which GESDENT asks for on resources" if endpoint != family else ""
+    return f"{endpoint} endpoint (GET {path}, with the {family} credential{why})"
+
+
 class CredentialsRejected(GesdentError):
     """GESDENT answered 401 to the digest answer: the credential of that family is wrong."""
 
-    def __init__(self, endpoint: str, family: str, username: str, path: str, answered: bool = True) -> None:
-        how = "after the digest answer" if answered else "without a Digest challenge"
-        super().__init__(
-            f"GESDENT rejected the {family} credentials (username {username!r}) on the {endpoint} "
-            f"endpoint: GET {path} answered 401 {how}",
-            endpoint,
+    def __init__(self, endpoint: str, path: str, credential: tuple[str, str], answered: bool = True) -> None:
+        family = CREDENTIAL_OF[endpoint]
+        username, password = credential
+        how = "after the Digest answer" if answered else "without a Digest challenge"
+        message = (
+            f"GESDENT rejected the {family} credentials (username {username!r}) on the "
+            f"{request_context(endpoint, path)}: 401 {how}. Check the {family} username and password "
+            "of the connection rules"
         )
+        if username != username.strip() or password != password.strip():
+            what = "username" if username != username.strip() else "password"
+            message += (
+                f'; the stored {what} starts or ends with whitespace (the "username:password" form '
+                "removes it, the object form keeps it)"
+            )
+        super().__init__(message, endpoint)
         self.family = family
 
 
@@ -263,7 +279,7 @@ class GesdentClient:
 
     # --- One request, with retries ------------------------------------------------------------
 
-    def _auth(self, endpoint: Endpoint) -> tuple[httpx.DigestAuth, str, str]:
+    def _auth(self, endpoint: Endpoint) -> tuple[httpx.DigestAuth, tuple[str, str]]:
         family = CREDENTIAL_OF[endpoint]
         if family not in self._credentials:
             raise GesdentError(f"no {family} credentials are configured (needed for {endpoint})", endpoint)
@@ -271,7 +287,7 @@ class GesdentClient:
         auth = self._auths.get(credential)
         if auth is None:
             auth = self._auths[credential] = httpx.DigestAuth(*credential)
-        return auth, family, credential[0]
+        return auth, credential
 
     async def _get(
         self, endpoint: Endpoint, path: str, params: dict[str, str] | None, resource_id: str | None
@@ -281,7 +297,8 @@ class GesdentClient:
     async def _request(self, endpoint: Endpoint, path: str, params: dict[str, str] | None) -> httpx.Response:
         """The answer to one GET, retried on transient failures; its status is not checked further
         (see _decode) unless it is 401 or one that is retried."""
-        auth, family, username = self._auth(endpoint)
+        auth, credential = self._auth(endpoint)
+        shown = self._http.base_url.join(path).path  # in errors: the path on the server, base_url's included
         last = ""
         policy = self.retry
         for attempt in range(1, policy.max_attempts + 1):
@@ -295,13 +312,13 @@ class GesdentClient:
                 raise AddressForbidden(f"{endpoint}: base_url {exc}", endpoint) from exc
             except httpx.HTTPError as exc:
                 raise GesdentProtocolError(
-                    f"{endpoint}: GET {path} failed: {type(exc).__name__}: {exc}", endpoint
+                    f"{request_context(endpoint, shown)} failed: {type(exc).__name__}: {exc}", endpoint
                 ) from exc
             else:
                 status = response.status_code
                 if status == 401:
                     answered = "authorization" in response.request.headers
-                    raise CredentialsRejected(endpoint, family, username, path, answered)
+                    raise CredentialsRejected(endpoint, shown, credential, answered)
                 if status in RETRIED_STATUSES:
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
                     last = f"HTTP {status}" + (
@@ -325,36 +342,37 @@ class GesdentClient:
             )
             await asyncio.sleep(delay)
         raise GesdentUnavailable(
-            f"{endpoint}: GET {path} failed {policy.max_attempts} times "
+            f"{request_context(endpoint, shown)} failed {policy.max_attempts} times "
             f"(connect errors, timeouts, 429 and 5xx are retried); last: {last}",
             endpoint,
         )
 
     def _decode(self, endpoint: Endpoint, response: httpx.Response, resource_id: str | None) -> Any:
         status = response.status_code
-        path = response.request.url.path
+        where = request_context(endpoint, response.request.url.path)
         if 300 <= status < 400:
             location = response.headers.get("location", "nowhere")
             raise GesdentProtocolError(
-                f"{endpoint}: GET {path} answered {status}, redirecting to {location}; redirects are not "
+                f"{where} answered {status}, redirecting to {location}; redirects are not "
                 "followed (check base_url)",
                 endpoint,
             )
         if status == 404 and resource_id is not None:
             raise GesdentProtocolError(
-                f"{endpoint}: GESDENT does not know resource {resource_id} (404)", endpoint
+                f"{where}: GESDENT does not know resource {resource_id} (404); check the resource IDs",
+                endpoint,
             )
         if not 200 <= status < 300:
             hint = " (check base_url)" if status == 404 else ""
             raise GesdentProtocolError(
-                f"{endpoint}: GET {path} answered HTTP {status}{hint}: {_snippet(response.content)}", endpoint
+                f"{where} answered HTTP {status}{hint}: {_snippet(response.content)}", endpoint
             )
         try:
             return json.loads(response.content)
         except (ValueError, UnicodeDecodeError) as exc:
             # The body itself stays out of the message: it may hold patient data.
             raise GesdentProtocolError(
-                f"{endpoint}: GET {path} answered malformed JSON ({len(response.content)} bytes, "
+                f"{where} answered malformed JSON ({len(response.content)} bytes, "
                 f"{response.headers.get('content-type', 'no content type')}): {exc}",
                 endpoint,
             ) from exc

@@ -27,6 +27,7 @@ class SyncService:
         workers: int = 1,
         lease_seconds: float = 60,
         allow_private_networks: bool = False,
+        default_base_url: str | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.tick_seconds = tick_seconds
@@ -36,6 +37,7 @@ class SyncService:
                 box,
                 lease=timedelta(seconds=lease_seconds),
                 allow_private_networks=allow_private_networks,
+                default_base_url=default_base_url,
             )
             for _ in range(max(workers, 0))
         ]

@@ -21,6 +21,10 @@ from app.sync import queue
 from app.sync.importer import ConnectionRules, run_import
 
 log = logging.getLogger("portico.sync")
+NO_ADDRESS = (
+    "no GESDENT address: the connection rules have no base_url and this process has no "
+    "PORTICO_GESDENT_BASE_URL; set one of them"
+)
 
 
 def default_owner() -> str:
@@ -39,6 +43,7 @@ class Worker:
         client_options: dict[str, Any] | None = None,
         importer: Callable[..., Any] | None = None,
         allow_private_networks: bool = False,
+        default_base_url: str | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.box = box
@@ -48,6 +53,7 @@ class Worker:
         self.client_options = client_options
         self._importer = importer
         self.allow_private_networks = allow_private_networks
+        self.default_base_url = default_base_url  # PORTICO_GESDENT_BASE_URL
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; an error in one run never stops the loop."""
@@ -97,6 +103,9 @@ class Worker:
             row = await session.get(GesdentConnection, claim.instance_id)
         if row is None:
             return "failed", {}, "the instance has no GESDENT connection rules"
+        base_url = row.base_url or self.default_base_url
+        if not base_url:
+            return "failed", {}, NO_ADDRESS
         try:
             credentials = {
                 family: (
@@ -108,7 +117,7 @@ class Worker:
         except ValueError as exc:  # PORTICO_SECRET_KEYS lacks the key these were encrypted with
             return "failed", {}, str(exc)
         rules = ConnectionRules(
-            base_url=row.base_url,
+            base_url=base_url,
             resource_ids=row.resource_ids.split(),
             credentials=credentials,
             window_days=row.window_days,

@@ -100,7 +100,7 @@ async def test_clone_errors_leave_nothing_behind(api, make_client):
     # The failed clone left nothing behind: the name is free.
     assert (await api.get("/v1/instances/tt_x")).status_code == 404
     bad = await api.post(
-        "/v1/instances/tt_model/clone", json={"name": "bad", "include": ["gold"], "extra": 1}
+        "/v1/instances/tt_model/clone", json={"name": "Bad", "include": ["gold"], "extra": 1}
     )
     assert len(assert_problem(bad, 422, "validation-error")["errors"]) == 3
     assert_problem(await api.post("/v1/instances/tt_nope/clone", json={"name": "tt_y"}), 404, "not-found")

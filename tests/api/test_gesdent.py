@@ -184,3 +184,83 @@ async def test_completing_cloned_rules_issues_their_webhook_secret(api):
     assert completed.json()["webhook_secret"].startswith("whsec_")
     again = await api.put("/v1/instances/tt_copy/gesdent", json=RULES)
     assert again.json()["webhook_secret"] is None
+
+
+async def test_pasted_credentials_lose_the_whitespace_around_them(api, app):
+    """The procedure writes `digest: wOPn…`; pasted as it is, the space is not part of the password."""
+    await create_instance(api, "tt_c")
+    pasted = {
+        "users": "digest: wOPnLZytlYwv1pZA6Wse",
+        "reservations": "  res :\tr-secret-1  ",
+        "availability": {"username": " av ", "password": " a-secret-2 "},  # the object form: as given
+    }
+    response = await api.put(URL, json={**RULES, "credentials": pasted})
+    assert response.status_code == 201, response.text
+    credentials = response.json()["credentials"]
+    assert credentials["users"]["username"] == "digest"
+    assert credentials["reservations"]["username"] == "res"
+    assert credentials["availability"]["username"] == " av "
+    async with app.state.engine.connect() as connection:
+        row = (await connection.execute(text("SELECT * FROM gesdent_connections"))).mappings().one()
+    box = app.state.secret_box
+    assert box.decrypt(row["users_password"]) == "wOPnLZytlYwv1pZA6Wse"
+    assert box.decrypt(row["reservations_password"]) == "r-secret-1"
+    assert box.decrypt(row["availability_password"]) == " a-secret-2 "
+    for blank in (" : pw", "   :pw"):
+        body = assert_problem(
+            await api.put(URL, json={**RULES, "credentials": {**pasted, "users": blank}}),
+            422,
+            "validation-error",
+        )
+        assert body["errors"][0]["field"] == "body.credentials.users"
+
+
+async def test_resource_ids_pasted_as_one_string(api):
+    await create_instance(api, "tt_c")
+    pasted = (
+        "EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2, aaaa1111-bbbb2222\n"
+        "CCCC-DDDD;  EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2\r\n"
+    )
+    response = await api.put(URL, json={**RULES, "resource_ids": pasted})
+    assert response.status_code == 201, response.text
+    assert response.json()["resource_ids"] == [
+        "EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2",
+        "AAAA1111-BBBB2222",
+        "CCCC-DDDD",
+    ]
+    bad_ones = ((" ,\n ", "at least one"), ("CCCC-DDDD, not-an id", "'id' is not a GESDENT resource ID"))
+    for bad, message in bad_ones:
+        body = assert_problem(
+            await api.put(URL, json={**RULES, "resource_ids": bad}), 422, "validation-error"
+        )
+        assert body["errors"][0]["field"] == "body.resource_ids"
+        assert message in body["detail"], body
+    assert (await api.get(URL)).json()["resource_ids"][2] == "CCCC-DDDD"  # nothing lost
+
+
+async def test_base_url_may_come_from_the_deployment(api, app):
+    await create_instance(api, "tt_c")
+    own = {key: value for key, value in RULES.items() if key != "base_url"}
+    response = await api.put(URL, json=own)
+    assert response.status_code == 201, response.text
+    shown = response.json()
+    assert (shown["base_url"], shown["effective_base_url"], shown["base_url_source"]) == (None, None, None)
+    body = assert_problem(await api.post("/v1/instances/tt_c/sync-runs"), 409, "gesdent-not-configured")
+    assert body["missing"] == ["base_url"] and "PORTICO_GESDENT_BASE_URL" in body["detail"]
+    settings = app.state.settings
+    settings.gesdent_base_url = "https://gesdent.example.org/central/"
+    try:
+        shown = (await api.get(URL)).json()
+        assert shown["base_url"] is None
+        assert shown["effective_base_url"] == "https://gesdent.example.org/central/"
+        assert shown["base_url_source"] == "deployment"
+        assert (await api.post("/v1/instances/tt_c/sync-runs")).status_code == 202
+        overridden = (await api.put(URL, json=RULES)).json()  # the instance's own wins
+        assert (
+            overridden["effective_base_url"] == overridden["base_url"] == "https://gesdent.example.org/api/"
+        )
+        assert overridden["base_url_source"] == "instance"
+        again = (await api.put(URL, json={**own, "base_url": None})).json()
+        assert (again["base_url"], again["base_url_source"]) == (None, "deployment")
+    finally:
+        settings.gesdent_base_url = None

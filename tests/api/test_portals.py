@@ -31,7 +31,8 @@ class TestPortals:
         )
         assert (await api.get("/v1/instances/tt_m1/settings")).json() == {}
         assert_problem(await api.post("/v1/portals", json={"instance": "tt_nobody"}), 404, "not-found")
-        assert_problem(await api.post("/v1/portals", json={"instance": "nope"}), 422, "validation-error")
+        assert_problem(await api.post("/v1/portals", json={"instance": "nope"}), 404, "not-found")  # tt_nope
+        assert_problem(await api.post("/v1/portals", json={"instance": "No pe"}), 422, "validation-error")
         assert_problem(await api.post("/v1/portals", json={}), 422, "validation-error")
 
     async def test_list_and_get(self, api):

@@ -95,7 +95,8 @@ async def test_wrong_password_fails_fast_naming_the_family(make_sandbox: MakeSan
     message = str(raised.value)
     assert raised.value.endpoint == raised.value.family == "reservations"
     assert "reservations credentials (username 'digest-reservations')" in message
-    assert "after the digest answer" in message
+    assert "after the Digest answer" in message
+    assert "reservations endpoint (GET /reservations, with the reservations credential)" in message
     assert server.credentials["reservations"].password not in message
     assert TEST_CONFIG.credentials["reservations"].password not in message  # the one the client sent
     assert server.control.stats()["reservations"]["requests"] == 2  # the challenge, one answer
@@ -148,7 +149,10 @@ async def test_retries_run_out(sandbox: SandboxServer, mode: str, options: dict[
     async with client(sandbox) as gesdent:
         with pytest.raises(GesdentUnavailable) as raised:
             await gesdent.resource(sandbox.resource_ids[0])
-    assert str(raised.value).startswith(f"resources: GET resources/{sandbox.resource_ids[0]} failed 3 times")
+    assert str(raised.value).startswith(
+        f"resources endpoint (GET /resources/{sandbox.resource_ids[0]}, with the availability credential, "
+        "which GESDENT asks for on resources) failed 3 times"
+    )
     assert last in str(raised.value)
     assert sandbox.control.stats()["resources"]["faults"] == 3
 
@@ -195,7 +199,8 @@ async def test_malformed_json_is_a_protocol_error_not_retried(sandbox: SandboxSe
     sandbox.control.fault("malformed", endpoint="users")
     async with client(sandbox) as gesdent:
         with pytest.raises(
-            GesdentProtocolError, match=r"users: GET /users answered malformed JSON"
+            GesdentProtocolError,
+            match=r"users endpoint \(GET /users, with the users credential\) answered malformed JSON",
         ) as raised:
             await collect(gesdent.users(None))
     assert "Luc" not in str(raised.value)  # the body (patient data) stays out of errors and logs

@@ -1,7 +1,15 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.domain.errors import InvalidCursor, PreconditionFailed
-from app.domain.values import INSTANCE_NAME_RE, text_problem
+from app.domain.matching import closest_names
+from app.domain.values import (
+    INSTANCE_NAME_INPUT_PATTERN,
+    INSTANCE_NAME_RE,
+    canonical_instance_name,
+    text_problem,
+)
 from app.etags import check_if_match, etag_of
 from app.pagination import decode_cursor, encode_cursor
 
@@ -68,3 +76,60 @@ def test_webhook_timestamp_tolerance_is_five_minutes():
         verification_problem(secret, "m", "soon", "v1,AAAA", body, now)
         == "webhook-timestamp is not a Unix time"
     )
+
+
+# --- Names as the procedure writes them -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("tt_sanitas_gesdent_digest", "tt_sanitas_gesdent_digest"),
+        ("sanitas_gesdent_digest", "tt_sanitas_gesdent_digest"),  # the clone step's example
+        ("tt", "tt_tt"),
+        ("tt_", "tt_tt_"),  # what the published pattern, ^(tt_)?[a-z0-9_]{1,60}$, lets through
+        ("a" * 60, "tt_" + "a" * 60),
+    ],
+)
+def test_the_tt_prefix_may_be_left_out(written, stored):
+    assert canonical_instance_name(written) == stored
+
+
+@pytest.mark.parametrize(
+    ("written", "suggested"),
+    [
+        ("Sanitas_Gesdent", "tt_sanitas_gesdent"),
+        ("sanitas-gesdent-digest", "tt_sanitas_gesdent_digest"),
+        ("TT-Clinica Madrid", "tt_clinica_madrid"),
+        ("clínica", "tt_clinica"),
+        (" tt_x ", "tt_x"),
+    ],
+)
+def test_a_near_miss_is_refused_with_the_valid_name(written, suggested):
+    with pytest.raises(ValueError, match=f"did you mean '{suggested}'") as raised:
+        canonical_instance_name(written)
+    assert "lower-case letters, digits and underscores" in str(raised.value)
+
+
+@pytest.mark.parametrize("written", ["---", "", "a" * 61, "tt_" + "a" * 61])
+def test_no_suggestion_when_there_is_no_valid_name_near(written):
+    with pytest.raises(ValueError, match="is not a database name") as raised:
+        canonical_instance_name(written)
+    assert "did you mean" not in str(raised.value)
+
+
+@given(st.from_regex(INSTANCE_NAME_INPUT_PATTERN, fullmatch=True))
+def test_every_name_the_pattern_allows_is_accepted(written):
+    """What the spec publishes is what the server takes: no schema-valid name is refused."""
+    stored = canonical_instance_name(written)
+    assert INSTANCE_NAME_RE.match(stored)
+    assert stored in (written, "tt_" + written)
+    assert canonical_instance_name(stored) == stored  # a stored name is taken as it is
+
+
+def test_closest_names_ignore_the_shared_prefix():
+    names = ["tt_sanitas_gesdent_digest", "tt_sanitas_gesdent_md5", "tt_portal", "tt_a"]
+    # The procedure's own manual-run example misspells gesdent as gedent.
+    assert closest_names("tt_sanitas_gedent_digest", names, prefix="tt_")[0] == "tt_sanitas_gesdent_digest"
+    assert closest_names("tt_b", names, prefix="tt_") == []  # tt_a is not close: only the prefix is shared
+    assert closest_names("tt_x", [], prefix="tt_") == []

@@ -72,6 +72,12 @@ async def lock_rows(session: AsyncSession, instance_ids: list[str]) -> None:
     )
 
 
+async def names_of(session: AsyncSession, partner_id: str, limit: int) -> list[str]:
+    """Up to `limit` instance names of one partner (to suggest one after a typo)."""
+    stmt = select(col(Instance.name)).where(col(Instance.partner_id) == partner_id).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def name_exists(session: AsyncSession, name: str) -> bool:
     stmt = select(col(Instance.id)).where(col(Instance.name) == name)
     return (await session.execute(stmt)).first() is not None
