@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import SessionDep
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
+from app.negotiation import wants_html
 
 KEY_PREFIX = "ptc_"
 
@@ -74,7 +77,24 @@ def parse_lookup(plaintext: str) -> str | None:
 
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
-_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="portico"'}
+BEARER_CHALLENGE = 'Bearer realm="portico"'
+BASIC_CHALLENGE = 'Basic realm="Portico", charset="UTF-8"'
+
+
+class _PageBasic(HTTPBasic):
+    """Declares HTTP Basic in the spec for the pages meant for people; the header is read by
+    `_page_principal`, which also answers the challenge."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+_basic = _PageBasic(
+    auto_error=False,
+    realm="Portico",
+    description="Only on the pages for people (with `Accept: text/html`): any user name, the API key "
+    "as password.",
+)
 
 
 async def current_principal(
@@ -82,11 +102,49 @@ async def current_principal(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller of a JSON route: a key in `Authorization: Bearer`, never anywhere else."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        basic = request.headers.get("authorization", "").lower().startswith("basic ")
+        hint = " HTTP Basic is accepted only by the pages for people in a browser." if basic else ""
+        raise _unauthorized(f"Send an API key as `Authorization: Bearer <key>`.{hint}")
+    return await _principal_of(request, session, credentials.credentials, [BEARER_CHALLENGE])
+
+
+async def _page_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _: Annotated[None, Depends(_basic)],
+) -> Principal:
+    """The caller of a page for people (the manual run URL, the summary report): Bearer, or HTTP
+    Basic with the API key as password when a browser asks for HTML, so that a bookmark works.
+    Basic is refused where a script asks for JSON: there, keys travel as Bearer only."""
+    challenges = [BEARER_CHALLENGE, BASIC_CHALLENGE]
+    if bearer is not None and bearer.scheme.lower() == "bearer":
+        return await _principal_of(request, session, bearer.credentials, challenges)
+    scheme, _sep, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise _unauthorized("Sign in with your API key as the password (any user name).", challenges)
+    if not wants_html(request):
+        raise _unauthorized(
+            "HTTP Basic is accepted only by the pages for people (Accept: text/html); "
+            "scripts send `Authorization: Bearer <key>`.",
+            challenges,
+        )
+    try:
+        _user, colon, key = base64.b64decode(token.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        colon = key = ""
+    if not colon or not key:
+        raise _unauthorized("Sign in with your API key as the password (any user name).", challenges)
+    return await _principal_of(request, session, key, challenges)
+
+
+async def _principal_of(
+    request: Request, session: AsyncSession, presented: str, challenges: list[str]
+) -> Principal:
     from app.db.repositories import api_keys as repo  # late import: repositories import table models
 
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthorized("Send an API key as `Authorization: Bearer <key>`.")
-    presented = credentials.credentials
     master_key: str = request.app.state.master_key
     if hmac.compare_digest(presented.encode(), master_key.encode()):
         return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))
@@ -97,20 +155,24 @@ async def current_principal(
         or row.revoked_at is not None
         or not hmac.compare_digest(row.key_hash, hash_key(presented))
     ):
-        raise _unauthorized("The API key is unknown or revoked.")
+        raise _unauthorized("The API key is unknown or revoked.", challenges)
     return Principal(partner_id=row.partner_id, key_id=row.id, scopes=frozenset(row.scopes.split()))
 
 
-def _unauthorized(detail: str) -> Unauthorized:
+def _unauthorized(detail: str, challenges: list[str] | None = None) -> Unauthorized:
     error = Unauthorized(detail)
-    error.headers = _UNAUTHORIZED_HEADERS
+    error.headers = [("WWW-Authenticate", challenge) for challenge in challenges or [BEARER_CHALLENGE]]
     return error
 
 
-def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
-    """Dependency: a partner key carrying `scope`. The master key is refused with a hint."""
+def require(scope: Scope, *, page: bool = False) -> Callable[[Principal], Awaitable[Principal]]:
+    """Dependency: a partner key carrying `scope`. The master key is refused with a hint. With
+    `page`, the route is a page for people too, and takes HTTP Basic from a browser."""
+    authenticate = _page_principal if page else current_principal
 
-    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    # A default, not an annotation: annotations are resolved in the module's globals, and
+    # `authenticate` is local.
+    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
         if principal.is_master:
             raise MasterKeyNotAllowed(
                 "The master key administers partners and API keys only. Create a partner "
@@ -138,3 +200,17 @@ PortalsWrite = Annotated[Principal, Depends(require(Scope.PORTALS_WRITE))]
 SyncRead = Annotated[Principal, Depends(require(Scope.SYNC_READ))]
 SyncRunner = Annotated[Principal, Depends(require(Scope.SYNC_RUN))]
 PatientsRead = Annotated[Principal, Depends(require(Scope.PATIENTS_READ))]
+# The pages for people: the same scopes, and HTTP Basic from a browser.
+PageInstancesRead = Annotated[Principal, Depends(require(Scope.INSTANCES_READ, page=True))]
+PageInstancesWrite = Annotated[Principal, Depends(require(Scope.INSTANCES_WRITE, page=True))]
+PageSyncRunner = Annotated[Principal, Depends(require(Scope.SYNC_RUN, page=True))]
+
+
+def is_page_route(route: object) -> bool:
+    """Whether a route is a page for people (it authenticates with `_page_principal`)."""
+    dependant = getattr(route, "dependant", None)
+    return dependant is not None and _uses(dependant, _page_principal)
+
+
+def _uses(dependant: Any, call: object) -> bool:
+    return dependant.call is call or any(_uses(sub, call) for sub in dependant.dependencies)

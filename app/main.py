@@ -13,17 +13,24 @@ from app.config import Settings
 from app.crypto import SecretBox
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
+from app.pages.csrf import CsrfTokens
+from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
+from app.pages.render import PageAssets
 from app.problems import install as install_problem_handlers
 from app.problems import problem_response
+from app.query_strings import StrictQueryStrings
 from app.routers import (
     communications,
+    docs,
     gesdent,
     health,
     imported,
     instances,
+    legacy,
     mappings,
     partners,
     portals,
+    report_web,
     services,
     sync,
     webhooks,
@@ -50,7 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.ensure_database_dir()
         app.state.master_key = settings.resolve_master_key()
-        app.state.secret_box = SecretBox(settings.resolve_secret_keys())
+        secret_keys = settings.resolve_secret_keys()
+        app.state.secret_box = SecretBox(secret_keys)
+        app.state.csrf = CsrfTokens(secret_keys)
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         if settings.auto_migrate:
             await migrate.upgrade(engine)
@@ -65,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 workers=settings.sync_workers,
                 lease_seconds=settings.sync_lease_seconds,
                 allow_private_networks=settings.gesdent_allow_private_networks,
+                default_base_url=settings.gesdent_base_url,
             )
             sync_service.start()
         try:
@@ -80,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by app.routers.docs, with bundled assets instead of a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -97,10 +107,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mappings,
         sync,
         webhooks,
+        legacy,
         imported,
+        report_web,
+        docs,
     ):
         app.include_router(module.router)
+    app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")
+    app.mount(PAGE_ASSETS_URL, PageAssets(), name="page-assets")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: a wrong query string is refused before BodyLimit reads a body.
+    app.add_middleware(StrictQueryStrings, router=app.router)
     return app
 
 
@@ -154,4 +171,11 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn app.main:app` keeps working, while importing this module reads no settings: the app is
+    # built from the environment on first access, not at import (where a bad setting is a traceback).
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth import is_page_route
 from app.domain.errors import PorticoError
+from app.negotiation import wants_html
+from app.pages.render import problem_page
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -40,13 +44,21 @@ class Problem(BaseModel):
 
 
 def problem_response(
-    status: int, slug: str, title: str, detail: str | None, headers: dict[str, str] | None = None, **ext: Any
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    **ext: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status}
     if detail is not None:
         body["detail"] = detail
     body.update({k: v for k, v in ext.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    response = JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    for name, value in headers.items() if isinstance(headers, Mapping) else headers or ():
+        response.headers.append(name, value)
+    return response
 
 
 _HTTP_SLUGS = {
@@ -68,6 +80,8 @@ def _error(error: Any) -> dict[str, Any]:
     if error["type"] == "json_invalid":  # its loc ends in a character offset, not a field
         position = error["loc"][-1] if len(error["loc"]) > 1 else "?"
         return {"field": "body", "message": f"invalid JSON at character {position}: {error['ctx']['error']}"}
+    if error["type"] == "value_error":  # our own validators' messages, without pydantic's "Value error, "
+        return {"field": _field(error["loc"]), "message": str(error["ctx"]["error"])}
     return {"field": _field(error["loc"]), "message": error["msg"]}
 
 
@@ -75,19 +89,39 @@ def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
+def _for_people(request: Request) -> bool:
+    """The error of a page for people, asked for by a browser: answered as a page too."""
+    return is_page_route(request.scope.get("route")) and wants_html(request)
+
+
+def _answer(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    **ext: Any,
+) -> Response:
+    if _for_people(request):
+        return problem_page(request, status, title, detail, headers, ext)
+    return problem_response(status, slug, title, detail, headers, **ext)
+
+
 def install(app: FastAPI) -> None:
     _declare_problem_schemas(app)
 
     @app.exception_handler(PorticoError)
-    async def _portico(_: Request, exc: PorticoError) -> JSONResponse:
-        return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extensions)
+    async def _portico(request: Request, exc: PorticoError) -> Response:
+        return _answer(request, exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extensions)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
         body_errors = any(e["loc"][:1] == ("body",) for e in exc.errors())
-        if body_errors and has_body and not _is_json(media_type):
+        takes_json = not is_page_route(request.scope.get("route"))  # the pages' forms are not JSON
+        if body_errors and has_body and takes_json and not _is_json(media_type):
             return problem_response(
                 415,
                 "unsupported-media-type",
@@ -96,20 +130,17 @@ def install(app: FastAPI) -> None:
                 f"(not {media_type or 'none'}).",
             )
         errors = [_error(e) for e in exc.errors()]
-        fields = ", ".join(e["field"] for e in errors)
-        return problem_response(
-            422,
-            "validation-error",
-            "Invalid input",
-            f"{len(errors)} invalid field(s): {fields}",
-            errors=errors,
-        )
+        if len(errors) == 1:
+            detail = f"{errors[0]['field']}: {errors[0]['message']}"
+        else:
+            detail = f"{len(errors)} invalid fields: " + ", ".join(e["field"] for e in errors)
+        return _answer(request, 422, "validation-error", "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem_response(exc.status_code, slug, title, detail, dict(exc.headers or {}))
+        return _answer(request, exc.status_code, slug, title, detail, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -16,7 +16,7 @@ class PorticoError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
-        self.headers: dict[str, str] = {}
+        self.headers: list[tuple[str, str]] = []  # a name may repeat (WWW-Authenticate)
 
 
 class Unauthorized(PorticoError):
@@ -33,6 +33,10 @@ class MissingScope(Forbidden):
 
 class MasterKeyNotAllowed(Forbidden):
     slug, title = "master-key-not-allowed", "The master key only administers partners and API keys"
+
+
+class CsrfRejected(Forbidden):
+    slug, title = "csrf-rejected", "The form did not come from one of Portico's pages"
 
 
 class MasterKeyRequired(Forbidden):
@@ -66,6 +70,14 @@ class ValidationFailed(PorticoError):
 
 class InvalidCursor(ValidationFailed):
     slug, title = "invalid-cursor", "Invalid pagination cursor"
+
+
+class UnknownQueryParameter(ValidationFailed):
+    slug, title = "unknown-query-parameter", "Unknown query parameter"
+
+
+class RepeatedQueryParameter(ValidationFailed):
+    slug, title = "repeated-query-parameter", "Query parameter given more than once"
 
 
 # Invariant violations (DESIGN.md §2). Each has its own type so integrators can branch on it.

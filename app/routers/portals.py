@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from app.auth import InstancesRead, PortalsWrite
+from app.auth import InstancesRead, PageInstancesRead, PortalsWrite, Scope
 from app.db.session import SessionDep
 from app.domain import rules
+from app.negotiation import CSV, HTML, JSON, negotiate
+from app.pages import views
 from app.pagination import Page, PageParams
 from app.problems import responses
 from app.routers.common import Cascade, MemberPath, PortalPath
 from app.routers.csv import CsvResponse
+from app.routers.report_web import csrf_subject
 from app.schemas.portals import InstanceRef, MemberPublic, MemberRemoved, PortalDemoted, PortalPublic
 from app.schemas.reports import PortalReport
 from app.services import members as member_service
 from app.services import portals as service
 from app.services import reports as report_service
+from app.state import CsrfDep
 
 router = APIRouter(tags=["portals"])
 
@@ -155,40 +159,45 @@ async def remove_member(
     operation_id="portals_report",
     response_model=PortalReport,
     responses={
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report"},
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+            "description": "The report",
+        },
         **responses(401, 403, 404, 422),
     },
 )
 async def portal_report(
-    principal: InstancesRead,
+    principal: PageInstancesRead,
     session: SessionDep,
+    csrf: CsrfDep,
+    request: Request,
     portal: PortalPath,
-    accept: Annotated[str | None, Header(max_length=1000, description="`text/csv` for CSV.")] = None,
+    accept: Annotated[
+        str | None, Header(max_length=1000, description="`text/csv` for CSV, `text/html` for the page.")
+    ] = None,
+    page: Annotated[
+        int, Query(ge=1, le=1_000_000, description="The page: which members' services it shows.")
+    ] = 1,
 ) -> PortalReport | Response:
     """Summary report: readiness; per member, services, mapped, unmapped and web-enabled-but-unmapped
-    codes; portal services no member maps to. JSON, or CSV (one row per member) with `Accept: text/csv`."""
+    codes; portal services no member maps to. JSON; CSV (one row per member) with `Accept: text/csv`;
+    or, for a browser (`Accept: text/html`, HTTP Basic with the API key as password), a page with
+    every member's services and the Web column, whose bullets switch online booking off and on."""
+    wanted = negotiate(accept, (JSON, CSV, HTML))
+    if wanted == HTML:
+        data = await report_service.report_page(session, principal, portal, page)
+        token = None
+        if Scope.INSTANCES_WRITE in principal.scopes and principal.key_id is not None:
+            token = csrf.issue(principal.key_id, csrf_subject(data.report.portal))
+        toggle_url = str(request.scope.get("root_path", "")).rstrip("/") + f"/v1/portals/{portal}/report/web"
+        return views.report_page(request, data, toggle_url=toggle_url, csrf_token=token)
     result = await report_service.report(session, principal, portal)
-    if accept and _prefers_csv(accept):
+    if wanted == CSV:
         return CsvResponse(
             report_service.to_csv(result),
             headers={"Content-Disposition": f'attachment; filename="{portal}-report.csv"'},
         )
     return result
-
-
-def _prefers_csv(accept: str) -> bool:
-    """True when Accept ranks text/csv above JSON (q-values, then order; JSON wins ties)."""
-    ranks: dict[str, float] = {}
-    for part in accept.split(","):
-        media_type, *params = (p.strip().lower() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranks.setdefault(media_type, quality)
-    csv = ranks.get("text/csv", 0.0)
-    return csv > 0 and csv > ranks.get("application/json", 0.0)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
+from app.db.models import Instance
 from app.db.repositories import reports as repo
 from app.domain import rules
 from app.schemas.portals import RequirementPublic
@@ -29,6 +31,10 @@ CSV_COLUMNS = (
 
 async def report(session: AsyncSession, principal: Principal, portal: str) -> PortalReport:
     instance, facts = await require_portal(session, principal, portal)
+    return await _report_of(session, instance, facts)
+
+
+async def _report_of(session: AsyncSession, instance: Instance, facts: rules.InstanceFacts) -> PortalReport:
     unmapped: dict[str, list[str]] = defaultdict(list)
     web_unmapped: dict[str, list[str]] = defaultdict(list)
     for member_id, code, web_enabled in await repo.unmapped_member_services(session, instance.id):
@@ -82,3 +88,30 @@ def to_csv(report: PortalReport) -> str:
             ]
         )
     return out.getvalue()
+
+
+MEMBERS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """The report as a page for people: every member's summary, and the services of one page of
+    members with their Web column (a portal of a thousand members is not one page of 100,000 rows)."""
+
+    report: PortalReport
+    page: int
+    pages: int
+    members: list[MemberReport]  # this page's
+    services: dict[str, list[repo.ServiceLine]]  # member name → its services, by code
+
+
+async def report_page(session: AsyncSession, principal: Principal, portal: str, page: int) -> ReportPage:
+    instance, facts = await require_portal(session, principal, portal)
+    result = await _report_of(session, instance, facts)
+    pages = max(1, -(-len(result.members) // MEMBERS_PER_PAGE))
+    page = min(page, pages)
+    shown = result.members[(page - 1) * MEMBERS_PER_PAGE : page * MEMBERS_PER_PAGE]
+    services: dict[str, list[repo.ServiceLine]] = defaultdict(list)
+    for line in await repo.service_lines(session, instance.id, [m.name for m in shown]):
+        services[line.member].append(line)
+    return ReportPage(result, page, pages, shown, services)

@@ -25,7 +25,7 @@ from app.auth import require_master
 from tests.conftest import ALL_SCOPES, add_member, assert_problem, create_instance, create_portal
 
 # Served without a key, on purpose. Anything else must answer 401 without a valid key.
-PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/assets", "/redoc", "/openapi.json"}
 # Authenticated by its Standard Webhooks signature instead of a key (tests/sync/test_runs_api.py).
 SIGNED_PATHS = {"/v1/webhooks/gesdent"}
 WRITE_ORDER = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
@@ -173,6 +173,8 @@ FOREIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "api_keys_create": lambda _: {"json": {"name": "B's key for A", "scopes": ["instances:read"]}},
     "gesdent_put": lambda _: {"json": GESDENT_RULES},
     "sync_runs_create": lambda _: {"json": {"full_refresh": True}},
+    # The report page's form; B holds no token for A's portal, and gets a 404 before that matters.
+    "portals_report_web": lambda w: {"data": {"member": w.a_member, "set": "off:CONS", "csrf_token": "1.x"}},
 }
 GESDENT_RULES = {
     "base_url": "http://gesdent.b.example/api/",

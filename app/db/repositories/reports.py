@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.db.models import Instance, Mapping, Membership, Service, SyncRun
@@ -74,3 +76,39 @@ async def unused_portal_services(session: AsyncSession, portal_id: str) -> list[
 async def portal_service_count(session: AsyncSession, portal_id: str) -> int:
     stmt = select(func.count()).select_from(Service).where(col(Service.instance_id) == portal_id)
     return int((await session.execute(stmt)).scalar_one())
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    """A member service as the report page shows it: the Web column and where it maps."""
+
+    member: str  # name
+    code: str
+    name: str
+    web_enabled: bool
+    maps_to: str | None  # code of the portal service
+
+
+_Target = aliased(Service, name="target")
+
+
+async def service_lines(session: AsyncSession, portal_id: str, members: list[str]) -> list[ServiceLine]:
+    """Every service of these members (by name) of the portal, with its mapping target, by code."""
+    if not members:
+        return []
+    stmt = (
+        select(
+            col(Instance.name),
+            col(Service.code),
+            col(Service.name),
+            col(Service.web_enabled),
+            col(_Target.code),
+        )
+        .join(Instance, col(Instance.id) == Service.instance_id)
+        .join(Membership, col(Membership.member_id) == Service.instance_id)
+        .outerjoin(Mapping, col(Mapping.member_service_id) == Service.id)
+        .outerjoin(_Target, col(_Target.id) == Mapping.portal_service_id)
+        .where(col(Membership.portal_id) == portal_id, col(Instance.name).in_(members))
+        .order_by(col(Instance.name), col(Service.code))
+    )
+    return [ServiceLine(*row) for row in (await session.execute(stmt)).all()]

@@ -1,0 +1,75 @@
+"""The old importer's manual run URL, `cron_importer_gesdent.php?dbName=tt_…`, kept so that bookmarks
+and cron lines written for it work: scripts get JSON, a browser gets a page that follows the run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BeforeValidator
+
+from app.auth import PageSyncRunner
+from app.db.session import SessionDep
+from app.domain.values import INSTANCE_NAME_INPUT_PATTERN
+from app.negotiation import wants_html
+from app.pages import views
+from app.problems import responses
+from app.routers.sync import ACCEPTED, RUN_ID_PATTERN, answer_trigger
+from app.schemas.common import instance_name
+from app.schemas.sync import SyncRunPublic
+from app.services import sync_runs
+from app.state import SettingsDep
+
+router = APIRouter(tags=["sync"])
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+# Sites whose links may start a run at once: Portico itself, and none (a bookmark, a typed URL).
+_OWN_SITE = frozenset({"same-origin", "none"})
+
+
+@router.get(
+    views.LEGACY_PATH,
+    operation_id="sync_legacy_trigger",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SyncRunPublic,
+    responses={
+        **{code: {**entry, "content": _HTML} for code, entry in ACCEPTED.items()},
+        **responses(401, 403, 404, 409, 422),
+    },
+)
+async def legacy_trigger(
+    principal: PageSyncRunner,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+    db_name: Annotated[
+        str,
+        Query(
+            alias="dbName",
+            pattern=INSTANCE_NAME_INPUT_PATTERN,
+            description="`tt_<centre>`; the `tt_` may be left out.",
+        ),
+        BeforeValidator(instance_name),
+    ],
+    run: Annotated[
+        str | None,
+        Query(pattern=RUN_ID_PATTERN, description="Show this run of the database instead of starting one."),
+    ] = None,
+) -> SyncRunPublic | Response:
+    """A manual run of that database (or, with `run`, that run as it is now). Scripts send an API
+    key with `sync:run` as Bearer. In a browser the URL works as a bookmark: it asks for a user name
+    (any) and a password (the API key), and shows a page that follows the run until it ends."""
+    html = wants_html(request)
+    if run is not None:
+        found, created = await sync_runs.run_of(session, principal, db_name, run), False
+    elif html and request.headers.get("sec-fetch-site", "none") not in _OWN_SITE:
+        # A link on another site must not start runs with the credentials the browser keeps.
+        return views.run_confirm_page(request, db_name)
+    else:
+        found, created = await sync_runs.trigger(
+            session, principal, db_name, "manual", False, settings.gesdent_base_url
+        )
+    public = answer_trigger(found, db_name, created, response)
+    if html:
+        return views.run_page(request, public, created, response.status_code)
+    return public
