@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -94,6 +94,17 @@ def gesdent_sandbox(
     resources: Annotated[int, typer.Option(help="Number of resources.")] = 2,
     algorithm: Annotated[str, typer.Option(help="Digest algorithm: MD5 or SHA-256.")] = "MD5",
     path_prefix: Annotated[str, typer.Option(help="Path of the endpoints, e.g. /gesdent/api/.")] = "/",
+    resource_id: Annotated[
+        list[str] | None,
+        typer.Option(help="A resource ID to serve (repeat it for more), e.g. the procedure's own."),
+    ] = None,
+    credential: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="username:password for every family, or family=username:password for one "
+            "(users, reservations, availability); e.g. digest:wOPnLZytlYwv1pZA6Wse."
+        ),
+    ] = None,
 ) -> None:
     """Serve a GESDENT sandbox (GESDENT-CONTRACT.md) with seeded data, for trials and benchmarks."""
     from pydantic import ValidationError
@@ -106,13 +117,32 @@ def gesdent_sandbox(
             seed=seed,
             patients=patients,
             reservations=reservations,
-            resources=resources,
+            resources=max(resources, len(resource_id or ())),
             algorithm=algorithm.upper(),
             path_prefix=path_prefix,
+            resource_id_overrides=tuple(resource_id or ()),
+            credential_overrides=_sandbox_credentials(credential or []) or None,
         )
-    except ValidationError as exc:
+    except (ValidationError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     serve_sandbox(config, host, port, echo=typer.echo)
+
+
+def _sandbox_credentials(values: list[str]) -> dict[str, Any]:
+    """`user:password` (every family) or `family=user:password` (one), as `--credential` takes them."""
+    from app.sync.sandbox.config import CREDENTIAL_FAMILIES, Credential
+
+    chosen: dict[str, Any] = {}
+    for value in values:
+        family, sep, pair = value.partition("=")
+        families = [family] if sep else list(CREDENTIAL_FAMILIES)
+        if sep and family not in CREDENTIAL_FAMILIES:
+            raise ValueError(f"--credential {value!r}: the family is one of {', '.join(CREDENTIAL_FAMILIES)}")
+        username, colon, password = (pair if sep else value).partition(":")
+        if not colon or not username or not password:
+            raise ValueError(f"--credential {value!r}: expected username:password")
+        chosen.update(dict.fromkeys(families, Credential(username, password)))
+    return chosen
 
 
 @cli.command()

@@ -297,3 +297,28 @@ async def test_path_prefix(make_sandbox: MakeSandbox) -> None:
     async with client(server, "users") as http:
         assert (await http.get("users")).status_code == 200
         assert (await http.get(server.root + "users")).status_code == 404
+
+
+async def test_the_procedures_own_resource_id_and_credential(make_sandbox: MakeSandbox) -> None:
+    """`--resource-id` and `--credential` let a walk-through use the values the procedure gives."""
+    from app.cli import _sandbox_credentials
+    from app.sync.sandbox.config import Credential
+
+    procedure_id = "EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"
+    credentials = _sandbox_credentials(["digest:wOPnLZytlYwv1pZA6Wse", "users=patients:p4ss"])
+    assert credentials == {
+        "users": Credential("patients", "p4ss"),
+        "reservations": Credential("digest", "wOPnLZytlYwv1pZA6Wse"),
+        "availability": Credential("digest", "wOPnLZytlYwv1pZA6Wse"),
+    }
+    for wrong in (["nobody"], ["doctors=a:b"], ["users=:x"]):
+        with pytest.raises(ValueError, match="--credential"):
+            _sandbox_credentials(wrong)
+    server = make_sandbox(resource_id_overrides=(procedure_id,), credential_overrides=credentials)
+    assert server.resource_ids[0] == procedure_id
+    async with client(server, "resources") as http:
+        response = await http.get(f"resources/{procedure_id}")
+    assert response.status_code == 200 and response.json()["id"] == procedure_id
+    assert server.credentials["availability"] == Credential("digest", "wOPnLZytlYwv1pZA6Wse")
+    with pytest.raises(ValueError, match="not a resource ID"):
+        TEST_CONFIG.model_validate({**TEST_CONFIG.model_dump(), "resource_id_overrides": ("lower-case",)})

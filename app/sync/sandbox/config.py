@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+import re
 import string
 from datetime import date, timedelta, timezone
 from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 REALM = "GESDENT"
+RESOURCE_ID_RE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
 # Treatment codes carried by reservations and free slots; tests map member services onto these.
 TREATMENT_CODES: tuple[str, ...] = ("LIMP", "REV", "ORT", "IMPL", "BLANQ", "EXO")
 RESOURCE_KINDS: tuple[str, ...] = ("dentist", "hygienist", "chair", "other")
@@ -65,6 +67,19 @@ class SandboxConfig(BaseModel):
     future_days: int = Field(60, ge=1)
     # None = derived from the seed (see `credentials`).
     credential_overrides: dict[CredentialFamily, Credential] | None = None
+    # The first resources take these IDs (e.g. the procedure's own); the others' derive from the seed.
+    resource_id_overrides: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _overrides_fit(self) -> SandboxConfig:
+        if len(self.resource_id_overrides) > self.resources:
+            raise ValueError(f"{len(self.resource_id_overrides)} resource IDs for {self.resources} resources")
+        for resource_id in self.resource_id_overrides:
+            if not RESOURCE_ID_RE.match(resource_id):
+                raise ValueError(
+                    f"{resource_id!r} is not a resource ID (upper-case letters and digits in groups)"
+                )
+        return self
 
     @field_validator("path_prefix")
     @classmethod

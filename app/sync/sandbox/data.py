@@ -86,9 +86,11 @@ def make_resources(config: SandboxConfig, today: date) -> list[Item]:
         name, kind = RESOURCE_NAMES[index % len(RESOURCE_NAMES)]
         if index >= len(RESOURCE_NAMES):
             name = f"{name} ({index // len(RESOURCE_NAMES) + 1})"
+        generated = resource_id(rng)  # drawn even when overridden: the rest of the data stays the same
+        overrides = config.resource_id_overrides
         resources.append(
             {
-                "id": resource_id(rng),
+                "id": overrides[index] if index < len(overrides) else generated,
                 "name": name,
                 "kind": kind,
                 "active": True,
