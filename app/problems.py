@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -85,6 +85,15 @@ def _error(error: Any) -> dict[str, Any]:
     return {"field": _field(error["loc"]), "message": error["msg"]}
 
 
+def describe_errors(raw: Sequence[Any], prefix: tuple[str, ...] = ()) -> tuple[str, list[dict[str, Any]]]:
+    """A validation problem's `detail` and `errors` from pydantic's errors (`prefix` goes before
+    each location, e.g. ("body",) for a model validated by hand)."""
+    errors = [_error({**e, "loc": (*prefix, *e["loc"])}) for e in raw]
+    if len(errors) == 1:
+        return f"{errors[0]['field']}: {errors[0]['message']}", errors
+    return f"{len(errors)} invalid fields: " + ", ".join(e["field"] for e in errors), errors
+
+
 def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
@@ -129,11 +138,7 @@ def install(app: FastAPI) -> None:
                 "This route takes a JSON body: send Content-Type: application/json "
                 f"(not {media_type or 'none'}).",
             )
-        errors = [_error(e) for e in exc.errors()]
-        if len(errors) == 1:
-            detail = f"{errors[0]['field']}: {errors[0]['message']}"
-        else:
-            detail = f"{len(errors)} invalid fields: " + ", ".join(e["field"] for e in errors)
+        detail, errors = describe_errors(exc.errors())
         return _answer(request, 422, "validation-error", "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

@@ -30,6 +30,17 @@ PAGE_HEADERS = {
 }
 
 
+# Where a browser says a request comes from (Sec-Fetch-Site): Portico's own pages, or no site at all
+# (a bookmark, a typed URL). Anything else is another site using the credentials the browser keeps.
+_OWN_SITE = frozenset({"same-origin", "none"})
+
+
+def from_another_site(request: Request) -> bool:
+    """A browser request started by another site (absent for scripts and older browsers)."""
+    site = request.headers.get("sec-fetch-site")
+    return site is not None and site not in _OWN_SITE
+
+
 def _moment(value: object) -> str:
     """A timestamp for people: `2026-12-01 09:30:05 UTC`."""
     if value is None:

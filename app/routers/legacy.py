@@ -13,6 +13,7 @@ from app.db.session import SessionDep
 from app.domain.values import INSTANCE_NAME_INPUT_PATTERN
 from app.negotiation import wants_html
 from app.pages import views
+from app.pages.render import from_another_site
 from app.problems import responses
 from app.routers.sync import ACCEPTED, RUN_ID_PATTERN, answer_trigger
 from app.schemas.common import instance_name
@@ -22,8 +23,6 @@ from app.state import SettingsDep
 
 router = APIRouter(tags=["sync"])
 _HTML = {"text/html": {"schema": {"type": "string"}}}
-# Sites whose links may start a run at once: Portico itself, and none (a bookmark, a typed URL).
-_OWN_SITE = frozenset({"same-origin", "none"})
 
 
 @router.get(
@@ -62,7 +61,7 @@ async def legacy_trigger(
     html = wants_html(request)
     if run is not None:
         found, created = await sync_runs.run_of(session, principal, db_name, run), False
-    elif html and request.headers.get("sec-fetch-site", "none") not in _OWN_SITE:
+    elif html and from_another_site(request):
         # A link on another site must not start runs with the credentials the browser keeps.
         return views.run_confirm_page(request, db_name)
     else:

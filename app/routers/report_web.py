@@ -14,6 +14,7 @@ from app.auth import PageInstancesWrite
 from app.db.session import SessionDep
 from app.domain.errors import CsrfRejected
 from app.domain.values import SERVICE_CODE_PATTERN
+from app.pages.render import from_another_site
 from app.routers.common import PortalPath
 from app.schemas.common import InstanceName
 from app.schemas.services import ServiceUpdate
@@ -21,9 +22,6 @@ from app.services import members, services
 from app.state import CsrfDep
 
 router = APIRouter(include_in_schema=False)
-
-# What a same-origin form may be sent from: our own page, or a user typing/bookmarking (no site).
-_OWN_SITE = frozenset({"same-origin", "none"})
 
 
 def csrf_subject(portal: str) -> str:
@@ -50,8 +48,7 @@ async def switch_web(
     """Switch one member service's online booking, then show the report again where it was."""
     # Another partner's portal, or not a member of it: 404, as everywhere (nothing is written).
     await members.get(session, principal, portal, member)
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in _OWN_SITE:
+    if from_another_site(request):
         raise CsrfRejected("Portico's forms can only be sent from Portico's own pages.")
     assert principal.key_id is not None  # pages take partner keys only
     if not csrf.valid(csrf_token, principal.key_id, csrf_subject(portal)):

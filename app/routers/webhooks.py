@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Request, Response, status
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
-from app.problems import responses
+from app.problems import describe_errors, responses
 from app.schemas.common import InstanceName
 from app.schemas.sync import SyncRunPublic
 from app.services import webhooks as service
@@ -63,11 +62,11 @@ async def gesdent_webhook(
     secret. No API key: the signature authenticates. A replayed `webhook-id` is acknowledged and ignored."""
     raw = await request.body()  # the signature covers the exact bytes sent
     try:
-        notification = ChangeNotification.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
+        notification = ChangeNotification.model_validate_json(raw)
+    except ValidationError as exc:
+        detail, errors = describe_errors(exc.errors(), prefix=("body",))
         raise ValidationFailed(
-            'The notification is not {"type": "data.changed", "db_name", "streams"}.',
-            errors=[{"field": "body", "message": str(exc).splitlines()[0]}],
+            f'The notification is not {{"type": "data.changed", "db_name", "streams"}}: {detail}', errors
         ) from None
     delivery = await service.receive(
         session,

@@ -25,7 +25,8 @@ def rules_for(sandbox: SandboxServer) -> dict:
     }
 
 
-async def _sync(app, api, name, *, allow_private_networks=True):
+async def sync_now(app, api, name, *, allow_private_networks=True, default_base_url=None):
+    """Trigger a run of `name` through the API, run it with a worker here, and answer it as read back."""
     response = await api.post(f"/v1/instances/{name}/sync-runs")
     assert response.status_code == 202, response.text
     worker = Worker(
@@ -34,6 +35,7 @@ async def _sync(app, api, name, *, allow_private_networks=True):
         owner="e2e",
         client_options=FAST,
         allow_private_networks=allow_private_networks,
+        default_base_url=default_base_url,
     )
     assert await worker.run_once()
     return (await api.get(f"/v1/sync-runs/{response.json()['id']}")).json()
@@ -43,7 +45,7 @@ async def test_configure_trigger_import_and_read(app, api, sandbox):
     await create_portal(api, "tt_portal")
     await add_member(api, "tt_portal", "tt_clinic")
     assert (await api.put("/v1/instances/tt_clinic/gesdent", json=rules_for(sandbox))).status_code == 201
-    run = await _sync(app, api, "tt_clinic")
+    run = await sync_now(app, api, "tt_clinic")
     assert run["status"] == "succeeded", run
     tables = sandbox.sandbox.dataset.tables
     assert run["counts"]["users"]["created"] == len(tables.user_by_id)
@@ -58,7 +60,7 @@ async def test_configure_trigger_import_and_read(app, api, sandbox):
     assert slots and all(s["treatment_codes"] for s in slots)
     report = (await api.get("/v1/portals/tt_portal/report")).json()
     assert report["members"][0]["last_sync"] is not None
-    again = await _sync(app, api, "tt_clinic")
+    again = await sync_now(app, api, "tt_clinic")
     assert again["status"] == "succeeded"
     assert sum(c["created"] + c["updated"] for c in again["counts"].values()) == 0
 
@@ -72,9 +74,9 @@ async def test_no_secret_in_any_response_or_log_line(app, api, sandbox, caplog):
     bodies.append(configured.text.replace(webhook_secret, ""))  # shown once, on purpose
     bodies.append((await api.get("/v1/instances/tt_secret/gesdent")).text)
     bodies.append((await api.get("/v1/instances/tt_secret/gesdent")).text)
-    succeeded = await _sync(app, api, "tt_secret")
+    succeeded = await sync_now(app, api, "tt_secret")
     sandbox.control.fault("wrong_credentials", endpoint="users")
-    failed = await _sync(app, api, "tt_secret")
+    failed = await sync_now(app, api, "tt_secret")
     sandbox.control.clear_faults()
     assert succeeded["status"] == "succeeded" and failed["status"] == "failed"
     assert "users" in failed["error"]
@@ -91,7 +93,7 @@ async def test_the_run_checks_where_the_base_url_points_again(app, api, sandbox)
     let a worker that forbids them reach a loopback address."""
     await create_instance(api, "tt_rebind")
     assert (await api.put("/v1/instances/tt_rebind/gesdent", json=rules_for(sandbox))).status_code == 201
-    run = await _sync(app, api, "tt_rebind", allow_private_networks=False)
+    run = await sync_now(app, api, "tt_rebind", allow_private_networks=False)
     assert run["status"] == "failed" and "loopback" in run["error"], run["error"]
     assert sandbox.control.stats()["total"]["requests"] == 0
 
@@ -103,7 +105,7 @@ async def test_secrets_under_a_lost_key_fail_readably(app, api, sandbox):
     original = app.state.secret_box
     app.state.secret_box = SecretBox([new_key()])  # as after dropping the key they were encrypted with
     try:
-        run = await _sync(app, api, "tt_lost")
+        run = await sync_now(app, api, "tt_lost")
         assert run["status"] == "failed" and "PORTICO_SECRET_KEYS" in run["error"]
         body = json.dumps({"type": "data.changed", "db_name": "tt_lost"}).encode()
         stamp = str(int(time.time()))

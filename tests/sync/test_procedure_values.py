@@ -1,25 +1,9 @@
 """Runs with the connection rules as the procedure gives them: no base_url of their own (the
 deployment's address), and errors that say which credential a request used and why it failed."""
 
-from app.sync.worker import Worker
 from tests.conftest import create_instance
 from tests.sync.sandbox_server import SandboxServer
-from tests.sync.test_end_to_end import FAST, rules_for
-
-
-async def _run(app, api, name: str, default_base_url: str | None) -> dict:
-    queued = await api.post(f"/v1/instances/{name}/sync-runs")
-    assert queued.status_code == 202, queued.text
-    worker = Worker(
-        app.state.sessionmaker,
-        app.state.secret_box,
-        owner="procedure",
-        client_options=FAST,
-        allow_private_networks=True,
-        default_base_url=default_base_url,
-    )
-    assert await worker.run_once()
-    return (await api.get(f"/v1/sync-runs/{queued.json()['id']}")).json()
+from tests.sync.test_end_to_end import rules_for, sync_now
 
 
 def _procedure_rules(sandbox: SandboxServer) -> dict:
@@ -42,7 +26,7 @@ async def test_a_run_uses_the_deployment_address(app, api, sandbox):
         configured = await api.put("/v1/instances/tt_central/gesdent", json=_procedure_rules(sandbox))
         assert configured.status_code == 201, configured.text
         assert configured.json()["base_url_source"] == "deployment"
-        run = await _run(app, api, "tt_central", default_base_url=sandbox.url)
+        run = await sync_now(app, api, "tt_central", default_base_url=sandbox.url)
     finally:
         settings.gesdent_base_url = None
     assert run["status"] == "succeeded", run
@@ -56,7 +40,7 @@ async def test_a_run_with_no_address_at_all_fails_saying_so(app, api, sandbox):
     settings.gesdent_base_url = sandbox.url
     try:
         await api.put("/v1/instances/tt_nowhere/gesdent", json=_procedure_rules(sandbox))
-        run = await _run(app, api, "tt_nowhere", default_base_url=None)
+        run = await sync_now(app, api, "tt_nowhere", default_base_url=None)
     finally:
         settings.gesdent_base_url = None
     assert run["status"] == "failed"
@@ -68,7 +52,7 @@ async def test_a_rejected_resources_request_names_the_availability_credential(ap
     await create_instance(api, "tt_res")
     await api.put("/v1/instances/tt_res/gesdent", json=rules_for(sandbox))
     sandbox.control.fault("wrong_credentials", endpoint="resources")
-    run = await _run(app, api, "tt_res", default_base_url=None)
+    run = await sync_now(app, api, "tt_res", default_base_url=None)
     assert run["status"] == "failed"
     error = run["error"]
     assert error.startswith("resources stream failed"), error
@@ -85,7 +69,7 @@ async def test_a_rejected_password_with_spaces_around_it_says_so(app, api, sandb
     users = sandbox.credentials["users"]
     rules["credentials"]["users"] = {"username": users.username, "password": f" {users.password}"}
     await api.put("/v1/instances/tt_spaces/gesdent", json=rules)
-    run = await _run(app, api, "tt_spaces", default_base_url=None)
+    run = await sync_now(app, api, "tt_spaces", default_base_url=None)
     assert run["status"] == "failed"
     assert "users stream failed" in run["error"]
     assert "stored password starts or ends with whitespace" in run["error"]

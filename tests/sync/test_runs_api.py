@@ -130,3 +130,18 @@ async def test_another_partner_cannot_trigger_by_database_name(api, other):
     assert_problem(await other.get("/cron_importer_gesdent.php", params={"dbName": "tt_c"}), 404, "not-found")
     assert_problem(await other.post("/v1/instances/tt_c/sync-runs"), 404, "not-found")
     assert (await api.get("/v1/instances/tt_c/sync-runs")).json()["items"] == []
+
+
+async def test_webhook_names_the_database_with_or_without_tt(api, anon):
+    secret = await _configured(api)
+    body = json.dumps(
+        {"type": "data.changed", "db_name": "c"}
+    ).encode()  # tt_c, as the procedure may write it
+    answer = await anon.post("/v1/webhooks/gesdent", content=body, headers=_signed(secret, body))
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["run"]["instance"] == "tt_c"
+    near = json.dumps({"type": "data.changed", "db_name": "TT-C"}).encode()
+    refused = await anon.post(
+        "/v1/webhooks/gesdent", content=near, headers=_signed(secret, near, webhook_id="m2")
+    )
+    assert "did you mean 'tt_c'" in assert_problem(refused, 422, "validation-error")["detail"]
