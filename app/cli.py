@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
-import logging
 import signal
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from app.config import Settings
+from app.serving import Address, listen, one_line_errors, serve_http, usable_database
 
 cli = typer.Typer(help="Portico: portal and member instances, and their GESDENT sync.", no_args_is_help=True)
 
@@ -33,23 +26,23 @@ def serve(
 
     # In this order, so that a setting that cannot work stops the start before anything has begun:
     # no migration and no sync ticker while the port is taken, no ticker on an unusable database.
-    with _one_line_errors():
+    with one_line_errors():
         settings = load_settings()
-        where = _Address(
+        where = Address(
             host or settings.host,
             settings.port if port is None else port,
             "--host" if host else "PORTICO_HOST",
             "--port" if port is not None else "PORTICO_PORT",
         )
-        sock = _listen(where)
+        sock = listen(where)
         try:
-            _usable_database(settings)
+            usable_database(settings)
             settings.resolve_master_key()
             settings.resolve_secret_keys()
         except BaseException:
             sock.close()
             raise
-    _serve_http(settings, sock, reload=reload)
+    serve_http(settings, sock, reload=reload)
 
 
 @cli.command()
@@ -59,9 +52,9 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
     from app.db import migrate as migrations
     from app.db.engine import create_engine
 
-    with _one_line_errors():
+    with one_line_errors():
         settings = load_settings()
-        _usable_database(settings)
+        usable_database(settings)
 
     async def run() -> None:
         engine = create_engine(settings.database_url, null_pool=True)
@@ -153,9 +146,9 @@ def worker() -> None:
     from app.db.engine import create_engine, create_sessionmaker
     from app.sync.scheduler import SyncService
 
-    with _one_line_errors():
+    with one_line_errors():
         settings = load_settings()
-        _usable_database(settings)
+        usable_database(settings)
         box = SecretBox(settings.resolve_secret_keys())
 
     async def run() -> None:
@@ -197,9 +190,9 @@ def rotate_secrets() -> None:
     from app.db.models import GesdentConnection
     from app.services.gesdent import rotate_all_rows
 
-    with _one_line_errors():
+    with one_line_errors():
         settings = load_settings()
-        _usable_database(settings)
+        usable_database(settings)
         box = SecretBox(settings.resolve_secret_keys())
 
     async def run() -> int:
@@ -225,112 +218,3 @@ def render_openapi() -> str:
 
 def main() -> None:
     cli()
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    """A configuration that cannot work is one line on stderr and status 2. Anything else keeps its
-    traceback: an unexpected error is a bug to see, not a message to tidy."""
-    from app.config import ConfigError
-
-    try:
-        yield
-    except ConfigError as exc:
-        typer.echo(f"portico: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _usable_database(settings: Settings) -> None:
-    """Create the SQLite folder and connect once; ConfigError when the database cannot work."""
-    from app.db.engine import check_database
-
-    settings.ensure_database_dir()
-    asyncio.run(check_database(settings.database_url))
-
-
-@dataclass(frozen=True)
-class _Address:
-    """Where `portico serve` listens, and the settings that chose it (named in errors)."""
-
-    host: str
-    port: int
-    host_setting: str
-    port_setting: str
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def _listen(where: _Address) -> socket.socket:
-    """The listening socket, bound by us before anything starts, then handed to uvicorn."""
-    from app.config import ConfigError
-
-    sock = socket.socket(socket.AF_INET6 if ":" in where.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart over TIME_WAIT
-    try:
-        sock.bind((where.host, where.port))
-        sock.listen(2048)
-    except (OSError, OverflowError) as exc:
-        sock.close()
-        problem = _bind_problem(where, exc)
-        if problem is None:
-            raise
-        raise ConfigError(problem) from exc
-    sock.set_inheritable(True)  # --reload hands it to the process it spawns
-    return sock
-
-
-def _bind_problem(where: _Address, exc: OSError | OverflowError) -> str | None:
-    host, port = where.host_setting, where.port_setting
-    example = "e.g. 127.0.0.1 or 0.0.0.0"
-    if isinstance(exc, OverflowError):
-        return f"{port}: {where.port} is not a port number; use one from 1 to 65535"
-    if isinstance(exc, socket.gaierror):
-        return f'{host}: cannot resolve "{where.host}" ({exc.strerror}); use an address, {example}'
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return f"{host}: {where.host} is not an address of this machine; use one of its own, {example}"
-    if exc.errno == errno.EADDRINUSE:
-        return f"{port}: {where} is already in use by another process; stop it or choose another port"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return (
-            f"{port}: no permission to listen on {where} (ports below 1024 need privileges); "
-            "choose another port"
-        )
-    return None
-
-
-def _serve_http(settings: Settings, sock: socket.socket, *, reload: bool) -> None:
-    """Run uvicorn on our socket; the app's lifespan migrates, then starts the sync ticker."""
-    import uvicorn
-
-    from app.main import create_app
-
-    host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(
-        # A reloaded process builds the app itself, from the same environment.
-        "app.main:create_app" if reload else create_app(settings),
-        factory=reload,
-        host=host,
-        port=port,
-        reload=reload,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
-    server = uvicorn.Server(config)
-    # uvicorn announces the address only when it binds the socket itself.
-    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
-    logging.getLogger("uvicorn.error").info(
-        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", shown, port
-    )
-    if reload:
-        from uvicorn.supervisors import ChangeReload
-
-        ChangeReload(config, target=server.run, sockets=[sock]).run()
-        return
-    # Once it has shut down gracefully, uvicorn raises again the signal that stopped it, which would
-    # end the process as killed by SIGTERM; a graceful stop is a success (status 0).
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    with suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down gracefully
-        server.run(sockets=[sock])
-    if not server.started:
-        raise typer.Exit(3)  # uvicorn's start-up failure status; it has logged why
