@@ -179,7 +179,12 @@ async def portal_report(
         str | None, Header(max_length=1000, description="`text/csv` for CSV, `text/html` for the page.")
     ] = None,
     page: Annotated[
-        int, Query(ge=1, le=1_000_000, description="The page: which members' services it shows.")
+        int,
+        Query(
+            ge=1,
+            le=1_000_000,
+            description="For the HTML page: which 20 members' services it shows (JSON and CSV list all).",
+        ),
     ] = 1,
 ) -> PortalReport | Response:
     """Summary report: readiness; per member, services, mapped, unmapped and web-enabled-but-unmapped

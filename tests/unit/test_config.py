@@ -29,3 +29,23 @@ def test_unsafe_settings_are_refused():
         Settings(database_url="mysql://u@h/db")
     with pytest.raises(ValueError):
         Settings(master_key="short")
+
+
+def test_the_deployment_gesdent_address_obeys_the_rules_of_a_base_url():
+    assert (
+        Settings(gesdent_base_url=" https://gesdent.example/api ").gesdent_base_url
+        == "https://gesdent.example/api/"
+    )
+    assert Settings(gesdent_base_url="").gesdent_base_url is None  # an empty variable is no address
+    for url, why in [
+        ("ftp://gesdent.example/", "http:// or https://"),
+        ("https://user:pw@gesdent.example/", "must not carry credentials"),
+        ("https://gesdent.example/?db=1", "query"),
+        ("http://127.0.0.1:8900/", "loopback"),
+        ("http://[::ffff:10.0.0.1]/", "private"),
+        ("http://169.254.169.254/", "link-local"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            Settings(gesdent_base_url=url)
+    allowed = Settings(gesdent_base_url="http://127.0.0.1:8900", gesdent_allow_private_networks=True)
+    assert allowed.gesdent_base_url == "http://127.0.0.1:8900/"
