@@ -1,4 +1,5 @@
-"""Benchmark: the summary report of a portal with 1,000 members x 100 services, and a page of members.
+"""Benchmark: the summary report of a portal with 1,000 members x 100 services (JSON, CSV and the
+HTML page for people), and a page of members.
 
     .venv/bin/python bench/report.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/report.py            # SQLite in a temporary file
@@ -180,6 +181,13 @@ async def main() -> None:
                 csv_report, _ = await timed(
                     client, "/v1/portals/tt_bench_portal/report", args.runs, headers={"Accept": "text/csv"}
                 )
+                html = {"Accept": "text/html"}
+                html_page, html_size = await timed(
+                    client, "/v1/portals/tt_bench_portal/report", args.runs, headers=html
+                )
+                html_last, _ = await timed(
+                    client, "/v1/portals/tt_bench_portal/report?page=50", args.runs, headers=html
+                )
                 page, _ = await timed(client, "/v1/portals/tt_bench_portal/members?limit=50", args.runs)
                 last_page, _ = await timed(
                     client,
@@ -190,6 +198,11 @@ async def main() -> None:
         print(f"database: {backend}; runs: {args.runs}")
         print(f"report (JSON, {size / 1024:.0f} KiB)   median {report:7.1f} ms")
         print(f"report (CSV)                median {csv_report:7.1f} ms")
+        ratio = html_page / report
+        print(
+            f"report page (HTML, {html_size / 1024:.0f} KiB) median {html_page:7.1f} ms  ({ratio:.2f}x JSON)"
+        )
+        print(f"report page 50 (HTML)       median {html_last:7.1f} ms")
         print(f"members, first page of 50   median {page:7.1f} ms")
         print(f"members, page after m0950   median {last_page:7.1f} ms")
     finally:

@@ -4,7 +4,7 @@ scripts use `PATCH /v1/instances/{name}/services/{code}` with `web_enabled`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, status
@@ -56,8 +56,8 @@ async def switch_web(
             "The form expired or was not served by Portico to this API key: reload the report and try again."
         )
     state, _, code = set_.partition(":")
-    web_enabled: Literal[True, False] = state == "on"
-    await services.update(session, principal, member, code, ServiceUpdate(web_enabled=web_enabled), None)
+    change = ServiceUpdate(web_enabled=state == "on")
+    await services.update(session, principal, member, code, change, None)
     target = f"/v1/portals/{portal}/report?page={page}#{quote(member)}"
     root = str(request.scope.get("root_path", "")).rstrip("/")
     return RedirectResponse(root + target, status_code=status.HTTP_303_SEE_OTHER)
