@@ -1,10 +1,14 @@
-"""Rules for GESDENT connection rules: resource IDs, credentials, the base URL and where it may point."""
+"""Rules for GESDENT connection rules: resource IDs, credentials, the base URL and where it may point
+(app/domain/addresses.py: which addresses are public)."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
+
+# forbidden_address: also imported from here, where it used to live
+from app.domain.addresses import forbidden_address as forbidden_address
+from app.domain.addresses import parse_address
 
 RESOURCE_ID_RE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
 FAMILIES = ("users", "reservations", "availability")
@@ -76,23 +80,6 @@ def literal_address_problem(url: str) -> str | None:
     """Why the host of `url`, when it is an IP address written out, is off limits (SSRF), or None.
     Host names are checked when they are resolved (app/sync/network.py)."""
     host = urlsplit(url).hostname or ""
-    try:
-        ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return None
-    reason = forbidden_address(host)
+    ip = parse_address(host)
+    reason = None if ip is None else forbidden_address(ip)
     return f"points at {reason} ({host})" if reason else None
-
-
-def forbidden_address(address: str) -> str | None:
-    """Why an IP address is off limits for a GESDENT server by default (SSRF), or None."""
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_loopback:
-        return "a loopback address"
-    if ip.is_link_local:
-        return "a link-local address"
-    if ip.is_private or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
-        return "a private or reserved address"
-    return None

@@ -113,9 +113,10 @@ async def _validate(
 
 
 async def address_problem(url: str, allow_private: bool) -> str | None:
-    """By default a GESDENT server must be on the public internet: no loopback, link-local or
-    private addresses, whether written literally or reached through DNS (SSRF). The sync checks
-    again on every connection it opens (app/sync/network.py)."""
+    """By default a GESDENT server must be on the public internet: public unicast addresses only
+    (app/domain/addresses.py), whether written literally or reached through DNS (SSRF). The
+    message never tells what a host name resolves to. The sync checks again on every connection
+    it opens (app/sync/network.py)."""
     if allow_private:
         return None
     parts = urlsplit(url)

@@ -3,13 +3,18 @@
 The rules are checked when they are saved (app/services/gesdent.py), but a host name can resolve
 elsewhere later, even between a check and the connection that follows it (DNS rebinding). So the
 check lives in the connection itself: `PublicOnlyBackend` resolves the host, refuses it when any of
-its addresses is loopback, link-local, private or reserved, and connects to the very addresses it
+its addresses is not public unicast (app/domain/addresses.py), and connects to the very addresses it
 checked. TLS is unaffected: httpcore verifies the certificate against the URL's host name, not the
 address connected to.
+
+A refusal names the address only when the URL wrote it out: what a host name resolves to stays out
+of answers and run errors, or they would tell a partner about the network Portico runs in (the
+log, which the operator reads, has it).
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 from collections.abc import Iterable
@@ -18,9 +23,10 @@ import anyio
 import httpcore
 import httpx
 
-from app.domain.gesdent import forbidden_address
+from app.domain.addresses import forbidden_address, parse_address
 
 ALLOW_SETTING = "PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS"
+logger = logging.getLogger("portico.sync.gesdent")
 
 
 class AddressRefused(Exception):
@@ -35,8 +41,14 @@ async def public_addresses(host: str, port: int) -> list[str]:
     addresses = _unique(str(info[4][0]) for info in infos)
     for address in addresses:
         reason = forbidden_address(address)
-        if reason:
-            raise AddressRefused(f"points at {reason} ({address}); set {ALLOW_SETTING}=true to allow it")
+        if not reason:
+            continue
+        if parse_address(host) is not None:  # written out by whoever wrote the URL
+            raise AddressRefused(f"points at {reason} ({host}); set {ALLOW_SETTING}=true to allow it")
+        logger.warning("GESDENT host %s resolves to %s, %s: refused", host, address, reason)
+        raise AddressRefused(
+            f"host {host} resolves to a non-public address; set {ALLOW_SETTING}=true to allow it"
+        )
     return addresses
 
 
