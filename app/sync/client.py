@@ -11,12 +11,17 @@ Transient failures (connect errors, timeouts, dropped connections, 429, 5xx) are
 exponential backoff and jitter, honouring `Retry-After` up to a cap. A 401 that survives the digest
 answer means the credential is wrong: `CredentialsRejected` at once, never retried. Passwords never
 appear in errors or logs.
+
+Bounds, so that one GESDENT server cannot exhaust the shared process: every answer is read under a
+size limit per endpoint family (app/sync/answers.py); every attempt has a total deadline
+(`request_seconds`: the request, its Digest round trip and the whole body; httpx's own timeouts are
+per read, and a server sending a byte every few seconds never trips them); and a run's deadline
+(`deadline`), when given, is never overstepped, by an attempt or by a wait before a retry.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import functools
 import json
@@ -28,12 +33,24 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import httpx
 
+from app.sync.answers import (
+    ERROR_BODY_BYTES,
+    Answer,
+    AnswerLimits,
+    Limit,
+    TooLarge,
+    Undecodable,
+    read_body,
+)
 from app.sync.network import AddressRefused, PublicOnlyTransport
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 logger = logging.getLogger("portico.sync.gesdent")
 
@@ -47,7 +64,9 @@ CREDENTIAL_OF: dict[str, Family] = {
     "availability": "availability",
 }
 PAGE_LIMIT = 1000  # the contract's maximum
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)  # per connect, read, write
+DEFAULT_REQUEST_SECONDS = 60.0  # per attempt, all of it
+REQUEST_SETTING = "PORTICO_GESDENT_REQUEST_SECONDS"
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Transport failures worth another attempt: connect/read/write errors and timeouts, and a peer that
 # closed the connection mid-answer. Not: unsupported scheme, invalid request, proxy trouble.
@@ -102,8 +121,28 @@ class GesdentUnavailable(GesdentError):
     """Transient failures until the retries ran out."""
 
 
+class RunDeadlineExceeded(GesdentUnavailable):
+    """The run's deadline leaves no time for the request, or for the wait before retrying it."""
+
+
 class GesdentProtocolError(GesdentError):
     """An answer that breaks the contract: not JSON, unexpected shape, redirect, 4xx (unknown resource…)."""
+
+
+class AnswerTooLarge(GesdentProtocolError):
+    """An answer larger than its endpoint family's limit; not retried (it would come again)."""
+
+    def __init__(self, endpoint: str, where: str, limit: Limit, announced: int | None) -> None:
+        size = f"{limit.bytes} bytes ({limit.bytes / 2**20:g} MiB)"
+        if announced is not None:
+            what = f"announced an answer of {announced} bytes (Content-Length), more than {size}"
+        else:
+            what = f"answered more than {size}"
+        super().__init__(
+            f"{where} {what}, the limit for {limit.what}; the answer was not read further. If "
+            f"GESDENT's answers are really this large, raise {limit.setting}",
+            endpoint,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,10 +183,24 @@ class AddressForbidden(GesdentError):
     """base_url leads to an address a GESDENT server may not have (see app/sync/network.py)."""
 
 
+def client_limits(settings: Settings) -> dict[str, Any]:
+    """The GesdentClient options that PORTICO_GESDENT_* settings give: answer sizes, request deadline."""
+    return {
+        "limits": AnswerLimits(
+            page_bytes=settings.gesdent_max_page_bytes,
+            availability_bytes=settings.gesdent_max_availability_bytes,
+            resource_bytes=settings.gesdent_max_resource_bytes,
+        ),
+        "request_seconds": settings.gesdent_request_seconds,
+    }
+
+
 class GesdentClient:
     """Async context manager; `credentials` maps a family (users, reservations, availability) to
     (username, password). Unless `allow_private_networks`, every connection it opens goes to a
-    public address, checked as it connects."""
+    public address, checked as it connects. `limits`: the largest answer per endpoint family;
+    `request_seconds`: the total deadline of one attempt; `deadline`: a `time.monotonic()` value
+    by which every request, retries included, has ended (the run's deadline), or None."""
 
     def __init__(
         self,
@@ -159,11 +212,19 @@ class GesdentClient:
         page_limit: int = PAGE_LIMIT,
         transport: httpx.AsyncBaseTransport | None = None,
         allow_private_networks: bool = False,
+        limits: AnswerLimits | None = None,
+        request_seconds: float = DEFAULT_REQUEST_SECONDS,
+        deadline: float | None = None,
     ) -> None:
         if not 1 <= page_limit <= PAGE_LIMIT:
             raise ValueError(f"page_limit must be from 1 to {PAGE_LIMIT}")
+        if request_seconds <= 0:
+            raise ValueError("request_seconds must be positive")
         self.retry = retry or RetryPolicy()
         self.page_limit = page_limit
+        self.limits = limits or AnswerLimits()
+        self.request_seconds = request_seconds
+        self.deadline = deadline
         self._credentials = {
             family: (str(user), str(password)) for family, (user, password) in credentials.items()
         }
@@ -176,7 +237,13 @@ class GesdentClient:
             transport=transport
             if transport is not None or allow_private_networks
             else PublicOnlyTransport(_tls_context()),
-            headers={"Accept": "application/json", "User-Agent": "portico-gesdent-sync"},
+            # Only the codings answers.py inflates under its limit (httpx would add br and zstd when
+            # their packages are installed).
+            headers={
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+                "User-Agent": "portico-gesdent-sync",
+            },
         )
 
     async def __aenter__(self) -> GesdentClient:
@@ -237,7 +304,7 @@ class GesdentClient:
         if updated_since:
             params["updated_since"] = updated_since
         cursor: str | None = None
-        ahead: tuple[str, asyncio.Task[httpx.Response]] | None = None  # (its cursor, the request)
+        ahead: tuple[str, asyncio.Task[Answer]] | None = None  # (its cursor, the request)
         try:
             while True:
                 if ahead is not None and ahead[0] == cursor:
@@ -248,7 +315,7 @@ class GesdentClient:
                         endpoint, path, {**params, **({"cursor": cursor} if cursor else {})}
                     )
                 ahead = None
-                guess = _peek_next_cursor(response) if 200 <= response.status_code < 300 else None
+                guess = _peek_next_cursor(response.content) if 200 <= response.status < 300 else None
                 if guess is not None and guess != cursor:
                     request = self._request(endpoint, path, {**params, "cursor": guess})
                     ahead = (guess, asyncio.ensure_future(request))
@@ -266,10 +333,8 @@ class GesdentClient:
                     raise GesdentProtocolError(
                         f"{endpoint}: the server answered the same cursor again", endpoint
                     )
-                if not all(isinstance(item, dict) for item in body["items"]):
-                    raise GesdentProtocolError(
-                        f"{endpoint}: a page holds an item that is not an object", endpoint
-                    )
+                # An item that is not an object is rejected on its own (app/sync/records.py), by its
+                # position: the rest of the page imports.
                 yield body["items"]
                 if next_cursor is None:
                     return
@@ -294,31 +359,50 @@ class GesdentClient:
     ) -> Any:
         return self._decode(endpoint, await self._request(endpoint, path, params), resource_id)
 
-    async def _request(self, endpoint: Endpoint, path: str, params: dict[str, str] | None) -> httpx.Response:
+    async def _request(self, endpoint: Endpoint, path: str, params: dict[str, str] | None) -> Answer:
         """The answer to one GET, retried on transient failures; its status is not checked further
         (see _decode) unless it is 401 or one that is retried."""
         auth, credential = self._auth(endpoint)
         shown = self._http.base_url.join(path).path  # in errors: the path on the server, base_url's included
+        where = request_context(endpoint, shown)
         last = ""
         policy = self.retry
         for attempt in range(1, policy.max_attempts + 1):
             retry_after: float | None = None
             started = time.monotonic()
+            budget = self.request_seconds
+            left = self._time_left()
+            if left is not None:
+                if left <= 0:
+                    raise RunDeadlineExceeded(
+                        f"{where} was not sent: the run reached its deadline"
+                        + (f" (last attempt: {last})" if last else ""),
+                        endpoint,
+                    )
+                budget = min(budget, left)
+            timer = asyncio.timeout(budget)
             try:
-                response = await self._http.get(path, params=params, auth=auth)
+                async with timer:
+                    response = await self._attempt(endpoint, path, params, auth, shown)
+            except TimeoutError:
+                if not timer.expired():
+                    raise
+                if budget < self.request_seconds:
+                    raise RunDeadlineExceeded(
+                        f"{where} was cut short after {_seconds(budget)} s: the run reached its deadline",
+                        endpoint,
+                    ) from None
+                last = f"no complete answer within {_seconds(budget)} s ({REQUEST_SETTING})"
             except RETRIED_ERRORS as exc:
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             except AddressRefused as exc:
                 raise AddressForbidden(f"{endpoint}: base_url {exc}", endpoint) from exc
             except httpx.HTTPError as exc:
-                raise GesdentProtocolError(
-                    f"{request_context(endpoint, shown)} failed: {type(exc).__name__}: {exc}", endpoint
-                ) from exc
+                raise GesdentProtocolError(f"{where} failed: {type(exc).__name__}: {exc}", endpoint) from exc
             else:
-                status = response.status_code
+                status = response.status
                 if status == 401:
-                    answered = "authorization" in response.request.headers
-                    raise CredentialsRejected(endpoint, shown, credential, answered)
+                    raise CredentialsRejected(endpoint, shown, credential, response.authorized)
                 if status in RETRIED_STATUSES:
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
                     last = f"HTTP {status}" + (
@@ -331,6 +415,19 @@ class GesdentClient:
             if attempt == policy.max_attempts:
                 break
             delay = policy.delay(attempt, retry_after)
+            left = self._time_left()
+            if left is not None and delay >= left:
+                if retry_after is not None:
+                    raise RunDeadlineExceeded(
+                        f"{where} answered {last}: GESDENT asked to retry after {_seconds(retry_after)} s; "
+                        f"the run has {_seconds(max(left, 0))} s left",
+                        endpoint,
+                    )
+                raise RunDeadlineExceeded(
+                    f"{where} failed ({last}); the run has {_seconds(max(left, 0))} s left, too little "
+                    f"to wait {_seconds(delay)} s and retry",
+                    endpoint,
+                )
             logger.warning(
                 "GESDENT %s: attempt %d/%d failed after %.2fs (%s); retrying in %.2fs",
                 endpoint,
@@ -342,14 +439,47 @@ class GesdentClient:
             )
             await asyncio.sleep(delay)
         raise GesdentUnavailable(
-            f"{request_context(endpoint, shown)} failed {policy.max_attempts} times "
+            f"{where} failed {policy.max_attempts} times "
             f"(connect errors, timeouts, 429 and 5xx are retried); last: {last}",
             endpoint,
         )
 
-    def _decode(self, endpoint: Endpoint, response: httpx.Response, resource_id: str | None) -> Any:
-        status = response.status_code
-        where = request_context(endpoint, response.request.url.path)
+    async def _attempt(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        params: dict[str, str] | None,
+        auth: httpx.DigestAuth,
+        shown: str,
+    ) -> Answer:
+        """One GET, its body read under the endpoint's limit (a failure's body: its start only)."""
+        limit = self.limits.of(endpoint)
+        request = self._http.build_request("GET", path, params=params)
+        response = await self._http.send(request, auth=auth, stream=True)
+        try:
+            if 200 <= response.status_code < 300:
+                content = await read_body(response, limit.bytes)
+            else:
+                content = await read_body(response, ERROR_BODY_BYTES, truncate=True)
+        except TooLarge as exc:
+            where = request_context(endpoint, shown)
+            raise AnswerTooLarge(endpoint, where, limit, exc.announced) from None
+        except Undecodable as exc:
+            where = request_context(endpoint, shown)
+            raise GesdentProtocolError(
+                f"{where} answered a body Portico cannot read: {exc}", endpoint
+            ) from None
+        finally:
+            await response.aclose()  # before the end of the body: the connection is closed, not reused
+        authorized = "authorization" in response.request.headers
+        return Answer(response.status_code, response.headers, content, shown, authorized)
+
+    def _time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _decode(self, endpoint: Endpoint, response: Answer, resource_id: str | None) -> Any:
+        status = response.status
+        where = request_context(endpoint, response.path)
         if 300 <= status < 400:
             location = response.headers.get("location", "nowhere")
             raise GesdentProtocolError(
@@ -364,17 +494,16 @@ class GesdentClient:
             )
         if not 200 <= status < 300:
             hint = " (check base_url)" if status == 404 else ""
+            # Not the body: a server may echo what it was sent or hold, patient data included.
             raise GesdentProtocolError(
-                f"{where} answered HTTP {status}{hint}: {_snippet(response.content)}", endpoint
+                f"{where} answered HTTP {status}{hint} ({_described(response)})", endpoint
             )
         try:
             return json.loads(response.content)
         except (ValueError, UnicodeDecodeError) as exc:
             # The body itself stays out of the message: it may hold patient data.
             raise GesdentProtocolError(
-                f"{where} answered malformed JSON ({len(response.content)} bytes, "
-                f"{response.headers.get('content-type', 'no content type')}): {exc}",
-                endpoint,
+                f"{where} answered malformed JSON ({_described(response)}): {exc}", endpoint
             ) from exc
 
 
@@ -385,10 +514,9 @@ SEND_TURNS = 4
 _NEXT_CURSOR_AT_END = re.compile(rb'"next_cursor"\s*:\s*(null|"(?:[^"\\]|\\.)*")\s*\}\s*$')
 
 
-def _peek_next_cursor(response: httpx.Response) -> str | None:
-    """A page's next_cursor read off the end of its raw body without parsing the page; None when
-    it is null, or not there. A guess: _pages checks it against the parsed page."""
-    content = response.content
+def _peek_next_cursor(content: bytes) -> str | None:
+    """A page's next_cursor read off the end of its body without parsing the page; None when it is
+    null, or not there. A guess: _pages checks it against the parsed page."""
     match = _NEXT_CURSOR_AT_END.search(content, max(0, len(content) - 4096))
     if match is None or match.group(1) == b"null":
         return None
@@ -399,18 +527,22 @@ def _peek_next_cursor(response: httpx.Response) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def _drop(ahead: tuple[str, asyncio.Task[httpx.Response]] | None) -> None:
-    """Stop a request made ahead that turned out not to be needed (or no longer is)."""
+async def _drop(ahead: tuple[str, asyncio.Task[Answer]] | None) -> None:
+    """Stop a request made ahead that turned out not to be needed (or no longer is). Its outcome is
+    of no use, but this task's own cancellation still goes through (asyncio.wait does not catch it)."""
     if ahead is None:
         return
     task = ahead[1]
     task.cancel()
-    with contextlib.suppress(BaseException):
-        response = await task
-        await response.aclose()
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # retrieved: asyncio would log an exception nobody asked for
 
 
-def _snippet(content: bytes, limit: int = 200) -> str:
-    """The start of an error answer's body (GESDENT's error message)."""
-    text = content[:limit].decode("utf-8", "replace").replace("\n", " ")
-    return text + ("…" if len(content) > limit else "")
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def _described(response: Answer) -> str:
+    """What an answer was, without what it said: its size and content type."""
+    return f"{len(response.content)} bytes, {response.headers.get('content-type', 'no content type')}"

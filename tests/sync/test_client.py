@@ -309,4 +309,4 @@ async def test_a_page_asked_for_ahead_is_dropped_when_the_reader_stops() -> None
     ],
 )
 def test_the_next_cursor_is_read_off_the_end_of_a_page(body: bytes, guess: str | None) -> None:
-    assert _peek_next_cursor(httpx.Response(200, content=body)) == guess
+    assert _peek_next_cursor(body) == guess
