@@ -29,10 +29,12 @@ class Scope(StrEnum):
     SYNC_READ = "sync:read"
     SYNC_RUN = "sync:run"
     PATIENTS_READ = "patients:read"
+    KEYS_WRITE = "keys:write"
 
 
-# A new key gets these unless the caller lists scopes: everything but personal data.
-DEFAULT_SCOPES = tuple(s for s in Scope if s is not Scope.PATIENTS_READ)
+# A new key gets these unless the caller lists scopes: everything but personal data and the power
+# to revoke the partner's other keys.
+DEFAULT_SCOPES = tuple(s for s in Scope if s not in (Scope.PATIENTS_READ, Scope.KEYS_WRITE))
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import SQLITE_WRITE
+from app.domain.errors import ConcurrentChange
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("portico")
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -20,7 +24,18 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
         # scope="function" below: this runs when the endpoint returns, before the response is sent,
         # so a failed commit becomes an error response rather than a lost write behind a 2xx.
-        await session.commit()
+        try:
+            await session.commit()
+        except IntegrityError as exc:
+            # Constraints checked at commit (the deferred foreign keys of mappings) catch what a
+            # concurrent request changed after this one read: its writes are rolled back whole, and
+            # the caller is told to retry, not shown a 500. The services lock what they can so that
+            # this stays rare; the log keeps the constraint, should it ever be a bug instead.
+            log.warning("%s %s: refused at commit: %s", request.method, request.url.path, exc.orig)
+            raise ConcurrentChange(
+                "Another request changed the same data at the same moment; nothing of this request "
+                "was written. Retry it: it will be answered against the current state."
+            ) from None
 
 
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]

@@ -61,6 +61,10 @@ class PayloadTooLarge(PorticoError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
 
 
+class CsvTooManyRows(PayloadTooLarge):
+    slug, title = "csv-too-many-rows", "The CSV has more rows than the import takes"
+
+
 class ValidationFailed(PorticoError):
     status, slug, title = 422, "validation-error", "Invalid input"
 
@@ -125,6 +129,13 @@ class MemberHasMappings(Conflict):
 
 class AlreadyMapped(Conflict):
     slug, title = "already-mapped", "The member service already maps to another portal service"
+
+
+class ConcurrentChange(Conflict):
+    """A database constraint refused the request's writes at commit: a concurrent request changed the
+    same rows first. Nothing of the request was written; repeating it gives the up-to-date answer."""
+
+    slug, title = "concurrent-change", "Another request changed the same data at the same moment"
 
 
 class InvalidCsv(ValidationFailed):

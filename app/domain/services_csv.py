@@ -1,5 +1,6 @@
 """The services CSV (`code,name,duration_minutes,price,web_enabled`): parse and validate every row,
-write it back out. Pure: text in, values and errors out."""
+write it back out. Pure: text in, values and errors out. Cells are written neutralised against
+formula injection and restored on reading (app/domain/csv_cells.py), so export then import is exact."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from app.domain.csv_cells import neutralise, restore
 from app.domain.values import (
     MAX_DURATION_MINUTES,
     MAX_PRICE,
@@ -22,7 +24,7 @@ _TRUE = frozenset({"true", "1", "yes", "y", "si", "sí", "x"})
 _FALSE = frozenset({"false", "0", "no", "n", ""})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a file holds thousands of them
 class ServiceRow:
     line: int
     code: str
@@ -42,6 +44,13 @@ class RowError:
         return {"line": self.line, "field": self.field, "message": self.message}
 
 
+class TooManyRows(ValueError):
+    def __init__(self, limit: int, line: int) -> None:
+        super().__init__(f"more than {limit} rows (row {limit + 1} is on line {line})")
+        self.limit = limit
+        self.line = line
+
+
 class NotUtf8(ValueError):
     def __init__(self, line: int, position: int) -> None:
         super().__init__(f"not UTF-8 (byte {position}, line {line}); save the file as UTF-8")
@@ -56,8 +65,9 @@ def decode(data: bytes) -> str:
         raise NotUtf8(data[: exc.start].count(b"\n") + 1, exc.start) from None
 
 
-def parse(text: str) -> tuple[list[ServiceRow], list[RowError]]:
-    """Every valid row and every error, with the line each starts on (the header is line 1)."""
+def parse(text: str, max_rows: int | None = None) -> tuple[list[ServiceRow], list[RowError]]:
+    """Every valid row and every error, with the line each starts on (the header is line 1).
+    TooManyRows as soon as the file has more than `max_rows` rows (blank lines do not count)."""
     text = text.removeprefix("\ufeff")
     if not text.strip():
         return [], [RowError(1, None, "the file is empty; expected a header row: " + ",".join(COLUMNS))]
@@ -73,6 +83,7 @@ def parse(text: str) -> tuple[list[ServiceRow], list[RowError]]:
         return [], errors
     rows: list[ServiceRow] = []
     seen: dict[str, int] = {}
+    count = 0
     line = reader.line_num + 1
     while True:
         try:
@@ -85,6 +96,9 @@ def parse(text: str) -> tuple[list[ServiceRow], list[RowError]]:
         start, line = line, reader.line_num + 1
         if not any(cell.strip() for cell in record):
             continue  # blank lines, e.g. a trailing one
+        count += 1
+        if max_rows is not None and count > max_rows:
+            raise TooManyRows(max_rows, start)
         row, row_errors = _row(start, header, record, decimal_comma=delimiter == ";")
         if row is not None and row.code in seen:
             row_errors.append(
@@ -119,7 +133,7 @@ def _row(
 ) -> tuple[ServiceRow | None, list[RowError]]:
     if len(record) != len(header):
         return None, [RowError(line, None, f"expected {len(header)} fields, found {len(record)}")]
-    cells = {column: value.strip() for column, value in zip(header, record, strict=True)}
+    cells = {column: restore(value.strip()) for column, value in zip(header, record, strict=True)}
     errors: list[RowError] = []
 
     def fail(field: str, message: str) -> None:
@@ -175,13 +189,12 @@ def render(rows: list[tuple[str, str, int, Decimal | None, bool]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for code, name, duration, price, web_enabled in rows:
-        writer.writerow(
-            [
-                code,
-                name,
-                duration,
-                "" if price is None else f"{price:.2f}",
-                "true" if web_enabled else "false",
-            ]
-        )
+        cells = [
+            code,
+            name,
+            str(duration),
+            "" if price is None else f"{price:.2f}",
+            "true" if web_enabled else "false",
+        ]
+        writer.writerow([neutralise(cell) for cell in cells])
     return out.getvalue()

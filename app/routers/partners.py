@@ -90,5 +90,7 @@ async def create_api_key(
     responses=responses(401, 403, 404, 422),
 )
 async def revoke_api_key(principal: AnyPrincipal, session: SessionDep, key_id: KeyId) -> ApiKeyPublic:
-    """Revoke a key. The master key revokes any key; a partner key revokes its own partner's keys."""
+    """Revoke a key. The master key revokes any key. A partner key may always revoke itself; with
+    the scope `keys:write` it may also revoke the other keys of its own partner (otherwise 403
+    `missing-scope`). Another partner's key is 404, as if it did not exist."""
     return service.key_public(await service.revoke_key(session, principal, key_id))

@@ -22,6 +22,7 @@ from app.schemas.services import (
 )
 from app.services import service_import
 from app.services import services as service
+from app.state import SettingsDep
 
 router = APIRouter(tags=["services"])
 
@@ -73,7 +74,11 @@ async def create_service(
     },
 )
 async def export_services(principal: InstancesRead, session: SessionDep, name: NamePath) -> CsvResponse:
-    """Every service as CSV: `code,name,duration_minutes,price,web_enabled`. Importing it changes nothing."""
+    """Every service as CSV: `code,name,duration_minutes,price,web_enabled`. Importing it changes nothing.
+
+    A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+    carriage return) is written with a leading `'`, and so is a cell that starts with `'`; the import
+    removes exactly that one quote, so export then import is exact."""
     text = await service_import.export_csv(session, principal, name)
     return CsvResponse(text, headers={"Content-Disposition": f'attachment; filename="{name}-services.csv"'})
 
@@ -88,6 +93,7 @@ async def export_services(principal: InstancesRead, session: SessionDep, name: N
 async def import_services(
     principal: InstancesWrite,
     session: SessionDep,
+    settings: SettingsDep,
     name: NamePath,
     request: Request,
     mode: Annotated[
@@ -100,10 +106,20 @@ async def import_services(
     """Import services from CSV (`text/csv` body, or a multipart `file`).
 
     UTF-8 with or without BOM, `,` or `;` separated, CRLF or LF. Every row is checked; one bad row
-    means a 422 listing them all, and nothing written."""
+    means a 422 listing them all, and nothing written. At most `PORTICO_MAX_CSV_ROWS` rows (default
+    10,000) and `PORTICO_MAX_BODY_BYTES` bytes: a larger file is a 413 (`csv-too-many-rows`,
+    `payload-too-large`), nothing written. A cell starting with `'` followed by `=`, `+`, `-`, `@`, a
+    tab, a carriage return or another `'` loses that first `'` (the export's escape of formulas)."""
     data = await read_csv(request)
     outcome = await service_import.import_csv(
-        session, principal, name, data, replace=mode == "replace", dry_run=dry_run, cascade=cascade
+        session,
+        principal,
+        name,
+        data,
+        replace=mode == "replace",
+        dry_run=dry_run,
+        cascade=cascade,
+        max_rows=settings.max_csv_rows,
     )
     return ImportReport(
         dry_run=dry_run,

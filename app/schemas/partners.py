@@ -21,7 +21,7 @@ class ApiKeyCreate(Input):
     scopes: list[Scope] | None = Field(
         None,
         min_length=1,
-        description="Scopes of the key. Default: every scope except `patients:read`.",
+        description="Scopes of the key. Default: every scope except `patients:read` and `keys:write`.",
     )
 
 

@@ -27,8 +27,15 @@ class Pair:
 
 
 async def _pair(session: AsyncSession, principal: Principal, portal: str, member: str, *, lock: bool) -> Pair:
-    """The portal and its member, or 404. With `lock`, mapping writes on this member queue up."""
+    """The portal and its member, or 404. With `lock`, a mapping write takes turns with every write
+    that locks the portal or the member: the mappings of this member, a change to either's services
+    (a `mode=replace` import, a delete), a detach. Without the portal's lock, a mapping could target
+    a portal service that a concurrent import is deleting, and one of the two would fail at commit."""
     portal_row, _ = await _portal(session, principal, portal)
+    if lock:
+        # Portal first, then member (the order members.remove uses), so two writers never wait on each
+        # other in a cycle. The membership is read after the portal's lock, so a detach that won is seen.
+        await instances_repo.lock_rows(session, [portal_row.id])
     member_row, _ = await members.get(session, principal, portal, member)
     if lock:
         await instances_repo.lock_rows(session, [member_row.id])

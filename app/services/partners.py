@@ -11,7 +11,7 @@ from app.auth import DEFAULT_SCOPES, KEY_PREFIX, Principal, Scope, generate_key
 from app.db.models import ApiKey, Partner, utcnow
 from app.db.repositories import api_keys as keys_repo
 from app.db.repositories import partners as repo
-from app.domain.errors import NotFound
+from app.domain.errors import MissingScope, NotFound
 from app.pagination import PageRequest, fetch_page
 from app.schemas.partners import ApiKeyCreate, ApiKeyPublic
 
@@ -59,9 +59,18 @@ async def create_key(session: AsyncSession, partner_id: str, data: ApiKeyCreate)
 
 
 async def revoke_key(session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:
+    """The master key revokes any key; a partner key revokes itself, or with `keys:write` its
+    partner's other keys. Another partner's key is 404, as everywhere."""
     row = await keys_repo.get(session, key_id)
     if row is None or (not principal.is_master and row.partner_id != principal.partner_id):
         raise NotFound(f"API key {key_id} not found.")
+    itself = row.id == principal.key_id
+    if not (principal.is_master or itself or Scope.KEYS_WRITE in principal.scopes):
+        raise MissingScope(
+            f"Revoking another key of your partner needs the scope '{Scope.KEYS_WRITE}' "
+            "(a key may always revoke itself).",
+            required_scope=str(Scope.KEYS_WRITE),
+        )
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         await session.flush()

@@ -13,6 +13,7 @@ from app.auth import Principal
 from app.db.models import Instance
 from app.db.repositories import reports as repo
 from app.domain import rules
+from app.domain.csv_cells import neutralise
 from app.schemas.portals import RequirementPublic
 from app.schemas.reports import MemberReport, PortalReport
 from app.services.portals import require_portal
@@ -70,23 +71,23 @@ async def _report_of(session: AsyncSession, instance: Instance, facts: rules.Ins
 
 
 def to_csv(report: PortalReport) -> str:
-    """One row per member; code lists are space-separated."""
+    """One row per member; code lists are space-separated. Cells are neutralised against formula
+    injection, as in the services export (app/domain/csv_cells.py)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for m in report.members:
-        writer.writerow(
-            [
-                m.name,
-                m.display_name,
-                m.member_code or "",
-                m.services,
-                m.mapped,
-                " ".join(m.unmapped),
-                " ".join(m.web_enabled_unmapped),
-                "" if m.last_sync is None else m.model_dump(mode="json")["last_sync"],
-            ]
-        )
+        cells = [
+            m.name,
+            m.display_name,
+            m.member_code or "",
+            str(m.services),
+            str(m.mapped),
+            " ".join(m.unmapped),
+            " ".join(m.web_enabled_unmapped),
+            "" if m.last_sync is None else m.model_dump(mode="json")["last_sync"],
+        ]
+        writer.writerow([neutralise(cell) for cell in cells])
     return out.getvalue()
 
 

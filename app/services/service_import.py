@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.db.models import Service, utcnow
+from app.db.models import utcnow
 from app.db.repositories import services as repo
 from app.domain import services_csv
-from app.domain.errors import InvalidCsv
-from app.services.changes import apply, changed_fields
+from app.domain.errors import CsvTooManyRows, InvalidCsv
 from app.services.instances import require
 from app.services.services import check_removable, remove_services
 
 _FIELDS = ("name", "duration_minutes", "price", "web_enabled")
+# Rows written per statement: between two, the event loop answers other requests.
+_CHUNK = 1000
+MAX_ROWS_SETTING = "PORTICO_MAX_CSV_ROWS"
 
 
 @dataclass
@@ -28,12 +31,67 @@ class ImportOutcome:
     removed_mappings: int = 0
 
 
+@dataclass
+class _Plan:
+    outcome: ImportOutcome = field(default_factory=ImportOutcome)
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+
+
 async def export_csv(session: AsyncSession, principal: Principal, name: str) -> str:
     instance = await require(session, principal, name)
     services = await repo.all_of(session, instance.id)
     return services_csv.render(
         [(s.code, s.name, s.duration_minutes, s.price, s.web_enabled) for s in services]
     )
+
+
+def read_rows(data: bytes, max_rows: int) -> list[services_csv.ServiceRow]:
+    """Decode and validate the whole file: every row valid, or the problem that lists the bad ones."""
+    try:
+        rows, errors = services_csv.parse(services_csv.decode(data), max_rows)
+    except services_csv.NotUtf8 as exc:
+        raise InvalidCsv(
+            f"The CSV cannot be read: {exc}.", errors=[{"line": exc.line, "field": None, "message": str(exc)}]
+        ) from None
+    except services_csv.TooManyRows as exc:
+        raise CsvTooManyRows(
+            f"The CSV has {exc}; an import takes at most {exc.limit} rows ({MAX_ROWS_SETTING}). "
+            "Nothing was written: split the file, or raise the setting.",
+            max_rows=exc.limit,
+            setting=MAX_ROWS_SETTING,
+        ) from None
+    if errors:
+        lines = sorted({e.line for e in errors})
+        raise InvalidCsv(
+            f"{len(lines)} line(s) of the CSV are invalid ({', '.join(map(str, lines[:20]))}); "
+            "nothing was written.",
+            errors=[e.as_dict() for e in errors],
+        )
+    return rows
+
+
+def _plan(
+    instance_id: str, rows: list[services_csv.ServiceRow], stored: list[repo.ServiceValues], replace: bool
+) -> _Plan:
+    """What the import changes: rows to insert, rows to update (a new version), codes to delete."""
+    existing = {s.code: s for s in stored}
+    plan = _Plan()
+    for row in rows:
+        values = {field: getattr(row, field) for field in _FIELDS}
+        current = existing.get(row.code)
+        if current is None:
+            plan.outcome.created.append(row.code)
+            plan.inserts.append({"instance_id": instance_id, "code": row.code, **values})
+        elif any(getattr(current, field) != value for field, value in values.items()):
+            plan.outcome.updated.append(row.code)
+            plan.updates.append({"id": current.id, "version": current.version + 1, **values})
+        else:
+            plan.outcome.unchanged.append(row.code)
+    if replace:
+        in_file = {row.code for row in rows}
+        plan.outcome.deleted = sorted(code for code in existing if code not in in_file)
+    return plan
 
 
 async def import_csv(
@@ -45,53 +103,24 @@ async def import_csv(
     replace: bool,
     dry_run: bool,
     cascade: bool,
+    max_rows: int,
 ) -> ImportOutcome:
     instance = await require(session, principal, name, lock=True)
-    try:
-        text = services_csv.decode(data)
-    except services_csv.NotUtf8 as exc:
-        raise InvalidCsv(
-            f"The CSV cannot be read: {exc}.", errors=[{"line": exc.line, "field": None, "message": str(exc)}]
-        ) from None
-    rows, errors = services_csv.parse(text)
-    if errors:
-        lines = sorted({e.line for e in errors})
-        raise InvalidCsv(
-            f"{len(lines)} line(s) of the CSV are invalid ({', '.join(map(str, lines[:20]))}); "
-            "nothing was written.",
-            errors=[e.as_dict() for e in errors],
-        )
-    existing = {s.code: s for s in await repo.all_of(session, instance.id)}
-    outcome = ImportOutcome()
-    new_services: list[Service] = []
-    changes: list[tuple[Service, dict[str, object]]] = []
-    for row in rows:
-        values: dict[str, Any] = {
-            "name": row.name,
-            "duration_minutes": row.duration_minutes,
-            "price": row.price,
-            "web_enabled": row.web_enabled,
-        }
-        current = existing.get(row.code)
-        if current is None:
-            outcome.created.append(row.code)
-            new_services.append(Service(instance_id=instance.id, code=row.code, **values))
-            continue
-        changed = changed_fields(current, values)
-        (outcome.updated if changed else outcome.unchanged).append(row.code)
-        if changed:
-            changes.append((current, changed))
-    in_file = {row.code for row in rows}
-    gone = [s for code, s in existing.items() if code not in in_file] if replace else []
-    outcome.deleted = [s.code for s in gone]
+    # Decoding, validating and comparing thousands of rows is CPU work: done in a worker thread, it
+    # does not hold up the event loop, which meanwhile answers other requests (health checks too).
+    rows = await anyio.to_thread.run_sync(read_rows, data, max_rows)
+    stored = await repo.values_of(session, instance.id)
+    plan = await anyio.to_thread.run_sync(_plan, instance.id, rows, stored, replace)
+    outcome = plan.outcome
+    gone = await repo.of_codes(session, instance.id, outcome.deleted)
     if dry_run:
         # Invariant 6 still applies, so a dry run predicts the real answer.
         outcome.removed_mappings = await check_removable(session, gone, cascade)
         return outcome
     outcome.removed_mappings = await remove_services(session, gone, cascade)
     now = utcnow()
-    for service, changed in changes:
-        apply(service, changed, now)
-    await repo.insert_many(session, new_services)
-    await session.flush()
+    for start in range(0, len(plan.updates), _CHUNK):
+        await repo.update_values(session, plan.updates[start : start + _CHUNK], now)
+    for start in range(0, len(plan.inserts), _CHUNK):
+        await repo.insert_values(session, plan.inserts[start : start + _CHUNK])
     return outcome

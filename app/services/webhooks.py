@@ -70,10 +70,12 @@ async def receive(
             "The webhook could not be verified (unknown database, bad signature or stale timestamp)."
         )
     instance: Instance = row[0]  # type: ignore[index]
+    # Keyed by (instance, webhook-id): ids are chosen by the senders, so another tenant's delivery
+    # with the same id must not make this one a replay.
     try:
         async with session.begin_nested():
             session.add(WebhookDelivery(id=webhook_id, instance_id=instance.id))
-    except IntegrityError:  # this webhook-id was delivered before: at-least-once delivery, act once
+    except IntegrityError:  # delivered to this instance before: at-least-once delivery, act once
         return Delivery(None, instance.name, False)
     wanted = tuple(
         s for s in ALL_STREAMS if not streams or s in streams or (s == "users" and "patients" in streams)

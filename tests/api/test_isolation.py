@@ -696,7 +696,7 @@ async def test_unknown_or_empty_scopes_are_422(admin, scopes):
 
 
 async def test_partner_revokes_its_own_keys_but_not_another_partners(admin, make_client):
-    mine = await make_client()
+    mine = await make_client([*ALL_SCOPES, "keys:write"])
     theirs = await make_client()
     spare = await _ok(
         await admin.post(f"/v1/partners/{mine.partner_id}/api-keys", json={"name": "spare"}), 201

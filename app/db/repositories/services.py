@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Exists, Select, SQLColumnExpression, delete, exists, func, or_, select, update
+from sqlalchemy import Exists, Select, SQLColumnExpression, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -93,10 +96,58 @@ async def delete_services(session: AsyncSession, service_ids: list[str]) -> None
         await session.execute(delete(Service).where(col(Service.id).in_(service_ids)))
 
 
-async def insert_many(session: AsyncSession, services: list[Service]) -> None:
-    if services:
-        session.add_all(services)
-        await session.flush()
+@dataclass(frozen=True, slots=True)
+class ServiceValues:
+    """A service's stored values, without an ORM object (the CSV import compares thousands)."""
+
+    id: str
+    code: str
+    name: str
+    duration_minutes: int
+    price: Decimal | None
+    web_enabled: bool
+    version: int
+
+
+async def values_of(session: AsyncSession, instance_id: str, batch: int = 1000) -> list[ServiceValues]:
+    """Read in batches: the event loop serves other requests between two."""
+    stmt = select(
+        col(Service.id),
+        col(Service.code),
+        col(Service.name),
+        col(Service.duration_minutes),
+        col(Service.price),
+        col(Service.web_enabled),
+        col(Service.version),
+    ).where(col(Service.instance_id) == instance_id)
+    values: list[ServiceValues] = []
+    async for rows in (await session.stream(stmt)).partitions(batch):
+        values += [ServiceValues(*row) for row in rows]
+    return values
+
+
+async def of_codes(session: AsyncSession, instance_id: str, codes: list[str]) -> list[Service]:
+    if not codes:
+        return []
+    stmt = (
+        select(Service)
+        .where(col(Service.instance_id) == instance_id, col(Service.code).in_(codes))
+        .order_by(col(Service.code))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def insert_values(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert services given as column values, in one statement: no ORM object per row (building
+    thousands of them is slow CPU work). Ids, versions and timestamps come from the column defaults."""
+    if rows:
+        await session.execute(insert(Service), rows)
+
+
+async def update_values(session: AsyncSession, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Update services by id (each dict holds `id`, the new values and the new `version`)."""
+    if rows:
+        await session.execute(update(Service), [{**row, "updated_at": now} for row in rows])
 
 
 async def touch(session: AsyncSession, service_id: str, values: dict[str, Any]) -> None:

@@ -1,0 +1,58 @@
+"""The CSV formula-injection escape: a bijection, and nothing it writes starts a formula."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.domain.csv_cells import FORMULA_STARTS, neutralise, restore
+
+# Text that starts, more often than chance would have it, with a formula character or the escape.
+cells = st.one_of(
+    st.text(),
+    st.builds(lambda head, tail: head + tail, st.sampled_from(sorted(FORMULA_STARTS | {"'"})), st.text()),
+    st.builds(lambda tail: "'" + tail, st.text()),
+)
+
+
+@given(cells)
+def test_restore_undoes_neutralise_for_any_text(cell):
+    assert restore(neutralise(cell)) == cell
+
+
+@given(cells)
+def test_no_neutralised_cell_starts_with_a_formula_character(cell):
+    assert neutralise(cell)[:1] not in FORMULA_STARTS
+
+
+@given(cells, cells)
+def test_different_cells_stay_different(a, b):
+    if a != b:
+        assert neutralise(a) != neutralise(b)
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+34 600", "'+34 600"),
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("'=already", "''=already"),
+        ("'quoted", "''quoted"),
+        ("'", "''"),
+        ("Limpieza", "Limpieza"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ],
+)
+def test_examples(cell, written):
+    assert neutralise(cell) == written
+    assert restore(written) == cell
+
+
+@pytest.mark.parametrize("cell", ["'abc", "'", "' =x", "x'=y"])
+def test_a_quote_the_export_would_not_write_is_kept(cell):
+    """Hand-written cells: only a quote before a formula character or another quote is dropped."""
+    assert restore(cell) == cell
