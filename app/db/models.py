@@ -241,6 +241,32 @@ class SyncRun(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
 
 
+class SyncRejection(SQLModel, table=True):
+    """A record GESDENT sent that broke the contract, skipped by its run: which record and field,
+    and what was wrong; never a value of it. At most 100 per stream per run (the run's counts hold
+    the total); readable with `patients:read` only."""
+
+    __tablename__ = "sync_rejections"
+    __table_args__ = (sa.Index(None, "run_id", "id"),)
+
+    # BIGINT on PostgreSQL; INTEGER on SQLite, where only that type makes the rowid key.
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    run_id: str = Field(sa_column=_fk("sync_runs.id", nullable=False))
+    stream: str = Field(max_length=16)
+    # The resource whose answer held the record (reservations, availability); null for the others.
+    resource_id: str | None = Field(default=None, max_length=100)
+    # The record's place in its answer: from 0, across the pages of the stream (of the resource).
+    position: int
+    record_id: str | None = Field(default=None, max_length=100)  # null: no usable id
+    field: str | None = Field(default=None, max_length=64)  # null: the record is not an object
+    reason: str = Field(max_length=200)
+
+
 class SyncCursor(SQLModel, table=True):
     """Where an incremental stream resumes; committed in the same transaction as its data."""
 
@@ -307,11 +333,13 @@ class GesdentSlot(SQLModel, table=True):
 
 
 class WebhookDelivery(SQLModel, table=True):
-    """A webhook-id seen once; the primary key makes a replay a no-op, even when two arrive at once."""
+    """A webhook-id seen once per instance; the primary key makes a replay a no-op, even when two
+    arrive at once. Keyed by instance too: webhook-ids come from the senders, so one partner's ids
+    must never pre-empt another's deliveries."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (sa.Index(None, "received_at"),)
+    __table_args__ = (sa.PrimaryKeyConstraint("instance_id", "id"), sa.Index(None, "received_at"))
 
-    id: str = Field(primary_key=True, max_length=200)
+    id: str = Field(max_length=200)
     instance_id: str = Field(sa_column=_fk("instances.id", nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

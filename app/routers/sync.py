@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
-from app.auth import SyncRead, SyncRunner
+from app.auth import PatientsRead, SyncRead, SyncRunner
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
 from app.routers.common import NamePath
-from app.schemas.sync import RunSummary, SyncRunCreate, SyncRunPublic, SyncStatus
+from app.schemas.sync import RunSummary, SyncRejectionPublic, SyncRunCreate, SyncRunPublic, SyncStatus
 from app.services import sync_runs as service
 from app.state import SettingsDep
 
@@ -77,6 +77,22 @@ async def list_sync_runs(
 async def get_sync_run(principal: SyncRead, session: SessionDep, run_id: RunId) -> SyncRunPublic:
     run, instance = await service.get(session, principal, run_id)
     return SyncRunPublic.build(run, instance)
+
+
+@router.get(
+    "/v1/sync-runs/{run_id}/rejections",
+    operation_id="sync_runs_rejections_list",
+    response_model=Page[SyncRejectionPublic],
+    responses=responses(401, 403, 404, 422),
+)
+async def list_sync_rejections(
+    principal: PatientsRead, session: SessionDep, run_id: RunId, page: PageParams
+) -> Page[SyncRejectionPublic]:
+    """The records the run skipped as malformed, in the order found: at most 100 per stream (the
+    run's `counts` have every one). Ids and reasons only, never a value; but the ids are patients'
+    records, so the key needs `patients:read`."""
+    rows, cursor = await service.rejections_page(session, principal, run_id, page)
+    return Page(items=[SyncRejectionPublic.build(row.SyncRejection) for row in rows], next_cursor=cursor)
 
 
 @router.get(

@@ -5,11 +5,12 @@ from typing import Any, Literal
 
 from pydantic import Field, StrictBool
 
-from app.db.models import SyncRun
+from app.db.models import SyncRejection, SyncRun
 from app.schemas.common import Input, Output, Timestamp
 
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 Trigger = Literal["schedule", "manual", "webhook"]
+Stream = Literal["resources", "users", "reservations", "availability"]
 
 
 class SyncRunCreate(Input):
@@ -22,6 +23,11 @@ class StreamCounts(Output):
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    rejected: int = Field(
+        0,
+        description="Records skipped as malformed (`fetched` counts them too); their ids and reasons: "
+        "`GET /v1/sync-runs/{run_id}/rejections`.",
+    )
     seconds: float | None = None
 
 
@@ -80,3 +86,30 @@ class SyncStatus(Output):
     last_error: RunSummary | None
     active_run: SyncRunPublic | None
     next_scheduled_at: Timestamp | None
+
+
+class SyncRejectionPublic(Output):
+    """A record a run skipped as malformed: which one, which field, what is wrong; never a value."""
+
+    stream: Stream
+    resource_id: str | None = Field(
+        description="The resource whose answer held the record (reservations, availability)."
+    )
+    position: int = Field(
+        description="The record's place in its answer, from 0, across the pages of the stream (per "
+        "resource for reservations and availability; for resources, in the connection rules)."
+    )
+    record_id: str | None = Field(description="The record's GESDENT id; null when it has no usable one.")
+    field: str | None = Field(description="The field at fault; null when the record is not an object.")
+    reason: str = Field(description="What is wrong with the field (never its value).")
+
+    @classmethod
+    def build(cls, rejection: SyncRejection) -> SyncRejectionPublic:
+        return cls(
+            stream=rejection.stream,
+            resource_id=rejection.resource_id,
+            position=rejection.position,
+            record_id=rejection.record_id,
+            field=rejection.field,
+            reason=rejection.reason,
+        )

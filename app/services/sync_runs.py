@@ -1,4 +1,4 @@
-"""Sync runs seen from the API: trigger, list, read, status."""
+"""Sync runs seen from the API: trigger, list, read, status, and the records a run rejected."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth import Principal
-from app.db.models import GesdentConnection, Instance, SyncRun, utcnow
+from app.db.models import GesdentConnection, Instance, SyncRejection, SyncRun, utcnow
 from app.domain.errors import GesdentNotConfigured, NotFound
 from app.pagination import PageRequest, fetch_page
 from app.services.gesdent import missing_parts
@@ -85,6 +85,15 @@ async def get(session: AsyncSession, principal: Principal, run_id: str) -> tuple
     if row is None:
         raise NotFound(f"Sync run {run_id} not found.")
     return row[0], row[1]
+
+
+async def rejections_page(
+    session: AsyncSession, principal: Principal, run_id: str, page: PageRequest
+) -> tuple[list[Any], str | None]:
+    """The records run `run_id` (of the caller's partner, else 404) rejected, in the order found."""
+    await get(session, principal, run_id)
+    stmt = select(SyncRejection).where(col(SyncRejection.run_id) == run_id)
+    return await fetch_page(session, stmt, [col(SyncRejection.id)], page, lambda row: [row.SyncRejection.id])
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,15 @@
-"""GESDENT items → rows of the gesdent_* tables. A field that breaks the contract (missing, wrong
-type, too long for its column, a timestamp without an offset) is a `GesdentProtocolError` naming the
-stream, the item and the field, rather than a database error halfway through a batch."""
+"""GESDENT items → rows of the gesdent_* tables.
+
+An item that breaks the contract (not an object, a field missing, of the wrong type, too long for
+its column, a timestamp without an offset) is `Rejected`, naming the stream, the record and the
+field, rather than a database error halfway through a batch. The stream skips it, counts it and
+keeps the rejection (see app/sync/streams.py); the rest of the stream imports.
+
+No message here is ever built from an item's values. They are patient data (names, birth dates,
+phones, e-mails, member codes), and a rejection reaches the run's error, the logs and keys without
+`patients:read`: it says which record (by its id, or by its position when it has no usable id),
+which field, and what is wrong with it, in words of this module's own.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +19,52 @@ from typing import Any
 from app.sync.client import GesdentProtocolError
 
 Row = dict[str, Any]
+MAX_ID_LENGTH = 100  # the gesdent_id columns
+
+
+class Rejected(GesdentProtocolError):
+    """An item that breaks the contract. `record_id`: the item's id when it is usable (a printable
+    string of 1 to 100 characters), else None; `field`: None when the item is not even an object;
+    `updated_at`: the item's own `updated_at` when that field is valid, so that the stream's cursor
+    still moves past the item."""
+
+    def __init__(
+        self,
+        stream: str,
+        record_id: str | None,
+        field: str | None,
+        problem: str,
+        updated_at: datetime | None = None,
+    ) -> None:
+        where = f"record {record_id!r}" if record_id is not None else "a record without a usable id"
+        what = f"field {field!r} {problem}" if field is not None else problem
+        super().__init__(f"{stream}: {where}: {what}", stream)
+        self.stream, self.record_id, self.field, self.problem = stream, record_id, field, problem
+        self.updated_at = updated_at
+
+
+def usable_id(value: Any) -> str | None:
+    """An item's id as a rejection may show it: a printable string of 1 to 100 characters."""
+    if value.__class__ is str and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable():
+        return str(value)
+    return None
+
+
+def not_an_object(stream: str) -> Rejected:
+    return Rejected(stream, None, None, "is not an object")
 
 
 class _Item:
-    """Typed access to one item's fields, with errors that say where."""
+    """Typed access to one item's fields, with rejections that say where (and never what)."""
 
-    def __init__(self, stream: str, item: dict[str, Any]) -> None:
+    def __init__(self, stream: str, item: dict[str, Any], record_id: str | None) -> None:
         self.stream = stream
         self.item = item
-        raw_id = item.get("id")
-        self.label = f"item {raw_id!r}" if isinstance(raw_id, str | int) else "an item without id"
+        self.record_id = record_id
+        self.updated_at: datetime | None = None
 
-    def fail(self, name: str, problem: str) -> GesdentProtocolError:
-        return GesdentProtocolError(f"{self.stream}: {self.label}: field {name!r} {problem}", self.stream)
+    def fail(self, name: str, problem: str) -> Rejected:
+        return Rejected(self.stream, self.record_id, name, problem, self.updated_at)
 
     def text(self, name: str, max_length: int) -> str:
         value = self.item.get(name)
@@ -54,17 +96,25 @@ class _Item:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise self.fail(name, f"is not an RFC 3339 date-time: {value!r}") from None
+            raise self.fail(name, "is not an RFC 3339 date-time") from None
         if parsed.tzinfo is None:
-            raise self.fail(name, f"has no UTC offset: {value!r}")
+            raise self.fail(name, "has no UTC offset")
         return parsed.astimezone(UTC)
 
+    def updated(self) -> datetime:
+        """`updated_at`, remembered for the rejections of the fields checked after it."""
+        self.updated_at = self.moment("updated_at")
+        return self.updated_at
 
-def resource_row(instance_id: str, item: dict[str, Any], expected_id: str) -> Row:
-    fields = _Item("resources", item)
-    gesdent_id = fields.text("id", 100)
+
+def resource_row(instance_id: str, item: Any, expected_id: str) -> Row:
+    """The row of the resource asked for; its rejections name it by the id asked for."""
+    if item.__class__ is not dict:
+        raise Rejected("resources", expected_id, None, "is not an object")
+    fields = _Item("resources", item, expected_id)
+    gesdent_id = fields.text("id", MAX_ID_LENGTH)
     if gesdent_id != expected_id:
-        raise fields.fail("id", f"is not the resource asked for ({expected_id})")
+        raise fields.fail("id", "is not the resource asked for")
     fields.moment("updated_at")
     return {
         "instance_id": instance_id,
@@ -85,12 +135,14 @@ def _utc(value: str) -> datetime:
 
 # Each row function takes a fast path for a well-formed item (about 2.5 µs for a reservation: this
 # runs for every record, and was a fifth of a no-op resync's time at 5 µs), and otherwise the
-# checked path, which names the stream, the item and the field at fault. The fast path checks the
-# same things — types, lengths, required fields, dates — inline rather than in a loop over a spec.
+# checked path, which finds the field at fault and rejects the item. The fast path checks the same
+# things — types, lengths, required fields, dates — inline rather than in a loop over a spec.
 
 
-def patient_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
-    """The row, and the item's updated_at (for the stream's cursor)."""
+def patient_row(instance_id: str, item: Any) -> tuple[Row, datetime]:
+    """The row, and the item's updated_at (for the stream's cursor); or Rejected."""
+    if item.__class__ is not dict:
+        raise not_an_object("users")
     get = item.get
     gesdent_id, updated_at, first_name, last_name = (
         get("id"),
@@ -136,7 +188,10 @@ def patient_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
     return _checked_patient_row(instance_id, item)
 
 
-def reservation_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
+def reservation_row(instance_id: str, item: Any) -> tuple[Row, datetime]:
+    """The row, and the item's updated_at (for the stream's cursor); or Rejected."""
+    if item.__class__ is not dict:
+        raise not_an_object("reservations")
     get = item.get
     gesdent_id, updated_at, resource_id, status = (
         get("id"),
@@ -182,15 +237,15 @@ def reservation_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, dateti
 
 
 def _checked_patient_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
-    fields = _Item("users", item)
-    gesdent_id = fields.text("id", 100)
-    updated_at = fields.moment("updated_at")
+    fields = _Item("users", item, usable_id(item.get("id")))
+    updated_at = fields.updated()  # first: the cursor moves past the item whatever else is wrong
+    gesdent_id = fields.text("id", MAX_ID_LENGTH)
     birth_date = fields.optional("birth_date", 10)
     if birth_date is not None:
         try:
             date.fromisoformat(birth_date)
         except ValueError:
-            raise fields.fail("birth_date", f"is not a date (YYYY-MM-DD): {birth_date!r}") from None
+            raise fields.fail("birth_date", "is not a date (YYYY-MM-DD)") from None
     row = {
         "instance_id": instance_id,
         "gesdent_id": gesdent_id,
@@ -207,9 +262,9 @@ def _checked_patient_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, d
 
 
 def _checked_reservation_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
-    fields = _Item("reservations", item)
-    gesdent_id = fields.text("id", 100)
-    updated_at = fields.moment("updated_at")
+    fields = _Item("reservations", item, usable_id(item.get("id")))
+    updated_at = fields.updated()  # first: the cursor moves past the item whatever else is wrong
+    gesdent_id = fields.text("id", MAX_ID_LENGTH)
     starts_at, ends_at = fields.moment("start"), fields.moment("end")
     row = {
         "instance_id": instance_id,
@@ -226,10 +281,11 @@ def _checked_reservation_row(instance_id: str, item: dict[str, Any]) -> tuple[Ro
 
 
 def slot_row(instance_id: str, resource_id: str, item: Any) -> Row:
-    if not isinstance(item, dict):
-        raise GesdentProtocolError(f"availability: resource {resource_id}: a slot is not an object")
-    fields = _Item("availability", item)
-    fields.label = f"resource {resource_id}, slot {item.get('start')!r}"
+    """A free slot of the resource; or Rejected (slots have no id: the stream names them by
+    resource and position)."""
+    if item.__class__ is not dict:
+        raise not_an_object("availability")
+    fields = _Item("availability", item, None)
     codes = item.get("treatment_codes", [])
     if not isinstance(codes, list) or not all(isinstance(code, str) and code for code in codes):
         raise fields.fail("treatment_codes", "must be a list of strings")

@@ -48,6 +48,7 @@ class Tally:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    rejected: int = 0  # records skipped as malformed (app/sync/rejections.py); `fetched` counts them
 
     def add(self, other: Tally) -> None:
         for name, value in asdict(other).items():

@@ -103,6 +103,7 @@ async def test_full_sync_stores_exactly_the_sandbox_data(
             "updated": 0,
             "deleted": 0,
             "unchanged": 0,
+            "rejected": 0,
         }, stream
     assert set(result.timings) == set(ALL_STREAMS)
     tables = await snapshot(app, instance)

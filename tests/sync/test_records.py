@@ -1,5 +1,6 @@
 """GESDENT items → rows: the fast path and the checked path agree, and an item that breaks the
-contract is a protocol error naming the stream, the item and the field (never a database error)."""
+contract is rejected naming the stream, the record and the field (never a database error, and
+never the value: see test_record_rejections.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.sync.client import GesdentProtocolError
 from app.sync.importer import ConnectionRules, run_import
 from app.sync.records import (
+    Rejected,
     _checked_patient_row,
     _checked_reservation_row,
     patient_row,
@@ -57,19 +58,19 @@ def test_well_formed_items_become_rows() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"start": "2026-11-24T09:00:00"}, "item 'R-556001': field 'start' has no UTC offset"),
-        ({"end": "tomorrow"}, "field 'end' is not an RFC 3339 date-time: 'tomorrow'"),
+        ({"start": "2026-11-24T09:00:00"}, "record 'R-556001': field 'start' has no UTC offset"),
+        ({"end": "tomorrow"}, "field 'end' is not an RFC 3339 date-time"),
         ({"status": None}, "field 'status' must be a non-empty string"),
         ({"treatment_code": "X" * 33}, "field 'treatment_code' is longer than 32 characters"),
         ({"user_id": 10023}, "field 'user_id' must be a string or null"),
-        ({"id": None}, "an item without id: field 'id' must be a non-empty string"),
+        ({"id": None}, "a record without a usable id: field 'id' must be a non-empty string"),
     ],
 )
-def test_a_broken_reservation_is_a_protocol_error(change: dict[str, Any], message: str) -> None:
-    with pytest.raises(GesdentProtocolError) as raised:
+def test_a_broken_reservation_is_rejected(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(Rejected) as raised:
         reservation_row("i", {**RESERVATION, **change})
     assert str(raised.value).startswith("reservations: ") and message in str(raised.value)
-    assert raised.value.endpoint == "reservations"
+    assert raised.value.endpoint == raised.value.stream == "reservations"
 
 
 @pytest.mark.parametrize(
@@ -80,24 +81,22 @@ def test_a_broken_reservation_is_a_protocol_error(change: dict[str, Any], messag
         ({"updated_at": None}, "field 'updated_at' must be a non-empty string"),
     ],
 )
-def test_a_broken_patient_is_a_protocol_error(change: dict[str, Any], message: str) -> None:
-    with pytest.raises(GesdentProtocolError, match="users: item 'P-10023'") as raised:
+def test_a_broken_patient_is_rejected(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(Rejected, match="users: record 'P-10023'") as raised:
         patient_row("i", {**PATIENT, **change})
     assert message in str(raised.value)
 
 
-def test_a_broken_slot_names_the_resource() -> None:
+def test_a_broken_slot_is_rejected_without_an_id() -> None:
     good = {
         "start": "2026-11-24T10:00:00+01:00",
         "end": "2026-11-24T10:30:00+01:00",
         "treatment_codes": ["A", "B"],
     }
     assert slot_row("i", "RES-1", good)["treatment_codes"] == "A B"
-    with pytest.raises(
-        GesdentProtocolError, match=r"resource RES-1, slot .*'treatment_codes' must be a list"
-    ):
+    with pytest.raises(Rejected, match="availability: a record without a usable id: field 'treatment_codes'"):
         slot_row("i", "RES-1", {**good, "treatment_codes": "A B"})
-    with pytest.raises(GesdentProtocolError, match="resource RES-1: a slot is not an object"):
+    with pytest.raises(Rejected, match="availability: a record without a usable id: is not an object"):
         slot_row("i", "RES-1", ["2026-11-24T10:00:00+01:00"])
 
 

@@ -23,6 +23,7 @@ from app.sync.sandbox.faults import (
     DroppedResponse,
     Faults,
     Stats,
+    break_records,
     error_response,
     fault_response,
     quiet_dropped_responses,
@@ -111,6 +112,8 @@ def contract_handler(sandbox: Sandbox, endpoint: Endpoint, produce: api.Producer
         except api.ApiError as exc:
             counters.errors += 1
             return error_response(exc.status, exc.code, exc.message)
+        if fault is not None and fault.spec.mode == "malformed_record":
+            payload = break_records(payload, fault.spec)
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         if fault is not None and fault.spec.mode == "drop":
             return DroppedResponse(body)

@@ -3,6 +3,9 @@
 Faults apply to authenticated requests only (after the Digest check), so the 401 challenge round
 trip never consumes one and `times: N` means N client-visible failures. `wrong_credentials` instead
 acts in the Digest check: the server behaves as if the family's password had changed.
+`malformed_record` sends the real answer with `count` records broken from `record` on: their `field`
+set to `value` (by default a birth date written `13/02/1954`), or, with `field` null, each whole
+record replaced by `value`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,22 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from app.sync.sandbox.config import ENDPOINTS, Endpoint
 
-FaultMode = Literal["5xx", "429", "slow", "drop", "malformed", "wrong_credentials"]
-FAULT_MODES: tuple[str, ...] = ("5xx", "429", "slow", "drop", "malformed", "wrong_credentials")
+FaultMode = Literal["5xx", "429", "slow", "drop", "malformed", "malformed_record", "wrong_credentials"]
+FAULT_MODES: tuple[str, ...] = (
+    "5xx",
+    "429",
+    "slow",
+    "drop",
+    "malformed",
+    "malformed_record",
+    "wrong_credentials",
+)
 MALFORMED_BODY = b'{"items": [{"id": "P-1", "first_name": "Luc\xc3\xada", "last_name": '
 
 
@@ -36,6 +47,12 @@ class FaultSpec(BaseModel):
     retry_after: int = Field(1, ge=0, description="Retry-After seconds, for 429")
     delay: float = Field(1.0, ge=0, le=300, description="seconds before answering, for slow")
     status: Literal[500, 502, 503] = 503
+    record: int = Field(0, ge=0, description="for malformed_record: the first record broken, from 0")
+    count: int = Field(1, ge=1, description="for malformed_record: how many records are broken")
+    field: str | None = Field(
+        "birth_date", description="for malformed_record: the field broken; null: the whole record"
+    )
+    value: JsonValue = Field("13/02/1954", description="for malformed_record: what it becomes")
 
     @model_validator(mode="after")
     def _credentials_last(self) -> FaultSpec:
@@ -134,6 +151,23 @@ def fault_response(fault: Fault) -> Response | None:
     if spec.mode == "malformed":
         return Response(MALFORMED_BODY, status_code=200, media_type="application/json")
     return None
+
+
+def break_records(payload: Any, spec: FaultSpec) -> Any:
+    """The answer with its records `spec.record` to `spec.record + spec.count - 1` broken (a copy:
+    the dataset's items stay as they are). A list's records are its `items` or `slots`; a resource
+    answer is one record."""
+    records_key = next((key for key in ("items", "slots") if isinstance(payload.get(key), list)), None)
+    if records_key is None:
+        return _broken(payload, spec) if spec.record == 0 else payload
+    records = list(payload[records_key])
+    for index in range(spec.record, min(spec.record + spec.count, len(records))):
+        records[index] = _broken(records[index], spec)
+    return {**payload, records_key: records}
+
+
+def _broken(record: dict[str, Any], spec: FaultSpec) -> Any:
+    return spec.value if spec.field is None else {**record, spec.field: spec.value}
 
 
 class DroppedResponse(Response):
