@@ -13,7 +13,15 @@ Failure policy: the run stops at the first failing stream. Status `succeeded` wh
 committed, `partial` when something committed before the failure, `failed` when nothing did — and
 always `failed` when GESDENT rejected a credential (a configuration problem, and every later
 request with it would be rejected too). The error names the stream, the endpoint family and what
-happened.
+happened. A run given `run_seconds` stops when they are up, wherever it is (the client gets the
+same deadline, so no request or Retry-After wait outlasts it), with the same rule for its status.
+A malformed record does not stop the run: its stream skips it, counts it (`rejected`) and keeps
+its id, field and reason (app/sync/rejections.py); the run then ends `partial`, its error naming
+the count per stream. No error, log line or rejection quotes a record's values.
+
+In a worker's run (`fence` given), every transaction checks before its commit that the run is
+still that worker's (app/sync/queue.py); when it is not, LeaseLost propagates: nothing of the
+stream is written and the run is not this worker's to record.
 
 Memory stays flat: the batch being written, the page being turned into rows, up to two pages
 fetched ahead and the raw body of the next (≤ 1000 items each); nothing accumulates but counters
@@ -28,6 +36,7 @@ write (see app/sync/upsert.py write_batch).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Collection, Mapping
@@ -38,7 +47,15 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.sync.client import AddressForbidden, CredentialsRejected, GesdentClient, GesdentError
+from app.sync.client import (
+    AddressForbidden,
+    CredentialsRejected,
+    GesdentClient,
+    GesdentError,
+    RunDeadlineExceeded,
+)
+from app.sync.queue import Fence
+from app.sync.rejections import Rejection
 from app.sync.streams import Importer, StreamFailed
 
 logger = logging.getLogger("portico.sync.gesdent")
@@ -71,6 +88,7 @@ class ImportResult:
     timings: dict[str, float] = field(default_factory=dict)  # stream → seconds
     error: str | None = None
     failed_stream: str | None = None
+    rejections: list[Rejection] = field(default_factory=list)  # kept: at most KEEP per stream
 
     def as_counts(self) -> dict[str, dict[str, Any]]:
         """Per stream: the counts and `seconds`, as sync_runs.counts records them."""
@@ -90,41 +108,101 @@ async def run_import(
     streams: Collection[str] = ALL_STREAMS,
     today: date | None = None,
     client_options: dict[str, Any] | None = None,
+    run_seconds: float | None = None,
+    fence: Fence | None = None,
 ) -> ImportResult:
-    """Import the chosen streams (in the order of ALL_STREAMS) for one instance. Never raises for
-    GESDENT or database trouble: that ends up in the result's status and error."""
+    """Import the chosen streams (in the order of ALL_STREAMS) for one instance, within
+    `run_seconds` if given. Never raises for GESDENT or database trouble, nor when the time is up:
+    that ends up in the result's status and error. Raises LeaseLost when `fence` no longer holds."""
     if isinstance(streams, str):
         streams = streams.split()
     unknown = set(streams) - set(ALL_STREAMS)
     if unknown:
         raise ValueError(f"unknown streams: {', '.join(sorted(unknown))}")
     result = ImportResult(status="succeeded")
-    async with GesdentClient(connection.base_url, connection.credentials, **(client_options or {})) as client:
+    options = dict(client_options or {})
+    if run_seconds is not None:
+        options["deadline"] = time.monotonic() + run_seconds
+    async with GesdentClient(connection.base_url, connection.credentials, **options) as client:
         importer = Importer(
-            sessionmaker, instance_id, connection, client, full_refresh, today or date.today()
+            sessionmaker, instance_id, connection, client, full_refresh, today or date.today(), fence
         )
-        for stream in (name for name in ALL_STREAMS if name in streams):
-            started = time.perf_counter()
-            try:
-                await importer.run(stream)
-            except StreamFailed as failure:
-                result.failed_stream = stream
-                result.error = _describe(failure)
-                # A configuration problem: every further request would fail the same way.
-                rejected = isinstance(failure.cause, CredentialsRejected | AddressForbidden)
-                result.status = "partial" if failure.progressed and not rejected else "failed"
-                if isinstance(failure.cause, GesdentError):
-                    logger.warning("GESDENT import of %s: %s", instance_id, result.error)
-                else:
-                    logger.exception(
-                        "GESDENT import of %s: %s", instance_id, result.error, exc_info=failure.cause
-                    )
-                break
-            finally:
-                result.timings[stream] = round(time.perf_counter() - started, 3)
-                if stream in importer.tallies:
-                    result.counts[stream] = importer.tallies[stream].as_dict()
+        chosen = [name for name in ALL_STREAMS if name in streams]
+        try:
+            async with asyncio.timeout(run_seconds):
+                for stream in chosen:
+                    if not await _run_stream(importer, stream, result, instance_id, run_seconds):
+                        break
+        except TimeoutError:
+            assert run_seconds is not None
+            # The stream under way is the last one timed (its timing is recorded as it stops).
+            result.failed_stream = list(result.timings)[-1]
+            result.status = "partial" if importer.progressed else "failed"
+            result.error = _out_of_time(result.failed_stream, f"the run took longer than {run_seconds:g} s")
+            logger.warning("GESDENT import of %s: %s", instance_id, result.error)
+        _note_rejections(result, importer, instance_id)
     return result
+
+
+def _note_rejections(result: ImportResult, importer: Importer, instance_id: str) -> None:
+    """Malformed records were skipped: the run is `partial` (unless worse), and its error says how
+    many per stream and where their ids and reasons are — never anything of the records."""
+    result.rejections = list(importer.rejections.kept)
+    rejected = {stream: tally.rejected for stream, tally in importer.tallies.items() if tally.rejected}
+    if not rejected:
+        return
+    first: dict[str, Rejection] = {}
+    for rejection in reversed(result.rejections):
+        first[rejection.stream] = rejection
+    note = "; ".join(
+        f"{stream}: {count} record{'' if count == 1 else 's'} rejected (malformed)"
+        + (f", the first {first[stream]}" if count > 1 else f": {first[stream]}")
+        for stream, count in rejected.items()
+    )
+    if importer.rejections.run_id is not None:
+        note += f"; see GET /v1/sync-runs/{importer.rejections.run_id}/rejections"
+    logger.warning("GESDENT import of %s: %s", instance_id, note)
+    if result.status == "succeeded":
+        result.status = "partial"
+    result.error = note if result.error is None else f"{result.error}; {note}"
+
+
+async def _run_stream(
+    importer: Importer, stream: str, result: ImportResult, instance_id: str, run_seconds: float | None
+) -> bool:
+    """Import one stream and record its counts and timing; False when it failed (the result then
+    has the status and the error)."""
+    started = time.perf_counter()
+    try:
+        await importer.run(stream)
+    except StreamFailed as failure:
+        result.failed_stream = stream
+        result.error = _describe(failure)
+        if isinstance(failure.cause, RunDeadlineExceeded) and run_seconds is not None:
+            # The client saw the time run out (or that a wait would outlast it) first.
+            result.error = _out_of_time(
+                stream, f"the run took longer than {run_seconds:g} s, or would have: {failure.cause}"
+            )
+        # A configuration problem: every further request would fail the same way.
+        rejected = isinstance(failure.cause, CredentialsRejected | AddressForbidden)
+        result.status = "partial" if failure.progressed and not rejected else "failed"
+        if isinstance(failure.cause, GesdentError):
+            logger.warning("GESDENT import of %s: %s", instance_id, result.error)
+        else:
+            logger.exception("GESDENT import of %s: %s", instance_id, result.error, exc_info=failure.cause)
+        return False
+    finally:
+        result.timings[stream] = round(time.perf_counter() - started, 3)
+        if stream in importer.tallies:
+            result.counts[stream] = importer.tallies[stream].as_dict()
+    return True
+
+
+def _out_of_time(stream: str, what: str) -> str:
+    return (
+        f"{stream} stream stopped, its uncommitted changes rolled back: {what}; raise "
+        "PORTICO_SYNC_RUN_SECONDS, or find out why the GESDENT server answers so slowly"
+    )
 
 
 def _describe(failure: StreamFailed) -> str:
@@ -132,7 +210,20 @@ def _describe(failure: StreamFailed) -> str:
     if isinstance(cause, GesdentError):
         what = str(cause)
     elif isinstance(cause, sa.exc.SQLAlchemyError):
-        what = f"database error: {type(cause).__name__}: {str(cause).splitlines()[0]}"
+        what = f"database error: {_database_error(cause)}"
     else:
-        what = f"unexpected {type(cause).__name__}: {cause}"
+        # Not its text: an unexpected error's message may quote whatever value it choked on.
+        what = f"unexpected {type(cause).__name__} (the service log has the details)"
     return f"{failure.stream} stream failed, its uncommitted changes rolled back: {what}"
+
+
+def _database_error(cause: sa.exc.SQLAlchemyError) -> str:
+    """The error's kind and code, not its message: a database's message may quote a value of the
+    row it refused (PostgreSQL's `invalid input syntax for type …: "…"`)."""
+    orig = getattr(cause, "orig", None)
+    driver = orig.__cause__ if orig is not None and orig.__cause__ is not None else orig
+    kinds = [type(cause).__name__]
+    if driver is not None and type(driver).__name__ not in kinds:
+        kinds.append(type(driver).__name__)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    return " / ".join(kinds) + (f" ({code})" if code else "")

@@ -2,19 +2,34 @@
 
 A run is claimed with `SELECT … FOR UPDATE SKIP LOCKED` (PostgreSQL; on SQLite the write lock taken
 at BEGIN serialises claims) and held under a lease that the worker renews; a run whose lease
-expired (its worker died) is claimed again by another worker."""
+expired (its worker died) is claimed again by another worker.
+
+Claim order, the fairness rule: the run that has waited longest goes first. A queued run waits
+from `requested_at`; a run whose lease expired waits from `lease_expires_at`, the moment it became
+claimable again — it already had its turn, so a takeover queues behind the runs that were waiting
+before its lease ran out instead of jumping ahead of them by its old `requested_at`. An instance has
+at most one active run and a run holds a worker at most PORTICO_SYNC_RUN_SECONDS, so a waiting run
+is claimed after at most the runs ahead of it in this order, however busy other instances are.
+
+Fencing: each claim increments `attempts`; (run, lease owner, attempt) is the claim's `Fence`.
+Every write of a run — each stream's transaction (`confirm`, just before its commit) and `finish` —
+checks in that same transaction that the row still carries the fence, so a worker whose run was
+taken over can never write: its transaction rolls back. The check locks the run's row until the
+commit (PostgreSQL; on SQLite the write lock is held throughout), so a claim cannot slip in between
+the check and the commit: a claimer skips the locked row and finds the lease extended afterwards."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.db.engine import SQLITE_WRITE
@@ -101,29 +116,69 @@ async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datet
         return created
 
 
+class LeaseLost(Exception):
+    """The run is no longer this worker's: taken over, or its lease could not be renewed in time."""
+
+
+@dataclass(eq=False)
+class Fence:
+    """What makes a run's writes its own: the run, the worker holding its lease and the attempt its
+    claim gave it; the lease, extended by every renewal and every confirmed write; and when it was
+    last extended (`time.monotonic()`, read before the statement, so the worker's idea of when its
+    lease runs out errs early)."""
+
+    run_id: str
+    owner: str
+    attempt: int
+    lease: timedelta
+    renewed_at: float = field(default_factory=time.monotonic)
+
+    def extended(self, since: float) -> None:
+        self.renewed_at = max(self.renewed_at, since)
+
+    def __repr__(self) -> str:
+        return f"run {self.run_id} (attempt {self.attempt}, worker {self.owner})"
+
+
 @dataclass(frozen=True)
 class Claim:
-    run_id: str
     instance_id: str
     full_refresh: bool
     streams: tuple[str, ...]
-    attempts: int
+    fence: Fence
+
+    @property
+    def run_id(self) -> str:
+        return self.fence.run_id
+
+    @property
+    def attempts(self) -> int:
+        return self.fence.attempt
+
+
+def _held(fence: Fence) -> tuple[Any, ...]:
+    """The run's row as long as `fence` holds it."""
+    return (
+        col(SyncRun.id) == fence.run_id,
+        col(SyncRun.lease_owner) == fence.owner,
+        col(SyncRun.attempts) == fence.attempt,
+        col(SyncRun.status) == "running",
+    )
 
 
 async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, lease: timedelta) -> Claim | None:
-    """Take the oldest queued run, or a running one whose lease expired; None when there is none."""
+    """Take the run that has waited longest (see the module docstring): a queued one, or a running
+    one whose lease expired; None when there is none."""
+    asked = time.monotonic()
     async with sessionmaker() as session:
         await session.connection(execution_options={SQLITE_WRITE: True})
         now = utcnow()
+        expired = and_(col(SyncRun.status) == "running", col(SyncRun.lease_expires_at) < now)
+        waiting_since = case((expired, col(SyncRun.lease_expires_at)), else_=col(SyncRun.requested_at))
         stmt = (
             select(SyncRun)
-            .where(
-                or_(
-                    col(SyncRun.status) == "queued",
-                    and_(col(SyncRun.status) == "running", col(SyncRun.lease_expires_at) < now),
-                )
-            )
-            .order_by(col(SyncRun.requested_at), col(SyncRun.id))
+            .where(or_(col(SyncRun.status) == "queued", expired))
+            .order_by(waiting_since, col(SyncRun.id))
             .limit(1)
             .with_for_update(skip_locked=True)
         )
@@ -139,41 +194,53 @@ async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, leas
         run.lease_owner = owner
         run.lease_expires_at = now + lease
         run.started_at = run.started_at or now
-        claimed = Claim(run.id, run.instance_id, run.full_refresh, tuple(run.streams.split()), run.attempts)
+        fence = Fence(run.id, owner, run.attempts, lease, renewed_at=asked)
+        claimed = Claim(run.instance_id, run.full_refresh, tuple(run.streams.split()), fence)
         await session.commit()
         return claimed
 
 
-async def renew(
-    sessionmaker: async_sessionmaker[AsyncSession], run_id: str, owner: str, lease: timedelta
-) -> bool:
+async def confirm(connection: AsyncConnection, fence: Fence) -> None:
+    """Inside a run's write transaction, just before its commit: check that the run is still held
+    by `fence` and extend the lease; LeaseLost (roll back) when it is not. On PostgreSQL the row
+    stays locked until the transaction ends, so no claim can take the run over in between."""
+    asked = time.monotonic()
+    result = await connection.execute(
+        update(SyncRun).where(*_held(fence)).values(lease_expires_at=utcnow() + fence.lease)
+    )
+    if not result.rowcount:
+        raise LeaseLost(f"{fence!r} was taken over by another worker; its changes are rolled back")
+    fence.extended(asked)
+
+
+async def renew(sessionmaker: async_sessionmaker[AsyncSession], fence: Fence) -> bool:
     """Extend the lease; False when it is no longer ours (taken over after it expired)."""
+    asked = time.monotonic()
     async with sessionmaker() as session:
         await session.connection(execution_options={SQLITE_WRITE: True})
         result = await session.execute(
-            update(SyncRun)
-            .where(
-                col(SyncRun.id) == run_id, col(SyncRun.lease_owner) == owner, col(SyncRun.status) == "running"
-            )
-            .values(lease_expires_at=utcnow() + lease)
+            update(SyncRun).where(*_held(fence)).values(lease_expires_at=utcnow() + fence.lease)
         )
         await session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    fence.extended(asked)
+    return True
 
 
 async def finish(
     sessionmaker: async_sessionmaker[AsyncSession],
-    run_id: str,
-    owner: str,
+    fence: Fence,
     status: str,
     counts: dict[str, Any],
     error: str | None,
 ) -> bool:
-    """Record the outcome, if the run is still ours."""
+    """Record the outcome, if the run is still held by `fence`."""
     async with sessionmaker() as session:
         await session.connection(execution_options={SQLITE_WRITE: True})
-        run = await session.get(SyncRun, run_id, with_for_update=True)
-        if run is None or run.lease_owner != owner or run.status != "running":
+        held = select(SyncRun).where(*_held(fence)).with_for_update()
+        run = (await session.execute(held)).scalars().first()
+        if run is None:
             return False
         _finish(run, status, json.dumps(counts), error, utcnow())
         await session.commit()

@@ -1,11 +1,16 @@
 """The sync machinery of one process: an APScheduler ticker that only enqueues due runs, and
-workers that take runs from the queue. The database decides; any number of replicas may run this."""
+workers that take runs from the queue. The database decides; any number of replicas may run this.
+
+Several workers by default: an instance has at most one active run, so however slow its GESDENT
+server, it holds one worker (for at most `run_seconds`) while the others serve the rest in the
+queue's fair order (app/sync/queue.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,10 +29,12 @@ class SyncService:
         box: SecretBox,
         *,
         tick_seconds: float = 30,
-        workers: int = 1,
+        workers: int = 4,
         lease_seconds: float = 60,
+        run_seconds: float = 900,
         allow_private_networks: bool = False,
         default_base_url: str | None = None,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.tick_seconds = tick_seconds
@@ -36,8 +43,10 @@ class SyncService:
                 sessionmaker,
                 box,
                 lease=timedelta(seconds=lease_seconds),
+                run_seconds=run_seconds,
                 allow_private_networks=allow_private_networks,
                 default_base_url=default_base_url,
+                client_options=client_options,
             )
             for _ in range(max(workers, 0))
         ]

@@ -1,15 +1,25 @@
 """The four streams of an import run, each writing its data and its cursor in one transaction
-(per resource for reservations and availability). See app/sync/importer.py for the run as a whole."""
+(per resource for reservations and availability). See app/sync/importer.py for the run as a whole.
+
+A record that breaks the contract is skipped, counted (`rejected`; `fetched` counts it too) and kept
+(app/sync/rejections.py, stored in the transaction of its stream's data); the rest of the stream
+imports. The cursor moves past a rejected record as past any other (by its `updated_at`, when that
+field at least is valid): GESDENT sends a record again only once it changed, and sending the same
+malformed record again would not mend it; holding the cursor back would only have every later run
+fetch and reject it again. A rejected slot is missing from the availability snapshot, so a stored
+slot at that time is removed: a slot that cannot be read is not offered."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import pickle
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -25,7 +35,9 @@ from app.db.models import (
     utcnow,
 )
 from app.sync.client import GesdentClient, GesdentProtocolError
-from app.sync.records import Row, patient_row, reservation_row, resource_row, slot_row
+from app.sync.queue import Fence, LeaseLost, confirm
+from app.sync.records import Rejected, Row, patient_row, reservation_row, resource_row, slot_row
+from app.sync.rejections import Rejections
 from app.sync.upsert import Tally, delete_slots, existing_keys, lock_rows, upsert, write_batch
 
 if TYPE_CHECKING:
@@ -67,6 +79,7 @@ class Importer:
         client: GesdentClient,
         full_refresh: bool,
         today: date,
+        fence: Fence | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.instance_id = instance_id
@@ -74,16 +87,23 @@ class Importer:
         self.client = client
         self.full_refresh = full_refresh
         self.today = today
+        self.fence = fence  # the run's claim, checked before every commit; None outside a run
         self.tallies: dict[str, Tally] = {}
+        self.rejections = Rejections(fence.run_id if fence is not None else None)
         self.progressed = False  # some unit of work (stream, or resource of a stream) completed
+        # SQLite: one writer for the whole database, so pages are read before its lock is taken.
+        self.one_writer = sessionmaker.kw["bind"].dialect.name == "sqlite"
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction, committed when the block ends without an exception."""
+        """A write transaction, committed when the block ends without an exception — and, in a run,
+        only while the run is still this worker's (LeaseLost otherwise: see queue.confirm)."""
         async with self.sessionmaker() as session:
             await session.connection(execution_options={SQLITE_WRITE: True})
             connection = await session.connection()
             yield connection
+            if self.fence is not None:
+                await confirm(connection, self.fence)
             await session.commit()
             self.progressed = True
 
@@ -91,6 +111,8 @@ class Importer:
         tally = self.tallies[stream] = Tally()
         try:
             await getattr(self, f"_{stream}")(tally)
+        except LeaseLost:  # not a failure of the stream: the run is no longer ours to record
+            raise
         except Exception as exc:
             raise StreamFailed(stream, exc, self.progressed) from exc
         self.progressed = True
@@ -99,14 +121,20 @@ class Importer:
 
     async def _resources(self, tally: Tally) -> None:
         rows = []
-        for resource_id in self.rules.resource_ids:
-            rows.append(resource_row(self.instance_id, await self.client.resource(resource_id), resource_id))
-        tally.fetched = len(rows)
+        for position, resource_id in enumerate(self.rules.resource_ids):
+            answer = await self.client.resource(resource_id)
+            tally.fetched += 1
+            try:
+                rows.append(resource_row(self.instance_id, answer, resource_id))
+            except Rejected as rejected:
+                tally.rejected += 1
+                self.rejections.add(rejected, position)
         async with self.transaction() as connection:
             known = await existing_keys(
                 connection, RESOURCES, self.instance_id, [r["gesdent_id"] for r in rows]
             )
             written = await upsert(connection, RESOURCES, rows, known)
+            await self.rejections.store(connection)
         _merge_writes(tally, written)
 
     async def _users(self, tally: Tally) -> None:
@@ -119,53 +147,38 @@ class Importer:
             )
 
     async def _incremental(self, total: Tally, table: sa.Table, cursor: str, resource_id: str | None) -> None:
-        """Every page since the committed cursor, written; then the new cursor, in one transaction.
-        Three things overlap: pages are fetched ahead (see read_ahead), and each batch is written in
-        the background while the next page is turned into rows. One statement at a time still runs
-        on the connection: a batch's write starts once the previous one is done."""
+        """Every page since the committed cursor, written; then the new cursor, in one transaction."""
         since = None if self.full_refresh else await self._cursor(cursor)
         if resource_id is None:
             pages = self.client.users(since)
         else:
             pages = self.client.reservations(resource_id, since)
-        make_row = patient_row if resource_id is None else reservation_row
-        tally, newest, newest_text = Tally(), None, None
+        reading = _Reading(self, patient_row if resource_id is None else reservation_row, total, resource_id)
         async with read_ahead(pages) as next_page:
             page = await next_page()
             if page is None:
                 self.progressed = True
                 return
-            async with self.transaction() as connection:
-                await lock_rows(connection, table, self.instance_id)
-                writing: asyncio.Task[Tally] | None = None
-                try:
-                    while page is not None:
-                        rows = []
-                        for item in page:
-                            row, updated_at = make_row(self.instance_id, item)
-                            rows.append(row)
-                            if newest is None or updated_at > newest:
-                                newest, newest_text = updated_at, item["updated_at"]
-                        total.fetched += len(rows)
-                        tally.fetched += len(rows)
-                        if writing is not None:
-                            _merge_writes(tally, await writing)
-                        writing = asyncio.create_task(write_batch(connection, table, self.instance_id, rows))
-                        page = await next_page()
-                    if writing is not None:
-                        _merge_writes(tally, await writing)
-                except BaseException as exc:
-                    # Let a write under way finish (or stop it, if the run is being cancelled) before
-                    # the transaction rolls back: the connection runs one statement at a time.
-                    if writing is not None:
-                        if isinstance(exc, asyncio.CancelledError):
-                            writing.cancel()
-                        with contextlib.suppress(BaseException):
-                            await writing
-                    raise
-                if newest_text is not None:
-                    await self._save_cursor(connection, cursor, newest_text)
-        _merge_writes(total, tally)
+            written = Tally()  # counted once committed
+            if self.one_writer:
+                async with _spooled(page, next_page, reading) as batches, self.transaction() as connection:
+                    await lock_rows(connection, table, self.instance_id)
+                    for rows in batches:
+                        _merge_writes(written, await write_batch(connection, table, self.instance_id, rows))
+                    await self._close_unit(connection, cursor, reading)
+            else:
+                async with self.transaction() as connection:
+                    await lock_rows(connection, table, self.instance_id)
+                    streamed = _streamed(connection, table, self.instance_id, page, next_page, reading)
+                    _merge_writes(written, await streamed)
+                    await self._close_unit(connection, cursor, reading)
+        _merge_writes(total, written)
+
+    async def _close_unit(self, connection: AsyncConnection, cursor: str, reading: _Reading) -> None:
+        """What commits with a unit's rows: its rejections and its new cursor."""
+        await self.rejections.store(connection)
+        if reading.newest_text is not None:
+            await self._save_cursor(connection, cursor, reading.newest_text)
 
     async def _availability(self, tally: Tally) -> None:
         first, last = self.today, self.today + timedelta(days=self.rules.window_days)
@@ -174,15 +187,25 @@ class Importer:
             answer = await self.client.availability(resource_id, first, last)
             if answer.get("resource_id", resource_id) != resource_id:
                 raise GesdentProtocolError(
-                    f"availability: asked for resource {resource_id}, got {answer.get('resource_id')!r}"
+                    f"availability: the answer for resource {resource_id} is about another resource",
+                    "availability",
                 )
-            rows = [slot_row(self.instance_id, resource_id, slot) for slot in answer["slots"]]
+            rows, last_start = [], None
+            for position, slot in enumerate(answer["slots"]):
+                try:
+                    rows.append(slot_row(self.instance_id, resource_id, slot))
+                except Rejected as rejected:
+                    tally.rejected += 1
+                    self.rejections.add(rejected, position, resource_id)
+                else:
+                    last_start = slot["start"]
             # The window ends at midnight after `last`, clinic time: the answer's offsets say which.
-            offset = datetime.fromisoformat(answer["slots"][-1]["start"]).utcoffset() if rows else None
+            offset = datetime.fromisoformat(last_start).utcoffset() if last_start is not None else None
             end = datetime.combine(last + timedelta(days=1), time(0), UTC) - (offset or timedelta(0))
-            tally.fetched += len(rows)
+            tally.fetched += len(answer["slots"])
             async with self.transaction() as connection:
                 _merge_writes(tally, await self._replace_slots(connection, resource_id, rows, end))
+                await self.rejections.store(connection)
 
     async def _replace_slots(
         self, connection: AsyncConnection, resource_id: str, rows: list[Row], end: datetime
@@ -233,6 +256,100 @@ class Importer:
 
 
 Page = list[dict[str, Any]]
+
+
+class _Reading:
+    """Pages turned into rows: rejected records counted and kept aside, and the newest `updated_at`
+    seen (the next cursor)."""
+
+    def __init__(
+        self,
+        importer: Importer,
+        make_row: Callable[[str, Any], tuple[Row, datetime]],
+        total: Tally,
+        resource_id: str | None,
+    ) -> None:
+        self.importer, self.make_row, self.total, self.resource_id = importer, make_row, total, resource_id
+        self.fetched = 0
+        self.newest: datetime | None = None
+        self.newest_text: str | None = None
+
+    def rows(self, page: Page) -> list[Row]:
+        rows = []
+        for position, item in enumerate(page, self.fetched):
+            try:
+                row, updated_at = self.make_row(self.importer.instance_id, item)
+            except Rejected as rejected:
+                self.total.rejected += 1
+                self.importer.rejections.add(rejected, position, self.resource_id)
+                if rejected.updated_at is None:
+                    continue
+                updated_at = rejected.updated_at  # the cursor moves past it too
+            else:
+                rows.append(row)
+            if self.newest is None or updated_at > self.newest:
+                self.newest, self.newest_text = updated_at, item["updated_at"]
+        self.fetched += len(page)
+        self.total.fetched += len(page)
+        return rows
+
+
+async def _streamed(
+    connection: AsyncConnection,
+    table: sa.Table,
+    instance_id: str,
+    page: Page | None,
+    next_page: Callable[[], Awaitable[Page | None]],
+    reading: _Reading,
+) -> Tally:
+    """Write the pages as they come: each batch in the background while the next page is turned
+    into rows (the connection still runs one statement at a time: a batch's write starts once the
+    previous one is done). What was written."""
+    written = Tally()
+    writing: asyncio.Task[Tally] | None = None
+    try:
+        while page is not None:
+            rows = reading.rows(page)
+            if writing is not None:
+                _merge_writes(written, await writing)
+            writing = asyncio.create_task(write_batch(connection, table, instance_id, rows))
+            page = await next_page()
+        if writing is not None:
+            _merge_writes(written, await writing)
+            writing = None
+    finally:
+        # Let a write under way finish (or stop it, if the run is being cancelled) before the
+        # transaction rolls back: the connection runs one statement at a time.
+        if writing is not None:
+            writing.cancel()
+            await asyncio.wait([writing])
+    return written
+
+
+@asynccontextmanager
+async def _spooled(
+    page: Page | None, next_page: Callable[[], Awaitable[Page | None]], reading: _Reading
+) -> AsyncIterator[Iterator[list[Row]]]:
+    """Every page read and turned into rows before anything is written; the batches of rows wait
+    in a temporary file (memory stays flat) and are handed back in order. SQLite has one writer for
+    the whole database: a GESDENT server that slows down between two pages must not hold it, and
+    with it every other write of the process."""
+    with tempfile.TemporaryFile() as spool:
+        while page is not None:
+            rows = reading.rows(page)
+            if rows:
+                pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            page = await next_page()
+        spool.seek(0)
+        yield _batches(spool)
+
+
+def _batches(spool: IO[bytes]) -> Iterator[list[Row]]:
+    while True:
+        try:
+            yield pickle.load(spool)  # our own file, written just above
+        except EOFError:
+            return
 
 
 @asynccontextmanager

@@ -1,4 +1,12 @@
-"""The worker: claims runs from the queue, imports under a renewed lease, records the outcome."""
+"""The worker: claims runs from the queue, imports under a renewed lease, records the outcome.
+
+A run has two deadlines. Its own, `run_seconds`: the import stops then, wherever it is (see
+app/sync/importer.py), so one slow GESDENT server holds one worker for a bounded time. And its
+lease: renewed every third of its length; a renewal that fails (the database briefly unreachable)
+is retried with a short backoff until the lease would run out. When the lease is taken over, or
+could not be renewed in time, the import is cancelled and nothing is recorded: the run belongs to
+whichever worker claims it next, and the fence checked before every commit (app/sync/queue.py)
+keeps this one from writing even if it did not notice in time."""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -21,6 +30,7 @@ from app.sync import queue
 from app.sync.importer import ConnectionRules, run_import
 
 log = logging.getLogger("portico.sync")
+RENEW_BACKOFF = 0.25  # seconds before the first retry of a failed renewal; doubles, up to lease / 6
 NO_ADDRESS = (
     "no GESDENT address: the connection rules have no base_url and this process has no "
     "PORTICO_GESDENT_BASE_URL; set one of them"
@@ -39,6 +49,7 @@ class Worker:
         *,
         owner: str | None = None,
         lease: timedelta = timedelta(seconds=60),
+        run_seconds: float = 900,
         poll_seconds: float = 1.0,
         client_options: dict[str, Any] | None = None,
         importer: Callable[..., Any] | None = None,
@@ -49,11 +60,13 @@ class Worker:
         self.box = box
         self.owner = owner or default_owner()
         self.lease = lease
+        self.run_seconds = run_seconds  # PORTICO_SYNC_RUN_SECONDS
         self.poll_seconds = poll_seconds
         self.client_options = client_options
         self._importer = importer
         self.allow_private_networks = allow_private_networks
         self.default_base_url = default_base_url  # PORTICO_GESDENT_BASE_URL
+        self._sqlite = sessionmaker.kw["bind"].dialect.name == "sqlite"
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; an error in one run never stops the loop."""
@@ -82,21 +95,28 @@ class Worker:
             claim.instance_id,
             claim.attempts,
         )
-        heartbeat = asyncio.create_task(self._heartbeat(claim.run_id, asyncio.current_task()))
         try:
-            status, counts, error = await self._import(claim)
-        except asyncio.CancelledError:
-            if heartbeat.done() and heartbeat.result() is False:
-                log.warning("sync run %s: lease lost; another worker takes it over", claim.run_id)
-                return
+            async with asyncio.TaskGroup() as group:
+                importing = group.create_task(self._outcome(claim))
+                keeping = group.create_task(self._keep_lease(claim.fence))
+                importing.add_done_callback(lambda _: keeping.cancel())
+        except* queue.LeaseLost as lost:
+            log.warning("sync run %s stopped, nothing recorded: %s", claim.run_id, lost.exceptions[0])
+        else:
+            status, counts, error = importing.result()
+            if await queue.finish(self.sessionmaker, claim.fence, status, counts, error):
+                log.info("sync run %s: %s", claim.run_id, status)
+            else:
+                log.warning("sync run %s: taken over before its outcome was recorded", claim.run_id)
+
+    async def _outcome(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
+        try:
+            return await self._import(claim)
+        except queue.LeaseLost:
             raise
         except Exception as exc:  # an importer bug must still end the run with a reason
             log.exception("sync run %s failed unexpectedly", claim.run_id)
-            status, counts, error = "failed", {}, f"internal error: {type(exc).__name__}"
-        finally:
-            heartbeat.cancel()
-        await queue.finish(self.sessionmaker, claim.run_id, self.owner, status, counts, error)
-        log.info("sync run %s: %s", claim.run_id, status)
+            return "failed", {}, f"internal error: {type(exc).__name__}"
 
     async def _import(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
         async with self.sessionmaker() as session:
@@ -129,6 +149,8 @@ class Worker:
             rules,
             full_refresh=claim.full_refresh,
             streams=claim.streams,
+            run_seconds=self.run_seconds,
+            fence=claim.fence,
             # Where base_url leads is checked again on every connection the run opens: DNS may
             # point the host elsewhere since the rules were saved (app/sync/network.py).
             client_options={
@@ -138,11 +160,52 @@ class Worker:
         )
         return result.status, result.as_counts(), result.error
 
-    async def _heartbeat(self, run_id: str, task: asyncio.Task[Any] | None) -> bool:
-        """Renew the lease every third of its length; if it is lost, cancel the import."""
+    async def _keep_lease(self, fence: queue.Fence) -> None:
+        """Renew the lease every third of its length, until cancelled. Raises LeaseLost when another
+        worker holds the run, or when no renewal (nor a commit of the run, which extends the lease
+        too) succeeded before the lease would run out."""
+        lease = self.lease.total_seconds()
         while True:
-            await asyncio.sleep(self.lease.total_seconds() / 3)
-            if not await queue.renew(self.sessionmaker, run_id, self.owner, self.lease):
-                if task is not None:
-                    task.cancel()
-                return False
+            await asyncio.sleep(max(0.0, fence.renewed_at + lease / 3 - time.monotonic()))
+            failures, busy = 0, False
+            while True:
+                attempted = time.monotonic()
+                # While SQLite answers "busy", a writer holds the database (often this run's own
+                # import, in a long stream): no other worker can claim the run meanwhile either.
+                if attempted >= fence.renewed_at + lease and not busy:
+                    raise queue.LeaseLost(
+                        f"{fence!r}: the lease could not be renewed in {lease:g} s "
+                        f"({failures} failed attempts); another worker will take the run over"
+                    )
+                # SQLite's busy_timeout bounds a renewal there; cancelling it would not stop the
+                # driver's thread from waiting for the lock anyway.
+                left = None if self._sqlite else max(fence.renewed_at + lease - attempted, RENEW_BACKOFF)
+                try:
+                    async with asyncio.timeout(left):
+                        renewed = await queue.renew(self.sessionmaker, fence)
+                except Exception as exc:  # the database unreachable, or too slow to answer in time
+                    failures, busy = failures + 1, _sqlite_busy(exc)
+                    log.log(
+                        logging.INFO if busy else logging.WARNING,
+                        "sync run %s: renewing the lease failed (%s); retrying",
+                        fence.run_id,
+                        "the database is locked by a writer" if busy else _first_line(exc),
+                    )
+                    pause = min(RENEW_BACKOFF * 2 ** (failures - 1), lease / 6)
+                    await asyncio.sleep(max(0.0, min(pause, fence.renewed_at + lease - time.monotonic())))
+                    continue
+                if not renewed:
+                    raise queue.LeaseLost(f"{fence!r} was taken over by another worker")
+                if failures:
+                    log.info("sync run %s: lease renewed after %s failed attempts", fence.run_id, failures)
+                break
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _sqlite_busy(exc: Exception) -> bool:
+    """SQLite's "database is locked": another connection held the write lock for busy_timeout."""
+    return getattr(getattr(exc, "orig", None), "sqlite_errorname", None) == "SQLITE_BUSY"

@@ -71,9 +71,9 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(ap
     await asyncio.sleep(0.3)
     second = await queue.claim(app.state.sessionmaker, "other", timedelta(seconds=30))
     assert second is not None and second.run_id == first.run_id and second.attempts == 2
-    assert not await queue.renew(app.state.sessionmaker, first.run_id, "dead-worker", timedelta(seconds=30))
-    assert not await queue.finish(app.state.sessionmaker, first.run_id, "dead-worker", "succeeded", {}, None)
-    assert await queue.finish(app.state.sessionmaker, first.run_id, "other", "succeeded", {}, None)
+    assert not await queue.renew(app.state.sessionmaker, first.fence)
+    assert not await queue.finish(app.state.sessionmaker, first.fence, "succeeded", {}, None)
+    assert await queue.finish(app.state.sessionmaker, second.fence, "succeeded", {}, None)
     (run,) = await _runs(app)
     assert run.status == "succeeded" and run.finished_at is not None
 
