@@ -2,9 +2,12 @@
 #
 #   docker build -t portico .
 #   docker run --name portico -p 8000:8000 -v portico-data:/data portico
-#   docker logs portico          # the master key generated on the first start is printed once
+#   docker exec portico portico show-master-key   # the master key generated on the first start
 #
-# The master key is also stored beside the database: /data/portico.db.master.key.
+# The keys are stored beside the database (/data/portico.db.master.key and .secret.key, mode 0600);
+# the log says where, never the keys. Request heads are limited (PORTICO_MAX_HEADER_BYTES,
+# PORTICO_MAX_HEADERS) by `portico serve` itself. Behind a reverse proxy, pass
+# -e PORTICO_TRUSTED_PROXIES=<its address> (and -e PORTICO_PUBLIC_URL=https://… for absolute links).
 # For PostgreSQL, pass -e PORTICO_DATABASE_URL=postgresql+asyncpg://user:password@host/db
 # and -e PORTICO_MASTER_KEY=<at least 24 characters>. Every setting is a PORTICO_* variable (README.md).
 FROM python:3.11-slim

@@ -1,4 +1,5 @@
-"""The `portico` command: serve, migrate, openapi, gesdent-sandbox."""
+"""The `portico` command: serve, show-master-key, migrate, openapi, gesdent-sandbox, worker,
+rotate-secrets."""
 
 from __future__ import annotations
 
@@ -43,6 +44,16 @@ def serve(
             sock.close()
             raise
     serve_http(settings, sock, reload=reload)
+
+
+@cli.command("show-master-key")
+def show_master_key() -> None:
+    """Print the master key: PORTICO_MASTER_KEY, or the one generated beside the SQLite file."""
+    from app.config import load_settings
+
+    with one_line_errors():
+        key = load_settings().stored_master_key()
+    typer.echo(key)
 
 
 @cli.command()
@@ -144,6 +155,7 @@ def worker() -> None:
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import create_engine, create_sessionmaker
+    from app.sync.client import client_limits
     from app.sync.scheduler import SyncService
 
     with one_line_errors():
@@ -159,6 +171,8 @@ def worker() -> None:
             tick_seconds=settings.scheduler_tick_seconds,
             workers=max(settings.sync_workers, 1),
             lease_seconds=settings.sync_lease_seconds,
+            run_seconds=settings.sync_run_seconds,
+            client_options=client_limits(settings),
             allow_private_networks=settings.gesdent_allow_private_networks,
             default_base_url=settings.gesdent_base_url,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,7 +27,11 @@ NEW_SECRET_KEY = (
     "generate one with: "
     "python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
 )
+SHOW_MASTER_KEY = "portico show-master-key"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# nginx accepts 32 KiB of request line and headers (4 buffers of 8 KiB), Apache 100 header fields.
+DEFAULT_MAX_HEADER_BYTES = 32 * 1024
+DEFAULT_MAX_HEADERS = 100
 
 
 class ConfigError(RuntimeError):
@@ -55,16 +61,70 @@ class Settings(BaseSettings):
         description="GESDENT address for every instance whose connection rules name none (an instance's "
         "own base_url overrides it).",
     )
+    gesdent_max_page_bytes: int = Field(
+        16 * 2**20,
+        ge=4096,
+        description="Largest page of users or reservations a GESDENT server may answer, in bytes; a "
+        "larger one fails the run.",
+    )
+    gesdent_max_availability_bytes: int = Field(
+        32 * 2**20,
+        ge=4096,
+        description="Largest availability answer (one resource's window) from GESDENT, in bytes.",
+    )
+    gesdent_max_resource_bytes: int = Field(
+        2**20, ge=4096, description="Largest resource answer from GESDENT, in bytes."
+    )
+    gesdent_request_seconds: float = Field(
+        60,
+        gt=0,
+        description="Total time one GESDENT request may take, its whole answer read (then it is "
+        "retried like a timeout).",
+    )
     scheduler: bool = Field(True, description="Run the sync ticker and workers in this process.")
     scheduler_tick_seconds: float = Field(30, gt=0, description="How often due runs are enqueued.")
-    sync_workers: int = Field(1, ge=0, le=16, description="Concurrent sync runs in this process.")
+    sync_workers: int = Field(
+        4,
+        ge=0,
+        le=16,
+        description="Concurrent sync runs in this process (several, so that one slow GESDENT server "
+        "cannot hold them all).",
+    )
     sync_lease_seconds: float = Field(
         60, gt=0, description="A run whose worker is silent this long is taken over."
+    )
+    sync_run_seconds: float = Field(
+        900, gt=0, description="A run still importing after this long stops (what committed stays)."
     )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
     max_body_bytes: int = Field(1_048_576, description="Largest accepted JSON request body.")
+    max_csv_rows: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="Most rows a services CSV import may have (the body is bounded by max_body_bytes too).",
+    )
+    max_header_bytes: int = Field(
+        DEFAULT_MAX_HEADER_BYTES,
+        ge=1024,
+        description="Largest request line and headers, in bytes; a longer head gets a 431 and the "
+        "connection is closed.",
+    )
+    max_headers: int = Field(
+        DEFAULT_MAX_HEADERS, ge=1, description="Most headers in a request; more get a 431."
+    )
+    public_url: str | None = Field(
+        None,
+        description="Public base URL of the service, e.g. https://portico.example; Link headers are "
+        "absolute on it when set, relative otherwise.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of the proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are honoured (`*`: any); none when empty.",
+    )
     db_pool_size: int = 10
 
     @field_validator("database_url")
@@ -114,6 +174,39 @@ class Settings(BaseSettings):
             raise ValueError(f"PORTICO_MASTER_KEY must be at least 24 characters; {NEW_MASTER_KEY}")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _usable_public_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:  # an empty variable is no address
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "PORTICO_PUBLIC_URL must be an http:// or https:// URL, e.g. https://portico.example"
+            )
+        if parts.username is not None or parts.query or parts.fragment:
+            raise ValueError("PORTICO_PUBLIC_URL must have no credentials, query or fragment")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _known_proxies(cls, value: str) -> str:
+        for item in _items(value):
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f'PORTICO_TRUSTED_PROXIES: "{item}" is not an address or a network, '
+                        "e.g. 10.0.0.5 or 10.0.0.0/8"
+                    ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _items(self.trusted_proxies)
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -157,7 +250,7 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"PORTICO_SECRET_KEYS is required when the database is not a SQLite file; {NEW_SECRET_KEY}"
             )
-        key_file = self.sqlite_path.with_name(self.sqlite_path.name + ".secret.key")
+        key_file = self.sqlite_path_beside(".secret.key")
         return [_stored_secret("PORTICO_SECRET_KEYS", key_file, new_key(), "secret key")]
 
     def resolve_master_key(self) -> str:
@@ -168,9 +261,44 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"PORTICO_MASTER_KEY is required when the database is not a SQLite file; {NEW_MASTER_KEY}"
             )
-        key_file = self.sqlite_path.with_name(self.sqlite_path.name + ".master.key")
         fresh = "ptc_master_" + secrets.token_urlsafe(32)
-        return _stored_secret("PORTICO_MASTER_KEY", key_file, fresh, "master key")
+        hint = f"; show it with: {SHOW_MASTER_KEY}"
+        return _stored_secret(
+            "PORTICO_MASTER_KEY", self.sqlite_path_beside(".master.key"), fresh, "master key", hint
+        )
+
+    def stored_master_key(self) -> str:
+        """The master key, configured or stored beside the SQLite file; never a new one."""
+        if self.master_key:
+            return self.master_key
+        if self.sqlite_path is None:
+            raise ConfigError(
+                "no master key: PORTICO_MASTER_KEY is unset, and without a SQLite file no key is stored"
+            )
+        key_file = self.sqlite_path_beside(".master.key")
+        try:
+            key = key_file.read_text().strip()
+        except FileNotFoundError:
+            key = ""
+        except OSError as exc:
+            raise ConfigError(
+                f"no master key: cannot read {key_file.absolute()} ({exc.strerror or exc})"
+            ) from exc
+        if not key:
+            raise ConfigError(
+                f"no master key yet: PORTICO_MASTER_KEY is unset and {key_file.absolute()} does not exist; "
+                "`portico serve` generates it on its first start"
+            )
+        return key
+
+    def sqlite_path_beside(self, suffix: str) -> Path:
+        """A file beside the SQLite database, e.g. `portico.db.master.key` for ".master.key"."""
+        assert self.sqlite_path is not None
+        return self.sqlite_path.with_name(self.sqlite_path.name + suffix)
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def load_settings() -> Settings:
@@ -194,9 +322,9 @@ def describe_invalid_settings(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def _stored_secret(setting: str, path: Path, fresh: str, label: str) -> str:
+def _stored_secret(setting: str, path: Path, fresh: str, label: str, hint: str = "") -> str:
     try:
-        return load_or_create_secret(path, fresh, label)
+        return load_or_create_secret(path, fresh, label, hint)
     except OSError as exc:
         raise ConfigError(
             f"{setting}: cannot keep the generated {label} in {path.absolute()} ({exc.strerror or exc}); "
@@ -204,8 +332,9 @@ def _stored_secret(setting: str, path: Path, fresh: str, label: str) -> str:
         ) from exc
 
 
-def load_or_create_secret(path: Path, fresh: str, label: str) -> str:
-    """Read a secret from `path`, or write `fresh` there with mode 0600 and print it once."""
+def load_or_create_secret(path: Path, fresh: str, label: str, hint: str = "") -> str:
+    """Read a secret from `path`, or write `fresh` there with mode 0600 and say where (never the
+    secret itself: stderr ends up in logs, a container's included)."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,5 +344,7 @@ def load_or_create_secret(path: Path, fresh: str, label: str) -> str:
         return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(fresh + "\n")
-    print(f"Portico generated a {label} (shown once, stored in {path}):\n  {fresh}", file=sys.stderr)
+    print(
+        f"Portico generated a {label} and stored it in {path.absolute()} (mode 0600){hint}", file=sys.stderr
+    )
     return fresh

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
@@ -16,8 +17,9 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
 from app.pages.render import PageAssets
+from app.pagination import Cursors
+from app.problems import UnexpectedErrors, problem_response
 from app.problems import install as install_problem_handlers
-from app.problems import problem_response
 from app.query_strings import StrictQueryStrings
 from app.routers import (
     communications,
@@ -36,6 +38,7 @@ from app.routers import (
     webhooks,
 )
 from app.routers import settings as settings_routes
+from app.sync.client import client_limits
 from app.sync.scheduler import SyncService
 
 log = logging.getLogger("portico")
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secret_keys = settings.resolve_secret_keys()
         app.state.secret_box = SecretBox(secret_keys)
         app.state.csrf = CsrfTokens(secret_keys)
+        app.state.cursors = Cursors(secret_keys, settings.public_url)
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         if settings.auto_migrate:
             await migrate.upgrade(engine)
@@ -73,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 tick_seconds=settings.scheduler_tick_seconds,
                 workers=settings.sync_workers,
                 lease_seconds=settings.sync_lease_seconds,
+                run_seconds=settings.sync_run_seconds,
+                client_options=client_limits(settings),
                 allow_private_networks=settings.gesdent_allow_private_networks,
                 default_base_url=settings.gesdent_base_url,
             )
@@ -116,9 +122,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")
     app.mount(PAGE_ASSETS_URL, PageAssets(), name="page-assets")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    # Added last, so outermost: a wrong query string is refused before BodyLimit reads a body.
+    app.add_middleware(RelativeRedirects, public_url=settings.public_url)
+    # Outside BodyLimit: a wrong query string is refused before BodyLimit reads a body.
     app.add_middleware(StrictQueryStrings, router=app.router)
+    # Added last, so outermost: an unexpected error anywhere below is answered as a problem.
+    app.add_middleware(UnexpectedErrors)
     return app
+
+
+class RelativeRedirects:
+    """Make the service's redirects to itself relative, or absolute on PORTICO_PUBLIC_URL.
+
+    Starlette answers `/v1/instances/` with a redirect to `/v1/instances` whose Location it builds
+    from the request's `Host`, which the client chooses: `Host: evil.example` came back as
+    `Location: http://evil.example/v1/instances`."""
+
+    def __init__(self, app: ASGIApp, public_url: str | None) -> None:
+        self.app = app
+        self.public_url = public_url or ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                message["headers"] = [
+                    (name, self._relative(value.decode("latin-1"), scope).encode("latin-1"))
+                    if name.lower() == b"location"
+                    else (name, value)
+                    for name, value in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, relative)
+
+    def _relative(self, location: str, scope: Scope) -> str:
+        own = URL(scope=scope)  # what Starlette built the Location from
+        prefix = f"{own.scheme}://{own.netloc}"
+        rest = location[len(prefix) :]
+        if location.startswith(prefix) and (not rest or rest[0] in "/?#"):
+            return self.public_url + (rest or "/")
+        return location
 
 
 class BodyLimit:

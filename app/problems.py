@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import is_page_route
 from app.domain.errors import PorticoError
@@ -147,12 +149,46 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         return _answer(request, exc.status_code, slug, title, detail, dict(exc.headers or {}))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
-            500, "internal-error", "Internal server error", "An unexpected error occurred."
-        )
+
+class UnexpectedErrors:
+    """Answer an unexpected exception with a 500 problem, on a connection that stays usable.
+
+    A handler of `Exception` would run in Starlette's ServerErrorMiddleware, which sends its answer
+    and raises again; uvicorn then drops the keep-alive connection, without `Connection: close`, and
+    the client's next request on it fails. This middleware (the outermost) answers instead, and logs
+    the error once with an id that the problem repeats. A response already started cannot become a
+    500: the error goes on to uvicorn, which logs it and closes the connection, the only honest end
+    of a half-sent response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started:
+                raise
+            request_id = secrets.token_hex(8)
+            log.exception("unhandled error %s on %s %s", request_id, scope["method"], scope["path"])
+            response = problem_response(
+                500,
+                "internal-error",
+                "Internal server error",
+                "An unexpected error occurred.",
+                request_id=request_id,
+            )
+            await response(scope, receive, send)
 
 
 def _declare_problem_schemas(app: FastAPI) -> None:

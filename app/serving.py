@@ -13,10 +13,14 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from app.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from app.http_limits import ServerConfig
 
 
 @contextmanager
@@ -87,6 +91,29 @@ def _bind_problem(where: Address, exc: OSError | OverflowError) -> str | None:
     return None
 
 
+def server_config(
+    settings: Settings, app: Any, host: str, port: int, *, reload: bool = False
+) -> ServerConfig:
+    """uvicorn's configuration for `app` (an app, or the import string of a factory when reloading):
+    the limits of a request's head, and the proxies whose forwarded headers count."""
+    from app.http_limits import HeadLimits, ServerConfig
+
+    proxies = settings.trusted_proxy_list
+    return ServerConfig(
+        app,
+        factory=isinstance(app, str),
+        host=host,
+        port=port,
+        reload=reload,
+        log_level=settings.log_level,
+        # X-Forwarded-For and -Proto only from the proxies named; without any, from nobody (uvicorn
+        # would trust 127.0.0.1 and ::1, i.e. any process on the machine, or in the container).
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        head_limits=HeadLimits(settings.max_header_bytes, settings.max_headers),
+    )
+
+
 def serve_http(settings: Settings, sock: socket.socket, *, reload: bool) -> None:
     """Run uvicorn on our socket; the app's lifespan migrates, then starts the sync ticker."""
     import uvicorn
@@ -94,16 +121,9 @@ def serve_http(settings: Settings, sock: socket.socket, *, reload: bool) -> None
     from app.main import create_app
 
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(
-        # A reloaded process builds the app itself, from the same environment.
-        "app.main:create_app" if reload else create_app(settings),
-        factory=reload,
-        host=host,
-        port=port,
-        reload=reload,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
+    # A reloaded process builds the app itself, from the same environment.
+    app = "app.main:create_app" if reload else create_app(settings)
+    config = server_config(settings, app, host, port, reload=reload)
     server = uvicorn.Server(config)
     # uvicorn announces the address only when it binds the socket itself.
     shown = f"[{host}]" if sock.family == socket.AF_INET6 else host

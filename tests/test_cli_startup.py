@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from app.config import Settings
 from tests.conftest import IN_CI, MASTER_KEY, POSTGRES_URL, SECRET_KEY, _postgres_reachable
 
 PASSWORD = "hunter2-never-shown"
@@ -162,3 +163,20 @@ def test_a_good_configuration_serves_then_stops_on_sigterm(tmp_path):
             process.communicate()
     assert process.returncode == 0, err
     assert (tmp_path / "portico.db").exists()
+
+
+def test_show_master_key_prints_the_key_and_nothing_else(tmp_path):
+    sqlite = {"database_url": f"sqlite+aiosqlite:///{tmp_path}/portico.db"}
+    line = _one_line(_portico(tmp_path, "show-master-key", **sqlite), "no master key yet")
+    assert f"{tmp_path}/portico.db.master.key does not exist" in line
+    assert not list(tmp_path.iterdir())  # it generates nothing
+    key = Settings(**sqlite).resolve_master_key()  # what the first `portico serve` does
+    shown = _portico(tmp_path, "show-master-key", **sqlite)
+    assert (shown.returncode, shown.stdout, shown.stderr) == (0, f"{key}\n", "")
+
+    postgres = {"database_url": "postgresql+asyncpg://portico@127.0.0.1/portico"}
+    shown = _portico(tmp_path, "show-master-key", master_key=MASTER_KEY, **postgres)
+    assert (shown.returncode, shown.stdout) == (0, f"{MASTER_KEY}\n")
+    assert "PORTICO_MASTER_KEY is unset" in _one_line(
+        _portico(tmp_path, "show-master-key", **postgres), "no master key"
+    )

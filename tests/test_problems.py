@@ -1,0 +1,75 @@
+"""An unexpected error is a 500 problem, logged once, on a keep-alive connection that stays usable:
+a real uvicorn serving the app, and a raw socket holding one connection."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import MASTER_KEY, SECRET_KEY
+from tests.test_serving import Connection
+
+
+@pytest.fixture
+def failing_port(tmp_path: Path) -> Iterator[int]:
+    """The port of a server whose app has, besides its own routes, one that fails."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/portico.db",
+        master_key=MASTER_KEY,
+        secret_keys=SECRET_KEY,
+        scheduler=False,
+    )
+    app = create_app(settings)
+
+    async def fail() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/test-failure", fail)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    # log_config=None: the records reach pytest's caplog rather than uvicorn's own handlers.
+    server = uvicorn.Server(uvicorn.Config(app, http="httptools", log_config=None))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()
+
+
+REQUEST = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog):
+    caplog.set_level(logging.INFO)
+    with Connection(failing_port) as connection:
+        connection.sock.sendall(REQUEST % b"/test-failure")
+        status, headers, body = connection.answer()
+        assert status == 500 and headers["content-type"] == "application/problem+json"
+        assert headers.get("connection") != "close"
+        problem = json.loads(body)
+        assert problem["type"] == "/problems/internal-error"
+        # The same connection, again: it was neither closed nor reset.
+        connection.sock.sendall(REQUEST % b"/healthz")
+        assert connection.answer()[0] == 200
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]  # logged once, by us, not uvicorn too
+    assert problem["request_id"] in errors[0].getMessage()
+    assert "GET /test-failure" in errors[0].getMessage()
+    assert errors[0].exc_info and "a bug" in str(errors[0].exc_info[1])
