@@ -47,13 +47,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.sync.client import (
-    AddressForbidden,
-    CredentialsRejected,
-    GesdentClient,
-    GesdentError,
-    RunDeadlineExceeded,
-)
+from app.sync.client import GesdentClient
+from app.sync.errors import AddressForbidden, CredentialsRejected, GesdentError, RunDeadlineExceeded
 from app.sync.queue import Fence
 from app.sync.rejections import Rejection
 from app.sync.streams import Importer, StreamFailed

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from app.sync.client import GesdentProtocolError
+from app.sync.errors import GesdentProtocolError
 
 Row = dict[str, Any]
 MAX_ID_LENGTH = 100  # the gesdent_id columns

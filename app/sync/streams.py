@@ -34,7 +34,8 @@ from app.db.models import (
     table_of,
     utcnow,
 )
-from app.sync.client import GesdentClient, GesdentProtocolError
+from app.sync.client import GesdentClient
+from app.sync.errors import GesdentProtocolError
 from app.sync.queue import Fence, LeaseLost, confirm
 from app.sync.records import Rejected, Row, patient_row, reservation_row, resource_row, slot_row
 from app.sync.rejections import Rejections

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, Instance, Partner
-from app.sync.client import RetryPolicy
 from app.sync.importer import ConnectionRules, ImportResult, run_import
+from app.sync.retries import RetryPolicy
 from tests.sync.sandbox_server import SandboxServer
 
 # Tiny delays so retry tests take milliseconds; 3 attempts in all.

@@ -13,15 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.sync.client import (
-    CredentialsRejected,
-    GesdentClient,
-    GesdentProtocolError,
-    GesdentUnavailable,
-    RetryPolicy,
-    _peek_next_cursor,
-    parse_retry_after,
-)
+from app.sync.client import GesdentClient, _peek_next_cursor
+from app.sync.errors import CredentialsRejected, GesdentProtocolError, GesdentUnavailable
+from app.sync.retries import RetryPolicy, parse_retry_after
 from app.sync.sandbox import Credential
 from tests.sync.conftest import TEST_CONFIG
 from tests.sync.importing import READ_TIMEOUT, SLOW

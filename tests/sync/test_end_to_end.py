@@ -8,7 +8,7 @@ import time
 
 from app.crypto import SecretBox, new_key
 from app.domain.webhooks import sign
-from app.sync.client import RetryPolicy
+from app.sync.retries import RetryPolicy
 from app.sync.worker import Worker
 from tests.conftest import add_member, create_instance, create_portal
 from tests.sync.sandbox_server import SandboxServer

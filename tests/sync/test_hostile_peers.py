@@ -14,13 +14,9 @@ from typing import Any
 import pytest
 
 from app.sync.answers import AnswerLimits
-from app.sync.client import (
-    AnswerTooLarge,
-    GesdentClient,
-    GesdentUnavailable,
-    RetryPolicy,
-    RunDeadlineExceeded,
-)
+from app.sync.client import GesdentClient
+from app.sync.errors import AnswerTooLarge, GesdentUnavailable, RunDeadlineExceeded
+from app.sync.retries import RetryPolicy
 from tests.sync.hostile_peer import (
     Behaviour,
     HostilePeer,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import httpcore
 import pytest
 
-from app.sync.client import AddressForbidden, GesdentClient, GesdentError, RetryPolicy
+from app.sync.client import GesdentClient
+from app.sync.errors import AddressForbidden, GesdentError
 from app.sync.network import AddressRefused, public_addresses
+from app.sync.retries import RetryPolicy
 from tests.sync.sandbox_server import SandboxServer
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)

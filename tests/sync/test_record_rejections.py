@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.sync.client import GesdentProtocolError
+from app.sync.errors import GesdentProtocolError
 from app.sync.records import patient_row, reservation_row, resource_row, slot_row
 
 PATIENT: dict[str, Any] = {

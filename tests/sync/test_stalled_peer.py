@@ -10,8 +10,8 @@ import time
 
 import httpx
 
-from app.sync.client import RetryPolicy
 from app.sync.importer import ConnectionRules, run_import
+from app.sync.retries import RetryPolicy
 from tests.conftest import create_instance as create_instance_via_api
 from tests.sync.hostile_peer import HostilePeer, _head
 from tests.sync.importing import create_instance, delete_instance
