@@ -24,6 +24,7 @@ def serve(
 ) -> None:
     """Start the HTTP service."""
     from app.config import load_settings
+    from app.keys import resolve_master_key, resolve_secret_keys
 
     # In this order, so that a setting that cannot work stops the start before anything has begun:
     # no migration and no sync ticker while the port is taken, no ticker on an unusable database.
@@ -38,8 +39,8 @@ def serve(
         sock = listen(where)
         try:
             usable_database(settings)
-            settings.resolve_master_key()
-            settings.resolve_secret_keys()
+            resolve_master_key(settings)
+            resolve_secret_keys(settings)
         except BaseException:
             sock.close()
             raise
@@ -50,9 +51,10 @@ def serve(
 def show_master_key() -> None:
     """Print the master key: PORTICO_MASTER_KEY, or the one generated beside the SQLite file."""
     from app.config import load_settings
+    from app.keys import stored_master_key
 
     with one_line_errors():
-        key = load_settings().stored_master_key()
+        key = stored_master_key(load_settings())
     typer.echo(key)
 
 
@@ -155,13 +157,14 @@ def worker() -> None:
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import create_engine, create_sessionmaker
+    from app.keys import resolve_secret_keys
     from app.sync.client import client_limits
     from app.sync.scheduler import SyncService
 
     with one_line_errors():
         settings = load_settings()
         usable_database(settings)
-        box = SecretBox(settings.resolve_secret_keys())
+        box = SecretBox(resolve_secret_keys(settings))
 
     async def run() -> None:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
@@ -202,12 +205,13 @@ def rotate_secrets() -> None:
     from app.crypto import SecretBox
     from app.db.engine import SQLITE_WRITE, create_engine, create_sessionmaker
     from app.db.models import GesdentConnection
+    from app.keys import resolve_secret_keys
     from app.services.gesdent import rotate_all_rows
 
     with one_line_errors():
         settings = load_settings()
         usable_database(settings)
-        box = SecretBox(settings.resolve_secret_keys())
+        box = SecretBox(resolve_secret_keys(settings))
 
     async def run() -> int:
         engine = create_engine(settings.database_url, null_pool=True)

@@ -1,11 +1,9 @@
-"""Settings from the environment (`PORTICO_*`)."""
+"""Settings from the environment (`PORTICO_*`), checked as they load. The keys generated when
+PORTICO_MASTER_KEY or PORTICO_SECRET_KEYS is unset, and the files that keep them, are app/keys.py's."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
-import secrets
-import sys
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,7 +13,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from app.crypto import new_key
 from app.domain import gesdent as gesdent_rules
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
@@ -27,7 +24,6 @@ NEW_SECRET_KEY = (
     "generate one with: "
     "python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
 )
-SHOW_MASTER_KEY = "portico show-master-key"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # nginx accepts 32 KiB of request line and headers (4 buffers of 8 KiB), Apache 100 header fields.
 DEFAULT_MAX_HEADER_BYTES = 32 * 1024
@@ -242,55 +238,6 @@ class Settings(BaseSettings):
                     f"({reason}); choose a path in a writable folder"
                 ) from exc
 
-    def resolve_secret_keys(self) -> list[str]:
-        """The configured secret keys, or one stored beside the SQLite file (created once)."""
-        if self.secret_keys:
-            return [key.strip() for key in self.secret_keys.split(",") if key.strip()]
-        if self.sqlite_path is None:
-            raise ConfigError(
-                f"PORTICO_SECRET_KEYS is required when the database is not a SQLite file; {NEW_SECRET_KEY}"
-            )
-        key_file = self.sqlite_path_beside(".secret.key")
-        return [_stored_secret("PORTICO_SECRET_KEYS", key_file, new_key(), "secret key")]
-
-    def resolve_master_key(self) -> str:
-        """The configured master key, or the one stored beside the SQLite file (created once)."""
-        if self.master_key:
-            return self.master_key
-        if self.sqlite_path is None:
-            raise ConfigError(
-                f"PORTICO_MASTER_KEY is required when the database is not a SQLite file; {NEW_MASTER_KEY}"
-            )
-        fresh = "ptc_master_" + secrets.token_urlsafe(32)
-        hint = f"; show it with: {SHOW_MASTER_KEY}"
-        return _stored_secret(
-            "PORTICO_MASTER_KEY", self.sqlite_path_beside(".master.key"), fresh, "master key", hint
-        )
-
-    def stored_master_key(self) -> str:
-        """The master key, configured or stored beside the SQLite file; never a new one."""
-        if self.master_key:
-            return self.master_key
-        if self.sqlite_path is None:
-            raise ConfigError(
-                "no master key: PORTICO_MASTER_KEY is unset, and without a SQLite file no key is stored"
-            )
-        key_file = self.sqlite_path_beside(".master.key")
-        try:
-            key = key_file.read_text().strip()
-        except FileNotFoundError:
-            key = ""
-        except OSError as exc:
-            raise ConfigError(
-                f"no master key: cannot read {key_file.absolute()} ({exc.strerror or exc})"
-            ) from exc
-        if not key:
-            raise ConfigError(
-                f"no master key yet: PORTICO_MASTER_KEY is unset and {key_file.absolute()} does not exist; "
-                "`portico serve` generates it on its first start"
-            )
-        return key
-
     def sqlite_path_beside(self, suffix: str) -> Path:
         """A file beside the SQLite database, e.g. `portico.db.master.key` for ".master.key"."""
         assert self.sqlite_path is not None
@@ -320,31 +267,3 @@ def describe_invalid_settings(exc: ValidationError) -> str:
             message = f"{name}: {message.removeprefix(name).lstrip(': ')}"
         problems.append(message)
     return "; ".join(problems)
-
-
-def _stored_secret(setting: str, path: Path, fresh: str, label: str, hint: str = "") -> str:
-    try:
-        return load_or_create_secret(path, fresh, label, hint)
-    except OSError as exc:
-        raise ConfigError(
-            f"{setting}: cannot keep the generated {label} in {path.absolute()} ({exc.strerror or exc}); "
-            f"set {setting} or make that folder writable"
-        ) from exc
-
-
-def load_or_create_secret(path: Path, fresh: str, label: str, hint: str = "") -> str:
-    """Read a secret from `path`, or write `fresh` there with mode 0600 and say where (never the
-    secret itself: stderr ends up in logs, a container's included)."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it between our check and now
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(fresh + "\n")
-    print(
-        f"Portico generated a {label} and stored it in {path.absolute()} (mode 0600){hint}", file=sys.stderr
-    )
-    return fresh

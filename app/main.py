@@ -14,6 +14,7 @@ from app.config import Settings
 from app.crypto import SecretBox
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
+from app.keys import resolve_master_key, resolve_secret_keys
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
 from app.pages.render import PageAssets
@@ -59,8 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.ensure_database_dir()
-        app.state.master_key = settings.resolve_master_key()
-        secret_keys = settings.resolve_secret_keys()
+        app.state.master_key = resolve_master_key(settings)
+        secret_keys = resolve_secret_keys(settings)
         app.state.secret_box = SecretBox(secret_keys)
         app.state.csrf = CsrfTokens(secret_keys)
         app.state.cursors = Cursors(secret_keys, settings.public_url)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
+from app.keys import resolve_master_key
 from tests.conftest import IN_CI, MASTER_KEY, POSTGRES_URL, SECRET_KEY, _postgres_reachable
 
 PASSWORD = "hunter2-never-shown"
@@ -170,7 +171,7 @@ def test_show_master_key_prints_the_key_and_nothing_else(tmp_path):
     line = _one_line(_portico(tmp_path, "show-master-key", **sqlite), "no master key yet")
     assert f"{tmp_path}/portico.db.master.key does not exist" in line
     assert not list(tmp_path.iterdir())  # it generates nothing
-    key = Settings(**sqlite).resolve_master_key()  # what the first `portico serve` does
+    key = resolve_master_key(Settings(**sqlite))  # what the first `portico serve` does
     shown = _portico(tmp_path, "show-master-key", **sqlite)
     assert (shown.returncode, shown.stdout, shown.stderr) == (0, f"{key}\n", "")
 

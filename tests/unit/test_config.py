@@ -4,26 +4,27 @@ import stat
 import pytest
 
 from app.config import ConfigError, Settings
+from app.keys import resolve_master_key
 
 
 def test_sqlite_folder_and_master_key_are_created_once_and_never_printed(tmp_path, capsys):
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/new/dir/portico.db")
     settings.ensure_database_dir()
     assert (tmp_path / "new" / "dir").is_dir()
-    key = settings.resolve_master_key()
+    key = resolve_master_key(settings)
     key_file = tmp_path / "new" / "dir" / "portico.db.master.key"
     assert key_file.read_text().strip() == key and len(key) >= 32
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     said = capsys.readouterr().err
     assert key not in said  # stderr ends up in logs: only where the key is, and how to show it
     assert f"{key_file} (mode 0600); show it with: portico show-master-key" in said
-    assert settings.resolve_master_key() == key
+    assert resolve_master_key(settings) == key
     assert capsys.readouterr().err == ""  # said once
 
 
 def test_postgres_needs_an_explicit_master_key():
     with pytest.raises(ConfigError, match="PORTICO_MASTER_KEY"):
-        Settings(database_url="postgresql+asyncpg://u@h/db").resolve_master_key()
+        resolve_master_key(Settings(database_url="postgresql+asyncpg://u@h/db"))
 
 
 def test_unsafe_settings_are_refused():
