@@ -11,15 +11,11 @@ slot at that time is removed: a slot that cannot be read is not offered."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import pickle
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -36,6 +32,7 @@ from app.db.models import (
 )
 from app.sync.client import GesdentClient
 from app.sync.errors import GesdentProtocolError
+from app.sync.pages import Reading, merge_writes, read_ahead, spooled, streamed
 from app.sync.queue import Fence, LeaseLost, confirm
 from app.sync.records import Rejected, Row, patient_row, reservation_row, resource_row, slot_row
 from app.sync.rejections import Rejections
@@ -45,7 +42,6 @@ if TYPE_CHECKING:
     from app.sync.importer import ConnectionRules
 
 BATCH = 1000  # rows per upsert statement
-READ_AHEAD = 2  # pages fetched ahead of the one being written
 
 RESOURCES = table_of(GesdentResource)
 PATIENTS = table_of(GesdentPatient)
@@ -136,7 +132,7 @@ class Importer:
             )
             written = await upsert(connection, RESOURCES, rows, known)
             await self.rejections.store(connection)
-        _merge_writes(tally, written)
+        merge_writes(tally, written)
 
     async def _users(self, tally: Tally) -> None:
         await self._incremental(tally, PATIENTS, cursor_name("users"), None)
@@ -154,7 +150,8 @@ class Importer:
             pages = self.client.users(since)
         else:
             pages = self.client.reservations(resource_id, since)
-        reading = _Reading(self, patient_row if resource_id is None else reservation_row, total, resource_id)
+        make_row = patient_row if resource_id is None else reservation_row
+        reading = Reading(self.instance_id, make_row, total, self.rejections, resource_id)
         async with read_ahead(pages) as next_page:
             page = await next_page()
             if page is None:
@@ -162,20 +159,20 @@ class Importer:
                 return
             written = Tally()  # counted once committed
             if self.one_writer:
-                async with _spooled(page, next_page, reading) as batches, self.transaction() as connection:
+                async with spooled(page, next_page, reading) as batches, self.transaction() as connection:
                     await lock_rows(connection, table, self.instance_id)
                     for rows in batches:
-                        _merge_writes(written, await write_batch(connection, table, self.instance_id, rows))
+                        merge_writes(written, await write_batch(connection, table, self.instance_id, rows))
                     await self._close_unit(connection, cursor, reading)
             else:
                 async with self.transaction() as connection:
                     await lock_rows(connection, table, self.instance_id)
-                    streamed = _streamed(connection, table, self.instance_id, page, next_page, reading)
-                    _merge_writes(written, await streamed)
+                    writes = streamed(connection, table, self.instance_id, page, next_page, reading)
+                    merge_writes(written, await writes)
                     await self._close_unit(connection, cursor, reading)
-        _merge_writes(total, written)
+        merge_writes(total, written)
 
-    async def _close_unit(self, connection: AsyncConnection, cursor: str, reading: _Reading) -> None:
+    async def _close_unit(self, connection: AsyncConnection, cursor: str, reading: Reading) -> None:
         """What commits with a unit's rows: its rejections and its new cursor."""
         await self.rejections.store(connection)
         if reading.newest_text is not None:
@@ -205,7 +202,7 @@ class Importer:
             end = datetime.combine(last + timedelta(days=1), time(0), UTC) - (offset or timedelta(0))
             tally.fetched += len(answer["slots"])
             async with self.transaction() as connection:
-                _merge_writes(tally, await self._replace_slots(connection, resource_id, rows, end))
+                merge_writes(tally, await self._replace_slots(connection, resource_id, rows, end))
                 await self.rejections.store(connection)
 
     async def _replace_slots(
@@ -254,150 +251,6 @@ class Importer:
             await connection.execute(
                 sa.update(CURSORS).where(*where).values(updated_since=updated_since, updated_at=utcnow())
             )
-
-
-Page = list[dict[str, Any]]
-
-
-class _Reading:
-    """Pages turned into rows: rejected records counted and kept aside, and the newest `updated_at`
-    seen (the next cursor)."""
-
-    def __init__(
-        self,
-        importer: Importer,
-        make_row: Callable[[str, Any], tuple[Row, datetime]],
-        total: Tally,
-        resource_id: str | None,
-    ) -> None:
-        self.importer, self.make_row, self.total, self.resource_id = importer, make_row, total, resource_id
-        self.fetched = 0
-        self.newest: datetime | None = None
-        self.newest_text: str | None = None
-
-    def rows(self, page: Page) -> list[Row]:
-        rows = []
-        for position, item in enumerate(page, self.fetched):
-            try:
-                row, updated_at = self.make_row(self.importer.instance_id, item)
-            except Rejected as rejected:
-                self.total.rejected += 1
-                self.importer.rejections.add(rejected, position, self.resource_id)
-                if rejected.updated_at is None:
-                    continue
-                updated_at = rejected.updated_at  # the cursor moves past it too
-            else:
-                rows.append(row)
-            if self.newest is None or updated_at > self.newest:
-                self.newest, self.newest_text = updated_at, item["updated_at"]
-        self.fetched += len(page)
-        self.total.fetched += len(page)
-        return rows
-
-
-async def _streamed(
-    connection: AsyncConnection,
-    table: sa.Table,
-    instance_id: str,
-    page: Page | None,
-    next_page: Callable[[], Awaitable[Page | None]],
-    reading: _Reading,
-) -> Tally:
-    """Write the pages as they come: each batch in the background while the next page is turned
-    into rows (the connection still runs one statement at a time: a batch's write starts once the
-    previous one is done). What was written."""
-    written = Tally()
-    writing: asyncio.Task[Tally] | None = None
-    try:
-        while page is not None:
-            rows = reading.rows(page)
-            if writing is not None:
-                _merge_writes(written, await writing)
-            writing = asyncio.create_task(write_batch(connection, table, instance_id, rows))
-            page = await next_page()
-        if writing is not None:
-            _merge_writes(written, await writing)
-            writing = None
-    finally:
-        # Let a write under way finish (or stop it, if the run is being cancelled) before the
-        # transaction rolls back: the connection runs one statement at a time.
-        if writing is not None:
-            writing.cancel()
-            await asyncio.wait([writing])
-    return written
-
-
-@asynccontextmanager
-async def _spooled(
-    page: Page | None, next_page: Callable[[], Awaitable[Page | None]], reading: _Reading
-) -> AsyncIterator[Iterator[list[Row]]]:
-    """Every page read and turned into rows before anything is written; the batches of rows wait
-    in a temporary file (memory stays flat) and are handed back in order. SQLite has one writer for
-    the whole database: a GESDENT server that slows down between two pages must not hold it, and
-    with it every other write of the process."""
-    with tempfile.TemporaryFile() as spool:
-        while page is not None:
-            rows = reading.rows(page)
-            if rows:
-                pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
-            page = await next_page()
-        spool.seek(0)
-        yield _batches(spool)
-
-
-def _batches(spool: IO[bytes]) -> Iterator[list[Row]]:
-    while True:
-        try:
-            yield pickle.load(spool)  # our own file, written just above
-        except EOFError:
-            return
-
-
-@asynccontextmanager
-async def read_ahead(
-    pages: AsyncIterator[Page], depth: int = READ_AHEAD
-) -> AsyncIterator[Callable[[], Awaitable[Page | None]]]:
-    """`next_page()`: the pages of `pages`, then None. A task fetches up to `depth` pages ahead of
-    the one handed out, so the request for a later page is already on its way while this one is
-    written: GESDENT prepares it while Portico and the database work. At most depth + 1 pages are
-    in memory. Leaving the block stops the fetching and closes `pages`."""
-    arrived: asyncio.Queue[tuple[Page | None, BaseException | None]] = asyncio.Queue()
-    room = asyncio.Semaphore(depth)
-
-    async def fetch() -> None:
-        try:
-            while True:
-                await room.acquire()
-                page = await anext(pages, None)
-                arrived.put_nowait((page, None))
-                if page is None:
-                    return
-        except BaseException as exc:  # handed to the reader, which raises it (or cancelled us)
-            arrived.put_nowait((None, exc))
-
-    async def next_page() -> Page | None:
-        page, error = await arrived.get()
-        room.release()
-        if error is not None:
-            raise error
-        return page
-
-    fetcher = asyncio.create_task(fetch())
-    try:
-        yield next_page
-    finally:
-        fetcher.cancel()
-        with contextlib.suppress(BaseException):
-            await fetcher
-        await pages.aclose()  # type: ignore[attr-defined]
-
-
-def _merge_writes(total: Tally, written: Tally) -> None:
-    """Add what a committed transaction wrote (not what it fetched: that is counted as it arrives)."""
-    total.created += written.created
-    total.updated += written.updated
-    total.deleted += written.deleted
-    total.unchanged += written.unchanged
 
 
 def _aware(moment: datetime) -> datetime:
