@@ -10,21 +10,17 @@ ports, ready to paste into the README, then any difference from the README (stat
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.processes import LoggedProcess, clean_env, free_port, portico_command, running, wait_ready
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 WALKTHROUGH_HEADING = "## Walk-through: "
@@ -37,6 +33,7 @@ README_SANDBOX = "127.0.0.1:8900"
 TEST_SETTINGS = {"PORTICO_SCHEDULER_TICK_SECONDS": "3600", "PORTICO_LOG_LEVEL": "warning"}
 BASH_TIMEOUT = 120  # seconds; the walk-throughs take about 15
 READY_SECONDS = 30
+STOP_SECONDS = 15
 MARK = "@@readme-block-done@@"
 # Set before the blocks: stop at the first failing command, say which, and no unset variables.
 PRELUDE = """set -Eeuo pipefail
@@ -171,17 +168,6 @@ class Ports:
         return text.replace(f"127.0.0.1:{self.sandbox}", README_SANDBOX)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def base_env() -> dict[str, str]:
-    """This process's environment without any PORTICO_* setting of the developer's."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("PORTICO_")}
-
-
 def sandbox_command(args: list[str], port: int) -> list[str]:
     """`portico gesdent-sandbox` with the README's options, on `port` instead of the README's."""
     chosen, replaced, skip = [], False, False
@@ -198,59 +184,22 @@ def sandbox_command(args: list[str], port: int) -> list[str]:
             chosen.append(word)
     if not replaced:
         chosen += ["--port", str(port)]
-    return [sys.executable, "-c", "from app.cli import main; main()", "gesdent-sandbox", *chosen]
+    return portico_command("gesdent-sandbox", *chosen)
 
 
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-@contextmanager
-def _process(name: str, command: list[str], cwd: Path, env: dict[str, str]) -> Iterator[Process]:
+def _running(
+    name: str, command: list[str], cwd: Path, env: dict[str, str]
+) -> AbstractContextManager[LoggedProcess]:
+    """`command` in `cwd`, its output in `name`.log beside `cwd` (out of the reader's project)."""
     log = cwd.parent / f"{name}.log"
-    with log.open("wb") as sink:
-        popen = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    process = Process(name, popen, log)
-    try:
-        yield process
-    finally:
-        if popen.poll() is None:
-            popen.send_signal(signal.SIGTERM)
-            try:
-                popen.wait(15)
-            except subprocess.TimeoutExpired:
-                popen.kill()
-                popen.wait()
-
-
-def _wait_ready(process: Process, url: str) -> None:
-    deadline, last = time.monotonic() + READY_SECONDS, "no answer"
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.output()}")
-        try:
-            response = httpx.get(url, timeout=2)
-        except httpx.TransportError as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        else:
-            if response.status_code == 200:
-                return
-            last = f"{response.status_code} {response.text[:200]}"
-        time.sleep(0.1)
-    raise RuntimeError(f"{process.name} not ready within {READY_SECONDS} s ({last}):\n{process.output()}")
+    return running(name, command, log, env=env, cwd=cwd, stop_seconds=STOP_SECONDS)
 
 
 @dataclass
 class Servers:
     ports: Ports
-    portico: Process
-    sandbox: Process
+    portico: LoggedProcess
+    sandbox: LoggedProcess
 
 
 @contextmanager
@@ -259,17 +208,13 @@ def servers(walkthroughs: Walkthroughs, workdir: Path) -> Iterator[Servers]:
     README's settings, in `workdir` (so its SQLite file and key files are there), on free ports."""
     ports = Ports(free_port(), free_port())
     settings = {name: ports.to_test(value) for name, value in walkthroughs.portico_env.items()}
-    env = base_env() | settings | TEST_SETTINGS | {"PORTICO_PORT": str(ports.portico)}
-    serve = [sys.executable, "-c", "from app.cli import main; main()", "serve"]
+    env = clean_env() | settings | TEST_SETTINGS | {"PORTICO_PORT": str(ports.portico)}
+    gesdent_sandbox = sandbox_command(walkthroughs.sandbox_args, ports.sandbox)
     with ExitStack() as stack:
-        sandbox = stack.enter_context(
-            _process(
-                "sandbox", sandbox_command(walkthroughs.sandbox_args, ports.sandbox), workdir, base_env()
-            )
-        )
-        portico = stack.enter_context(_process("portico", serve, workdir, env))
-        _wait_ready(sandbox, f"http://127.0.0.1:{ports.sandbox}/_sandbox/info")
-        _wait_ready(portico, f"http://127.0.0.1:{ports.portico}/readyz")
+        sandbox = stack.enter_context(_running("sandbox", gesdent_sandbox, workdir, clean_env()))
+        portico = stack.enter_context(_running("portico", portico_command("serve"), workdir, env))
+        wait_ready(f"http://127.0.0.1:{ports.sandbox}/_sandbox/info", sandbox, READY_SECONDS)
+        wait_ready(f"http://127.0.0.1:{ports.portico}/readyz", portico, READY_SECONDS)
         yield Servers(ports, portico, sandbox)
 
 
@@ -298,7 +243,7 @@ def run_blocks(blocks: list[Block], ports: Ports, workdir: Path, timeout: float 
     """All blocks in one bash process, in `workdir` (the reader's project directory)."""
     scratch = workdir.parent / "tmp"
     scratch.mkdir(exist_ok=True)  # for the walk-through's mktemp -d
-    env = base_env() | {"TMPDIR": str(scratch)}
+    env = clean_env() | {"TMPDIR": str(scratch)}
     done = subprocess.run(
         ["bash", "-c", script(blocks, ports)],
         cwd=workdir,

@@ -3,41 +3,31 @@ and nothing started; a good one still serves. Real processes, as an operator run
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.keys import resolve_master_key
 from tests.conftest import IN_CI, MASTER_KEY, POSTGRES_URL, SECRET_KEY, _postgres_reachable
+from tests.processes import clean_env, free_port, portico_command, running, stop, wait_ready
 
 PASSWORD = "hunter2-never-shown"
 
 
 def _portico(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from app.cli import main; main()", *args],
-        env=_env(settings),
+        portico_command(*args),
+        env=clean_env(**settings),
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=30,
     )
-
-
-def _env(settings: dict[str, str]) -> dict[str, str]:
-    """The test's environment without the developer's PORTICO_* settings, plus `settings`."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PORTICO_")}
-    return env | {f"PORTICO_{name.upper()}": value for name, value in settings.items()}
 
 
 def _one_line(result: subprocess.CompletedProcess[str], setting: str) -> str:
@@ -47,12 +37,6 @@ def _one_line(result: subprocess.CompletedProcess[str], setting: str) -> str:
     assert lines[0].startswith(f"portico: {setting}"), lines[0]
     assert PASSWORD not in lines[0]
     return lines[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -92,7 +76,7 @@ async def test_a_postgresql_role_that_does_not_exist(tmp_path):
         "database_url": url.render_as_string(hide_password=False),
         "master_key": MASTER_KEY,
         "secret_keys": SECRET_KEY,
-        "port": str(_free_port()),
+        "port": str(free_port()),
     }
     for command in ("serve", "migrate"):
         line = _one_line(_portico(tmp_path, command, **settings), "PORTICO_DATABASE_URL")
@@ -102,9 +86,9 @@ async def test_a_postgresql_role_that_does_not_exist(tmp_path):
 
 @pytest.mark.parametrize("command", ["serve", "worker", "migrate", "rotate-secrets"])
 def test_postgresql_on_a_closed_port(tmp_path, command):
-    url = f"postgresql+asyncpg://portico:{PASSWORD}@127.0.0.1:{_free_port()}/portico"
+    url = f"postgresql+asyncpg://portico:{PASSWORD}@127.0.0.1:{free_port()}/portico"
     settings = {"database_url": url, "master_key": MASTER_KEY, "secret_keys": SECRET_KEY}
-    line = _one_line(_portico(tmp_path, command, port=str(_free_port()), **settings), "PORTICO_DATABASE_URL")
+    line = _one_line(_portico(tmp_path, command, port=str(free_port()), **settings), "PORTICO_DATABASE_URL")
     assert "connection refused" in line
 
 
@@ -112,7 +96,7 @@ def test_postgresql_on_a_closed_port(tmp_path, command):
 def test_a_sqlite_file_under_a_file(tmp_path, command):
     (tmp_path / "not-a-folder").write_text("")
     url = f"sqlite+aiosqlite:///{tmp_path}/not-a-folder/portico.db"
-    result = _portico(tmp_path, command, database_url=url, port=str(_free_port()))
+    result = _portico(tmp_path, command, database_url=url, port=str(free_port()))
     assert "cannot create the folder" in _one_line(result, "PORTICO_DATABASE_URL")
 
 
@@ -135,34 +119,16 @@ def test_a_port_in_use_named_by_the_option(tmp_path, held_port):
 
 
 def test_a_good_configuration_serves_then_stops_on_sigterm(tmp_path):
-    port = _free_port()
-    env = _env({"database_url": f"sqlite+aiosqlite:///{tmp_path}/portico.db", "port": str(port)})
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "serve"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.communicate()[1]
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "portico serve did not answer within 30 s"
-                time.sleep(0.1)
-        assert ready.status_code == 200, ready.text
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, err
+    port = free_port()
+    env = clean_env(database_url=f"sqlite+aiosqlite:///{tmp_path}/portico.db", port=str(port))
+    log = tmp_path / "serve.log"
+    with running(
+        "portico serve", portico_command("serve"), log, env=env, cwd=tmp_path, stop_seconds=20
+    ) as server:
+        # A good configuration listens once it is ready: its first answer must be 200, no 503 waited past.
+        wait_ready(f"http://127.0.0.1:{port}/readyz", server, 30, retry_unready=False)
+        stop(server, seconds=20, check=True)
+    assert server.popen.returncode == 0, server.output()
     assert (tmp_path / "portico.db").exists()
 
 

@@ -10,8 +10,6 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.test_cli_startup import _env, _free_port
+from tests.processes import LoggedProcess, clean_env, free_port, portico_command, running, wait_ready
 
 MAX_HEADER_BYTES = 8192  # the fixture's limits, lower than the defaults, to keep the slow test short
 MAX_HEADERS = 40
@@ -31,15 +29,15 @@ MAX_HEADERS = 40
 @dataclass
 class Served:
     port: int
-    process: subprocess.Popen[bytes]
+    process: LoggedProcess
     folder: Path
 
     def log(self) -> str:
-        return (self.folder / "stdout.log").read_text() + (self.folder / "stderr.log").read_text()
+        return self.process.output()
 
     def rss(self, field: str = "VmRSS") -> int:
         """A figure of the server's memory, in bytes, from /proc."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        status = Path(f"/proc/{self.process.popen.pid}/status").read_text()
         match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
         assert match, status
         return int(match.group(1)) * 1024
@@ -49,42 +47,20 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A first start of `portico serve` on a new SQLite database."""
     folder = tmp_path_factory.mktemp("served")
-    port = _free_port()
-    settings = {
-        "database_url": f"sqlite+aiosqlite:///{folder}/portico.db",
-        "port": str(port),
-        "scheduler": "false",
-        "max_header_bytes": str(MAX_HEADER_BYTES),
-        "max_headers": str(MAX_HEADERS),
-    }
-    with open(folder / "stdout.log", "wb") as out, open(folder / "stderr.log", "wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from app.cli import main; main()", "serve"],
-            env=_env(settings),
-            cwd=folder,
-            stdout=out,
-            stderr=err,
-        )
-    served = Served(port, process, folder)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, served.log()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "portico serve did not answer within 30 s"
-            time.sleep(0.1)
-        yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    port = free_port()
+    env = clean_env(
+        database_url=f"sqlite+aiosqlite:///{folder}/portico.db",
+        port=str(port),
+        scheduler="false",
+        max_header_bytes=str(MAX_HEADER_BYTES),
+        max_headers=str(MAX_HEADERS),
+    )
+    log = folder / "serve.log"
+    with running(
+        "portico serve", portico_command("serve"), log, env=env, cwd=folder, stop_seconds=20
+    ) as process:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process, 30)
+        yield Served(port, process, folder)
 
 
 class Connection:

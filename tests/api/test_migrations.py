@@ -2,7 +2,6 @@
 
 import asyncio
 import os
-import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +11,7 @@ from app.db import migrate
 from app.db.engine import create_engine
 from app.db.models import metadata
 from tests.conftest import fresh_database
+from tests.processes import portico_command
 
 
 def _diff(connection):
@@ -51,10 +51,7 @@ async def test_replicas_starting_at_once_migrate_once(backend):
         env = {**os.environ, "PORTICO_DATABASE_URL": url}
         processes = [
             await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                "from app.cli import main; main()",
-                "migrate",
+                *portico_command("migrate"),
                 env=env,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,

@@ -3,7 +3,6 @@
 import asyncio
 import os
 import subprocess
-import sys
 
 from sqlalchemy import insert, text
 
@@ -11,6 +10,7 @@ from app.crypto import SecretBox, new_key
 from app.db.engine import create_engine
 from app.db.models import GesdentConnection, Instance, Partner
 from tests.conftest import fresh_database
+from tests.processes import portico_command
 
 
 async def test_rotation_in_a_separate_database(backend):
@@ -18,7 +18,7 @@ async def test_rotation_in_a_separate_database(backend):
         old, new = new_key(), new_key()
         env = {**os.environ, "PORTICO_DATABASE_URL": url, "PORTICO_MASTER_KEY": "m" * 32}
         run = lambda *args, keys: subprocess.run(  # noqa: E731
-            [sys.executable, "-c", "from app.cli import main; main()", *args],
+            portico_command(*args),
             env={**env, "PORTICO_SECRET_KEYS": keys},
             capture_output=True,
             text=True,

@@ -6,11 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,12 +13,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocketRoute, async_playwright
 
 from tests.conftest import IN_CI, MASTER_KEY, SECRET_KEY
+from tests.processes import LoggedProcess, free_port, portico_command, start, stop, wait_ready
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the tests may run as root, where Chromium's sandbox refuses to start
@@ -148,61 +143,18 @@ async def closed_network(browser: Browser, live_server: LiveServer) -> AsyncIter
 @dataclass
 class LiveServer:
     url: str
-    process: subprocess.Popen[bytes]
-    log: Path
+    process: LoggedProcess
 
     def output(self) -> str:
         """What the process wrote so far (stdout and stderr)."""
-        return self.log.read_text(encoding="utf-8", errors="replace")
+        return self.process.output()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _wait_ready(server: LiveServer) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    last = "no answer"
-    async with httpx.AsyncClient(base_url=server.url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                pytest.fail(
-                    f"portico serve exited with {server.process.returncode} before it was ready:\n"
-                    f"{server.output()}"
-                )
-            try:
-                response = await client.get("/readyz")
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text}"
-            await asyncio.sleep(0.1)
-    pytest.fail(f"portico serve not ready within {READY_SECONDS} s ({last}):\n{server.output()}")
-
-
-async def _stop(server: LiveServer, *, check: bool) -> None:
-    """SIGTERM, then SIGKILL after STOP_SECONDS; with `check`, fail unless it exits cleanly on SIGTERM."""
-    exited_early = server.process.poll()
-    if exited_early is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(server.process.wait, STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            await asyncio.to_thread(server.process.wait)
-            if check:
-                pytest.fail(f"portico serve ignored SIGTERM for {STOP_SECONDS} s:\n{server.output()}")
-    # uvicorn exits with 0, or re-raises the SIGTERM it handled once it has shut down.
-    if check and (exited_early is not None or server.process.returncode not in (0, -signal.SIGTERM)):
-        pytest.fail(f"portico serve exited with {server.process.returncode}:\n{server.output()}")
-
-
-def _serve(database_url: str, log: Path, extra_env: dict[str, str]) -> LiveServer:
-    port = _free_port()
+@asynccontextmanager
+async def serving(database_url: str, folder: Path, **extra_env: str) -> AsyncIterator[LiveServer]:
+    """`portico serve` on a free loopback port and `database_url`, with its scheduler on and
+    `extra_env` (PORTICO_* settings) on top of the tests' own, until the block ends."""
+    port = free_port()
     env = {
         **os.environ,
         "PORTICO_DATABASE_URL": database_url,
@@ -214,31 +166,18 @@ def _serve(database_url: str, log: Path, extra_env: dict[str, str]) -> LiveServe
         "PORTICO_AUTO_MIGRATE": "true",
         **extra_env,
     }
-    command = [sys.executable, "-c", "from app.cli import main; main()", "serve"]
-    # A file rather than a pipe: nobody reads a pipe while the tests run, and a full one blocks the server.
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    return LiveServer(f"http://127.0.0.1:{port}", process, log)
-
-
-@asynccontextmanager
-async def serving(database_url: str, folder: Path, **extra_env: str) -> AsyncIterator[LiveServer]:
-    """`portico serve` on a free loopback port and `database_url`, with its scheduler on and
-    `extra_env` (PORTICO_* settings) on top of the tests' own, until the block ends."""
-    server = _serve(database_url, folder / "serve.log", extra_env)
+    command = portico_command("serve", "--host", "127.0.0.1", "--port", str(port))
+    process = start("portico serve", command, folder / "serve.log", env=env)
+    server = LiveServer(f"http://127.0.0.1:{port}", process)
     ready = False
     try:
-        await _wait_ready(server)
+        # In threads: the event loop stays free for the tests' own servers and clients meanwhile.
+        await asyncio.to_thread(wait_ready, f"{server.url}/readyz", process, READY_SECONDS)
         ready = True
         yield server
     finally:
-        await _stop(server, check=ready)  # a start-up failure has already said why
+        # A start-up failure has already said why; after a good start, it must stop cleanly on SIGTERM.
+        await asyncio.to_thread(stop, process, seconds=STOP_SECONDS, check=ready)
 
 
 @pytest.fixture(scope="module")

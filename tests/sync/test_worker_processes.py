@@ -4,15 +4,15 @@ exactly once, and a run whose worker is killed mid-way is taken over and ends co
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
 from app.db.models import GesdentReservation, SyncRun
 from tests.conftest import SECRET_KEY, create_instance
+from tests.processes import LoggedProcess, portico_command, start, stop
 from tests.sync.test_end_to_end import rules_for
 
 pytestmark = pytest.mark.postgres_only
@@ -24,7 +24,7 @@ def _postgres_only(backend):
         pytest.skip("SKIP LOCKED and leases across processes are a PostgreSQL matter")
 
 
-def _worker(database_url: str, *, lease: float = 5, tick: float = 0.5) -> subprocess.Popen:
+def _worker(database_url: str, log: Path, *, lease: float = 5, tick: float = 0.5) -> LoggedProcess:
     env = {
         **os.environ,
         "PORTICO_DATABASE_URL": database_url,
@@ -34,12 +34,7 @@ def _worker(database_url: str, *, lease: float = 5, tick: float = 0.5) -> subpro
         "PORTICO_SYNC_WORKERS": "2",
         "PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS": "true",  # the sandbox listens on loopback
     }
-    return subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return start("portico worker", portico_command("worker"), log, env=env)
 
 
 async def _wait_for(predicate, seconds: float, what: str):
@@ -52,22 +47,13 @@ async def _wait_for(predicate, seconds: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _stop(processes: list[subprocess.Popen]) -> list[str]:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    logs = []
-    for process in processes:
-        try:
-            _, err = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, err = process.communicate()
-        logs.append(err.decode(errors="replace"))
-    return logs
+def _stop(workers: list[LoggedProcess]) -> list[str]:
+    """Stop the workers together; what each wrote."""
+    stop(*workers, seconds=20)
+    return [worker.output() for worker in workers]
 
 
-async def test_three_workers_run_every_due_run_exactly_once(app, api, sandbox, database_url):
+async def test_three_workers_run_every_due_run_exactly_once(app, api, sandbox, database_url, tmp_path):
     names = [f"tt_w{i:02d}" for i in range(20)]
     for name in names:
         await create_instance(api, name)
@@ -79,7 +65,7 @@ async def test_three_workers_run_every_due_run_exactly_once(app, api, sandbox, d
             done = select(func.count()).where(SyncRun.status.in_(("succeeded", "partial", "failed")))
             return (await session.execute(done)).scalar_one() >= len(names)
 
-    workers = [_worker(database_url) for _ in range(3)]
+    workers = [_worker(database_url, tmp_path / f"worker-{i}.log") for i in range(3)]
     try:
         await _wait_for(finished, 240, "20 scheduled runs")
     finally:
@@ -112,14 +98,15 @@ async def test_three_workers_run_every_due_run_exactly_once(app, api, sandbox, d
     assert list(reservations) == [expected] * len(names)
 
 
-async def test_a_killed_worker_s_run_is_taken_over_and_completes(app, api, sandbox, database_url):
+async def test_a_killed_worker_s_run_is_taken_over_and_completes(app, api, sandbox, database_url, tmp_path):
     await create_instance(api, "tt_kill")
     rules = {**rules_for(sandbox), "enabled": False}  # no scheduled runs: only ours
     assert (await api.put("/v1/instances/tt_kill/gesdent", json=rules)).status_code == 201
     # The first reservations page takes 6 s: long enough to kill the worker in the middle of the run.
     sandbox.control.fault("slow", endpoint="reservations", delay=6, times=1)
     run_id = (await api.post("/v1/instances/tt_kill/sync-runs")).json()["id"]
-    doomed = _worker(database_url, lease=2)
+    doomed = _worker(database_url, tmp_path / "doomed.log", lease=2)
+    workers = [doomed]
 
     async def in_the_middle() -> bool:
         stats = sandbox.control.stats()
@@ -131,9 +118,9 @@ async def test_a_killed_worker_s_run_is_taken_over_and_completes(app, api, sandb
             run = await session.get(SyncRun, run_id)
             assert run.status == "running" and run.attempts == 1
             first_owner = run.lease_owner
-        doomed.send_signal(signal.SIGKILL)
-        doomed.wait(timeout=10)
-        rescuer = _worker(database_url, lease=2)
+        doomed.popen.send_signal(signal.SIGKILL)
+        doomed.popen.wait(timeout=10)
+        workers.append(_worker(database_url, tmp_path / "rescuer.log", lease=2))
 
         async def done():
             async with app.state.sessionmaker() as session:
@@ -143,7 +130,7 @@ async def test_a_killed_worker_s_run_is_taken_over_and_completes(app, api, sandb
 
         finished = await _wait_for(done, 120, "the run to be taken over and finished")
     finally:
-        logs = _stop([doomed, *([rescuer] if "rescuer" in locals() else [])])
+        logs = _stop(workers)
     assert finished.status == "succeeded", (finished.error, logs)
     assert finished.attempts == 2
     assert first_owner is not None and finished.lease_owner != first_owner
