@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -142,6 +143,24 @@ def install(app: FastAPI) -> None:
             )
         detail, errors = describe_errors(exc.errors())
         return _answer(request, 422, "validation-error", "Invalid input", detail, errors=errors)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> Response:
+        if getattr(exc.orig, "sqlite_errorname", None) != "SQLITE_BUSY":
+            raise exc  # anything else is unexpected: UnexpectedErrors answers the 500
+        # SQLite serves one writer at a time; another held the database longer than busy_timeout.
+        log.warning(
+            "%s %s: the SQLite database stayed locked by another writer", request.method, request.url.path
+        )
+        return _answer(
+            request,
+            503,
+            "database-busy",
+            "The database is busy",
+            "Another write held the database longer than this request could wait; nothing of this "
+            "request was written. Retry it shortly.",
+            {"Retry-After": "2"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -73,3 +73,42 @@ def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog
     assert problem["request_id"] in errors[0].getMessage()
     assert "GET /test-failure" in errors[0].getMessage()
     assert errors[0].exc_info and "a bug" in str(errors[0].exc_info[1])
+
+
+async def test_a_locked_sqlite_database_is_a_503_to_retry(tmp_path: Path) -> None:
+    """SQLite's "database is locked" (another writer held it past busy_timeout) is a condition to
+    retry, not a bug: a 503 problem with Retry-After. Other database errors stay 500s."""
+    import sqlite3
+
+    import httpx
+    from sqlalchemy.exc import OperationalError
+
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/portico.db",
+        master_key=MASTER_KEY,
+        secret_keys=SECRET_KEY,
+        scheduler=False,
+    )
+    app = create_app(settings)
+
+    def failing(errorname: str):
+        async def fail() -> None:
+            orig = sqlite3.OperationalError("database is locked")
+            orig.sqlite_errorname = errorname  # type: ignore[attr-defined]  # as sqlite3 sets it
+            raise OperationalError("INSERT INTO sync_runs …", {}, orig)
+
+        return fail
+
+    app.add_api_route("/test-busy", failing("SQLITE_BUSY"), methods=["POST"])
+    app.add_api_route("/test-other", failing("SQLITE_IOERR"), methods=["POST"])
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://portico.test"
+        ) as client,
+    ):
+        busy = await client.post("/test-busy")
+        other = await client.post("/test-other")
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
+    assert busy.json()["type"] == "/problems/database-busy"
+    assert other.status_code == 500 and other.json()["type"] == "/problems/internal-error"

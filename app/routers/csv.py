@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
@@ -59,3 +59,14 @@ async def read_csv(request: Request) -> bytes:
         "Send the CSV as `text/csv` or as the `file` part of `multipart/form-data`, "
         f"not `{media_type or 'nothing'}`."
     )
+
+
+async def _received(request: Request) -> None:
+    await request.body()  # kept by the request: read_csv parses it later, without the network
+
+
+# A dependency of the route itself, so it runs before the principal's (which begins the request's
+# transaction): the upload is received first. On SQLite that transaction holds the one write lock
+# of the whole database, which a client trickling its upload must never keep from everyone else.
+# Nothing is judged here: a request without a key still gets its 401 before any 415.
+RECEIVED_FIRST = Depends(_received)

@@ -11,7 +11,7 @@ from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
 from app.routers.common import Cascade, IfMatch, NamePath, SearchText, ServiceCodePath
-from app.routers.csv import CSV_BODY, CsvResponse, csv_ok, read_csv
+from app.routers.csv import CSV_BODY, RECEIVED_FIRST, CsvResponse, csv_ok, read_csv
 from app.schemas.services import (
     ImportCodes,
     ImportReport,
@@ -89,6 +89,7 @@ async def export_services(principal: InstancesRead, session: SessionDep, name: N
     response_model=ImportReport,
     responses=responses(401, 403, 404, 409, 413, 415, 422),
     openapi_extra=CSV_BODY,
+    dependencies=[RECEIVED_FIRST],
 )
 async def import_services(
     principal: InstancesWrite,

@@ -76,3 +76,28 @@ async def test_healthz_answers_promptly_during_a_large_import(roomy):
     # Before the fix, parsing and validating held the loop for most of the import (8.5 s of a
     # 100,000-row one); now /healthz waits at most a small fraction of it.
     assert max(gaps) < duration / 4, (max(gaps), duration, len(gaps))
+
+
+async def test_a_slow_upload_holds_no_lock(api):
+    """The CSV is read before the request's transaction begins: on SQLite, whose one writer serves
+    the whole database, a client trickling its upload must not hold every other write."""
+    await create_instance(api, "tt_c")
+    body = _csv(3).encode()
+    arrived = asyncio.Event()
+
+    async def trickle():
+        yield body[:10]
+        arrived.set()
+        await asyncio.sleep(6)  # longer than the other request may wait below
+        yield body[10:]
+
+    headers = {**CSV, "content-length": str(len(body))}
+    upload = asyncio.create_task(api.post(IMPORT, content=trickle(), headers=headers))
+    await asyncio.wait_for(arrived.wait(), 5)
+    await asyncio.sleep(0.2)  # the import request is in, reading its body
+    started = time.monotonic()
+    async with asyncio.timeout(3):
+        written = await api.post("/v1/instances", json={"name": "tt_meanwhile"})
+    assert written.status_code == 201, written.text
+    assert time.monotonic() - started < 3
+    assert (await upload).status_code == 200
