@@ -146,7 +146,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _busy(request: Request, exc: OperationalError) -> Response:
-        if getattr(exc.orig, "sqlite_errorname", None) != "SQLITE_BUSY":
+        if not str(getattr(exc.orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
             raise exc  # anything else is unexpected: UnexpectedErrors answers the 500
         # SQLite serves one writer at a time; another held the database longer than busy_timeout.
         log.warning(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +15,29 @@ from app.domain.errors import ConcurrentChange
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger("portico")
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def writes(endpoint: Endpoint) -> Endpoint:
+    """Mark the endpoint of a GET that writes (the old importer's URL starts a run), so that its
+    transaction takes SQLite's write lock up front like any POST's."""
+    endpoint.__dict__["portico_writes"] = True
+    return endpoint
+
+
+def _writes(request: Request) -> bool:
+    if request.method not in _SAFE_METHODS:
+        return True
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return bool(getattr(endpoint, "portico_writes", False))
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
-        if request.method not in _SAFE_METHODS:
+        # On SQLite a transaction that reads first and writes later cannot wait for the lock: when
+        # another writer committed in between, its first write fails at once ("database is
+        # locked"). So a request that may write takes the lock when it begins.
+        if _writes(request):
             await session.connection(execution_options={SQLITE_WRITE: True})
         yield session
         # scope="function" below: this runs when the endpoint returns, before the response is sent,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BeforeValidator
 
 from app.auth import PageSyncRunner
-from app.db.session import SessionDep
+from app.db.session import SessionDep, writes
 from app.domain.values import INSTANCE_NAME_INPUT_PATTERN
 from app.negotiation import wants_html
 from app.pages import views
@@ -35,6 +35,7 @@ _HTML = {"text/html": {"schema": {"type": "string"}}}
         **responses(401, 403, 404, 409, 422),
     },
 )
+@writes
 async def legacy_trigger(
     principal: PageSyncRunner,
     session: SessionDep,

@@ -1,7 +1,13 @@
 """Sync runs through the API: trigger, one active run, list, read, status, legacy URL, webhook."""
 
+import contextlib
 import json
+import sqlite3
 import time
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from app.domain.webhooks import sign
 from tests.conftest import assert_problem, create_instance
@@ -145,3 +151,28 @@ async def test_webhook_names_the_database_with_or_without_tt(api, anon):
         "/v1/webhooks/gesdent", content=near, headers=_signed(secret, near, webhook_id="m2")
     )
     assert "did you mean 'tt_c'" in assert_problem(refused, 422, "validation-error")["detail"]
+
+
+async def test_the_legacy_get_writes_under_the_write_lock(app, api, backend, database_url):
+    """The old importer's URL is a GET that starts a run. On SQLite a transaction that read first
+    cannot wait for the write lock later: when another writer commits in between (a worker, every
+    second), its first write fails at once with 'database is locked'. Here another connection
+    commits exactly in between; the run must be queued all the same."""
+    if backend != "sqlite":
+        pytest.skip("a question of SQLite's one writer")
+    await _configured(api)
+    path = make_url(database_url).database
+
+    def commit_elsewhere(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO sync_runs"):
+            other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+            with contextlib.suppress(sqlite3.OperationalError):  # locked out: the lock was taken first
+                other.execute("UPDATE partners SET name = name || '.'")  # a real change
+            other.close()
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", commit_elsewhere)
+    try:
+        response = await api.get("/cron_importer_gesdent.php", params={"dbName": "tt_c"})
+    finally:
+        event.remove(app.state.engine.sync_engine, "before_cursor_execute", commit_elsewhere)
+    assert response.status_code == 202, response.text
