@@ -52,3 +52,12 @@ def test_the_deployment_gesdent_address_obeys_the_rules_of_a_base_url():
             Settings(gesdent_base_url=url)
     allowed = Settings(gesdent_base_url="http://127.0.0.1:8900", gesdent_allow_private_networks=True)
     assert allowed.gesdent_base_url == "http://127.0.0.1:8900/"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://100.100.100.200/", "http://192.0.0.192/", "http://[2002:a9fe:a9fe::]/"]
+)
+def test_the_deployment_base_url_obeys_the_same_rule(url: str) -> None:
+    with pytest.raises(ValueError, match="PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS"):
+        Settings(gesdent_base_url=url)
+    assert Settings(gesdent_base_url=url, gesdent_allow_private_networks=True).gesdent_base_url == url

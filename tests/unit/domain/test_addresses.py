@@ -9,9 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.config import Settings
 from app.domain.addresses import forbidden_address
-from app.domain.gesdent import literal_address_problem
 
 # https://www.iana.org/assignments/iana-ipv4-special-registry (every entry, globally reachable or
 # not), and multicast, which is not unicast.
@@ -217,23 +215,3 @@ def test_teredo_local_nat64_and_compatible_forms_are_always_refused(
     if int(v4) > 1:  # ::0.0.0.0 and ::0.0.0.1 are the unspecified and loopback addresses
         kind = "an IPv4-compatible address"
         assert forbidden_address(compatible(v4)) == (kind if inner is None else f"{kind} embedding {inner}")
-
-
-def test_literal_base_urls_name_the_address_written() -> None:
-    assert literal_address_problem("http://100.100.100.200/api/") == (
-        "points at a carrier-grade NAT address (100.100.100.200)"
-    )
-    assert literal_address_problem("https://[2002:a9fe:a9fe::]:8443/") == (
-        "points at a 6to4 address embedding a link-local address (2002:a9fe:a9fe::)"
-    )
-    assert literal_address_problem("https://gesdent.example/") is None  # names: when resolved
-    assert literal_address_problem("https://93.184.216.34/") is None
-
-
-@pytest.mark.parametrize(
-    "url", ["http://100.100.100.200/", "http://192.0.0.192/", "http://[2002:a9fe:a9fe::]/"]
-)
-def test_the_deployment_base_url_obeys_the_same_rule(url: str) -> None:
-    with pytest.raises(ValueError, match="PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS"):
-        Settings(gesdent_base_url=url)
-    assert Settings(gesdent_base_url=url, gesdent_allow_private_networks=True).gesdent_base_url == url
