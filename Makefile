@@ -5,13 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Development tools beside the product, each its own project, installed in place into the venv and
+# never part of Portico's wheel or image: the GESDENT sandbox (its `gesdent-sandbox` command).
+TOOLS := gesdent_sandbox
 
 .PHONY: run test lint openapi migrate clean
 
 # Checks Python >= 3.11, creates the venv (again, if an earlier creation left it without pip),
-# upgrades pip, installs -c constraints.txt -e '.[dev]', then touches the stamp.
-$(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) tools/bootstrap.py $(VENV) $(STAMP)
+# upgrades pip, installs -c constraints.txt -e '.[dev]' and -e each of the TOOLS, then touches the stamp.
+$(STAMP): pyproject.toml constraints.txt $(TOOLS:%=%/pyproject.toml)
+	$(PYTHON) tools/bootstrap.py $(VENV) $(STAMP) $(TOOLS)
 
 run: $(STAMP)
 	$(BIN)/portico serve
@@ -20,9 +23,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
-	$(BIN)/mypy app
+	$(BIN)/ruff check app $(TOOLS) tests bench
+	$(BIN)/ruff format --check app $(TOOLS) tests bench
+	$(BIN)/mypy app $(TOOLS)
 
 openapi: $(STAMP)
 	$(BIN)/portico openapi

@@ -1,5 +1,6 @@
-"""The `portico` command: serve, show-master-key, migrate, openapi, gesdent-sandbox, worker,
-rotate-secrets."""
+"""The `portico` command: serve, show-master-key, migrate, openapi, worker, rotate-secrets.
+
+The GESDENT sandbox has its own command, `gesdent-sandbox` (gesdent_sandbox/, not part of Portico)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import json
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -88,67 +89,6 @@ def openapi(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_openapi())
     typer.echo(f"wrote {output}")
-
-
-@cli.command("gesdent-sandbox")
-def gesdent_sandbox(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8900,
-    seed: Annotated[int, typer.Option(help="Seed of the generated data and credentials.")] = 1,
-    patients: Annotated[int, typer.Option(help="Number of patients (users).")] = 5000,
-    reservations: Annotated[int, typer.Option(help="Number of reservations.")] = 20000,
-    resources: Annotated[int, typer.Option(help="Number of resources.")] = 2,
-    algorithm: Annotated[str, typer.Option(help="Digest algorithm: MD5 or SHA-256.")] = "MD5",
-    path_prefix: Annotated[str, typer.Option(help="Path of the endpoints, e.g. /gesdent/api/.")] = "/",
-    resource_id: Annotated[
-        list[str] | None,
-        typer.Option(help="A resource ID to serve (repeat it for more), e.g. the procedure's own."),
-    ] = None,
-    credential: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="username:password for every family, or family=username:password for one "
-            "(users, reservations, availability); e.g. digest:wOPnLZytlYwv1pZA6Wse."
-        ),
-    ] = None,
-) -> None:
-    """Serve a GESDENT sandbox (GESDENT-CONTRACT.md) with seeded data, for trials and benchmarks."""
-    from pydantic import ValidationError
-
-    from app.sync.sandbox import SandboxConfig
-    from app.sync.sandbox.serve import serve as serve_sandbox
-
-    try:
-        config = SandboxConfig(
-            seed=seed,
-            patients=patients,
-            reservations=reservations,
-            resources=max(resources, len(resource_id or ())),
-            algorithm=algorithm.upper(),
-            path_prefix=path_prefix,
-            resource_id_overrides=tuple(resource_id or ()),
-            credential_overrides=_sandbox_credentials(credential or []) or None,
-        )
-    except (ValidationError, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    serve_sandbox(config, host, port, echo=typer.echo)
-
-
-def _sandbox_credentials(values: list[str]) -> dict[str, Any]:
-    """`user:password` (every family) or `family=user:password` (one), as `--credential` takes them."""
-    from app.sync.sandbox.config import CREDENTIAL_FAMILIES, Credential
-
-    chosen: dict[str, Any] = {}
-    for value in values:
-        family, sep, pair = value.partition("=")
-        families = [family] if sep else list(CREDENTIAL_FAMILIES)
-        if sep and family not in CREDENTIAL_FAMILIES:
-            raise ValueError(f"--credential {value!r}: the family is one of {', '.join(CREDENTIAL_FAMILIES)}")
-        username, colon, password = (pair if sep else value).partition(":")
-        if not colon or not username or not password:
-            raise ValueError(f"--credential {value!r}: expected username:password")
-        chosen.update(dict.fromkeys(families, Credential(username, password)))
-    return chosen
 
 
 @cli.command()

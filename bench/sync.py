@@ -3,7 +3,7 @@
     .venv/bin/python bench/sync.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/sync.py            # SQLite in a temporary file
 
-Starts a GESDENT sandbox (`portico gesdent-sandbox`) in a separate process on a free loopback port
+Starts a GESDENT sandbox (`gesdent-sandbox`) in a separate process on a free loopback port
 and waits until it answers. Then, per run, in a fresh scratch database (created, migrated and
 dropped by the script) with one partner and instance, it times `app.sync.importer.run_import` in this
 process three times:
@@ -71,12 +71,9 @@ class Sandbox:
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed in stop()
             prefix="portico-sandbox-", suffix=".log", delete=False
         )
-        portico = Path(sys.executable).with_name("portico")
-        command = (
-            [str(portico)] if portico.exists() else [sys.executable, "-c", "from app.cli import main; main()"]
-        )
-        command += [
-            "gesdent-sandbox",
+        # `gesdent-sandbox`, the tool's own command (gesdent_sandbox/ is not part of Portico).
+        command = [
+            sys.executable, "-m", "gesdent_sandbox",
             "--port", str(self.port),
             "--seed", str(seed),
             "--patients", str(patients),

@@ -69,7 +69,7 @@ class Block:
 class Walkthroughs:
     blocks: list[Block]  # to paste into the reader's shell, in order
     portico_env: dict[str, str]  # the settings the README puts before `make run`
-    sandbox_args: list[str]  # the options after `portico gesdent-sandbox`
+    sandbox_args: list[str]  # the options after `gesdent-sandbox`
     sandbox_output: str | None  # what the README shows the sandbox printing
 
 
@@ -108,7 +108,7 @@ def walkthrough_blocks(text: str) -> list[Block]:
 
 def _server(code: str) -> tuple[str, list[str]] | None:
     """("portico", env words) for `NAME=value … make run`, ("sandbox", options) for
-    `… portico gesdent-sandbox …`: one-command blocks the README runs in another terminal; else None."""
+    `…/gesdent-sandbox …`: one-command blocks the README runs in another terminal; else None."""
     joined = code.replace("\\\n", " ")
     lines = [line for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if len(lines) != 1:
@@ -121,8 +121,8 @@ def _server(code: str) -> tuple[str, list[str]] | None:
     rest = words[len(settings) :]
     if rest == ["make", "run"]:
         return "portico", settings
-    if len(rest) >= 2 and rest[0].endswith("portico") and rest[1] == "gesdent-sandbox" and not settings:
-        return "sandbox", rest[2:]
+    if rest and rest[0].endswith("/gesdent-sandbox") and not settings:
+        return "sandbox", rest[1:]
     return None
 
 
@@ -169,7 +169,8 @@ class Ports:
 
 
 def sandbox_command(args: list[str], port: int) -> list[str]:
-    """`portico gesdent-sandbox` with the README's options, on `port` instead of the README's."""
+    """`gesdent-sandbox` with the README's options, on `port` instead of the README's: the command
+    that the venv running the tests has (`make` installs it there, as the README says)."""
     chosen, replaced, skip = [], False, False
     for index, word in enumerate(args):
         if skip:
@@ -184,7 +185,7 @@ def sandbox_command(args: list[str], port: int) -> list[str]:
             chosen.append(word)
     if not replaced:
         chosen += ["--port", str(port)]
-    return portico_command("gesdent-sandbox", *chosen)
+    return [str(Path(sys.executable).with_name("gesdent-sandbox")), *chosen]
 
 
 def _running(

@@ -2,7 +2,9 @@
 together install once, a changed input installs again, and a venv left without pip is made again.
 
 It runs the project's Makefile and bootstrap script on a tiny throwaway project, offline: the project's
-in-tree build backend needs nothing from an index, and counts the installs pip builds."""
+in-tree build backend needs nothing from an index, and counts the installs pip builds. Beside it, a
+tiny project in the place of each development tool the Makefile names (gesdent_sandbox/), installed
+with it."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ backend-path = ["."]
 name = "tinyproj"
 version = "0.0.1"
 """
+TOOL = "gesdent_sandbox"  # the Makefile's TOOLS
 
 # A PEP 517/660 backend whose wheel is only metadata, so that pip installs it without any download.
 BACKEND = """\
@@ -79,6 +82,9 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     (tmp_path / "constraints.txt").write_text("")
     (tmp_path / "tinybackend.py").write_text(BACKEND)
+    (tmp_path / TOOL).mkdir()
+    (tmp_path / TOOL / "pyproject.toml").write_text(PYPROJECT.replace("tinyproj", "tinytool"))
+    (tmp_path / TOOL / "tinybackend.py").write_text(BACKEND.replace("tinyproj", "tinytool"))
     return tmp_path
 
 
@@ -104,6 +110,7 @@ def _finish(process: subprocess.Popen[str]) -> str:
 
 
 def _builds(project: Path) -> int:
+    """How many times pip built the project at `project` (the main one, or a tool's)."""
     log = project / "builds.log"
     return len(log.read_text().splitlines()) if log.exists() else 0
 
@@ -114,6 +121,7 @@ def test_two_makes_at_once_install_once_and_a_changed_input_installs_again(proje
     assert sum(output.count("bootstrap: installing") for output in outputs) == 1, outputs
     assert any("waiting for it" in output for output in outputs), outputs  # the lock was contended
     assert _builds(project) == 1
+    assert _builds(project / TOOL) == 1  # the tool, in the same install
     assert (project / ".venv" / ".installed").exists()
     assert (project / ".venv.lock").exists()
 
@@ -122,6 +130,9 @@ def test_two_makes_at_once_install_once_and_a_changed_input_installs_again(proje
     os.utime(project / "constraints.txt", (later, later))
     assert "bootstrap: installing" in _finish(_make(project))
     assert _builds(project) == 2
+    os.utime(project / TOOL / "pyproject.toml", (later + 5, later + 5))  # the tool's project is an input too
+    assert "bootstrap: installing" in _finish(_make(project))
+    assert _builds(project / TOOL) == 3
 
 
 def test_a_venv_left_without_pip_is_made_again(project):

@@ -3,7 +3,7 @@
 Every ```bash block of the sections `## Walk-through: …` runs, in order, in ONE bash process (so
 variables and functions carry over from block to block), under `set -Eeuo pipefail`: the first
 failing command stops it, and the test names the block. Two blocks are not pasted into the reader's
-shell but run in other terminals: `… make run` and `… portico gesdent-sandbox …`. The test starts
+shell but run in other terminals: `… make run` and `…/gesdent-sandbox …`. The test starts
 those itself, from the command lines parsed out of the README (so a drift fails here): the sandbox
 with the README's options, and `portico serve` (what `make run` starts) with the settings the
 README puts before `make run`, in a fresh working directory where it creates `portico.db` and

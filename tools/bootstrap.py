@@ -1,6 +1,11 @@
-"""Create .venv and install Portico with its pinned dependencies: the set-up step of `make`.
+"""Create .venv and install Portico with its pinned dependencies and the development tools: the
+set-up step of `make`.
 
-Usage (from the Makefile): python3 tools/bootstrap.py .venv .venv/.installed
+Usage (from the Makefile): python3 tools/bootstrap.py .venv .venv/.installed [TOOL ...]
+
+Each TOOL is a directory with its own pyproject.toml (gesdent_sandbox: the GESDENT sandbox and its
+`gesdent-sandbox` command), installed in place beside Portico, in the same pip run: tools for
+development and tests, kept out of Portico's wheel and image.
 
 Several `make` commands may start at once on a fresh clone (`make run` and `make test`). The set-up
 takes an exclusive lock on `<venv>.lock` (fcntl.flock: Linux and macOS), so one process installs while
@@ -26,30 +31,31 @@ def main(argv):
             f"Portico needs Python 3.11+, and {sys.executable} is {version}; "
             "name another interpreter, e.g. make run PYTHON=python3.12"
         )
-    if len(argv) != 3:
-        return "usage: python3 tools/bootstrap.py VENV STAMP"
-    venv, stamp = argv[1], argv[2]
+    if len(argv) < 3:
+        return "usage: python3 tools/bootstrap.py VENV STAMP [TOOL ...]"
+    venv, stamp, tools = argv[1], argv[2], argv[3:]
+    inputs = list(INPUTS) + [os.path.join(tool, "pyproject.toml") for tool in tools]
     with open(venv.rstrip("/") + ".lock", "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             print(f"bootstrap: another make is setting up {venv}; waiting for it", flush=True)
             fcntl.flock(lock, fcntl.LOCK_EX)
-        if is_fresh(stamp):
+        if is_fresh(stamp, inputs):
             print(f"bootstrap: {venv} is up to date", flush=True)
             return 0
-        install(venv, stamp)
+        install(venv, stamp, tools)
     return 0
 
 
-def is_fresh(stamp):
+def is_fresh(stamp, inputs):
     if not os.path.exists(stamp):
         return False
     built = os.path.getmtime(stamp)
-    return all(os.path.getmtime(name) <= built for name in INPUTS)
+    return all(os.path.getmtime(name) <= built for name in inputs)
 
 
-def install(venv, stamp):
+def install(venv, stamp, tools):
     python = os.path.join(venv, "bin", "python")
     if not has_pip(python):
         # Absent, or a creation that was interrupted (or failed for want of python3-venv) left a
@@ -57,7 +63,10 @@ def install(venv, stamp):
         run(sys.executable, "-m", "venv", "--clear", venv)
     print(f"bootstrap: installing Portico's dependencies into {venv}", flush=True)
     run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(python, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[dev]")
+    editable = ["-e", ".[dev]"]
+    for tool in tools:
+        editable += ["-e", "./" + tool]
+    run(python, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", *editable)
     with open(stamp, "a"):
         pass
     os.utime(stamp)

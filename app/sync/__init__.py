@@ -1,1 +1,1 @@
-"""GESDENT sync: client, stream importers, run queue, scheduler, and the sandbox server."""
+"""GESDENT sync: client, stream importers, run queue, scheduler."""

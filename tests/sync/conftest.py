@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.sync.sandbox import SandboxConfig
+from gesdent_sandbox import SandboxConfig
 from tests.sync.sandbox_server import SandboxServer, start_sandbox
 
 # Small enough to walk in full in a test, big enough for several pages and timestamp ties.

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from app.sync.sandbox import Credential, Sandbox, SandboxConfig, create_sandbox_app
-from app.sync.sandbox.config import CREDENTIAL_OF, CredentialFamily, Endpoint
+from gesdent_sandbox import Credential, Sandbox, SandboxConfig, create_sandbox_app
+from gesdent_sandbox.config import CREDENTIAL_OF, CredentialFamily, Endpoint
 
 START_TIMEOUT = 30.0  # a 100k-reservation sandbox generates its data before it listens
 

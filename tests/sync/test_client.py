@@ -16,7 +16,7 @@ import pytest
 from app.sync.client import GesdentClient, _peek_next_cursor
 from app.sync.errors import CredentialsRejected, GesdentProtocolError, GesdentUnavailable
 from app.sync.retries import RetryPolicy, parse_retry_after
-from app.sync.sandbox import Credential
+from gesdent_sandbox import Credential
 from tests.sync.conftest import TEST_CONFIG
 from tests.sync.importing import READ_TIMEOUT, SLOW
 from tests.sync.sandbox_server import SandboxServer

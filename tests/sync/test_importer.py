@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.sync.importer import ALL_STREAMS
-from app.sync.sandbox.availability import free_slots
 from app.sync.streams import cursor_name
+from gesdent_sandbox.availability import free_slots
 from tests.sync.conftest import TEST_CONFIG
 from tests.sync.importing import create_instance, cursors, delete_instance, moment, run, stored
 from tests.sync.sandbox_server import SandboxServer

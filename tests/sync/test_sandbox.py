@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.sync.sandbox import RESERVATION_STATUSES, RESOURCE_KINDS, TREATMENT_CODES
+from gesdent_sandbox import RESERVATION_STATUSES, RESOURCE_KINDS, TREATMENT_CODES, Credential, cli
 from tests.sync.conftest import TEST_CONFIG
 from tests.sync.sandbox_server import SandboxServer
 
@@ -301,11 +301,8 @@ async def test_path_prefix(make_sandbox: MakeSandbox) -> None:
 
 async def test_the_procedures_own_resource_id_and_credential(make_sandbox: MakeSandbox) -> None:
     """`--resource-id` and `--credential` let a walk-through use the values the procedure gives."""
-    from app.cli import _sandbox_credentials
-    from app.sync.sandbox.config import Credential
-
     procedure_id = "EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"
-    credentials = _sandbox_credentials(["digest:wOPnLZytlYwv1pZA6Wse", "users=patients:p4ss"])
+    credentials = cli.credentials(["digest:wOPnLZytlYwv1pZA6Wse", "users=patients:p4ss"])
     assert credentials == {
         "users": Credential("patients", "p4ss"),
         "reservations": Credential("digest", "wOPnLZytlYwv1pZA6Wse"),
@@ -313,7 +310,7 @@ async def test_the_procedures_own_resource_id_and_credential(make_sandbox: MakeS
     }
     for wrong in (["nobody"], ["doctors=a:b"], ["users=:x"]):
         with pytest.raises(ValueError, match="--credential"):
-            _sandbox_credentials(wrong)
+            cli.credentials(wrong)
     server = make_sandbox(resource_id_overrides=(procedure_id,), credential_overrides=credentials)
     assert server.resource_ids[0] == procedure_id
     async with client(server, "resources") as http:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from app.sync.sandbox.config import ENDPOINTS, Endpoint
+from gesdent_sandbox.config import ENDPOINTS, Endpoint
 
 FaultMode = Literal["5xx", "429", "slow", "drop", "malformed", "malformed_record", "wrong_credentials"]
 FAULT_MODES: tuple[str, ...] = (

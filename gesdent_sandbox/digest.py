@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.request import parse_http_list
 
-from app.sync.sandbox.config import REALM, Algorithm, Credential
+from gesdent_sandbox.config import REALM, Algorithm, Credential
 
 HASHES: dict[str, Callable[[bytes], Any]] = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 REQUIRED = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce")

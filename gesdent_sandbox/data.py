@@ -12,7 +12,7 @@ import string
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 
-from app.sync.sandbox.config import (
+from gesdent_sandbox.config import (
     DAY_START_HOUR,
     LOCAL_OFFSET,
     RESOURCE_KINDS,
@@ -21,7 +21,7 @@ from app.sync.sandbox.config import (
     TREATMENT_CODES,
     SandboxConfig,
 )
-from app.sync.sandbox.streams import Item, format_timestamp
+from gesdent_sandbox.streams import Item, format_timestamp
 
 FIRST_NAMES = (
     "Lucía", "José", "María", "Íñigo", "Begoña", "Ramón", "Inés", "Sofía", "Martín", "Ángela",

@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.sync.sandbox.faults import FaultSpec, Stats
-from app.sync.sandbox.mutate import Mutation, MutationRequest
+from gesdent_sandbox.faults import FaultSpec, Stats
+from gesdent_sandbox.mutate import Mutation, MutationRequest
 
 if TYPE_CHECKING:
-    from app.sync.sandbox.app import Sandbox
+    from gesdent_sandbox.app import Sandbox
 
 CONTROL_PREFIX = "/_sandbox/"
 Model = TypeVar("Model", bound=BaseModel)

@@ -1,11 +1,11 @@
 """GESDENT sandbox: a server speaking GESDENT-CONTRACT.md (real HTTP Digest, seeded data of any
 size, injectable faults) for Portico's sync tests, benchmark and quick start.
 
-    from app.sync.sandbox import SandboxConfig, create_sandbox_app
+    from gesdent_sandbox import SandboxConfig, create_sandbox_app
 """
 
-from app.sync.sandbox.app import Sandbox, create_sandbox_app
-from app.sync.sandbox.config import (
+from gesdent_sandbox.app import Sandbox, create_sandbox_app
+from gesdent_sandbox.config import (
     CREDENTIAL_FAMILIES,
     ENDPOINTS,
     REALM,
@@ -15,8 +15,8 @@ from app.sync.sandbox.config import (
     Credential,
     SandboxConfig,
 )
-from app.sync.sandbox.faults import FAULT_MODES, FaultSpec
-from app.sync.sandbox.mutate import MutationRequest
+from gesdent_sandbox.faults import FAULT_MODES, FaultSpec
+from gesdent_sandbox.mutate import MutationRequest
 
 __all__ = [
     "CREDENTIAL_FAMILIES",

@@ -8,9 +8,9 @@ import hashlib
 from datetime import date, timedelta
 from typing import Any
 
-from app.sync.sandbox.config import SLOTS_PER_DAY, TREATMENT_CODES
-from app.sync.sandbox.data import slot_bounds
-from app.sync.sandbox.dataset import Dataset
+from gesdent_sandbox.config import SLOTS_PER_DAY, TREATMENT_CODES
+from gesdent_sandbox.data import slot_bounds
+from gesdent_sandbox.dataset import Dataset
 
 MAX_WINDOW_DAYS = 366
 BLOCKED_SHARE = 10  # one slot in BLOCKED_SHARE is blocked

@@ -1,12 +1,12 @@
-"""Serve a sandbox from the command line (`portico gesdent-sandbox`)."""
+"""Serve a sandbox from the command line (`gesdent-sandbox`, see cli.py)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from app.sync.sandbox.app import Sandbox, create_sandbox_app
-from app.sync.sandbox.config import SandboxConfig
+from gesdent_sandbox.app import Sandbox, create_sandbox_app
+from gesdent_sandbox.config import SandboxConfig
 
 
 def banner(sandbox: Sandbox, root: str, seconds: float) -> str:

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.sync.sandbox.config import TREATMENT_CODES
-from app.sync.sandbox.data import LAST_NAMES, make_patient, patient_id, reservation_id, slot_bounds
-from app.sync.sandbox.dataset import Cell, Dataset, Tables
-from app.sync.sandbox.streams import Item, Stream, format_timestamp
+from gesdent_sandbox.config import TREATMENT_CODES
+from gesdent_sandbox.data import LAST_NAMES, make_patient, patient_id, reservation_id, slot_bounds
+from gesdent_sandbox.dataset import Cell, Dataset, Tables
+from gesdent_sandbox.streams import Item, Stream, format_timestamp
 
 FREE_CELL_ATTEMPTS = 200
 

@@ -7,15 +7,15 @@ import copy
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.sync.sandbox.config import SandboxConfig
-from app.sync.sandbox.data import (
+from gesdent_sandbox.config import SandboxConfig
+from gesdent_sandbox.data import (
     Calendar,
     ReservationContext,
     make_patients,
     make_reservations,
     make_resources,
 )
-from app.sync.sandbox.streams import Item, Stream
+from gesdent_sandbox.streams import Item, Stream
 
 Cell = tuple[int, int, int]  # (resource index, day index in the calendar, slot index)
 

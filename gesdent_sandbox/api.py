@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.requests import Request
 
-from app.sync.sandbox.availability import MAX_WINDOW_DAYS, free_slots
-from app.sync.sandbox.dataset import Dataset
-from app.sync.sandbox.streams import (
+from gesdent_sandbox.availability import MAX_WINDOW_DAYS, free_slots
+from gesdent_sandbox.dataset import Dataset
+from gesdent_sandbox.streams import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     BadCursor,

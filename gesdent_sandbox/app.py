@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.sync.sandbox import api
-from app.sync.sandbox.config import CREDENTIAL_OF, Credential, Endpoint, SandboxConfig
-from app.sync.sandbox.control import control_routes
-from app.sync.sandbox.dataset import Dataset
-from app.sync.sandbox.digest import DigestAuthority, Verdict
-from app.sync.sandbox.faults import (
+from gesdent_sandbox import api
+from gesdent_sandbox.config import CREDENTIAL_OF, Credential, Endpoint, SandboxConfig
+from gesdent_sandbox.control import control_routes
+from gesdent_sandbox.dataset import Dataset
+from gesdent_sandbox.digest import DigestAuthority, Verdict
+from gesdent_sandbox.faults import (
     DroppedResponse,
     Faults,
     Stats,
