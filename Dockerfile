@@ -10,6 +10,22 @@
 # -e PORTICO_TRUSTED_PROXIES=<its address> (and -e PORTICO_PUBLIC_URL=https://… for absolute links).
 # For PostgreSQL, pass -e PORTICO_DATABASE_URL=postgresql+asyncpg://user:password@host/db
 # and -e PORTICO_MASTER_KEY=<at least 24 characters>. Every setting is a PORTICO_* variable (README.md).
+#
+# Two stages: the first builds Portico's wheel from the sources, the second installs that wheel like
+# any package. Only app/ and its migrations (alembic/, shipped inside the wheel as app/_migrations)
+# reach the image: no sources, no tests, no GESDENT sandbox (gesdent_sandbox/ is a development tool).
+FROM python:3.11-slim AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY alembic/ alembic/
+COPY app/ app/
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,19 +40,16 @@ COPY pyproject.toml constraints.txt ./
 RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
         > /tmp/requirements.txt \
     && pip install -c constraints.txt -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+    && rm /tmp/requirements.txt pyproject.toml constraints.txt
 
-# The package itself, installed in place (-e). app/db/migrate.py finds alembic.ini and alembic/ two
-# directories above its own file. A regular install would put app/ in site-packages, where that directory
-# is site-packages and its `alembic/` is the Alembic library, so migrations would not be found. Installed in
-# place, app/ stays in /srv/portico next to alembic/ and alembic.ini, and start-up migrations run.
-COPY README.md alembic.ini ./
-COPY alembic/ alembic/
-COPY app/ app/
-RUN pip install --no-deps -c constraints.txt -e . \
-    && python -m compileall -q app alembic \
-    && python -c 'from app.db.migrate import alembic_config; from pathlib import Path; \
-assert Path(alembic_config().get_main_option("script_location"), "env.py").is_file(), "alembic/ not found"'
+# Then Portico itself, from the wheel of the first stage, into site-packages (pip compiles it). The
+# checks: the migrations are inside the package, and the sandbox is not in the image.
+COPY --from=build /wheels/ /tmp/wheels/
+RUN pip install --no-deps /tmp/wheels/portico-*.whl \
+    && rm -r /tmp/wheels \
+    && python -c 'from app.db.migrate import migrations_directory as m; \
+assert "site-packages" in str(m()) and (m() / "env.py").is_file(), m(); \
+import importlib.util; assert importlib.util.find_spec("gesdent_sandbox") is None'
 
 # Run as an unprivileged user; the SQLite file and its master key live in the writable /data volume.
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \

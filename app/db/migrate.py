@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from importlib import resources
 from pathlib import Path
 
 from alembic.config import Config
@@ -12,16 +13,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from alembic import command
 from app.db.engine import SQLITE_WRITE
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Arbitrary constant naming Portico's migration lock among PostgreSQL advisory locks.
 MIGRATION_LOCK_ID = 0x706F7274  # "port"
 # Alembic keeps its running context in module globals, so one process migrates one database at a time.
 _in_process = asyncio.Lock()
 
 
+def migrations_directory() -> Path:
+    """Alembic's script directory: inside the package when Portico is installed from its wheel
+    (app/_migrations, see pyproject.toml), else the checkout's top-level alembic/ beside app/."""
+    package = Path(str(resources.files("app")))
+    packaged = package / "_migrations"
+    return packaged if packaged.is_dir() else package.parent / "alembic"
+
+
 def alembic_config() -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    """Alembic's settings, made here: an installed Portico has no alembic.ini (which stays for
+    developers who run `alembic` by hand in the checkout)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_directory()))
     return config
 
 
