@@ -133,7 +133,7 @@ def _row(
 ) -> tuple[ServiceRow | None, list[RowError]]:
     if len(record) != len(header):
         return None, [RowError(line, None, f"expected {len(header)} fields, found {len(record)}")]
-    cells = {column: restore(value.strip()) for column, value in zip(header, record, strict=True)}
+    cells = {column: restore(value) for column, value in zip(header, record, strict=True)}
     errors: list[RowError] = []
 
     def fail(field: str, message: str) -> None:

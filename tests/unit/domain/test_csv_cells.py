@@ -1,4 +1,5 @@
-"""The CSV formula-injection escape: a bijection, and nothing it writes starts a formula."""
+"""The CSV cell escape: a bijection (whitespace around a cell included, which reading drops from
+hand-written cells), and nothing it writes starts a formula."""
 
 import pytest
 from hypothesis import given
@@ -6,11 +7,19 @@ from hypothesis import strategies as st
 
 from app.domain.csv_cells import FORMULA_STARTS, neutralise, restore
 
-# Text that starts, more often than chance would have it, with a formula character or the escape.
+# Text that starts, more often than chance would have it, with a formula character, the escape or
+# whitespace, or ends with whitespace.
+SPACES = [" ", "  ", "\t", "\u00a0", "\u2028", "\x85", "\n"]
 cells = st.one_of(
     st.text(),
     st.builds(lambda head, tail: head + tail, st.sampled_from(sorted(FORMULA_STARTS | {"'"})), st.text()),
     st.builds(lambda tail: "'" + tail, st.text()),
+    st.builds(
+        lambda head, body, tail: head + body + tail,
+        st.sampled_from(["", "'", *SPACES]),
+        st.text(),
+        st.sampled_from(["", *SPACES]),
+    ),
 )
 
 
@@ -45,6 +54,12 @@ def test_different_cells_stay_different(a, b):
         ("Limpieza", "Limpieza"),
         ("", ""),
         ("a=b", "a=b"),
+        (" Limpieza", "' Limpieza"),
+        ("Limpieza ", "'Limpieza "),
+        (" ", "' "),
+        ("\u00a0x", "'\u00a0x"),
+        (" =x", "' =x"),
+        ("' ", "'' "),
     ],
 )
 def test_examples(cell, written):
@@ -52,7 +67,22 @@ def test_examples(cell, written):
     assert restore(written) == cell
 
 
-@pytest.mark.parametrize("cell", ["'abc", "'", "' =x", "x'=y"])
+@pytest.mark.parametrize("cell", ["'abc", "'", "x'=y", "'a b", "'Limpieza'"])
 def test_a_quote_the_export_would_not_write_is_kept(cell):
-    """Hand-written cells: only a quote before a formula character or another quote is dropped."""
+    """Hand-written cells: only a quote the export writes (before a formula character, another
+    quote, or a cell with whitespace around it) is dropped."""
     assert restore(cell) == cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "read"),
+    [("  Limpieza  ", "Limpieza"), (" ", ""), ("\t=x ", "=x"), (" '=x ", "=x "), (" 'abc ", "abc ")],
+)
+def test_hand_written_cells_lose_the_whitespace_around_them(cell, read):
+    assert restore(cell) == read
+
+
+@given(cells)
+def test_a_cell_without_the_escape_is_only_stripped(cell):
+    if not cell.lstrip().startswith("'"):
+        assert restore(cell) == cell.strip()
