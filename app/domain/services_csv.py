@@ -163,9 +163,12 @@ def _row(
 
 
 def _duration(value: str) -> int | None:
-    if not value.isdigit():
+    if not value.isdecimal():  # not isdigit(): int() refuses digits such as '²'
         return None
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits): out of range
+        return None
     return number if 1 <= number <= MAX_DURATION_MINUTES else None
 
 

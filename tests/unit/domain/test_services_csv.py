@@ -244,7 +244,9 @@ def test_valid_durations(cell: str, minutes: int) -> None:
     assert errors == [] and rows[0].duration_minutes == minutes
 
 
-@pytest.mark.parametrize("cell", ["", "0", "1441", "-1", "+5", "1.5", "30 min", "1e2", "1_000", "½"])
+@pytest.mark.parametrize(
+    "cell", ["", "0", "1441", "-1", "+5", "1.5", "30 min", "1e2", "1_000", "²", "½", "1" * 5000]
+)
 def test_invalid_durations(cell: str) -> None:
     assert one_row(f"A,b,{cell}") == ([], [("duration_minutes", DURATION_RULE)])
 
@@ -394,6 +396,8 @@ cells = st.one_of(
 
 
 @given(st.lists(st.lists(cells, min_size=1, max_size=6), max_size=6), st.sampled_from([",", ";"]))
+@example([["A", "b", "²"]], ",")  # a digit that int() does not read
+@example([["A", "b", "1" * 5000]], ",")  # more digits than int() reads
 def test_any_text_gives_rows_and_errors_never_an_exception(records: list[list[str]], separator: str) -> None:
     """Cells joined as they come (quotes unbalanced, separators inside): whatever a file holds, the
     answer is valid rows and errors that name a line of the file."""
