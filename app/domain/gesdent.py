@@ -55,6 +55,8 @@ def split_resource_ids(text: str) -> list[str]:
 
 def base_url_problem(url: str) -> str | None:
     """Why `url` cannot be a GESDENT base URL (scheme, host, credentials, query), or None."""
+    if " " in url or not url.isprintable():  # urlsplit would pass them; the requests would go astray
+        return "must not contain spaces or control characters"
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError for a port that is not a number in range
@@ -66,7 +68,7 @@ def base_url_problem(url: str) -> str | None:
         return "must name a host"
     if parts.username is not None or parts.password is not None:
         return "must not carry credentials; use the credentials fields"
-    if parts.query or parts.fragment:
+    if "?" in url or "#" in url:  # an empty one too: "https://g/?" would be stored as "https://g/?/"
         return "must not have a query or fragment"
     return None
 
