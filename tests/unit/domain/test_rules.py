@@ -1,11 +1,15 @@
 """The invariants of DESIGN.md §2 as pure functions: no database, no HTTP."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.domain import rules
 from app.domain.errors import (
     AlreadyMember,
+    Conflict,
     MemberCannotBePortal,
+    MemberHasMappings,
     PortalCannotBeMember,
     PortalHasMembers,
     PortalNotReady,
@@ -151,3 +155,164 @@ class TestDemoteAndDelete:
         with pytest.raises(MemberCannotBePortal):
             rules.check_can_promote(facts(member_of="tt_portal"))
         rules.check_can_promote(facts())
+
+
+class TestMessages:
+    def test_kind_of_a_portal_that_is_also_recorded_as_a_member_is_portal(self):
+        assert rules.kind_of("portal", "tt_top") == "portal"
+        assert rules.kind_of("other", "tt_top") == "member"
+        assert rules.kind_of(None, None) == "standalone"
+
+    def test_unmet_requirements_say_what_is_wrong(self):
+        assert rules.unmet_requirements(None, True) == [
+            rules.Requirement(
+                "portal-instance-name", "setting portalInstanceName must be 'portal' (is unset)"
+            ),
+            rules.Requirement(
+                "communications-enabled", "the general switch for automatic SMS, voice and e-mail must be off"
+            ),
+        ]
+
+    def test_a_portal_not_ready_lists_every_reason_in_its_detail(self):
+        with pytest.raises(PortalNotReady) as caught:
+            rules.check_can_add_member(facts("tt_p", setting="x"), facts("tt_m1"))
+        assert caught.value.detail == (
+            "tt_p is not ready: setting portalInstanceName must be 'portal' (is 'x'); "
+            "the general switch for automatic SMS, voice and e-mail must be off"
+        )
+
+    def test_a_member_that_would_take_members_is_named(self):
+        with pytest.raises(PortalNotReady) as caught:
+            rules.check_can_add_member(
+                facts("tt_p", setting="portal", comms=False, member_of="tt_top"), facts("tt_m")
+            )
+        assert caught.value.detail == "tt_p is a member of portal tt_top and cannot take members"
+        assert caught.value.extensions["unmet_requirements"] == [
+            {"code": "is-member", "message": "tt_p is a member"}
+        ]
+
+    def test_already_member_of_another_portal_names_it(self):
+        with pytest.raises(AlreadyMember) as caught:
+            rules.check_can_add_member(READY_PORTAL, facts("tt_m1", member_of="tt_other"))
+        assert caught.value.detail == "tt_m1 is already a member of portal tt_other"
+
+    def test_self_membership_comes_first(self):
+        with pytest.raises(SelfMembership, match="tt_portal cannot be a member of itself"):
+            rules.check_can_add_member(READY_PORTAL, READY_PORTAL)
+
+    def test_portal_cannot_be_member_names_it(self):
+        with pytest.raises(PortalCannotBeMember) as caught:
+            rules.check_can_add_member(READY_PORTAL, facts("tt_q", setting="portal"))
+        assert caught.value.detail == "tt_q is a portal and cannot be a member of another portal"
+
+    def test_setting_change_errors_carry_their_extensions(self):
+        with pytest.raises(MemberCannotBePortal) as caught:
+            rules.check_setting_change(facts("tt_m", member_of="tt_p"), "portalInstanceName", "portal")
+        assert caught.value.extensions == {"portal": "tt_p"}
+        assert caught.value.detail == "tt_m is a member of portal tt_p and cannot become a portal"
+        with pytest.raises(PortalHasMembers) as caught:
+            rules.check_setting_change(facts("tt_p", setting="portal", members=2), "portalInstanceName", None)
+        assert caught.value.extensions == {"member_count": 2}
+        assert (
+            caught.value.detail
+            == "tt_p has 2 member(s); portalInstanceName cannot change while it has members"
+        )
+
+    def test_communications_and_demotion_messages(self):
+        portal = facts("tt_p", setting="portal", comms=False, members=3)
+        with pytest.raises(PortalHasMembers) as caught:
+            rules.check_communications_change(portal, True)
+        assert caught.value.detail == "tt_p has 3 member(s); its communications cannot be switched on"
+        with pytest.raises(PortalHasMembers) as caught:
+            rules.check_can_demote(portal, cascade=False)
+        assert caught.value.detail == "tt_p has 3 member(s); remove them first or repeat with ?cascade=true"
+        assert caught.value.extensions == {"member_count": 3}
+
+
+class TestDetachMember:
+    def test_invariant_6_a_member_with_mappings_leaves_only_with_cascade(self):
+        with pytest.raises(MemberHasMappings) as caught:
+            rules.check_can_detach_member("tt_m1", 2, cascade=False)
+        assert caught.value.detail == "tt_m1 has 2 mapping(s); remove them first or repeat with ?cascade=true"
+        assert caught.value.extensions == {"mapping_count": 2}
+        rules.check_can_detach_member("tt_m1", 2, cascade=True)
+        rules.check_can_detach_member("tt_m1", 0, cascade=False)
+
+
+# --- The invariants as properties: each check refuses exactly what the invariant forbids ------------------
+
+SETTINGS = [None, "portal", "Portal", "other"]
+any_facts = st.builds(
+    InstanceFacts,
+    name=st.sampled_from(["tt_a", "tt_b"]),
+    portal_setting=st.sampled_from(SETTINGS),
+    communications_enabled=st.booleans(),
+    member_of=st.sampled_from([None, "tt_a", "tt_b", "tt_c"]),
+    member_count=st.integers(0, 3),
+)
+
+
+def refusal(check, *args):
+    try:
+        check(*args)
+    except Conflict as exc:
+        assert exc.status == 409
+        return type(exc)
+    return None
+
+
+@given(any_facts, any_facts)
+def test_adding_a_member_is_refused_exactly_when_an_invariant_would_break(portal, member):
+    expected = (
+        SelfMembership
+        if portal.name == member.name
+        else PortalCannotBeMember  # invariant 3: a portal is no member
+        if member.portal_setting == "portal"
+        else AlreadyMember  # invariant 3: a member of one portal only
+        if member.member_of is not None
+        else PortalNotReady  # invariant 1: a ready portal, not itself a member
+        if portal.member_of is not None or portal.portal_setting != "portal" or portal.communications_enabled
+        else None
+    )
+    assert refusal(rules.check_can_add_member, portal, member) is expected
+
+
+@given(any_facts, st.sampled_from(["portalInstanceName", "timezone"]), st.sampled_from(SETTINGS))
+def test_a_setting_change_is_refused_exactly_when_an_invariant_would_break(instance, key, value):
+    changes = key == "portalInstanceName" and value != instance.portal_setting
+    expected = (
+        MemberCannotBePortal  # invariant 3
+        if changes and value == "portal" and instance.member_of is not None
+        else PortalHasMembers  # invariant 2: a portal with members stays one
+        if changes and instance.is_portal and instance.member_count > 0
+        else None
+    )
+    assert refusal(rules.check_setting_change, instance, key, value) is expected
+    if key == "portalInstanceName" and value == "portal":
+        assert refusal(rules.check_can_promote, instance) is expected
+
+
+@given(any_facts, st.booleans())
+def test_communications_are_refused_exactly_for_a_portal_with_members(instance, enabled):
+    refused = enabled and instance.is_portal and instance.member_count > 0
+    assert refusal(rules.check_communications_change, instance, enabled) is (
+        PortalHasMembers if refused else None
+    )
+
+
+@given(any_facts, st.booleans())
+def test_demoting_or_deleting_needs_a_cascade_exactly_when_there_are_members(instance, cascade):
+    needs = instance.member_count > 0 and not cascade
+    assert refusal(rules.check_can_demote, instance, cascade) is (PortalHasMembers if needs else None)
+    deleting = needs and instance.is_portal
+    assert refusal(rules.check_can_delete_instance, instance, cascade) is (
+        PortalHasMembers if deleting else None
+    )
+
+
+@given(st.integers(0, 5), st.booleans())
+def test_detaching_needs_a_cascade_exactly_when_there_are_mappings(mappings, cascade):
+    refused = mappings > 0 and not cascade
+    assert refusal(rules.check_can_detach_member, "tt_m", mappings, cascade) is (
+        MemberHasMappings if refused else None
+    )
