@@ -77,3 +77,14 @@ def test_every_name_the_pattern_allows_is_accepted(written):
     assert INSTANCE_NAME_RE.match(stored)
     assert stored in (written, "tt_" + written)
     assert canonical_instance_name(stored) == stored  # a stored name is taken as it is
+
+
+@given(
+    st.text(st.characters(codec="utf-8") | st.sampled_from(["\x00", "\n", "\t", "\x7f", "\x85", "\ud800"]))
+)
+def test_text_problems_name_exactly_nul_lone_surrogates_and_control_characters(text):
+    """C1 controls such as NEL (\\x85) are taken: only C0 and DEL are control characters here."""
+    surrogate = any("\ud800" <= c <= "\udfff" for c in text)
+    control = any(ord(c) < 32 or ord(c) == 127 for c in text)
+    assert (text_problem(text, single_line=False) is None) == ("\x00" not in text and not surrogate)
+    assert (text_problem(text, single_line=True) is None) == (not control and not surrogate)
