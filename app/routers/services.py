@@ -77,8 +77,9 @@ async def export_services(principal: InstancesRead, session: SessionDep, name: N
     """Every service as CSV: `code,name,duration_minutes,price,web_enabled`. Importing it changes nothing.
 
     A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
-    carriage return) is written with a leading `'`, and so is a cell that starts with `'`; the import
-    removes exactly that one quote, so export then import is exact."""
+    carriage return) is written with a leading `'`, and so is a cell that starts with `'` or that
+    starts or ends with whitespace; the import removes exactly that one quote and keeps that
+    whitespace, so export then import is exact."""
     text = await service_import.export_csv(session, principal, name)
     return CsvResponse(text, headers={"Content-Disposition": f'attachment; filename="{name}-services.csv"'})
 
@@ -109,8 +110,9 @@ async def import_services(
     UTF-8 with or without BOM, `,` or `;` separated, CRLF or LF. Every row is checked; one bad row
     means a 422 listing them all, and nothing written. At most `PORTICO_MAX_CSV_ROWS` rows (default
     10,000) and `PORTICO_MAX_BODY_BYTES` bytes: a larger file is a 413 (`csv-too-many-rows`,
-    `payload-too-large`), nothing written. A cell starting with `'` followed by `=`, `+`, `-`, `@`, a
-    tab, a carriage return or another `'` loses that first `'` (the export's escape of formulas)."""
+    `payload-too-large`), nothing written. The whitespace around a cell is dropped. A cell starting
+    with `'` followed by `=`, `+`, `-`, `@`, a tab, a carriage return, another `'` or whitespace, or
+    ending with whitespace, loses that first `'` and keeps its whitespace (the export's escape)."""
     data = await read_csv(request)
     outcome = await service_import.import_csv(
         session,
