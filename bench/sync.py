@@ -55,7 +55,8 @@ from sqlalchemy.engine import make_url
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade
 from app.db.models import Instance, Partner
-from app.sync.importer import ALL_STREAMS, ConnectionRules, ImportResult, run_import
+from app.domain.gesdent import STREAMS, ConnectionRules
+from app.sync.importer import ImportResult, run_import
 
 SANDBOX_START_TIMEOUT = 180.0  # generating 100k reservations takes a few seconds; a loaded box, more
 TARGETS = "PostgreSQL, 2 cores: full sync >= 20,000 records/s, no-op resync (full) < 3 s, peak RSS < 300 MB"
@@ -290,7 +291,7 @@ def describe(name: str, result: ImportResult, seconds: float, cpu: dict[str, flo
         f"  {name:<16} {seconds:7.2f} s  {total:>7} records  {total / seconds:>8,.0f} records/s"
         f"   CPU s: {spent}"
     ]
-    for stream in ALL_STREAMS:
+    for stream in STREAMS:
         counts = result.counts.get(stream, {})
         took = result.timings.get(stream, 0.0)
         rate = counts.get("fetched", 0) / took if took else 0.0

@@ -11,6 +11,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.domain.gesdent import STREAMS
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -229,7 +231,7 @@ class SyncRun(SQLModel, table=True):
     trigger: str = Field(max_length=16)
     status: str = Field(default="queued", max_length=16)
     full_refresh: bool = False
-    streams: str = Field(default="resources users reservations availability", max_length=200)
+    streams: str = Field(default=" ".join(STREAMS), max_length=200)
     slot: str | None = Field(default=None, max_length=40)
     requested_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     started_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

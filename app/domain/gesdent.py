@@ -1,18 +1,64 @@
-"""Rules for GESDENT connection rules: resource IDs, credentials, the base URL and where it may point
-(app/domain/addresses.py: which addresses are public)."""
+"""The GESDENT contract's vocabulary (its streams, endpoint families and credential families), an
+instance's connection rules, and the rules they follow: resource IDs, credentials, the base URL
+and where it may point (app/domain/addresses.py: which addresses are public)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 # forbidden_address: also imported from here, where it used to live
 from app.domain.addresses import forbidden_address as forbidden_address
 from app.domain.addresses import parse_address
 
+# The streams of an import run, in the order it imports them. Each reads the endpoint family of
+# its name, so the two share one list.
+Stream = Literal["resources", "users", "reservations", "availability"]
+STREAMS: tuple[Stream, ...] = get_args(Stream)
+Endpoint = Stream
+# What a change notification may name: a stream, or `patients` for the users stream (what it holds).
+# Spelled out: Literal[Stream, "patients"] would put `patients` last in the published schema.
+NotifiedStream = Literal["resources", "users", "patients", "reservations", "availability"]
+STREAM_ALIASES: dict[str, Stream] = {"patients": "users"}
+
+# The credential families of a connection, and the one each endpoint family is read with.
+Family = Literal["users", "reservations", "availability"]
+FAMILIES: tuple[Family, ...] = get_args(Family)
+CREDENTIAL_OF: dict[Endpoint, Family] = {
+    "resources": "availability",
+    "users": "users",
+    "reservations": "reservations",
+    "availability": "availability",
+}
+
 RESOURCE_ID_RE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
-FAMILIES = ("users", "reservations", "availability")
 MAX_RESOURCES = 50
+
+
+@dataclass(frozen=True)
+class ConnectionRules:
+    """An instance's connection rules, passwords decrypted: (username, password) per family."""
+
+    base_url: str
+    resource_ids: list[str]
+    credentials: Mapping[str, tuple[str, str]]
+    window_days: int = 14
+
+    def __repr__(self) -> str:  # never show the passwords
+        users = {family: username for family, (username, _) in self.credentials.items()}
+        return (
+            f"ConnectionRules(base_url={self.base_url!r}, resource_ids={self.resource_ids!r}, "
+            f"window_days={self.window_days}, usernames={users!r})"
+        )
+
+
+def notified_streams(names: Collection[str] | None) -> tuple[Stream, ...]:
+    """The streams a change notification asks for (all of them when it names none), in import order."""
+    wanted = {STREAM_ALIASES.get(name, name) for name in names or ()}
+    return tuple(stream for stream in STREAMS if stream in wanted) or STREAMS
 
 
 def normalise_resource_ids(values: list[str]) -> tuple[list[str], list[str]]:

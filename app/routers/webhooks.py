@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
+from app.domain.gesdent import NotifiedStream
 from app.problems import describe_errors, responses
 from app.schemas.common import InstanceName
 from app.schemas.sync import SyncRunPublic
@@ -21,7 +22,7 @@ router = APIRouter(tags=["sync"])
 class ChangeNotification(BaseModel):
     type: Literal["data.changed"]
     db_name: InstanceName
-    streams: list[Literal["resources", "users", "patients", "reservations", "availability"]] | None = None
+    streams: list[NotifiedStream] | None = None
 
 
 class WebhookAnswer(BaseModel):

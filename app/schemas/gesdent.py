@@ -29,7 +29,7 @@ class CredentialsIn(Input):
     reservations: CredentialIn | str
     availability: CredentialIn | str
 
-    @field_validator("users", "reservations", "availability", mode="before")
+    @field_validator(*FAMILIES, mode="before")
     @classmethod
     def _pair(cls, value: object) -> object:
         if isinstance(value, str):

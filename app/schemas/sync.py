@@ -6,11 +6,11 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool
 
 from app.db.models import SyncRejection, SyncRun
+from app.domain.gesdent import Stream
 from app.schemas.common import Input, Output, Timestamp
 
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 Trigger = Literal["schedule", "manual", "webhook"]
-Stream = Literal["resources", "users", "reservations", "availability"]
 
 
 class SyncRunCreate(Input):

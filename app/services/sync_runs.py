@@ -12,6 +12,7 @@ from sqlmodel import col
 from app.auth import Principal
 from app.db.models import GesdentConnection, Instance, SyncRejection, SyncRun, utcnow
 from app.domain.errors import GesdentNotConfigured, NotFound
+from app.domain.gesdent import STREAMS, Stream
 from app.pagination import PageRequest, fetch_page
 from app.services.gesdent import missing_parts
 from app.services.instances import partner_of, require
@@ -37,7 +38,7 @@ async def trigger_for(
     trigger: str,
     full_refresh: bool,
     default_base_url: str | None,
-    streams: tuple[str, ...] = queue.ALL_STREAMS,
+    streams: tuple[Stream, ...] = STREAMS,
 ) -> tuple[SyncRun, bool]:
     connection = await session.get(GesdentConnection, instance.id)
     if connection is None:

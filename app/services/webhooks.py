@@ -15,9 +15,9 @@ from sqlmodel import col
 from app.crypto import SecretBox
 from app.db.models import GesdentConnection, Instance, SyncRun, WebhookDelivery
 from app.domain.errors import InvalidSignature
+from app.domain.gesdent import notified_streams
 from app.domain.webhooks import verification_problem
 from app.services.sync_runs import trigger_for
-from app.sync.queue import ALL_STREAMS
 
 log = logging.getLogger("portico.sync")
 
@@ -77,10 +77,7 @@ async def receive(
             session.add(WebhookDelivery(id=webhook_id, instance_id=instance.id))
     except IntegrityError:  # delivered to this instance before: at-least-once delivery, act once
         return Delivery(None, instance.name, False)
-    wanted = tuple(
-        s for s in ALL_STREAMS if not streams or s in streams or (s == "users" and "patients" in streams)
-    )
     run, created = await trigger_for(
-        session, instance, "webhook", False, default_base_url, wanted or ALL_STREAMS
+        session, instance, "webhook", False, default_base_url, notified_streams(streams)
     )
     return Delivery(run, instance.name, created)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Literal
 
 import httpx
 
+from app.domain.gesdent import Endpoint
+
 MiB = 1024 * 1024
 ERROR_BODY_BYTES = 4096  # read of an answer that is not a success: errors show 200 characters of it
-
-Endpoint = Literal["resources", "users", "reservations", "availability"]
 
 
 @dataclass(frozen=True)

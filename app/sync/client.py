@@ -2,8 +2,8 @@
 Everything the wire looks like lives in this module and the ones it uses, so that a site whose
 server differs is a change there: one request, with Digest, retries and deadlines, in
 app/sync/requests.py; when to retry in app/sync/retries.py; reading an answer under its size limit
-in app/sync/answers.py; the errors, and the credential each endpoint is read with, in
-app/sync/errors.py.
+in app/sync/answers.py; the errors in app/sync/errors.py; the contract's vocabulary (endpoint and
+credential families, and the credential each endpoint is read with) in app/domain/gesdent.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from urllib.parse import quote
 
 import httpx
 
+from app.domain.gesdent import Endpoint
 from app.sync.answers import Answer, AnswerLimits
-from app.sync.errors import Endpoint, GesdentProtocolError
+from app.sync.errors import GesdentProtocolError
 from app.sync.requests import DEFAULT_REQUEST_SECONDS, Requester
 from app.sync.retries import RetryPolicy
 

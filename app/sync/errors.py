@@ -1,24 +1,13 @@
 """What stops a GESDENT request from yielding usable data, as errors that name the request: its
-endpoint, its path on the server and the credential family it was sent with (`CREDENTIAL_OF`, the
-contract's pairing, which the client also uses to pick the credential). Messages never hold a
-password, nor anything of an answer's body (it may hold patient data).
+endpoint, its path on the server and the credential family it was sent with (`CREDENTIAL_OF` in
+app/domain/gesdent.py, the contract's pairing, which the client also uses to pick the credential).
+Messages never hold a password, nor anything of an answer's body (it may hold patient data).
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
+from app.domain.gesdent import CREDENTIAL_OF, Endpoint
 from app.sync.answers import Limit
-
-Family = Literal["users", "reservations", "availability"]
-# Endpoint families; resources are read with the availability credential.
-Endpoint = Literal["resources", "users", "reservations", "availability"]
-CREDENTIAL_OF: dict[str, Family] = {
-    "resources": "availability",
-    "users": "users",
-    "reservations": "reservations",
-    "availability": "availability",
-}
 
 
 class GesdentError(Exception):
@@ -29,7 +18,7 @@ class GesdentError(Exception):
         self.endpoint = endpoint
 
 
-def request_context(endpoint: str, path: str) -> str:
+def request_context(endpoint: Endpoint, path: str) -> str:
     """How an error names the request: the endpoint, the path and the credential family it used."""
     family = CREDENTIAL_OF[endpoint]
     why = ", which GESDENT asks for on resources" if endpoint != family else ""
@@ -39,7 +28,9 @@ def request_context(endpoint: str, path: str) -> str:
 class CredentialsRejected(GesdentError):
     """GESDENT answered 401 to the digest answer: the credential of that family is wrong."""
 
-    def __init__(self, endpoint: str, path: str, credential: tuple[str, str], answered: bool = True) -> None:
+    def __init__(
+        self, endpoint: Endpoint, path: str, credential: tuple[str, str], answered: bool = True
+    ) -> None:
         family = CREDENTIAL_OF[endpoint]
         username, password = credential
         how = "after the Digest answer" if answered else "without a Digest challenge"

@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -47,6 +47,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.domain.gesdent import STREAMS, ConnectionRules
 from app.sync.client import GesdentClient
 from app.sync.errors import AddressForbidden, CredentialsRejected, GesdentError, RunDeadlineExceeded
 from app.sync.queue import Fence
@@ -55,25 +56,7 @@ from app.sync.streams import Importer, StreamFailed
 
 logger = logging.getLogger("portico.sync.gesdent")
 
-ALL_STREAMS: tuple[str, ...] = ("resources", "users", "reservations", "availability")
 Status = Literal["succeeded", "partial", "failed"]
-
-
-@dataclass(frozen=True)
-class ConnectionRules:
-    """An instance's connection rules, passwords decrypted: (username, password) per family."""
-
-    base_url: str
-    resource_ids: list[str]
-    credentials: Mapping[str, tuple[str, str]]
-    window_days: int = 14
-
-    def __repr__(self) -> str:  # never show the passwords
-        users = {family: username for family, (username, _) in self.credentials.items()}
-        return (
-            f"ConnectionRules(base_url={self.base_url!r}, resource_ids={self.resource_ids!r}, "
-            f"window_days={self.window_days}, usernames={users!r})"
-        )
 
 
 @dataclass
@@ -89,7 +72,7 @@ class ImportResult:
         """Per stream: the counts and `seconds`, as sync_runs.counts records them."""
         return {
             stream: {**self.counts.get(stream, {}), "seconds": self.timings.get(stream, 0.0)}
-            for stream in ALL_STREAMS
+            for stream in STREAMS
             if stream in self.counts or stream in self.timings
         }
 
@@ -100,18 +83,18 @@ async def run_import(
     connection: ConnectionRules,
     *,
     full_refresh: bool = False,
-    streams: Collection[str] = ALL_STREAMS,
+    streams: Collection[str] = STREAMS,
     today: date | None = None,
     client_options: dict[str, Any] | None = None,
     run_seconds: float | None = None,
     fence: Fence | None = None,
 ) -> ImportResult:
-    """Import the chosen streams (in the order of ALL_STREAMS) for one instance, within
+    """Import the chosen streams (in the order of STREAMS) for one instance, within
     `run_seconds` if given. Never raises for GESDENT or database trouble, nor when the time is up:
     that ends up in the result's status and error. Raises LeaseLost when `fence` no longer holds."""
     if isinstance(streams, str):
         streams = streams.split()
-    unknown = set(streams) - set(ALL_STREAMS)
+    unknown = set(streams) - set(STREAMS)
     if unknown:
         raise ValueError(f"unknown streams: {', '.join(sorted(unknown))}")
     result = ImportResult(status="succeeded")
@@ -122,7 +105,7 @@ async def run_import(
         importer = Importer(
             sessionmaker, instance_id, connection, client, full_refresh, today or date.today(), fence
         )
-        chosen = [name for name in ALL_STREAMS if name in streams]
+        chosen = [name for name in STREAMS if name in streams]
         try:
             async with asyncio.timeout(run_seconds):
                 for stream in chosen:

@@ -34,9 +34,9 @@ from sqlmodel import col
 
 from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentConnection, SyncRun, new_id, utcnow
+from app.domain.gesdent import STREAMS, Stream
 
 ACTIVE = ("queued", "running")
-ALL_STREAMS = ("resources", "users", "reservations", "availability")
 MAX_ATTEMPTS = 3
 
 
@@ -51,7 +51,7 @@ async def enqueue(
     trigger: str,
     *,
     full_refresh: bool = False,
-    streams: tuple[str, ...] = ALL_STREAMS,
+    streams: tuple[Stream, ...] = STREAMS,
 ) -> tuple[SyncRun, bool]:
     """Queue a run, or return the instance's active one: (run, created)."""
     existing = await active_run(session, instance_id)

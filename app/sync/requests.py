@@ -30,13 +30,12 @@ from typing import Any
 
 import httpx
 
+from app.domain.gesdent import CREDENTIAL_OF, Endpoint
 from app.sync.answers import ERROR_BODY_BYTES, Answer, AnswerLimits, TooLarge, Undecodable, read_body
 from app.sync.errors import (
-    CREDENTIAL_OF,
     AddressForbidden,
     AnswerTooLarge,
     CredentialsRejected,
-    Endpoint,
     GesdentError,
     GesdentProtocolError,
     GesdentUnavailable,

@@ -15,7 +15,6 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -30,6 +29,7 @@ from app.db.models import (
     table_of,
     utcnow,
 )
+from app.domain.gesdent import ConnectionRules
 from app.sync.client import GesdentClient
 from app.sync.errors import GesdentProtocolError
 from app.sync.pages import Reading, merge_writes, read_ahead, spooled, streamed
@@ -37,9 +37,6 @@ from app.sync.queue import Fence, LeaseLost, confirm
 from app.sync.records import Rejected, Row, patient_row, reservation_row, resource_row, slot_row
 from app.sync.rejections import Rejections
 from app.sync.upsert import Tally, delete_slots, existing_keys, lock_rows, upsert, write_batch
-
-if TYPE_CHECKING:
-    from app.sync.importer import ConnectionRules
 
 BATCH = 1000  # rows per upsert statement
 

@@ -24,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
 from app.db.models import GesdentConnection, new_id
+from app.domain.gesdent import FAMILIES, ConnectionRules
 from app.sync import queue
 
 # Imported up front: a first import inside a claimed run could outlast a short lease.
-from app.sync.importer import ConnectionRules, run_import
+from app.sync.importer import run_import
 
 log = logging.getLogger("portico.sync")
 RENEW_BACKOFF = 0.25  # seconds before the first retry of a failed renewal; doubles, up to lease / 6
@@ -127,12 +128,12 @@ class Worker:
         if not base_url:
             return "failed", {}, NO_ADDRESS
         try:
-            credentials = {
+            credentials: dict[str, tuple[str, str]] = {
                 family: (
                     getattr(row, f"{family}_username"),
                     self.box.decrypt(getattr(row, f"{family}_password")),
                 )
-                for family in ("users", "reservations", "availability")
+                for family in FAMILIES
             }
         except ValueError as exc:  # PORTICO_SECRET_KEYS lacks the key these were encrypted with
             return "failed", {}, str(exc)

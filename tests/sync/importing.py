@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, Instance, Partner
-from app.sync.importer import ConnectionRules, ImportResult, run_import
+from app.domain.gesdent import ConnectionRules
+from app.sync.importer import ImportResult, run_import
 from app.sync.retries import RetryPolicy
 from tests.sync.sandbox_server import SandboxServer
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from app.sync.importer import ALL_STREAMS
+from app.domain.gesdent import STREAMS
 from app.sync.streams import cursor_name
 from gesdent_sandbox.availability import free_slots
 from tests.sync.conftest import TEST_CONFIG
@@ -85,7 +85,7 @@ def check_mirrors(server: SandboxServer, tables: dict[str, dict[Any, dict[str, A
 
 
 async def snapshot(app: FastAPI, instance_id: str) -> dict[str, dict[Any, dict[str, Any]]]:
-    return {stream: await stored(app, stream, instance_id) for stream in ALL_STREAMS}
+    return {stream: await stored(app, stream, instance_id) for stream in STREAMS}
 
 
 async def test_full_sync_stores_exactly_the_sandbox_data(
@@ -105,7 +105,7 @@ async def test_full_sync_stores_exactly_the_sandbox_data(
             "unchanged": 0,
             "rejected": 0,
         }, stream
-    assert set(result.timings) == set(ALL_STREAMS)
+    assert set(result.timings) == set(STREAMS)
     tables = await snapshot(app, instance)
     check_mirrors(sandbox, tables)
     assert any(p["deleted"] for p in tables["users"].values())  # deleted patients are kept, flagged
@@ -184,7 +184,7 @@ async def test_noop_resync_rewrites_nothing(
     assert result.status == "succeeded", result.error
     assert await row_versions(app, backend, instance) == versions  # not one row rewritten
     assert await snapshot(app, instance) == before
-    for stream in ALL_STREAMS:
+    for stream in STREAMS:
         counts = result.counts[stream]
         assert counts["created"] == counts["updated"] == counts["deleted"] == 0, (stream, counts)
         assert counts["unchanged"] == counts["fetched"], (stream, counts)

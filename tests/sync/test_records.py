@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.sync.importer import ConnectionRules, run_import
+from app.domain.gesdent import ConnectionRules
+from app.sync.importer import run_import
 from app.sync.records import (
     Rejected,
     _checked_patient_row,

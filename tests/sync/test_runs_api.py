@@ -131,6 +131,21 @@ async def test_webhook_signature_timestamp_and_replay(api, anon):
     )
 
 
+@pytest.mark.parametrize(
+    ("named", "streams"),
+    [
+        (["availability", "patients"], ["users", "availability"]),  # `patients` is the users stream
+        ([], ["resources", "users", "reservations", "availability"]),  # none named: all of them
+    ],
+)
+async def test_a_webhook_runs_the_streams_it_names_in_import_order(api, anon, named, streams):
+    secret = await _configured(api)
+    body = json.dumps({"type": "data.changed", "db_name": "tt_c", "streams": named}).encode()
+    answer = await anon.post("/v1/webhooks/gesdent", content=body, headers=_signed(secret, body))
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["run"]["streams"] == streams
+
+
 async def test_another_partner_cannot_trigger_by_database_name(api, other):
     await _configured(api)
     assert_problem(await other.get("/cron_importer_gesdent.php", params={"dbName": "tt_c"}), 404, "not-found")

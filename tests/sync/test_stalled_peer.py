@@ -10,7 +10,8 @@ import time
 
 import httpx
 
-from app.sync.importer import ConnectionRules, run_import
+from app.domain.gesdent import FAMILIES, ConnectionRules
+from app.sync.importer import run_import
 from app.sync.retries import RetryPolicy
 from tests.conftest import create_instance as create_instance_via_api
 from tests.sync.hostile_peer import HostilePeer, _head
@@ -41,7 +42,7 @@ async def test_a_stalled_stream_does_not_hold_the_database(app, api):
     rules = ConnectionRules(
         base_url="",
         resource_ids=["RES-1"],
-        credentials={family: ("u", "p") for family in ("users", "reservations", "availability")},
+        credentials={family: ("u", "p") for family in FAMILIES},
     )
     with HostilePeer(_first_page_then_stall) as peer:
         rules = ConnectionRules(**{**rules.__dict__, "base_url": peer.url})
