@@ -2,12 +2,12 @@
 
 Transactions: each stream writes its data and its cursor in one transaction — per resource for
 reservations and availability — opened from the given sessionmaker once the first answer is in
-hand (on SQLite with the write lock taken up front, so the lock is held while the later pages of
-that stream are fetched). A failure rolls back that transaction only: what earlier streams (or
-earlier resources) committed stays, and the next run resumes from the committed cursors. Cursors:
-`users`, and `reservations:<digest of the resource id>` per resource; each holds the newest
-`updated_at` seen, sent back as the inclusive `updated_since`, so the items tied at it come again
-and count as fetched and unchanged.
+hand (on SQLite, whose write lock it takes up front, only once every page is read: the lock is
+never held while GESDENT answers; see app/sync/pages.py spooled). A failure rolls back that
+transaction only: what earlier streams (or earlier resources) committed stays, and the next run
+resumes from the committed cursors. Cursors: `users`, and `reservations:<digest of the resource
+id>` per resource; each holds the newest `updated_at` seen, sent back as the inclusive
+`updated_since`, so the items tied at it come again and count as fetched and unchanged.
 
 Failure policy: the run stops at the first failing stream. Status `succeeded` when every stream
 committed, `partial` when something committed before the failure, `failed` when nothing did — and
@@ -23,15 +23,15 @@ In a worker's run (`fence` given), every transaction checks before its commit th
 still that worker's (app/sync/queue.py); when it is not, LeaseLost propagates: nothing of the
 stream is written and the run is not this worker's to record.
 
-Memory stays flat: the batch being written, the page being turned into rows, up to two pages
-fetched ahead and the raw body of the next (≤ 1000 items each); nothing accumulates but counters
-and the cursor. Only availability holds a whole answer: one resource's window, which the contract
-does not page.
+Memory stays flat: the page being turned into rows and written, the pages read ahead of it (two
+queued, one more in the reader's hands) and the raw body of the next (≤ 1000 items each); nothing
+accumulates but counters and the cursor. Only availability holds a whole answer: one resource's
+window, which the contract does not page.
 
-Speed (bench/sync.py): the next page is asked for before the current one is parsed (see
-GesdentClient._pages); fetching, turning items into rows and writing overlap (see
-Importer._incremental); and a batch whose rows are all stored already costs one indexed read and no
-write (see app/sync/upsert.py write_batch).
+Speed (bench/sync.py): one page reader fetches pages ahead of one writer, side by side in a task
+group (app/sync/pages.py read_ahead), and asks for each page as soon as its cursor can be read off
+the body before (GesdentClient._pages); a batch whose rows are all stored already costs one indexed
+read and no write (see app/sync/upsert.py write_batch).
 """
 
 from __future__ import annotations

@@ -1,28 +1,25 @@
-"""From GESDENT's pages to rows in the database: a read-ahead of pages, their records turned into
-rows (rejected ones counted and kept aside), and two ways of writing a stream's rows — as they come
-(PostgreSQL), or once all are read (SQLite, whose one writer must not wait on the network)."""
+"""From GESDENT's pages to rows in the database: the page reader and the writer of a stream, side by
+side, and two ways of writing a stream's rows — as they come (PostgreSQL), or once all are read
+(SQLite, whose one writer must not wait on the network)."""
 
 from __future__ import annotations
 
 import asyncio
 import pickle
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import aclosing, asynccontextmanager
 from datetime import datetime
-from typing import IO, Any
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import IO, Any, TypeVar
 
 from app.sync.records import Rejected, Row
 from app.sync.rejections import Rejections
-from app.sync.upsert import Tally, write_batch
+from app.sync.upsert import Tally
 
-READ_AHEAD = 2  # pages fetched ahead of the one being written
-
+READ_AHEAD = 2  # pages queued ahead of the one being written
 
 Page = list[dict[str, Any]]
+T = TypeVar("T")
 
 
 class Reading:
@@ -63,56 +60,68 @@ class Reading:
         return rows
 
 
-async def streamed(
-    connection: AsyncConnection,
-    table: sa.Table,
-    instance_id: str,
-    page: Page | None,
-    next_page: Callable[[], Awaitable[Page | None]],
-    reading: Reading,
-) -> Tally:
-    """Write the pages as they come: each batch in the background while the next page is turned
-    into rows (the connection still runs one statement at a time: a batch's write starts once the
-    previous one is done). What was written."""
-    written = Tally()
-    writing: asyncio.Task[Tally] | None = None
+async def read_ahead(
+    pages: AsyncGenerator[Page, None],
+    write: Callable[[AsyncIterator[Page]], Awaitable[T]],
+    depth: int = READ_AHEAD,
+) -> T:
+    """`write(arrived)`: the pages of `pages`, fetched by a page reader up to `depth` pages ahead of
+    the one being written, so the request for the next page is already on its way while this one
+    is turned into rows and written (GESDENT prepares it meanwhile). The reader and `write` run side
+    by side in a task group: when `write` fails, or this task is cancelled, the reader is stopped
+    and `pages` closed. A failure of the reader is raised by `arrived`, where the writer stands
+    between two pages, never in the middle of a statement; either error comes out as it was raised,
+    not in an ExceptionGroup."""
+    queue: asyncio.Queue[Page | Exception | None] = asyncio.Queue(depth)
     try:
-        while page is not None:
-            rows = reading.rows(page)
-            if writing is not None:
-                merge_writes(written, await writing)
-            writing = asyncio.create_task(write_batch(connection, table, instance_id, rows))
-            page = await next_page()
-        if writing is not None:
-            merge_writes(written, await writing)
-    except BaseException as exc:
-        # Let a write under way finish (or stop it, if the run is being cancelled) before the
-        # transaction rolls back: the connection runs one statement at a time. Its outcome no
-        # longer matters; our own cancellation still goes through (asyncio.wait does not catch it).
-        if writing is not None and not writing.done():
-            if isinstance(exc, asyncio.CancelledError):
-                writing.cancel()
-            await asyncio.wait([writing])
-        if writing is not None and not writing.cancelled():
-            writing.exception()  # retrieved: asyncio would log an exception nobody asked for
-        raise
+        async with asyncio.TaskGroup() as group:
+            reader = group.create_task(_read(pages, queue))
+            written = await write(_arrived(queue))
+            reader.cancel()  # done already, unless `write` returned before the last page
+    except BaseExceptionGroup as failed:
+        # Only the writer's error can be in it (the reader hands its own over). A cancellation of
+        # this task that came while the reader was being stopped is not to be lost behind it.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from failed
+        raise failed.exceptions[0] from None
     return written
+
+
+async def _read(pages: AsyncGenerator[Page, None], queue: asyncio.Queue[Page | Exception | None]) -> None:
+    """The page reader: each page, then None; or the error that stopped it."""
+    async with aclosing(pages):
+        try:
+            async for page in pages:
+                await queue.put(page)
+        except Exception as exc:  # handed to the writer, which raises it
+            await queue.put(exc)
+            return
+    await queue.put(None)
+
+
+async def _arrived(queue: asyncio.Queue[Page | Exception | None]) -> AsyncIterator[Page]:
+    while (page := await queue.get()) is not None:
+        if isinstance(page, Exception):
+            raise page
+        yield page
 
 
 @asynccontextmanager
 async def spooled(
-    page: Page | None, next_page: Callable[[], Awaitable[Page | None]], reading: Reading
+    page: Page, pages: AsyncIterator[Page], reading: Reading
 ) -> AsyncIterator[Iterator[list[Row]]]:
-    """Every page read and turned into rows before anything is written; the batches of rows wait
-    in a temporary file (memory stays flat) and are handed back in order. SQLite has one writer for
-    the whole database: a GESDENT server that slows down between two pages must not hold it, and
-    with it every other write of the process."""
+    """`page` and every later one of `pages` read and turned into rows before anything is written;
+    the batches of rows wait in a temporary file (memory stays flat) and are handed back in order.
+    SQLite has one writer for the whole database: a GESDENT server that slows down between two
+    pages must not hold it, and with it every other write of the process."""
     with tempfile.TemporaryFile() as spool:
-        while page is not None:
-            rows = reading.rows(page)
+        current: Page | None = page
+        while current is not None:
+            rows = reading.rows(current)
             if rows:
                 pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
-            page = await next_page()
+            current = await anext(pages, None)
         spool.seek(0)
         yield _batches(spool)
 
@@ -123,48 +132,6 @@ def _batches(spool: IO[bytes]) -> Iterator[list[Row]]:
             yield pickle.load(spool)  # our own file, written just above
         except EOFError:
             return
-
-
-@asynccontextmanager
-async def read_ahead(
-    pages: AsyncIterator[Page], depth: int = READ_AHEAD
-) -> AsyncIterator[Callable[[], Awaitable[Page | None]]]:
-    """`next_page()`: the pages of `pages`, then None. A task fetches up to `depth` pages ahead of
-    the one handed out, so the request for a later page is already on its way while this one is
-    written: GESDENT prepares it while Portico and the database work. At most depth + 1 pages are
-    in memory. Leaving the block stops the fetching and closes `pages`."""
-    arrived: asyncio.Queue[tuple[Page | None, BaseException | None]] = asyncio.Queue()
-    room = asyncio.Semaphore(depth)
-
-    async def fetch() -> None:
-        try:
-            while True:
-                await room.acquire()
-                page = await anext(pages, None)
-                arrived.put_nowait((page, None))
-                if page is None:
-                    return
-        except asyncio.CancelledError:  # the reader is done with us
-            raise
-        except Exception as exc:  # handed to the reader, which raises it
-            arrived.put_nowait((None, exc))
-
-    async def next_page() -> Page | None:
-        page, error = await arrived.get()
-        room.release()
-        if error is not None:
-            raise error
-        return page
-
-    fetcher = asyncio.create_task(fetch())
-    try:
-        yield next_page
-    finally:
-        fetcher.cancel()
-        await asyncio.wait([fetcher])  # our own cancellation still goes through
-        if not fetcher.cancelled():
-            fetcher.exception()  # None: a failure was handed to the reader
-        await pages.aclose()  # type: ignore[attr-defined]
 
 
 def merge_writes(total: Tally, written: Tally) -> None:

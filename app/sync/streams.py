@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -32,7 +33,7 @@ from app.db.models import (
 from app.domain.gesdent import ConnectionRules
 from app.sync.client import GesdentClient
 from app.sync.errors import GesdentProtocolError
-from app.sync.pages import Reading, merge_writes, read_ahead, spooled, streamed
+from app.sync.pages import Page, Reading, merge_writes, read_ahead, spooled
 from app.sync.queue import Fence, LeaseLost, confirm
 from app.sync.records import Rejected, Row, patient_row, reservation_row, resource_row, slot_row
 from app.sync.rejections import Rejections
@@ -149,25 +150,34 @@ class Importer:
             pages = self.client.reservations(resource_id, since)
         make_row = patient_row if resource_id is None else reservation_row
         reading = Reading(self.instance_id, make_row, total, self.rejections, resource_id)
-        async with read_ahead(pages) as next_page:
-            page = await next_page()
-            if page is None:
-                self.progressed = True
-                return
-            written = Tally()  # counted once committed
-            if self.one_writer:
-                async with spooled(page, next_page, reading) as batches, self.transaction() as connection:
-                    await lock_rows(connection, table, self.instance_id)
-                    for rows in batches:
-                        merge_writes(written, await write_batch(connection, table, self.instance_id, rows))
-                    await self._close_unit(connection, cursor, reading)
-            else:
-                async with self.transaction() as connection:
-                    await lock_rows(connection, table, self.instance_id)
-                    writes = streamed(connection, table, self.instance_id, page, next_page, reading)
-                    merge_writes(written, await writes)
-                    await self._close_unit(connection, cursor, reading)
-        merge_writes(total, written)
+        written = await read_ahead(pages, partial(self._write, table, cursor, reading))
+        merge_writes(total, written)  # counted once committed
+
+    async def _write(
+        self, table: sa.Table, cursor: str, reading: Reading, pages: AsyncIterator[Page]
+    ) -> Tally:
+        """The writer of a unit; its transaction is opened once the first page is in hand."""
+        written = Tally()
+        page = await anext(pages, None)
+        if page is None:
+            self.progressed = True
+            return written
+        if self.one_writer:
+            async with spooled(page, pages, reading) as batches, self.transaction() as connection:
+                await lock_rows(connection, table, self.instance_id)
+                for rows in batches:
+                    merge_writes(written, await write_batch(connection, table, self.instance_id, rows))
+                await self._close_unit(connection, cursor, reading)
+        else:
+            async with self.transaction() as connection:
+                await lock_rows(connection, table, self.instance_id)
+                current: Page | None = page
+                while current is not None:
+                    rows = reading.rows(current)
+                    merge_writes(written, await write_batch(connection, table, self.instance_id, rows))
+                    current = await anext(pages, None)
+                await self._close_unit(connection, cursor, reading)
+        return written
 
     async def _close_unit(self, connection: AsyncConnection, cursor: str, reading: Reading) -> None:
         """What commits with a unit's rows: its rejections and its new cursor."""
