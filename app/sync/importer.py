@@ -31,7 +31,7 @@ window, which the contract does not page.
 Speed (bench/sync.py): one page reader fetches pages ahead of one writer, side by side in a task
 group (app/sync/pages.py read_ahead), and asks for each page as soon as its cursor can be read off
 the body before (GesdentClient._pages); a batch whose rows are all stored already costs one indexed
-read and no write (see app/sync/upsert.py write_batch).
+read and no write (see app/sync/batches.py write_batch).
 """
 
 from __future__ import annotations

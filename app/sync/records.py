@@ -144,12 +144,8 @@ def patient_row(instance_id: str, item: Any) -> tuple[Row, datetime]:
     if item.__class__ is not dict:
         raise not_an_object("users")
     get = item.get
-    gesdent_id, updated_at, first_name, last_name = (
-        get("id"),
-        get("updated_at"),
-        get("first_name"),
-        get("last_name"),
-    )
+    gesdent_id, updated_at = get("id"), get("updated_at")
+    first_name, last_name = get("first_name"), get("last_name")
     phone, email, birth_date, member_code = get("phone"), get("email"), get("birth_date"), get("member_code")
     deleted = get("deleted", False)
     if (
@@ -193,12 +189,8 @@ def reservation_row(instance_id: str, item: Any) -> tuple[Row, datetime]:
     if item.__class__ is not dict:
         raise not_an_object("reservations")
     get = item.get
-    gesdent_id, updated_at, resource_id, status = (
-        get("id"),
-        get("updated_at"),
-        get("resource_id"),
-        get("status"),
-    )
+    gesdent_id, updated_at = get("id"), get("updated_at")
+    resource_id, status = get("resource_id"), get("status")
     start, end, user_id, treatment_code = get("start"), get("end"), get("user_id"), get("treatment_code")
     if (
         gesdent_id.__class__ is str

@@ -31,13 +31,14 @@ from app.db.models import (
     utcnow,
 )
 from app.domain.gesdent import ConnectionRules
+from app.sync.batches import lock_rows, write_batch
 from app.sync.client import GesdentClient
 from app.sync.errors import GesdentProtocolError
 from app.sync.pages import Page, Reading, merge_writes, read_ahead, spooled
 from app.sync.queue import Fence, LeaseLost, confirm
 from app.sync.records import Rejected, Row, patient_row, reservation_row, resource_row, slot_row
 from app.sync.rejections import Rejections
-from app.sync.upsert import Tally, delete_slots, existing_keys, lock_rows, upsert, write_batch
+from app.sync.upsert import Tally, delete_slots, existing_keys, upsert
 
 BATCH = 1000  # rows per upsert statement
 
