@@ -150,7 +150,7 @@ def rotate_all_rows(rows: list[GesdentConnection], box: SecretBox) -> int:
     """Re-encrypt every secret of `rows` under the first key; returns how many values changed."""
     count = 0
     for row in rows:
-        for column in ("users_password", "reservations_password", "availability_password", "webhook_secret"):
+        for column in (*(f"{family}_password" for family in rules.FAMILIES), "webhook_secret"):
             if getattr(row, column):  # a cloned rule may have no password yet
                 setattr(row, column, box.rotate(getattr(row, column)))
                 count += 1
