@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.repositories import api_keys as repo
 from app.db.session import SessionDep
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
 from app.negotiation import wants_html
@@ -145,8 +146,6 @@ async def _page_principal(
 async def _principal_of(
     request: Request, session: AsyncSession, presented: str, challenges: list[str]
 ) -> Principal:
-    from app.db.repositories import api_keys as repo  # late import: repositories import table models
-
     master_key: str = request.app.state.master_key
     if hmac.compare_digest(presented.encode(), master_key.encode()):
         return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))

@@ -27,6 +27,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from app.config import DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS
+from app.domain.errors import RequestHeaderFieldsTooLarge
 
 
 @dataclass(frozen=True)
@@ -149,15 +150,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self, detail: str) -> None:
         """Answer 431 and close: nothing more is read from this connection."""
         self.refusal = detail
+        problem = RequestHeaderFieldsTooLarge
         body = json.dumps(
             {
-                "type": "/problems/request-header-fields-too-large",
-                "title": "Request header fields too large",
-                "status": 431,
+                "type": f"/problems/{problem.slug}",
+                "title": problem.title,
+                "status": problem.status,
                 "detail": detail,
             }
         ).encode()
-        head = [STATUS_LINE[431]]
+        head = [STATUS_LINE[problem.status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
         head += [

@@ -14,12 +14,13 @@ from app.config import Settings
 from app.crypto import SecretBox
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
+from app.domain.errors import PayloadTooLarge
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
 from app.pages.render import PageAssets
 from app.pagination import Cursors
-from app.problems import UnexpectedErrors, problem_response
+from app.problems import UnexpectedErrors, error_response
 from app.problems import install as install_problem_handlers
 from app.query_strings import StrictQueryStrings
 from app.routers import (
@@ -209,12 +210,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            413,
-            "payload-too-large",
-            "Request body too large",
-            f"The request body exceeds {self.max_bytes} bytes.",
-        )
+        response = error_response(PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes."))
         await response(scope, receive, send)
 
 

@@ -17,7 +17,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import is_page_route
-from app.domain.errors import PorticoError
+from app.domain.errors import (
+    DatabaseBusy,
+    HttpError,
+    InternalError,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+    PorticoError,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from app.negotiation import wants_html
 from app.pages.render import problem_page
 
@@ -64,14 +76,25 @@ def problem_response(
     return response
 
 
-_HTTP_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthorized", "Missing or invalid API key"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    406: ("not-acceptable", "Not acceptable"),
-    413: ("payload-too-large", "Request body too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
+def error_response(error: PorticoError) -> JSONResponse:
+    """The problem a Portico error describes, as a JSON response."""
+    return problem_response(
+        error.status, error.slug, error.title, error.detail, error.headers, **error.extensions
+    )
+
+
+# The errors the framework raises as HTTPException, by status; any other status is an HttpError.
+_HTTP_ERRORS: dict[int, type[PorticoError]] = {
+    error.status: error
+    for error in (
+        PorticoError,
+        Unauthorized,
+        NotFound,
+        MethodNotAllowed,
+        NotAcceptable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+    )
 }
 
 
@@ -120,12 +143,18 @@ def _answer(
     return problem_response(status, slug, title, detail, headers, **ext)
 
 
+def _answer_error(request: Request, error: PorticoError) -> Response:
+    return _answer(
+        request, error.status, error.slug, error.title, error.detail, error.headers, **error.extensions
+    )
+
+
 def install(app: FastAPI) -> None:
     _declare_problem_schemas(app)
 
     @app.exception_handler(PorticoError)
     async def _portico(request: Request, exc: PorticoError) -> Response:
-        return _answer(request, exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extensions)
+        return _answer_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -134,15 +163,13 @@ def install(app: FastAPI) -> None:
         body_errors = any(e["loc"][:1] == ("body",) for e in exc.errors())
         takes_json = not is_page_route(request.scope.get("route"))  # the pages' forms are not JSON
         if body_errors and has_body and takes_json and not _is_json(media_type):
-            return problem_response(
-                415,
-                "unsupported-media-type",
-                "Unsupported media type",
-                "This route takes a JSON body: send Content-Type: application/json "
-                f"(not {media_type or 'none'}).",
+            return error_response(
+                UnsupportedMediaType(
+                    "This route takes a JSON body: send Content-Type: application/json "
+                    f"(not {media_type or 'none'})."
+                )
             )
-        detail, errors = describe_errors(exc.errors())
-        return _answer(request, 422, "validation-error", "Invalid input", detail, errors=errors)
+        return _answer_error(request, ValidationFailed(*describe_errors(exc.errors())))
 
     @app.exception_handler(OperationalError)
     async def _busy(request: Request, exc: OperationalError) -> Response:
@@ -152,21 +179,18 @@ def install(app: FastAPI) -> None:
         log.warning(
             "%s %s: the SQLite database stayed locked by another writer", request.method, request.url.path
         )
-        return _answer(
-            request,
-            503,
-            "database-busy",
-            "The database is busy",
+        busy = DatabaseBusy(
             "Another write held the database longer than this request could wait; nothing of this "
-            "request was written. Retry it shortly.",
-            {"Retry-After": "2"},
+            "request was written. Retry it shortly."
         )
+        busy.headers = [("Retry-After", "2")]
+        return _answer_error(request, busy)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+        kind = _HTTP_ERRORS.get(exc.status_code, HttpError)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return _answer(request, exc.status_code, slug, title, detail, dict(exc.headers or {}))
+        return _answer(request, exc.status_code, kind.slug, kind.title, detail, dict(exc.headers or {}))
 
 
 class UnexpectedErrors:
@@ -200,13 +224,7 @@ class UnexpectedErrors:
                 raise
             request_id = secrets.token_hex(8)
             log.exception("unhandled error %s on %s %s", request_id, scope["method"], scope["path"])
-            response = problem_response(
-                500,
-                "internal-error",
-                "Internal server error",
-                "An unexpected error occurred.",
-                request_id=request_id,
-            )
+            response = error_response(InternalError("An unexpected error occurred.", request_id=request_id))
             await response(scope, receive, send)
 
 

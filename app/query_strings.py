@@ -50,7 +50,7 @@ from app.auth import is_page_route
 from app.domain.errors import RepeatedQueryParameter, UnknownQueryParameter, ValidationFailed
 from app.negotiation import wants_html
 from app.pages.render import problem_page
-from app.problems import problem_response
+from app.problems import error_response
 
 # Names a client might put an API key under; the message then says where keys go.
 _CREDENTIAL_NAMES = {"apikey", "key", "accesstoken", "token", "auth", "authorization", "bearer"}
@@ -259,9 +259,7 @@ class StrictQueryStrings:
                         request, problem.status, problem.title, problem.detail, None, problem.extensions
                     )
                 else:
-                    response = problem_response(
-                        problem.status, problem.slug, problem.title, problem.detail, **problem.extensions
-                    )
+                    response = error_response(problem)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -47,6 +47,14 @@ class NotFound(PorticoError):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class MethodNotAllowed(PorticoError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+class NotAcceptable(PorticoError):
+    status, slug, title = 406, "not-acceptable", "Not acceptable"
+
+
 class Conflict(PorticoError):
     """An invariant of the procedure would be broken."""
 
@@ -63,6 +71,10 @@ class PayloadTooLarge(PorticoError):
 
 class CsvTooManyRows(PayloadTooLarge):
     slug, title = "csv-too-many-rows", "The CSV has more rows than the import takes"
+
+
+class RequestHeaderFieldsTooLarge(PorticoError):
+    status, slug, title = 431, "request-header-fields-too-large", "Request header fields too large"
 
 
 class ValidationFailed(PorticoError):
@@ -159,3 +171,17 @@ class GesdentNotConfigured(Conflict):
 
 class InvalidSignature(Unauthorized):
     slug, title = "invalid-signature", "The webhook signature does not verify"
+
+
+class HttpError(PorticoError):
+    """An HTTP error of the framework that no class above describes (its status is the error's own)."""
+
+    slug, title = "http-error", "HTTP error"
+
+
+class InternalError(PorticoError):
+    status, slug, title = 500, "internal-error", "Internal server error"
+
+
+class DatabaseBusy(PorticoError):
+    status, slug, title = 503, "database-busy", "The database is busy"

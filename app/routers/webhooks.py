@@ -30,9 +30,6 @@ class WebhookAnswer(BaseModel):
     run: SyncRunPublic | None = None
 
 
-WebhookHeader = Annotated[str, Header(max_length=1000)]
-
-
 @router.post(
     "/v1/webhooks/gesdent",
     operation_id="webhooks_gesdent",

@@ -10,13 +10,14 @@ from app.auth import Principal
 from app.db.models import GesdentConnection, Instance, Mapping, Service
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
+from app.db.repositories import services as services_repo
 from app.domain import rules
 from app.domain.errors import SourceNotMember
 from app.schemas.clone import CloneInclude, CloneRequest
 from app.schemas.instances import InstanceCreate
 from app.services import instances, members
 
-_SERVICE_FIELDS = ("code", "name", "duration_minutes", "price", "web_enabled")
+_SERVICE_FIELDS = ("code", *services_repo.VALUE_FIELDS)
 
 
 @dataclass(frozen=True)

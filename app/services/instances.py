@@ -110,15 +110,13 @@ async def delete(
     session: AsyncSession, principal: Principal, name: str, cascade: bool, if_match: str | None
 ) -> tuple[list[str], int]:
     """Delete the instance. Returns the members a cascade detached and the mappings it removed."""
-    from app.services.portals import detach_all  # portals builds on this module
-
     instance = await require(session, principal, name, lock=True)
     facts = await repo.facts(session, instance)
     check_if_match(if_match, etag(instance, facts))
     rules.check_can_delete_instance(facts, cascade)
     own_mappings = await mappings_repo.count_for_member(session, instance.id)
     rules.check_can_detach_member(name, own_mappings, cascade)
-    detached, removed = await detach_all(session, instance.id)
+    detached, removed = await repo.detach_all(session, instance.id)
     removed += await mappings_repo.delete_for_member(session, instance.id)
     await repo.detach_member(session, instance.id)
     await session.delete(instance)

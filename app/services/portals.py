@@ -10,7 +10,6 @@ from sqlmodel import col
 from app.auth import Principal
 from app.db.models import Instance
 from app.db.repositories import instances as repo
-from app.db.repositories import mappings as mappings_repo
 from app.domain import rules
 from app.domain.errors import NotFound
 from app.etags import etag_of
@@ -62,15 +61,7 @@ async def demote(
     Returns the members detached and the mappings removed."""
     instance, facts = await require_portal(session, principal, name, lock=True)
     rules.check_can_demote(facts, cascade)
-    detached, removed = await detach_all(session, instance.id)
+    detached, removed = await repo.detach_all(session, instance.id)
     await repo.delete_setting(session, instance.id, rules.PORTAL_SETTING)
     await session.flush()
-    return detached, removed
-
-
-async def detach_all(session: AsyncSession, portal_id: str) -> tuple[list[str], int]:
-    """Detach every member of a portal, with their mappings (invariant 6 was checked by the caller)."""
-    detached = await repo.member_names(session, portal_id)
-    removed = await mappings_repo.delete_for_portal(session, portal_id)
-    await repo.detach_members(session, portal_id)
     return detached, removed

@@ -16,7 +16,6 @@ from app.domain.errors import CsvTooManyRows, InvalidCsv
 from app.services.instances import require
 from app.services.services import check_removable, remove_services
 
-_FIELDS = ("name", "duration_minutes", "price", "web_enabled")
 # Rows written per statement: between two, the event loop answers other requests.
 _CHUNK = 1000
 MAX_ROWS_SETTING = "PORTICO_MAX_CSV_ROWS"
@@ -78,7 +77,7 @@ def _plan(
     existing = {s.code: s for s in stored}
     plan = _Plan()
     for row in rows:
-        values = {field: getattr(row, field) for field in _FIELDS}
+        values = {field: getattr(row, field) for field in repo.VALUE_FIELDS}
         current = existing.get(row.code)
         if current is None:
             plan.outcome.created.append(row.code)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.db.models import Instance, InstanceSetting, Membership
+from app.db.repositories import mappings
 from app.db.repositories.text import contains
 from app.domain.rules import PORTAL_SETTING, PORTAL_VALUE, InstanceFacts
 
@@ -160,8 +161,13 @@ async def member_names(session: AsyncSession, portal_id: str) -> list[str]:
     return list(rows.scalars())
 
 
-async def detach_members(session: AsyncSession, portal_id: str) -> None:
+async def detach_all(session: AsyncSession, portal_id: str) -> tuple[list[str], int]:
+    """Detach every member of a portal, with their mappings (the caller checked invariant 6).
+    Returns the members detached, by name, and the number of mappings removed."""
+    detached = await member_names(session, portal_id)
+    removed = await mappings.delete_for_portal(session, portal_id)
     await session.execute(delete(Membership).where(col(Membership.portal_id) == portal_id))
+    return detached, removed
 
 
 async def detach_member(session: AsyncSession, member_id: str) -> None:

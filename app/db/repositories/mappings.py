@@ -58,11 +58,6 @@ async def count_for_member(session: AsyncSession, member_id: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def count_for_portal(session: AsyncSession, portal_id: str) -> int:
-    stmt = select(func.count()).where(col(Mapping.portal_id) == portal_id)
-    return int((await session.execute(stmt)).scalar_one())
-
-
 async def delete_for_member(session: AsyncSession, member_id: str) -> int:
     result = await session.execute(delete(Mapping).where(col(Mapping.member_id) == member_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

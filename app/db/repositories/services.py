@@ -96,6 +96,10 @@ async def delete_services(session: AsyncSession, service_ids: list[str]) -> None
         await session.execute(delete(Service).where(col(Service.id).in_(service_ids)))
 
 
+# What a service holds besides its code: what an import compares and a clone copies.
+VALUE_FIELDS = ("name", "duration_minutes", "price", "web_enabled")
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceValues:
     """A service's stored values, without an ORM object (the CSV import compares thousands)."""
@@ -148,11 +152,3 @@ async def update_values(session: AsyncSession, rows: list[dict[str, Any]], now: 
     """Update services by id (each dict holds `id`, the new values and the new `version`)."""
     if rows:
         await session.execute(update(Service), [{**row, "updated_at": now} for row in rows])
-
-
-async def touch(session: AsyncSession, service_id: str, values: dict[str, Any]) -> None:
-    await session.execute(
-        update(Service)
-        .where(col(Service.id) == service_id)
-        .values(**values, version=col(Service.version) + 1)
-    )
