@@ -179,6 +179,22 @@ async def add_member(client: httpx.AsyncClient, portal: str, member: str) -> dic
     return await _created(await client.post(f"/v1/portals/{portal}/members", json={"instance": member}))
 
 
+# GESDENT connection rules that can be synced (a run is queued; nothing listens on the address).
+GESDENT_RULES = {
+    "base_url": "http://127.0.0.1:9/",
+    "resource_ids": ["AAAA1111-BBBB2222"],
+    "credentials": {"users": "u:pw", "reservations": "r:pw", "availability": "a:pw"},
+}
+
+
+async def configure_gesdent(client: httpx.AsyncClient, name: str = "tt_c") -> str:
+    """A new instance `name` with GESDENT_RULES; returns its webhook secret."""
+    await create_instance(client, name)
+    response = await client.put(f"/v1/instances/{name}/gesdent", json=GESDENT_RULES)
+    assert response.status_code == 201, response.text
+    return response.json()["webhook_secret"]  # type: ignore[no-any-return]
+
+
 def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status and type."""
     assert response.status_code == status, response.text

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from app.pages.render import page
-from app.schemas.sync import SyncRunPublic
+from app.schemas.sync_runs import SyncRunPublic
 from app.services.reports import MEMBERS_PER_PAGE, ReportPage
 
 LEGACY_PATH = "/cron_importer_gesdent.php"

@@ -15,9 +15,9 @@ from app.negotiation import wants_html
 from app.pages import views
 from app.pages.render import from_another_site
 from app.problems import responses
-from app.routers.sync import ACCEPTED, RUN_ID_PATTERN, answer_trigger
+from app.routers.sync_runs import ACCEPTED, RUN_ID_PATTERN, answer_trigger
 from app.schemas.common import instance_name
-from app.schemas.sync import SyncRunPublic
+from app.schemas.sync_runs import SyncRunPublic
 from app.services import sync_runs
 from app.state import SettingsDep
 

@@ -20,8 +20,8 @@ from app.schemas.services import (
     ServicePublic,
     ServiceUpdate,
 )
-from app.services import service_import
 from app.services import services as service
+from app.services import services_csv
 from app.state import SettingsDep
 
 router = APIRouter(tags=["services"])
@@ -80,7 +80,7 @@ async def export_services(principal: InstancesRead, session: SessionDep, name: N
     carriage return) is written with a leading `'`, and so is a cell that starts with `'` or that
     starts or ends with whitespace; the import removes exactly that one quote and keeps that
     whitespace, so export then import is exact."""
-    text = await service_import.export_csv(session, principal, name)
+    text = await services_csv.export_csv(session, principal, name)
     return CsvResponse(text, headers={"Content-Disposition": f'attachment; filename="{name}-services.csv"'})
 
 
@@ -114,7 +114,7 @@ async def import_services(
     with `'` followed by `=`, `+`, `-`, `@`, a tab, a carriage return, another `'` or whitespace, or
     ending with whitespace, loses that first `'` and keeps its whitespace (the export's escape)."""
     data = await read_csv(request)
-    outcome = await service_import.import_csv(
+    outcome = await services_csv.import_csv(
         session,
         principal,
         name,

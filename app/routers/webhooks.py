@@ -12,7 +12,7 @@ from app.domain.errors import ValidationFailed
 from app.domain.gesdent import NotifiedStream
 from app.problems import describe_errors, responses
 from app.schemas.common import InstanceName
-from app.schemas.sync import SyncRunPublic
+from app.schemas.sync_runs import SyncRunPublic
 from app.services import webhooks as service
 from app.state import SecretBoxDep, SettingsDep
 

@@ -21,6 +21,11 @@ class InstanceCreate(Input):
     member_code: MemberCode | None = None
 
 
+# The body of a promotion and of a new membership: an instance, by name.
+class InstanceRef(Input):
+    instance: InstanceName
+
+
 class InstanceUpdate(Input):
     display_name: DisplayName | None = Field(None, description="Cannot be null.")
     member_code: MemberCode | None = Field(None, description="null removes it.")

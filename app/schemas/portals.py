@@ -4,11 +4,7 @@ from pydantic import Field
 
 from app.db.models import Instance
 from app.domain.rules import Requirement
-from app.schemas.common import Input, InstanceName, Output, Timestamp
-
-
-class InstanceRef(Input):
-    instance: InstanceName
+from app.schemas.common import Output
 
 
 class RequirementPublic(Output):
@@ -39,30 +35,3 @@ class PortalDemoted(Output):
     demoted: bool = True
     detached_members: list[str] = Field(description="Members that left the portal (cascade).")
     removed_mappings: int = Field(description="Mappings removed with them (cascade).")
-
-
-class MemberPublic(Output):
-    portal: str
-    name: str
-    display_name: str
-    member_code: str | None
-    joined_at: Timestamp
-
-    @classmethod
-    def build(cls, portal: str, member: Instance, joined_at: object) -> MemberPublic:
-        return cls.model_validate(
-            {
-                "portal": portal,
-                "name": member.name,
-                "display_name": member.display_name,
-                "member_code": member.member_code,
-                "joined_at": joined_at,
-            }
-        )
-
-
-class MemberRemoved(Output):
-    portal: str
-    name: str
-    removed: bool = True
-    removed_mappings: int = Field(description="The member's mappings removed with it (cascade).")

@@ -26,7 +26,7 @@ from tests.conftest import ALL_SCOPES, add_member, assert_problem, create_instan
 
 # Served without a key, on purpose. Anything else must answer 401 without a valid key.
 PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/assets", "/redoc", "/openapi.json"}
-# Authenticated by its Standard Webhooks signature instead of a key (tests/sync/test_runs_api.py).
+# Authenticated by its Standard Webhooks signature instead of a key (tests/api/test_webhooks.py).
 SIGNED_PATHS = {"/v1/webhooks/gesdent"}
 WRITE_ORDER = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.api.test_gesdent import RULES
-from tests.api.test_report import _portal
+from tests.api.test_reports import _portal
 from tests.conftest import assert_problem, create_instance
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"

@@ -1,6 +1,6 @@
 """The services CSV without a database: every rule of reading a file (each field's checks are in
 test_services_csv_fields.py), with the line each error names, and the export that reads back
-exactly. tests/api/test_service_import.py keeps the paths through HTTP (multipart, the 413, dry runs,
+exactly. tests/api/test_services_csv.py keeps the paths through HTTP (multipart, the 413, dry runs,
 what is written)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Standard Webhooks signatures: verify ∘ sign for any delivery, any change refused, the window at
-its boundaries, the header's forms. tests/sync/test_runs_api.py keeps the path through HTTP (the 401,
+its boundaries, the header's forms. tests/api/test_webhooks.py keeps the path through HTTP (the 401,
 replays, the run it queues)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""POST …/services/import and GET …/services/export."""
+"""The services CSV through the API: POST …/services/import and GET …/services/export."""
 
 from tests.conftest import add_member, assert_problem, create_instance, create_portal
 

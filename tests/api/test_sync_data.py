@@ -1,4 +1,5 @@
-"""Imported data through the API, and the portal availability built from it and the mappings."""
+"""The data the sync keeps from GESDENT, through the API, and the portal availability built from it
+and the mappings."""
 
 from datetime import UTC, datetime, timedelta
 

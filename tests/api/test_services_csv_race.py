@@ -1,5 +1,5 @@
-"""A mapping POST racing a `mode=replace` import that deletes its target: never a 500, and the
-invariants hold afterwards (checked with SQL, not with the API's own answers)."""
+"""A mapping POST racing a services CSV import (`mode=replace`) that deletes its target: never a 500,
+and the invariants hold afterwards (checked with SQL, not with the API's own answers)."""
 
 import asyncio
 

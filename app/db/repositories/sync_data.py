@@ -1,4 +1,4 @@
-"""Queries on the data imported from GESDENT."""
+"""Queries on the data the sync keeps from GESDENT."""
 
 from __future__ import annotations
 

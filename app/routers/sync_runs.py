@@ -11,7 +11,7 @@ from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
 from app.routers.common import NamePath
-from app.schemas.sync import RunSummary, SyncRejectionPublic, SyncRunCreate, SyncRunPublic, SyncStatus
+from app.schemas.sync_runs import RunSummary, SyncRejectionPublic, SyncRunCreate, SyncRunPublic, SyncStatus
 from app.services import sync_runs as service
 from app.state import SettingsDep
 

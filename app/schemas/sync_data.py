@@ -1,4 +1,4 @@
-"""The data imported from GESDENT, as the API shows it."""
+"""The data the sync keeps from GESDENT, as the API shows it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading the data imported from GESDENT, and the availability a portal exists to show."""
+"""Reading the data the sync keeps from GESDENT, and the availability a portal exists to show."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot
-from app.db.repositories import imported as repo
+from app.db.repositories import sync_data as repo
 from app.pagination import PageRequest, fetch_page
 from app.services.instances import require
 from app.services.portals import require_portal

@@ -1,4 +1,5 @@
-"""The data imported from GESDENT, per instance, and the free slots a portal shows."""
+"""The data the sync keeps from GESDENT, per instance (tagged "imported data" in the spec), and the free
+slots a portal shows."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from app.domain.values import SERVICE_CODE_PATTERN
 from app.pagination import Page, PageParams
 from app.problems import responses
 from app.routers.common import NamePath, PortalPath
-from app.schemas.imported import (
+from app.schemas.sync_data import (
     MemberSlots,
     PatientPublic,
     PortalAvailability,
@@ -25,7 +26,7 @@ from app.schemas.imported import (
     ResourcePublic,
     SlotPublic,
 )
-from app.services import imported as service
+from app.services import sync_data as service
 
 router = APIRouter(tags=["imported data"])
 Resource = Annotated[

@@ -1,0 +1,125 @@
+"""The summary report of a portal: JSON, CSV, or a page for people whose Web column's bullets are buttons
+of a form that switch a member service's online booking off (green) or on (grey), the procedure's last
+step. The form is for people only: scripts use `PATCH /v1/instances/{name}/services/{code}` with
+`web_enabled`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Header, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
+
+from app.auth import PageInstancesRead, PageInstancesWrite, Scope
+from app.db.session import SessionDep
+from app.domain.errors import CsrfRejected
+from app.domain.values import SERVICE_CODE_PATTERN
+from app.negotiation import CSV, HTML, JSON, negotiate
+from app.pages import views
+from app.pages.render import from_another_site
+from app.problems import responses
+from app.routers.common import PortalPath
+from app.routers.csv import CsvResponse
+from app.schemas.common import InstanceName
+from app.schemas.reports import PortalReport
+from app.schemas.services import ServiceUpdate
+from app.services import members, services
+from app.services import reports as service
+from app.state import CsrfDep
+
+router = APIRouter(tags=["portals"])
+
+
+def csrf_subject(portal: str) -> str:
+    """What a report page's token allows: the Web column of that portal's report."""
+    return f"report-web:{portal}"
+
+
+@router.get(
+    "/v1/portals/{portal}/report",
+    operation_id="portals_report",
+    response_model=PortalReport,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+            "description": "The report",
+        },
+        **responses(401, 403, 404, 422),
+    },
+)
+async def portal_report(
+    principal: PageInstancesRead,
+    session: SessionDep,
+    csrf: CsrfDep,
+    request: Request,
+    portal: PortalPath,
+    accept: Annotated[
+        str | None, Header(max_length=1000, description="`text/csv` for CSV, `text/html` for the page.")
+    ] = None,
+    page: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=1_000_000,
+            description="For the HTML page: which 20 members' services it shows (JSON and CSV list all).",
+        ),
+    ] = 1,
+) -> PortalReport | Response:
+    """Summary report: readiness; per member, services, mapped, unmapped and web-enabled-but-unmapped
+    codes; portal services no member maps to. JSON; CSV (one row per member) with `Accept: text/csv`;
+    or, for a browser (`Accept: text/html`, HTTP Basic with the API key as password), a page with
+    every member's services and the Web column, whose bullets switch online booking off and on."""
+    wanted = negotiate(accept, (JSON, CSV, HTML))
+    if wanted == HTML:
+        data = await service.report_page(session, principal, portal, page)
+        token = None
+        if Scope.INSTANCES_WRITE in principal.scopes and principal.key_id is not None:
+            token = csrf.issue(principal.key_id, csrf_subject(data.report.portal))
+        toggle_url = str(request.scope.get("root_path", "")).rstrip("/") + f"/v1/portals/{portal}/report/web"
+        return views.report_page(request, data, toggle_url=toggle_url, csrf_token=token)
+    result = await service.report(session, principal, portal)
+    if wanted == CSV:
+        return CsvResponse(
+            service.to_csv(result),
+            headers={"Content-Disposition": f'attachment; filename="{portal}-report.csv"'},
+        )
+    return result
+
+
+@router.post(
+    "/v1/portals/{portal}/report/web",
+    operation_id="portals_report_web",
+    status_code=status.HTTP_303_SEE_OTHER,
+    include_in_schema=False,
+)
+async def switch_web(
+    principal: PageInstancesWrite,
+    session: SessionDep,
+    csrf: CsrfDep,
+    request: Request,
+    portal: PortalPath,
+    member: Annotated[InstanceName, Form()],
+    csrf_token: Annotated[str, Form(max_length=200)],
+    set_: Annotated[str, Form(alias="set", pattern=rf"^(on|off):{SERVICE_CODE_PATTERN[1:]}")],
+    page: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
+) -> RedirectResponse:
+    """Switch one member service's online booking, then show the report again where it was."""
+    # Another partner's portal, or not a member of it: 404, as everywhere (nothing is written).
+    await members.get(session, principal, portal, member)
+    if from_another_site(request):
+        raise CsrfRejected("Portico's forms can only be sent from Portico's own pages.")
+    assert principal.key_id is not None  # pages take partner keys only
+    if not csrf.valid(csrf_token, principal.key_id, csrf_subject(portal)):
+        raise CsrfRejected(
+            "The form expired or was not served by Portico to this API key: reload the report and try again."
+        )
+    state, _, code = set_.partition(":")
+    change = ServiceUpdate(web_enabled=state == "on")
+    await services.update(session, principal, member, code, change, None)
+    target = f"/v1/portals/{portal}/report?page={page}#{quote(member)}"
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return RedirectResponse(root + target, status_code=status.HTTP_303_SEE_OTHER)

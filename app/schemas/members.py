@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from app.db.models import Instance
+from app.schemas.common import Output, Timestamp
+
+
+class MemberPublic(Output):
+    portal: str
+    name: str
+    display_name: str
+    member_code: str | None
+    joined_at: Timestamp
+
+    @classmethod
+    def build(cls, portal: str, member: Instance, joined_at: object) -> MemberPublic:
+        return cls.model_validate(
+            {
+                "portal": portal,
+                "name": member.name,
+                "display_name": member.display_name,
+                "member_code": member.member_code,
+                "joined_at": joined_at,
+            }
+        )
+
+
+class MemberRemoved(Output):
+    portal: str
+    name: str
+    removed: bool = True
+    removed_mappings: int = Field(description="The member's mappings removed with it (cascade).")
