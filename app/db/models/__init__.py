@@ -1,0 +1,40 @@
+"""Table models, one module per noun. API schemas live in app/schemas; these never leave the service
+layer. Importing this package registers every table on `metadata` (Alembic compares them with it)."""
+
+from app.db.models.base import metadata, new_id, table_of, utcnow
+from app.db.models.gesdent import GesdentConnection
+from app.db.models.instances import Instance, InstanceSetting, Membership
+from app.db.models.mappings import Mapping
+from app.db.models.partners import ApiKey, Partner
+from app.db.models.services import Service
+from app.db.models.sync_data import (
+    GesdentPatient,
+    GesdentReservation,
+    GesdentResource,
+    GesdentSlot,
+    SyncCursor,
+)
+from app.db.models.sync_runs import SyncRejection, SyncRun, WebhookDelivery
+
+__all__ = [
+    "ApiKey",
+    "GesdentConnection",
+    "GesdentPatient",
+    "GesdentReservation",
+    "GesdentResource",
+    "GesdentSlot",
+    "Instance",
+    "InstanceSetting",
+    "Mapping",
+    "Membership",
+    "Partner",
+    "Service",
+    "SyncCursor",
+    "SyncRejection",
+    "SyncRun",
+    "WebhookDelivery",
+    "metadata",
+    "new_id",
+    "table_of",
+    "utcnow",
+]

@@ -1,0 +1,38 @@
+"""An instance's GESDENT connection rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.db.models.base import foreign_key, timestamp_column, utcnow
+
+
+class GesdentConnection(SQLModel, table=True):
+    """An instance's SYNC connection rules. Passwords and the webhook secret are stored encrypted
+    (app/crypto.py) and never leave the service layer in clear."""
+
+    __tablename__ = "gesdent_connections"
+    __table_args__ = (
+        sa.CheckConstraint("interval_minutes >= 1", name="interval_positive"),
+        sa.CheckConstraint("window_days >= 1", name="window_positive"),
+    )
+
+    instance_id: str = Field(sa_column=foreign_key("instances.id", primary_key=True))
+    base_url: str | None = Field(default=None, max_length=500)  # null: PORTICO_GESDENT_BASE_URL
+    resource_ids: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # space-separated
+    users_username: str = Field(max_length=200)
+    users_password: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    reservations_username: str = Field(max_length=200)
+    reservations_password: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    availability_username: str = Field(max_length=200)
+    availability_password: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    webhook_secret: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    enabled: bool = True
+    interval_minutes: int = 15
+    window_days: int = 14
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
