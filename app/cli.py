@@ -139,12 +139,10 @@ def rotate_secrets() -> None:
     """Re-encrypt every stored secret under the first key of PORTICO_SECRET_KEYS.
 
     Put the new key first, keep the old ones after it, run this, then drop the old keys."""
-    from sqlalchemy import select
-
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import SQLITE_WRITE, create_engine, create_sessionmaker
-    from app.db.models import GesdentConnection
+    from app.db.repositories import gesdent
     from app.keys import resolve_secret_keys
     from app.services.gesdent import rotate_all_rows
 
@@ -158,8 +156,7 @@ def rotate_secrets() -> None:
         try:
             async with create_sessionmaker(engine)() as session:
                 await session.connection(execution_options={SQLITE_WRITE: True})
-                rows = list((await session.execute(select(GesdentConnection).with_for_update())).scalars())
-                count = rotate_all_rows(rows, box)
+                count = rotate_all_rows(await gesdent.all_locked(session), box)
                 await session.commit()
                 return count
         finally:

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.crypto import SecretBox
+from app.cursors import Cursors
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
@@ -19,7 +20,6 @@ from app.keys import resolve_master_key, resolve_secret_keys
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
 from app.pages.render import PageAssets
-from app.pagination import Cursors
 from app.problems import UnexpectedErrors, error_response
 from app.problems import install as install_problem_handlers
 from app.query_strings import StrictQueryStrings
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secret_keys = resolve_secret_keys(settings)
         app.state.secret_box = SecretBox(secret_keys)
         app.state.csrf = CsrfTokens(secret_keys)
-        app.state.cursors = Cursors(secret_keys, settings.public_url)
+        app.state.cursors = Cursors(secret_keys)
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         if settings.auto_migrate:
             await migrate.upgrade(engine)

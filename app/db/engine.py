@@ -57,6 +57,12 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+async def ping(engine: AsyncEngine) -> None:
+    """Ask the database the simplest question; whatever stops it answering is raised."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
 async def check_database(url: str) -> None:
     """Connect once (on SQLite, also take the write lock), so that a database which cannot work is a
     ConfigError naming PORTICO_DATABASE_URL and the fix before anything starts on it. Errors that are

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+
+from app.db.engine import ping
+from app.state import EngineDep
 
 router = APIRouter(tags=["health"])
 
@@ -16,11 +18,10 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", operation_id="health_ready", responses={503: {"description": "Database unreachable"}})
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(engine: EngineDep) -> JSONResponse:
     """The database answers."""
     try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await ping(engine)
     except Exception:  # any failure to reach the database means not ready
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})

@@ -37,14 +37,15 @@ async def list_instances(
     principal: InstancesRead,
     session: SessionDep,
     page: PageParams,
+    response: Response,
     kind: Annotated[
         InstanceKind | None, Query(description="Only portals, members or standalone instances.")
     ] = None,
     q: SearchText = None,
 ) -> Page[InstancePublic]:
-    rows, cursor = await service.list_page(session, principal, page, kind, q)
-    items = [InstancePublic.of(r.Instance, kind_of(r.portal_setting, r.member_of), r.member_of) for r in rows]
-    return Page(items=items, next_cursor=cursor)
+    rows, cursor = await service.list_page(session, principal, page.request, kind, q)
+    items = [InstancePublic.of(r.instance, kind_of(r.portal_setting, r.member_of), r.member_of) for r in rows]
+    return page.answer(items, cursor, response)
 
 
 @router.post(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.auth import InstancesRead, PortalsWrite
+from app.db.repositories.mappings import MappingRow
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
@@ -27,15 +28,15 @@ router = APIRouter(tags=["mappings"])
 BASE = "/v1/portals/{portal}/members/{member}"
 
 
-def _public(portal: str, member: str, row: object) -> MappingPublic:
+def _public(portal: str, member: str, row: MappingRow) -> MappingPublic:
     return MappingPublic(
         portal=portal,
         member=member,
-        member_service=row.member_code,  # type: ignore[attr-defined]
-        member_service_name=row.member_name,  # type: ignore[attr-defined]
-        portal_service=row.portal_code,  # type: ignore[attr-defined]
-        portal_service_name=row.portal_name,  # type: ignore[attr-defined]
-        created_at=row.Mapping.created_at,  # type: ignore[attr-defined]
+        member_service=row.member_code,
+        member_service_name=row.member_name,
+        portal_service=row.portal_code,
+        portal_service_name=row.portal_name,
+        created_at=row.mapping.created_at,
     )
 
 
@@ -46,10 +47,15 @@ def _public(portal: str, member: str, row: object) -> MappingPublic:
     responses=responses(401, 403, 404, 422),
 )
 async def list_mappings(
-    principal: InstancesRead, session: SessionDep, portal: PortalPath, member: MemberPath, page: PageParams
+    principal: InstancesRead,
+    session: SessionDep,
+    portal: PortalPath,
+    member: MemberPath,
+    page: PageParams,
+    response: Response,
 ) -> Page[MappingPublic]:
-    rows, cursor = await service.list_page(session, principal, portal, member, page)
-    return Page(items=[_public(portal, member, r) for r in rows], next_cursor=cursor)
+    rows, cursor = await service.list_page(session, principal, portal, member, page.request)
+    return page.answer([_public(portal, member, r) for r in rows], cursor, response)
 
 
 @router.post(

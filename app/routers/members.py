@@ -23,10 +23,10 @@ router = APIRouter(tags=["portals"])
     responses=responses(401, 403, 404, 422),
 )
 async def list_members(
-    principal: InstancesRead, session: SessionDep, portal: PortalPath, page: PageParams
+    principal: InstancesRead, session: SessionDep, portal: PortalPath, page: PageParams, response: Response
 ) -> Page[MemberPublic]:
-    rows, cursor = await service.list_page(session, principal, portal, page)
-    return Page(items=[MemberPublic.build(portal, r.Instance, r.joined_at) for r in rows], next_cursor=cursor)
+    rows, cursor = await service.list_page(session, principal, portal, page.request)
+    return page.answer([MemberPublic.build(portal, r.instance, r.joined_at) for r in rows], cursor, response)
 
 
 @router.post(

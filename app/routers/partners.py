@@ -24,9 +24,11 @@ KeyId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="API key id.
     response_model=Page[PartnerPublic],
     responses=responses(401, 403, 422),
 )
-async def list_partners(_: Master, session: SessionDep, page: PageParams) -> Page[PartnerPublic]:
-    rows, cursor = await service.list_page(session, page)
-    return Page(items=[PartnerPublic.model_validate(r.Partner) for r in rows], next_cursor=cursor)
+async def list_partners(
+    _: Master, session: SessionDep, page: PageParams, response: Response
+) -> Page[PartnerPublic]:
+    partners, cursor = await service.list_page(session, page.request)
+    return page.answer([PartnerPublic.model_validate(p) for p in partners], cursor, response)
 
 
 @router.post(
@@ -61,10 +63,10 @@ async def get_partner(_: Master, session: SessionDep, partner_id: PartnerId) -> 
     responses=responses(401, 403, 404, 422),
 )
 async def list_api_keys(
-    _: Master, session: SessionDep, partner_id: PartnerId, page: PageParams
+    _: Master, session: SessionDep, partner_id: PartnerId, page: PageParams, response: Response
 ) -> Page[ApiKeyPublic]:
-    rows, cursor = await service.list_keys_page(session, partner_id, page)
-    return Page(items=[service.key_public(r.ApiKey) for r in rows], next_cursor=cursor)
+    keys, cursor = await service.list_keys_page(session, partner_id, page.request)
+    return page.answer([service.key_public(key) for key in keys], cursor, response)
 
 
 @router.post(

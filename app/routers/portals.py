@@ -23,15 +23,17 @@ router = APIRouter(tags=["portals"])
     response_model=Page[PortalPublic],
     responses=responses(401, 403, 422),
 )
-async def list_portals(principal: InstancesRead, session: SessionDep, page: PageParams) -> Page[PortalPublic]:
-    rows, cursor = await service.list_page(session, principal, page)
+async def list_portals(
+    principal: InstancesRead, session: SessionDep, page: PageParams, response: Response
+) -> Page[PortalPublic]:
+    rows, cursor = await service.list_page(session, principal, page.request)
     items = [
         PortalPublic.build(
-            r.Instance, rules.unmet_requirements(rules.PORTAL_VALUE, r.Instance.comms_enabled), r.member_count
+            r.instance, rules.unmet_requirements(rules.PORTAL_VALUE, r.instance.comms_enabled), r.member_count
         )
         for r in rows
     ]
-    return Page(items=items, next_cursor=cursor)
+    return page.answer(items, cursor, response)
 
 
 @router.post(

@@ -38,14 +38,15 @@ async def list_services(
     session: SessionDep,
     name: NamePath,
     page: PageParams,
+    response: Response,
     q: SearchText = None,
     web_enabled: Annotated[bool | None, Query(description="Only services bookable online, or not.")] = None,
     mapped: Annotated[
         bool | None, Query(description="Only services that are (or are not) part of a mapping.")
     ] = None,
 ) -> Page[ServicePublic]:
-    rows, cursor = await service.list_page(session, principal, name, page, q, web_enabled, mapped)
-    return Page(items=[ServicePublic.build(r.Service, r.mapped_to) for r in rows], next_cursor=cursor)
+    rows, cursor = await service.list_page(session, principal, name, page.request, q, web_enabled, mapped)
+    return page.answer([ServicePublic.build(r.service, r.mapped_to) for r in rows], cursor, response)
 
 
 @router.post(

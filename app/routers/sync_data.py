@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BeforeValidator
 
 from app.auth import InstancesRead, PatientsRead, SyncRead
@@ -81,16 +81,10 @@ FiltersDep = Annotated[Filters, Depends(filters)]
     responses=responses(401, 403, 404, 422),
 )
 async def list_resources(
-    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams
+    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams, response: Response
 ) -> Page[ResourcePublic]:
-    rows, cursor = await service.resources(session, principal, name, page)
-    items = [
-        ResourcePublic(
-            id=r.gesdent_id, name=r.name, kind=r.kind, active=r.active, updated_at=r.remote_updated_at
-        )
-        for r in (row.GesdentResource for row in rows)
-    ]
-    return Page(items=items, next_cursor=cursor)
+    resources, cursor = await service.resources(session, principal, name, page.request)
+    return page.answer([ResourcePublic.build(r) for r in resources], cursor, response)
 
 
 @router.get(
@@ -100,25 +94,11 @@ async def list_resources(
     responses=responses(401, 403, 404, 422),
 )
 async def list_patients(
-    principal: PatientsRead, session: SessionDep, name: NamePath, page: PageParams
+    principal: PatientsRead, session: SessionDep, name: NamePath, page: PageParams, response: Response
 ) -> Page[PatientPublic]:
     """Patients (GESDENT users): personal data, so the key needs `patients:read`."""
-    rows, cursor = await service.patients(session, principal, name, page)
-    items = [
-        PatientPublic(
-            id=p.gesdent_id,
-            first_name=p.first_name,
-            last_name=p.last_name,
-            phone=p.phone,
-            email=p.email,
-            birth_date=p.birth_date,
-            member_code=p.member_code,
-            deleted=p.deleted,
-            updated_at=p.remote_updated_at,
-        )
-        for p in (row.GesdentPatient for row in rows)
-    ]
-    return Page(items=items, next_cursor=cursor)
+    patients, cursor = await service.patients(session, principal, name, page.request)
+    return page.answer([PatientPublic.build(p) for p in patients], cursor, response)
 
 
 @router.get(
@@ -133,26 +113,14 @@ async def list_reservations(
     name: NamePath,
     page: PageParams,
     where: FiltersDep,
+    response: Response,
     status: Annotated[Literal["booked", "cancelled", "attended", "no_show"] | None, Query()] = None,
 ) -> Page[ReservationPublic]:
     """Reservations by start time; filter by resource, days and status."""
-    rows, cursor = await service.reservations(
-        session, principal, name, page, where.resource, where.start, where.end, status
+    reservations, cursor = await service.reservations(
+        session, principal, name, page.request, where.resource, where.start, where.end, status
     )
-    items = [
-        ReservationPublic(
-            id=r.gesdent_id,
-            resource_id=r.resource_id,
-            user_id=r.user_id,
-            treatment_code=r.treatment_code,
-            start=r.starts_at,
-            end=r.ends_at,
-            status=r.status,
-            updated_at=r.remote_updated_at,
-        )
-        for r in (row.GesdentReservation for row in rows)
-    ]
-    return Page(items=items, next_cursor=cursor)
+    return page.answer([ReservationPublic.build(r) for r in reservations], cursor, response)
 
 
 @router.get(
@@ -167,19 +135,13 @@ async def list_availability(
     name: NamePath,
     page: PageParams,
     where: FiltersDep,
+    response: Response,
 ) -> Page[SlotPublic]:
     """Free slots as of the last complete availability fetch, by start time."""
-    rows, cursor = await service.slots(session, principal, name, page, where.resource, where.start, where.end)
-    items = [
-        SlotPublic(
-            resource_id=s.resource_id,
-            start=s.starts_at,
-            end=s.ends_at,
-            treatment_codes=s.treatment_codes.split(),
-        )
-        for s in (row.GesdentSlot for row in rows)
-    ]
-    return Page(items=items, next_cursor=cursor)
+    slots, cursor = await service.slots(
+        session, principal, name, page.request, where.resource, where.start, where.end
+    )
+    return page.answer([SlotPublic.build(s) for s in slots], cursor, response)
 
 
 @router.get(
@@ -217,6 +179,6 @@ async def portal_availability(
             "service": service_code,
             "from": start,
             "to": end,
-            "members": [MemberSlots.model_validate(m) for m in members],
+            "members": [MemberSlots.model_validate(m, from_attributes=True) for m in members],
         }
     )

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 
 from app.auth import PatientsRead, SyncRead, SyncRunner
+from app.db.models import SyncRun
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
@@ -24,10 +25,10 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def answer_trigger(run: object, instance: str, created: bool, response: Response) -> SyncRunPublic:
+def answer_trigger(run: SyncRun, instance: str, created: bool, response: Response) -> SyncRunPublic:
     response.status_code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
-    response.headers["Location"] = f"/v1/sync-runs/{run.id}"  # type: ignore[attr-defined]
-    return SyncRunPublic.build(run, instance)  # type: ignore[arg-type]
+    response.headers["Location"] = f"/v1/sync-runs/{run.id}"
+    return SyncRunPublic.build(run, instance)
 
 
 @router.post(
@@ -61,11 +62,11 @@ async def create_sync_run(
     responses=responses(401, 403, 404, 422),
 )
 async def list_sync_runs(
-    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams
+    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams, response: Response
 ) -> Page[SyncRunPublic]:
     """The instance's runs, newest first."""
-    rows, cursor = await service.list_page(session, principal, name, page)
-    return Page(items=[SyncRunPublic.build(r.SyncRun, name) for r in rows], next_cursor=cursor)
+    runs, cursor = await service.list_page(session, principal, name, page.request)
+    return page.answer([SyncRunPublic.build(run, name) for run in runs], cursor, response)
 
 
 @router.get(
@@ -75,8 +76,8 @@ async def list_sync_runs(
     responses=responses(401, 403, 404, 422),
 )
 async def get_sync_run(principal: SyncRead, session: SessionDep, run_id: RunId) -> SyncRunPublic:
-    run, instance = await service.get(session, principal, run_id)
-    return SyncRunPublic.build(run, instance)
+    found = await service.get(session, principal, run_id)
+    return SyncRunPublic.build(found.run, found.instance)
 
 
 @router.get(
@@ -86,13 +87,13 @@ async def get_sync_run(principal: SyncRead, session: SessionDep, run_id: RunId) 
     responses=responses(401, 403, 404, 422),
 )
 async def list_sync_rejections(
-    principal: PatientsRead, session: SessionDep, run_id: RunId, page: PageParams
+    principal: PatientsRead, session: SessionDep, run_id: RunId, page: PageParams, response: Response
 ) -> Page[SyncRejectionPublic]:
     """The records the run skipped as malformed, in the order found: at most 100 per stream (the
     run's `counts` have every one). Ids and reasons only, never a value; but the ids are patients'
     records, so the key needs `patients:read`."""
-    rows, cursor = await service.rejections_page(session, principal, run_id, page)
-    return Page(items=[SyncRejectionPublic.build(row.SyncRejection) for row in rows], next_cursor=cursor)
+    rejections, cursor = await service.rejections_page(session, principal, run_id, page.request)
+    return page.answer([SyncRejectionPublic.build(r) for r in rejections], cursor, response)
 
 
 @router.get(
@@ -105,10 +106,10 @@ async def get_sync_status(principal: SyncRead, session: SessionDep, name: NamePa
     """Last success, last error, the active run and the next scheduled run."""
     found = await service.status(session, principal, name)
 
-    def summary(run: object | None) -> RunSummary | None:
+    def summary(run: SyncRun | None) -> RunSummary | None:
         if run is None:
             return None
-        return RunSummary(run_id=run.id, finished_at=run.finished_at, error=run.error)  # type: ignore[attr-defined]
+        return RunSummary(run_id=run.id, finished_at=run.finished_at, error=run.error)
 
     connection = found.connection
     return SyncStatus(

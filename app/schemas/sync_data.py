@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot
 from app.schemas.common import Output, Timestamp
 
 
@@ -13,6 +14,16 @@ class ResourcePublic(Output):
     kind: str
     active: bool
     updated_at: str = Field(description="As GESDENT sent it.")
+
+    @classmethod
+    def build(cls, row: GesdentResource) -> ResourcePublic:
+        return cls(
+            id=row.gesdent_id,
+            name=row.name,
+            kind=row.kind,
+            active=row.active,
+            updated_at=row.remote_updated_at,
+        )
 
 
 class PatientPublic(Output):
@@ -26,6 +37,20 @@ class PatientPublic(Output):
     deleted: bool
     updated_at: str
 
+    @classmethod
+    def build(cls, row: GesdentPatient) -> PatientPublic:
+        return cls(
+            id=row.gesdent_id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            phone=row.phone,
+            email=row.email,
+            birth_date=row.birth_date,
+            member_code=row.member_code,
+            deleted=row.deleted,
+            updated_at=row.remote_updated_at,
+        )
+
 
 class ReservationPublic(Output):
     id: str
@@ -37,12 +62,34 @@ class ReservationPublic(Output):
     status: str
     updated_at: str
 
+    @classmethod
+    def build(cls, row: GesdentReservation) -> ReservationPublic:
+        return cls(
+            id=row.gesdent_id,
+            resource_id=row.resource_id,
+            user_id=row.user_id,
+            treatment_code=row.treatment_code,
+            start=row.starts_at,
+            end=row.ends_at,
+            status=row.status,
+            updated_at=row.remote_updated_at,
+        )
+
 
 class SlotPublic(Output):
     resource_id: str
     start: Timestamp
     end: Timestamp
     treatment_codes: list[str]
+
+    @classmethod
+    def build(cls, row: GesdentSlot) -> SlotPublic:
+        return cls(
+            resource_id=row.resource_id,
+            start=row.starts_at,
+            end=row.ends_at,
+            treatment_codes=row.treatment_codes.split(),
+        )
 
 
 class MemberSlots(Output):

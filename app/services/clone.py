@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
 from app.db.models import GesdentConnection, Instance, Mapping, Service
+from app.db.repositories import gesdent as gesdent_repo
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.db.repositories import services as services_repo
@@ -82,7 +83,7 @@ async def _copy_gesdent(
 ) -> bool:
     """The model's connection rules, minus what belongs to one centre: resource IDs (and, unless asked,
     passwords). Disabled until a PUT completes them, which also issues its webhook secret."""
-    rules = await session.get(GesdentConnection, source.id)
+    rules = await gesdent_repo.get(session, source.id)
     if rules is None:
         return False
     session.add(
@@ -135,9 +136,9 @@ async def _copy_mappings(
             session.add(
                 Mapping(
                     member_service_id=copy.id,
-                    portal_service_id=row.Mapping.portal_service_id,
+                    portal_service_id=row.mapping.portal_service_id,
                     member_id=new.id,
-                    portal_id=row.Mapping.portal_id,
+                    portal_id=row.mapping.portal_id,
                 )
             )
             count += 1

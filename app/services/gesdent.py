@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Principal
 from app.crypto import SecretBox
 from app.db.models import GesdentConnection, utcnow
+from app.db.repositories import gesdent as repo
 from app.domain import gesdent as rules
 from app.domain.errors import NotFound, ValidationFailed
 from app.etags import check_if_match, etag_of
@@ -34,7 +35,7 @@ def new_webhook_secret() -> str:
 
 async def get(session: AsyncSession, principal: Principal, name: str) -> GesdentConnection:
     instance = await require(session, principal, name)
-    connection = await session.get(GesdentConnection, instance.id)
+    connection = await repo.get(session, instance.id)
     if connection is None:
         raise NotFound(f"Instance {name} has no GESDENT connection rules.", instance=name)
     return connection
@@ -57,7 +58,7 @@ async def put(
     allow_private: bool,
 ) -> Saved:
     instance = await require(session, principal, name, lock=True)
-    current = await session.get(GesdentConnection, instance.id)
+    current = await repo.get(session, instance.id)
     check_if_match(if_match, None if current is None else etag(current))
     resource_ids, errors = await _validate(data, current, allow_private)
     if errors:

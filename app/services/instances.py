@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Instance
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
+from app.db.repositories.pages import PageRequest
 from app.domain import rules
 from app.domain.errors import NameTaken, NotFound
 from app.domain.matching import closest_names
 from app.domain.values import INSTANCE_PREFIX
 from app.etags import check_if_match, etag_of
-from app.pagination import PageRequest, fetch_page
 from app.schemas.instances import InstanceCreate, InstanceUpdate
 from app.services.changes import apply, changed_fields, reject_nulls
 
@@ -65,9 +62,8 @@ async def get(session: AsyncSession, principal: Principal, name: str) -> tuple[I
 
 async def list_page(
     session: AsyncSession, principal: Principal, page: PageRequest, kind: str | None, q: str | None
-) -> tuple[list[Any], str | None]:
-    stmt = repo.filter_list(repo.select_with_kind(partner_of(principal)), kind, q)
-    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: [row.Instance.name])
+) -> tuple[list[repo.InstanceRow], str | None]:
+    return await repo.list_page(session, partner_of(principal), page, kind, q)
 
 
 async def create(

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Instance, Mapping, Service
 from app.db.repositories import instances as instances_repo
 from app.db.repositories import mappings as repo
+from app.db.repositories.mappings import MappingRow
+from app.db.repositories.pages import PageRequest
 from app.domain.errors import AlreadyMapped, NotFound, ValidationFailed
-from app.domain.matching import Candidate, suggest
+from app.domain.matching import Candidate, Suggestion, suggest
 from app.etags import check_if_match, etag_of
-from app.pagination import PageRequest, fetch_page
 from app.services import members
+from app.services.portals import require_portal
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ async def _pair(session: AsyncSession, principal: Principal, portal: str, member
     that locks the portal or the member: the mappings of this member, a change to either's services
     (a `mode=replace` import, a delete), a detach. Without the portal's lock, a mapping could target
     a portal service that a concurrent import is deleting, and one of the two would fail at commit."""
-    portal_row, _ = await _portal(session, principal, portal)
+    portal_row, _ = await require_portal(session, principal, portal)
     if lock:
         # Portal first, then member (the order members.remove uses), so two writers never wait on each
         # other in a cycle. The membership is read after the portal's lock, so a detach that won is seen.
@@ -42,28 +42,19 @@ async def _pair(session: AsyncSession, principal: Principal, portal: str, member
     return Pair(portal_row, member_row)
 
 
-async def _portal(session: AsyncSession, principal: Principal, portal: str) -> Any:
-    from app.services.portals import require_portal
-
-    return await require_portal(session, principal, portal)
-
-
 async def list_page(
     session: AsyncSession, principal: Principal, portal: str, member: str, page: PageRequest
-) -> tuple[list[Any], str | None]:
+) -> tuple[list[MappingRow], str | None]:
     pair = await _pair(session, principal, portal, member, lock=False)
-    stmt = repo.select_for_member(pair.member.id)
-    return await fetch_page(
-        session, stmt, [col(repo.MemberService.code)], page, lambda row: [row.member_code]
-    )
+    return await repo.list_page(session, pair.member.id, page)
 
 
-async def get(session: AsyncSession, principal: Principal, portal: str, member: str, code: str) -> Any:
+async def get(session: AsyncSession, principal: Principal, portal: str, member: str, code: str) -> MappingRow:
     pair = await _pair(session, principal, portal, member, lock=False)
     return await _require_mapping(session, pair, code)
 
 
-async def _require_mapping(session: AsyncSession, pair: Pair, code: str) -> Any:
+async def _require_mapping(session: AsyncSession, pair: Pair, code: str) -> MappingRow:
     row = await repo.one(session, pair.member.id, code)
     if row is None:
         raise NotFound(
@@ -118,7 +109,7 @@ def _invalid(errors: list[dict[str, str]]) -> ValidationFailed:
 
 async def create(
     session: AsyncSession, principal: Principal, portal: str, member: str, member_code: str, portal_code: str
-) -> tuple[Any, bool]:
+) -> tuple[MappingRow, bool]:
     """Map a member service; (row, created). The same mapping again is not an error; another target is."""
     pair = await _pair(session, principal, portal, member, lock=True)
     resolved, errors = await _resolve(session, pair, [(member_code, portal_code)], "body.")
@@ -136,7 +127,7 @@ async def create(
     except IntegrityError:  # mapped concurrently; the primary key keeps one target
         row = await repo.one(session, pair.member.id, member_code)
         raise _already(pair, member_code, row.portal_code if row else "another service") from None
-    return await repo.one(session, pair.member.id, member_code), True
+    return await _require_mapping(session, pair, member_code), True
 
 
 def _already(pair: Pair, member_code: str, target: str) -> AlreadyMapped:
@@ -156,7 +147,7 @@ def _mapping(pair: Pair, member_service: Service, portal_service: Service) -> Ma
     )
 
 
-def etag(row: Any) -> str:
+def etag(row: MappingRow) -> str:
     return etag_of("mapping", row.member_code, row.portal_code)
 
 
@@ -168,7 +159,7 @@ async def put_one(
     member_code: str,
     portal_code: str,
     if_match: str | None,
-) -> tuple[Any, bool]:
+) -> tuple[MappingRow, bool]:
     """Map a member service to this target, replacing any other; (row, created)."""
     pair = await _pair(session, principal, portal, member, lock=True)
     existing = await repo.one(session, pair.member.id, member_code)
@@ -185,7 +176,7 @@ async def put_one(
     else:
         current.portal_service_id = portal_service.id
     await session.flush()
-    return await repo.one(session, pair.member.id, member_code), current is None
+    return await _require_mapping(session, pair, member_code), current is None
 
 
 async def delete_one(
@@ -199,12 +190,12 @@ async def delete_one(
     pair = await _pair(session, principal, portal, member, lock=True)
     row = await _require_mapping(session, pair, member_code)
     check_if_match(if_match, etag(row))
-    await repo.delete_ids(session, [row.Mapping.member_service_id])
+    await repo.delete_ids(session, [row.mapping.member_service_id])
 
 
 @dataclass(frozen=True)
 class Replaced:
-    rows: list[Any]
+    rows: list[MappingRow]
     added: int
     retargeted: int
     removed: int
@@ -220,7 +211,7 @@ async def replace_all(
     if errors:
         raise _invalid(errors)
     current = {
-        row.Mapping.member_service_id: row.Mapping for row in await repo.for_member(session, pair.member.id)
+        row.mapping.member_service_id: row.mapping for row in await repo.for_member(session, pair.member.id)
     }
     wanted = {member_service.id: portal_service for member_service, portal_service in resolved}
     removed = [sid for sid in current if sid not in wanted]
@@ -243,7 +234,7 @@ async def replace_all(
 
 async def suggestions(
     session: AsyncSession, principal: Principal, portal: str, member: str, limit: int, min_score: float
-) -> list[tuple[Service, list[Any]]]:
+) -> list[tuple[Service, list[Suggestion]]]:
     """For each unmapped member service, the portal services it most resembles."""
     pair = await _pair(session, principal, portal, member, lock=False)
     member_services = await repo.services_by_code(session, pair.member.id)

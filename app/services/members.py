@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Instance, Membership
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
+from app.db.repositories.pages import PageRequest
 from app.domain import rules
 from app.domain.errors import AlreadyMember, NotFound
-from app.pagination import PageRequest, fetch_page
 from app.services.instances import require
 from app.services.portals import require_portal
 
 
 async def list_page(
     session: AsyncSession, principal: Principal, portal: str, page: PageRequest
-) -> tuple[list[Any], str | None]:
+) -> tuple[list[repo.MemberRow], str | None]:
     instance, _ = await require_portal(session, principal, portal)
-    stmt = repo.select_members(instance.id)
-    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: [row.Instance.name])
+    return await repo.members_page(session, instance.id, page)
 
 
 async def add(
@@ -56,7 +53,7 @@ async def get(
     row = await repo.get_member(session, portal_row.id, member)
     if row is None:
         raise NotFound(f"{member} is not a member of portal {portal}.", instance=member)
-    return row.Instance, row.joined_at
+    return row.instance, row.joined_at
 
 
 async def remove(session: AsyncSession, principal: Principal, portal: str, member: str, cascade: bool) -> int:

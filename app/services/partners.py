@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.auth import DEFAULT_SCOPES, KEY_PREFIX, Principal, Scope, generate_key
 from app.db.models import ApiKey, Partner, utcnow
 from app.db.repositories import api_keys as keys_repo
 from app.db.repositories import partners as repo
+from app.db.repositories.pages import PageRequest
 from app.domain.errors import MissingScope, NotFound
-from app.pagination import PageRequest, fetch_page
 from app.schemas.partners import ApiKeyCreate, ApiKeyPublic
 
 
@@ -30,16 +27,15 @@ async def require(session: AsyncSession, partner_id: str) -> Partner:
     return partner
 
 
-async def list_page(session: AsyncSession, page: PageRequest) -> tuple[list[Any], str | None]:
-    return await fetch_page(session, repo.list_all(), [col(Partner.id)], page, lambda row: [row.Partner.id])
+async def list_page(session: AsyncSession, page: PageRequest) -> tuple[list[Partner], str | None]:
+    return await repo.list_page(session, page)
 
 
 async def list_keys_page(
     session: AsyncSession, partner_id: str, page: PageRequest
-) -> tuple[list[Any], str | None]:
+) -> tuple[list[ApiKey], str | None]:
     await require(session, partner_id)
-    stmt = keys_repo.list_for_partner(partner_id)
-    return await fetch_page(session, stmt, [col(ApiKey.id)], page, lambda row: [row.ApiKey.id])
+    return await keys_repo.list_page(session, partner_id, page)
 
 
 async def create_key(session: AsyncSession, partner_id: str, data: ApiKeyCreate) -> tuple[ApiKey, str]:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Instance
 from app.db.repositories import instances as repo
+from app.db.repositories.pages import PageRequest
 from app.domain import rules
 from app.domain.errors import NotFound
 from app.etags import etag_of
-from app.pagination import PageRequest, fetch_page
 from app.services.instances import partner_of, require
 
 
@@ -36,9 +33,8 @@ async def require_portal(
 
 async def list_page(
     session: AsyncSession, principal: Principal, page: PageRequest
-) -> tuple[list[Any], str | None]:
-    stmt = repo.select_portals(partner_of(principal))
-    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: [row.Instance.name])
+) -> tuple[list[repo.PortalRow], str | None]:
+    return await repo.portals_page(session, partner_of(principal), page)
 
 
 async def promote(session: AsyncSession, principal: Principal, name: str) -> tuple[Instance, int, bool]:

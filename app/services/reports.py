@@ -38,10 +38,10 @@ async def report(session: AsyncSession, principal: Principal, portal: str) -> Po
 async def _report_of(session: AsyncSession, instance: Instance, facts: rules.InstanceFacts) -> PortalReport:
     unmapped: dict[str, list[str]] = defaultdict(list)
     web_unmapped: dict[str, list[str]] = defaultdict(list)
-    for member_id, code, web_enabled in await repo.unmapped_member_services(session, instance.id):
-        unmapped[member_id].append(code)
-        if web_enabled:
-            web_unmapped[member_id].append(code)
+    for service in await repo.unmapped_member_services(session, instance.id):
+        unmapped[service.member_id].append(service.code)
+        if service.web_enabled:
+            web_unmapped[service.member_id].append(service.code)
     mapped = await repo.mapped_counts(session, instance.id)
     synced = await repo.last_syncs(session, instance.id)
     members = [

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import Service
 from app.db.repositories import services as repo
+from app.db.repositories.pages import PageRequest
 from app.domain.errors import NotFound, ServiceCodeTaken, ServiceMapped
 from app.etags import check_if_match, etag_of
-from app.pagination import PageRequest, fetch_page
 from app.schemas.services import ServiceCreate, ServiceUpdate
 from app.services.changes import apply, changed_fields, reject_nulls
 from app.services.instances import require
@@ -31,10 +28,9 @@ async def list_page(
     q: str | None,
     web_enabled: bool | None,
     mapped: bool | None,
-) -> tuple[list[Any], str | None]:
+) -> tuple[list[repo.ServiceRow], str | None]:
     instance = await require(session, principal, name)
-    stmt = repo.filter_list(repo.select_with_target(instance.id), q, web_enabled, mapped)
-    return await fetch_page(session, stmt, [col(Service.code)], page, lambda row: [row.Service.code])
+    return await repo.list_page(session, instance.id, page, q, web_enabled, mapped)
 
 
 async def require_service(
@@ -45,7 +41,7 @@ async def require_service(
     row = await repo.get(session, instance.id, code)
     if row is None:
         raise NotFound(f"Instance {name} has no service {code}.", service=code)
-    return row.Service, row.mapped_to
+    return row.service, row.mapped_to
 
 
 async def create(session: AsyncSession, principal: Principal, name: str, data: ServiceCreate) -> Service:

@@ -2,41 +2,31 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot
 from app.db.repositories import sync_data as repo
-from app.pagination import PageRequest, fetch_page
+from app.db.repositories.pages import PageRequest
 from app.services.instances import require
 from app.services.portals import require_portal
 
 
-def _moment_then_id(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Cursors carry the start as ISO text; the query compares it as a timestamp."""
-    moment, key = values
-    return datetime.fromisoformat(str(moment)), str(key)
-
-
-async def resources(session: AsyncSession, principal: Principal, name: str, page: PageRequest) -> Any:
+async def resources(
+    session: AsyncSession, principal: Principal, name: str, page: PageRequest
+) -> tuple[list[GesdentResource], str | None]:
     instance = await require(session, principal, name)
-    stmt = repo.resources(instance.id)
-    return await fetch_page(
-        session, stmt, [col(GesdentResource.gesdent_id)], page, lambda row: [row.GesdentResource.gesdent_id]
-    )
+    return await repo.resources_page(session, instance.id, page)
 
 
-async def patients(session: AsyncSession, principal: Principal, name: str, page: PageRequest) -> Any:
+async def patients(
+    session: AsyncSession, principal: Principal, name: str, page: PageRequest
+) -> tuple[list[GesdentPatient], str | None]:
     instance = await require(session, principal, name)
-    stmt = repo.patients(instance.id)
-    return await fetch_page(
-        session, stmt, [col(GesdentPatient.gesdent_id)], page, lambda row: [row.GesdentPatient.gesdent_id]
-    )
+    return await repo.patients_page(session, instance.id, page)
 
 
 async def reservations(
@@ -48,18 +38,9 @@ async def reservations(
     start: datetime | None,
     end: datetime | None,
     status: str | None,
-) -> Any:
+) -> tuple[list[GesdentReservation], str | None]:
     instance = await require(session, principal, name)
-    stmt = repo.reservations(instance.id, resource, start, end, status)
-    keys = [col(GesdentReservation.starts_at), col(GesdentReservation.gesdent_id)]
-    return await fetch_page(
-        session,
-        stmt,
-        keys,
-        page,
-        lambda row: [row.GesdentReservation.starts_at.isoformat(), row.GesdentReservation.gesdent_id],
-        parse_cursor=_moment_then_id,
-    )
+    return await repo.reservations_page(session, instance.id, page, resource, start, end, status)
 
 
 async def slots(
@@ -70,42 +51,47 @@ async def slots(
     resource: str | None,
     start: datetime | None,
     end: datetime | None,
-) -> Any:
+) -> tuple[list[GesdentSlot], str | None]:
     instance = await require(session, principal, name)
-    stmt = repo.slots(instance.id, resource, start, end)
-    return await fetch_page(
-        session,
-        stmt,
-        [col(GesdentSlot.starts_at), col(GesdentSlot.resource_id)],
-        page,
-        lambda row: [row.GesdentSlot.starts_at.isoformat(), row.GesdentSlot.resource_id],
-        parse_cursor=_moment_then_id,
-    )
+    return await repo.slots_page(session, instance.id, page, resource, start, end)
+
+
+@dataclass(frozen=True)
+class Slot:
+    resource_id: str
+    start: datetime
+    end: datetime
+    treatment_codes: list[str]
+
+
+@dataclass
+class MemberAvailability:
+    """A member's web-enabled services mapped to the portal service, and their free slots."""
+
+    name: str
+    display_name: str
+    member_code: str | None
+    services: list[str] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
 
 
 async def portal_availability(
     session: AsyncSession, principal: Principal, portal: str, service: str, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
+) -> list[MemberAvailability]:
     """Per member (by name): its web-enabled services mapped to `service`, and their free slots."""
     instance, _ = await require_portal(session, principal, portal)
-    members: OrderedDict[str, dict[str, Any]] = OrderedDict()
-    for name, display, code, member_service, resource, starts, ends, codes in await repo.portal_slots(
-        session, instance.id, service, start, end
-    ):
+    members: dict[str, MemberAvailability] = {}
+    seen: set[tuple[str, str, datetime]] = set()
+    for slot in await repo.portal_slots(session, instance.id, service, start, end):
         member = members.setdefault(
-            name, {"name": name, "display_name": display, "member_code": code, "services": [], "slots": {}}
+            slot.member, MemberAvailability(slot.member, slot.display_name, slot.member_code)
         )
-        if member_service not in member["services"]:
-            member["services"].append(member_service)
+        if slot.member_service not in member.services:
+            member.services.append(slot.member_service)
         # A slot offering two mapped services is still one slot.
-        member["slots"].setdefault((resource, starts), (ends, codes.split()))
-    return [
-        {
-            **member,
-            "slots": [
-                {"resource_id": resource, "start": starts, "end": ends, "treatment_codes": codes}
-                for (resource, starts), (ends, codes) in member["slots"].items()
-            ],
-        }
-        for member in members.values()
-    ]
+        if (slot.member, slot.resource_id, slot.starts_at) not in seen:
+            seen.add((slot.member, slot.resource_id, slot.starts_at))
+            member.slots.append(
+                Slot(slot.resource_id, slot.starts_at, slot.ends_at, slot.treatment_codes.split())
+            )
+    return list(members.values())

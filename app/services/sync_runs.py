@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.auth import Principal
 from app.db.models import GesdentConnection, Instance, SyncRejection, SyncRun, utcnow
+from app.db.repositories import gesdent
+from app.db.repositories import sync_runs as repo
+from app.db.repositories.pages import PageRequest
 from app.domain.errors import GesdentNotConfigured, NotFound
 from app.domain.gesdent import STREAMS, Stream
-from app.pagination import PageRequest, fetch_page
 from app.services.gesdent import missing_parts
 from app.services.instances import partner_of, require
 from app.sync import queue
@@ -40,7 +40,7 @@ async def trigger_for(
     default_base_url: str | None,
     streams: tuple[Stream, ...] = STREAMS,
 ) -> tuple[SyncRun, bool]:
-    connection = await session.get(GesdentConnection, instance.id)
+    connection = await gesdent.get(session, instance.id)
     if connection is None:
         raise GesdentNotConfigured(
             f"Instance {instance.name} has no GESDENT connection rules; "
@@ -60,7 +60,7 @@ async def trigger_for(
 async def run_of(session: AsyncSession, principal: Principal, name: str, run_id: str) -> SyncRun:
     """Run `run_id` of the caller's instance `name`, or 404."""
     instance = await require(session, principal, name)
-    run = await session.get(SyncRun, run_id)
+    run = await repo.get(session, run_id)
     if run is None or run.instance_id != instance.id:
         raise NotFound(f"Instance {name} has no sync run {run_id}.")
     return run
@@ -68,33 +68,25 @@ async def run_of(session: AsyncSession, principal: Principal, name: str, run_id:
 
 async def list_page(
     session: AsyncSession, principal: Principal, name: str, page: PageRequest
-) -> tuple[list[Any], str | None]:
+) -> tuple[list[SyncRun], str | None]:
     instance = await require(session, principal, name)
-    stmt = select(SyncRun).where(col(SyncRun.instance_id) == instance.id)
-    return await fetch_page(
-        session, stmt, [col(SyncRun.id)], page, lambda row: [row.SyncRun.id], descending=True
-    )
+    return await repo.list_page(session, instance.id, page)
 
 
-async def get(session: AsyncSession, principal: Principal, run_id: str) -> tuple[SyncRun, str]:
-    stmt = (
-        select(SyncRun, col(Instance.name))
-        .join(Instance, col(Instance.id) == SyncRun.instance_id)
-        .where(col(SyncRun.id) == run_id, col(Instance.partner_id) == partner_of(principal))
-    )
-    row = (await session.execute(stmt)).first()
-    if row is None:
+async def get(session: AsyncSession, principal: Principal, run_id: str) -> repo.RunRow:
+    """Run `run_id` of the caller's partner, with its instance's name, or 404."""
+    found = await repo.of_partner(session, run_id, partner_of(principal))
+    if found is None:
         raise NotFound(f"Sync run {run_id} not found.")
-    return row[0], row[1]
+    return found
 
 
 async def rejections_page(
     session: AsyncSession, principal: Principal, run_id: str, page: PageRequest
-) -> tuple[list[Any], str | None]:
+) -> tuple[list[SyncRejection], str | None]:
     """The records run `run_id` (of the caller's partner, else 404) rejected, in the order found."""
     await get(session, principal, run_id)
-    stmt = select(SyncRejection).where(col(SyncRejection.run_id) == run_id)
-    return await fetch_page(session, stmt, [col(SyncRejection.id)], page, lambda row: [row.SyncRejection.id])
+    return await repo.rejections_page(session, run_id, page)
 
 
 @dataclass(frozen=True)
@@ -103,29 +95,19 @@ class Status:
     last_success: SyncRun | None
     last_error: SyncRun | None
     active: SyncRun | None
-    next_scheduled_at: Any
+    next_scheduled_at: datetime | None
 
 
 async def status(session: AsyncSession, principal: Principal, name: str) -> Status:
     instance = await require(session, principal, name)
-    connection = await session.get(GesdentConnection, instance.id)
-
-    async def last(*statuses: str) -> SyncRun | None:
-        stmt = (
-            select(SyncRun)
-            .where(col(SyncRun.instance_id) == instance.id, col(SyncRun.status).in_(statuses))
-            .order_by(col(SyncRun.finished_at).desc(), col(SyncRun.id).desc())
-            .limit(1)
-        )
-        return (await session.execute(stmt)).scalars().first()
-
+    connection = await gesdent.get(session, instance.id)
     next_at = None
     if connection is not None and connection.enabled:
         next_at = queue.slot_of(utcnow(), connection.interval_minutes)[1]
     return Status(
         connection=connection,
-        last_success=await last("succeeded"),
-        last_error=await last("failed", "partial"),
-        active=await queue.active_run(session, instance.id),
+        last_success=await repo.last(session, instance.id, "succeeded"),
+        last_error=await repo.last(session, instance.id, "failed", "partial"),
+        active=await repo.active(session, instance.id),
         next_scheduled_at=next_at,
     )

@@ -7,13 +7,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.crypto import SecretBox
-from app.db.models import GesdentConnection, Instance, SyncRun, WebhookDelivery
+from app.db.models import SyncRun
+from app.db.repositories import webhooks as repo
 from app.domain.errors import InvalidSignature
 from app.domain.gesdent import notified_streams
 from app.domain.webhooks import verification_problem
@@ -56,27 +54,19 @@ async def receive(
 ) -> Delivery:
     """Every failure answers the same 401, so the endpoint tells a stranger nothing about which
     databases exist."""
-    stmt = (
-        select(Instance, col(GesdentConnection.webhook_secret))
-        .join(GesdentConnection, col(GesdentConnection.instance_id) == Instance.id)
-        .where(col(Instance.name) == db_name)
-    )
-    row = (await session.execute(stmt)).first()
-    problem = "unknown database" if row is None else None
-    if row is not None:
-        problem = _verify(box, row[1], webhook_id, timestamp, signatures, body)
-    if problem is not None:
+    addressee = await repo.addressee(session, db_name)
+    problem = "unknown database" if addressee is None else None
+    if addressee is not None:
+        problem = _verify(box, addressee.webhook_secret, webhook_id, timestamp, signatures, body)
+    if addressee is None or problem is not None:
         raise InvalidSignature(
             "The webhook could not be verified (unknown database, bad signature or stale timestamp)."
         )
-    instance: Instance = row[0]  # type: ignore[index]
+    instance = addressee.instance
     # Keyed by (instance, webhook-id): ids are chosen by the senders, so another tenant's delivery
     # with the same id must not make this one a replay.
-    try:
-        async with session.begin_nested():
-            session.add(WebhookDelivery(id=webhook_id, instance_id=instance.id))
-    except IntegrityError:  # delivered to this instance before: at-least-once delivery, act once
-        return Delivery(None, instance.name, False)
+    if not await repo.record_delivery(session, instance.id, webhook_id):
+        return Delivery(None, instance.name, False)  # delivered before: at-least-once delivery, act once
     run, created = await trigger_for(
         session, instance, "webhook", False, default_base_url, notified_streams(streams)
     )

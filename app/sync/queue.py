@@ -34,15 +34,10 @@ from sqlmodel import col
 
 from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentConnection, SyncRun, new_id, utcnow
+from app.db.repositories import sync_runs
 from app.domain.gesdent import STREAMS, Stream
 
-ACTIVE = ("queued", "running")
 MAX_ATTEMPTS = 3
-
-
-async def active_run(session: AsyncSession, instance_id: str) -> SyncRun | None:
-    stmt = select(SyncRun).where(col(SyncRun.instance_id) == instance_id, col(SyncRun.status).in_(ACTIVE))
-    return (await session.execute(stmt)).scalars().first()
 
 
 async def enqueue(
@@ -54,7 +49,7 @@ async def enqueue(
     streams: tuple[Stream, ...] = STREAMS,
 ) -> tuple[SyncRun, bool]:
     """Queue a run, or return the instance's active one: (run, created)."""
-    existing = await active_run(session, instance_id)
+    existing = await sync_runs.active(session, instance_id)
     if existing is not None:
         return existing, False
     run = SyncRun(
@@ -64,7 +59,7 @@ async def enqueue(
         async with session.begin_nested():
             session.add(run)
     except IntegrityError:  # another trigger won the race; the partial unique index kept one
-        existing = await active_run(session, instance_id)
+        existing = await sync_runs.active(session, instance_id)
         if existing is None:
             raise
         return existing, False

@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
-from app.db.models import GesdentConnection, new_id
+from app.db.models import new_id
+from app.db.repositories import gesdent
 from app.domain.gesdent import FAMILIES, ConnectionRules
 from app.sync import queue
 
@@ -121,7 +122,7 @@ class Worker:
 
     async def _import(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
         async with self.sessionmaker() as session:
-            row = await session.get(GesdentConnection, claim.instance_id)
+            row = await gesdent.get(session, claim.instance_id)
         if row is None:
             return "failed", {}, "the instance has no GESDENT connection rules"
         base_url = row.base_url or self.default_base_url

@@ -14,7 +14,8 @@ from app.db.models.sync_data import (
     GesdentSlot,
     SyncCursor,
 )
-from app.db.models.sync_runs import SyncRejection, SyncRun, WebhookDelivery
+from app.db.models.sync_runs import SyncRejection, SyncRun
+from app.db.models.webhooks import WebhookDelivery
 
 __all__ = [
     "ApiKey",

@@ -1,4 +1,4 @@
-"""Sync runs, the records they rejected, and the webhook deliveries that queue them."""
+"""Sync runs, and the records they rejected."""
 
 from __future__ import annotations
 
@@ -75,16 +75,3 @@ class SyncRejection(SQLModel, table=True):
     record_id: str | None = Field(default=None, max_length=100)  # null: no usable id
     field: str | None = Field(default=None, max_length=64)  # null: the record is not an object
     reason: str = Field(max_length=200)
-
-
-class WebhookDelivery(SQLModel, table=True):
-    """A webhook-id seen once per instance; the primary key makes a replay a no-op, even when two
-    arrive at once. Keyed by instance too: webhook-ids come from the senders, so one partner's ids
-    must never pre-empt another's deliveries."""
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (sa.PrimaryKeyConstraint("instance_id", "id"), sa.Index(None, "received_at"))
-
-    id: str = Field(max_length=200)
-    instance_id: str = Field(sa_column=foreign_key("instances.id", nullable=False))
-    received_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

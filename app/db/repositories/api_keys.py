@@ -1,10 +1,13 @@
+"""Queries on API keys."""
+
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import ApiKey
+from app.db.repositories.pages import PageRequest, entity, fetch_page
 
 
 async def get_by_lookup(session: AsyncSession, lookup: str) -> ApiKey | None:
@@ -15,5 +18,9 @@ async def get(session: AsyncSession, key_id: str) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
 
 
-def list_for_partner(partner_id: str) -> Select[ApiKey]:
-    return select(ApiKey).where(col(ApiKey.partner_id) == partner_id)
+async def list_page(
+    session: AsyncSession, partner_id: str, page: PageRequest
+) -> tuple[list[ApiKey], str | None]:
+    """The partner's keys, revoked ones included, by id (in order of creation)."""
+    stmt = select(ApiKey).where(col(ApiKey.partner_id) == partner_id)
+    return await fetch_page(session, stmt, [col(ApiKey.id)], page, entity(ApiKey), lambda key: [key.id])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from app.db.models import Instance, InstanceSetting, Membership
 from app.db.repositories import mappings
+from app.db.repositories.pages import PageRequest, fetch_page
 from app.db.repositories.text import contains
 from app.domain.rules import PORTAL_SETTING, PORTAL_VALUE, InstanceFacts
 
@@ -19,7 +20,44 @@ _PortalSetting = aliased(InstanceSetting, name="portal_setting_row")
 _Portal = aliased(Instance, name="portal_row")
 
 
-def select_with_kind(partner_id: str) -> Select[Instance, str | None, str | None]:
+@dataclass(frozen=True, slots=True)
+class InstanceRow:
+    """An instance with all its kind needs: its portalInstanceName, and the portal it is a member of."""
+
+    instance: Instance
+    portal_setting: str | None
+    member_of: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PortalRow:
+    instance: Instance
+    member_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A member of a portal, and when it joined."""
+
+    instance: Instance
+    joined_at: datetime
+
+
+def _by_name(row: InstanceRow | PortalRow | MemberRow) -> list[str | int]:
+    return [row.instance.name]
+
+
+async def list_page(
+    session: AsyncSession, partner_id: str, page: PageRequest, kind: str | None, q: str | None
+) -> tuple[list[InstanceRow], str | None]:
+    """The partner's instances by name, of one kind and matching `q` when given."""
+    stmt = _filter(_with_kind(partner_id), kind, q)
+    return await fetch_page(
+        session, stmt, [col(Instance.name)], page, lambda row: InstanceRow(*row), _by_name
+    )
+
+
+def _with_kind(partner_id: str) -> Select[Instance, str | None, str | None]:
     """Rows of (Instance, portal_setting, member_of) for one partner: all a kind needs."""
     return (
         select(
@@ -37,7 +75,7 @@ def select_with_kind(partner_id: str) -> Select[Instance, str | None, str | None
     )
 
 
-def filter_list(
+def _filter(
     stmt: Select[Instance, str | None, str | None], kind: str | None, q: str | None
 ) -> Select[Instance, str | None, str | None]:
     if kind == "portal":
@@ -140,7 +178,7 @@ async def delete_setting(session: AsyncSession, instance_id: str, key: str) -> N
 # Memberships
 
 
-def select_members(portal_id: str) -> Select[Instance, datetime]:
+def _members(portal_id: str) -> Select[Instance, datetime]:
     return (
         select(Instance, col(Membership.created_at).label("joined_at"))
         .join(Membership, col(Membership.member_id) == Instance.id)
@@ -148,9 +186,17 @@ def select_members(portal_id: str) -> Select[Instance, datetime]:
     )
 
 
-async def get_member(session: AsyncSession, portal_id: str, member_name: str) -> Any | None:
-    stmt = select_members(portal_id).where(col(Instance.name) == member_name)
-    return (await session.execute(stmt)).first()
+async def members_page(
+    session: AsyncSession, portal_id: str, page: PageRequest
+) -> tuple[list[MemberRow], str | None]:
+    """The portal's members, by name."""
+    stmt = _members(portal_id)
+    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: MemberRow(*row), _by_name)
+
+
+async def get_member(session: AsyncSession, portal_id: str, member_name: str) -> MemberRow | None:
+    row = (await session.execute(_members(portal_id).where(col(Instance.name) == member_name))).first()
+    return None if row is None else MemberRow(*row)
 
 
 async def member_names(session: AsyncSession, portal_id: str) -> list[str]:
@@ -174,7 +220,15 @@ async def detach_member(session: AsyncSession, member_id: str) -> None:
     await session.execute(delete(Membership).where(col(Membership.member_id) == member_id))
 
 
-def select_portals(partner_id: str) -> Select[Instance, int]:
+async def portals_page(
+    session: AsyncSession, partner_id: str, page: PageRequest
+) -> tuple[list[PortalRow], str | None]:
+    """The partner's portals by name, with their member counts."""
+    stmt = _portals(partner_id)
+    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: PortalRow(*row), _by_name)
+
+
+def _portals(partner_id: str) -> Select[Instance, int]:
     """Rows of (Instance, member_count) for the partner's portals."""
     counts = (
         select(col(Membership.portal_id), func.count().label("member_count"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,34 +10,62 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.db.models import Mapping, Service
+from app.db.repositories.pages import PageRequest, fetch_page
 
-MemberService = aliased(Service, name="member_service")
-PortalService = aliased(Service, name="portal_service")
+_MemberService = aliased(Service, name="member_service")
+_PortalService = aliased(Service, name="portal_service")
 
 
-def select_for_member(member_id: str) -> Select[Mapping, str, str, str, str]:
+@dataclass(frozen=True, slots=True)
+class MappingRow:
+    """A mapping, with the codes and names of its member service and of its portal service."""
+
+    mapping: Mapping
+    member_code: str
+    member_name: str
+    portal_code: str
+    portal_name: str
+
+
+def _for_member(member_id: str) -> Select[Mapping, str, str, str, str]:
     """Rows of (Mapping, member service code and name, portal service code and name)."""
     return (
         select(
             Mapping,
-            col(MemberService.code).label("member_code"),
-            col(MemberService.name).label("member_name"),
-            col(PortalService.code).label("portal_code"),
-            col(PortalService.name).label("portal_name"),
+            col(_MemberService.code).label("member_code"),
+            col(_MemberService.name).label("member_name"),
+            col(_PortalService.code).label("portal_code"),
+            col(_PortalService.name).label("portal_name"),
         )
-        .join(MemberService, col(MemberService.id) == Mapping.member_service_id)
-        .join(PortalService, col(PortalService.id) == Mapping.portal_service_id)
+        .join(_MemberService, col(_MemberService.id) == Mapping.member_service_id)
+        .join(_PortalService, col(_PortalService.id) == Mapping.portal_service_id)
         .where(col(Mapping.member_id) == member_id)
     )
 
 
-async def for_member(session: AsyncSession, member_id: str) -> list[Any]:
-    return list((await session.execute(select_for_member(member_id).order_by(col(MemberService.code)))).all())
+async def list_page(
+    session: AsyncSession, member_id: str, page: PageRequest
+) -> tuple[list[MappingRow], str | None]:
+    """The member's mappings, by member service code."""
+    return await fetch_page(
+        session,
+        _for_member(member_id),
+        [col(_MemberService.code)],
+        page,
+        lambda row: MappingRow(*row),
+        lambda mapping: [mapping.member_code],
+    )
 
 
-async def one(session: AsyncSession, member_id: str, member_code: str) -> Any | None:
-    stmt = select_for_member(member_id).where(col(MemberService.code) == member_code)
-    return (await session.execute(stmt)).first()
+async def for_member(session: AsyncSession, member_id: str) -> list[MappingRow]:
+    rows = await session.execute(_for_member(member_id).order_by(col(_MemberService.code)))
+    return [MappingRow(*row) for row in rows.all()]
+
+
+async def one(session: AsyncSession, member_id: str, member_code: str) -> MappingRow | None:
+    stmt = _for_member(member_id).where(col(_MemberService.code) == member_code)
+    row = (await session.execute(stmt)).first()
+    return None if row is None else MappingRow(*row)
 
 
 async def services_by_code(

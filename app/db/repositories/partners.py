@@ -1,14 +1,21 @@
+"""Queries on partners."""
+
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.models import Partner
+from app.db.repositories.pages import PageRequest, entity, fetch_page
 
 
 async def get(session: AsyncSession, partner_id: str) -> Partner | None:
     return await session.get(Partner, partner_id)
 
 
-def list_all() -> Select[Partner]:
-    return select(Partner)
+async def list_page(session: AsyncSession, page: PageRequest) -> tuple[list[Partner], str | None]:
+    """Every partner, by id (in order of creation)."""
+    return await fetch_page(
+        session, select(Partner), [col(Partner.id)], page, entity(Partner), lambda partner: [partner.id]
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,15 +13,30 @@ from sqlmodel import col
 from app.db.models import Instance, Mapping, Membership, Service, SyncRun
 
 
-async def members(session: AsyncSession, portal_id: str) -> list[Any]:
-    """(id, name, display_name, member_code) of the portal's members, by name."""
+@dataclass(frozen=True, slots=True)
+class MemberSummary:
+    id: str
+    name: str
+    display_name: str
+    member_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnmappedService:
+    member_id: str
+    code: str
+    web_enabled: bool
+
+
+async def members(session: AsyncSession, portal_id: str) -> list[MemberSummary]:
+    """The portal's members, by name."""
     stmt = (
         select(col(Instance.id), col(Instance.name), col(Instance.display_name), col(Instance.member_code))
         .join(Membership, col(Membership.member_id) == Instance.id)
         .where(col(Membership.portal_id) == portal_id)
         .order_by(col(Instance.name))
     )
-    return list((await session.execute(stmt)).all())
+    return [MemberSummary(*row) for row in (await session.execute(stmt)).all()]
 
 
 async def mapped_counts(session: AsyncSession, portal_id: str) -> dict[str, int]:
@@ -34,8 +49,8 @@ async def mapped_counts(session: AsyncSession, portal_id: str) -> dict[str, int]
     return {member_id: count for member_id, count in (await session.execute(stmt)).all()}
 
 
-async def unmapped_member_services(session: AsyncSession, portal_id: str) -> list[Any]:
-    """(member id, code, web_enabled) of every member service that maps nowhere, by member and code.
+async def unmapped_member_services(session: AsyncSession, portal_id: str) -> list[UnmappedService]:
+    """Every member service that maps nowhere, by member and code.
     With the mapped counts these give each member's total: every service is mapped or not."""
     stmt = (
         select(col(Service.instance_id), col(Service.code), col(Service.web_enabled))
@@ -46,10 +61,10 @@ async def unmapped_member_services(session: AsyncSession, portal_id: str) -> lis
         )
         .order_by(col(Service.instance_id), col(Service.code))
     )
-    return list((await session.execute(stmt)).all())
+    return [UnmappedService(*row) for row in (await session.execute(stmt)).all()]
 
 
-async def last_syncs(session: AsyncSession, portal_id: str) -> dict[str, Any]:
+async def last_syncs(session: AsyncSession, portal_id: str) -> dict[str, datetime | None]:
     """Member id → end of its last successful GESDENT sync."""
     stmt = (
         select(col(SyncRun.instance_id), func.max(SyncRun.finished_at))

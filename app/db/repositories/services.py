@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Exists, Select, SQLColumnExpression, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,12 +12,21 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.db.models import Mapping, Service
+from app.db.repositories.pages import PageRequest, fetch_page
 from app.db.repositories.text import contains
 
 _Target = aliased(Service, name="target")
 
 
-def select_with_target(instance_id: str) -> Select[Service, str | None]:
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    """A service, and the code of the portal service it maps to (for a member's service)."""
+
+    service: Service
+    mapped_to: str | None
+
+
+def _with_target(instance_id: str) -> Select[Service, str | None]:
     """Rows of (Service, mapped_to) for one instance; mapped_to is the portal service's code."""
     return (
         select(Service, col(_Target.code).label("mapped_to"))
@@ -28,7 +36,7 @@ def select_with_target(instance_id: str) -> Select[Service, str | None]:
     )
 
 
-def is_mapped(service_id: SQLColumnExpression[str]) -> Exists:
+def _is_mapped(service_id: SQLColumnExpression[str]) -> Exists:
     """True when a mapping starts (member service) or ends (portal service) at the service."""
     other = aliased(Mapping)  # not the Mapping that the listing query already joins
     return exists().where(
@@ -36,21 +44,30 @@ def is_mapped(service_id: SQLColumnExpression[str]) -> Exists:
     )
 
 
-def filter_list(
-    stmt: Select[Service, str | None], q: str | None, web_enabled: bool | None, mapped: bool | None
-) -> Select[Service, str | None]:
+async def list_page(
+    session: AsyncSession,
+    instance_id: str,
+    page: PageRequest,
+    q: str | None,
+    web_enabled: bool | None,
+    mapped: bool | None,
+) -> tuple[list[ServiceRow], str | None]:
+    """The instance's services by code, filtered by whichever of `q`, `web_enabled`, `mapped` is given."""
+    stmt = _with_target(instance_id)
     if q:
         stmt = stmt.where(contains(q, col(Service.code), col(Service.name)))
     if web_enabled is not None:
         stmt = stmt.where(col(Service.web_enabled) == web_enabled)
     if mapped is not None:
-        stmt = stmt.where(is_mapped(col(Service.id)) if mapped else ~is_mapped(col(Service.id)))
-    return stmt
+        stmt = stmt.where(_is_mapped(col(Service.id)) if mapped else ~_is_mapped(col(Service.id)))
+    return await fetch_page(
+        session, stmt, [col(Service.code)], page, lambda row: ServiceRow(*row), lambda row: [row.service.code]
+    )
 
 
-async def get(session: AsyncSession, instance_id: str, code: str) -> Any | None:
-    """(Service, mapped_to) or None."""
-    return (await session.execute(select_with_target(instance_id).where(col(Service.code) == code))).first()
+async def get(session: AsyncSession, instance_id: str, code: str) -> ServiceRow | None:
+    row = (await session.execute(_with_target(instance_id).where(col(Service.code) == code))).first()
+    return None if row is None else ServiceRow(*row)
 
 
 async def all_of(session: AsyncSession, instance_id: str) -> list[Service]:
@@ -141,14 +158,14 @@ async def of_codes(session: AsyncSession, instance_id: str, codes: list[str]) ->
     return list((await session.execute(stmt)).scalars())
 
 
-async def insert_values(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_values(session: AsyncSession, rows: list[dict[str, object]]) -> None:
     """Insert services given as column values, in one statement: no ORM object per row (building
     thousands of them is slow CPU work). Ids, versions and timestamps come from the column defaults."""
     if rows:
         await session.execute(insert(Service), rows)
 
 
-async def update_values(session: AsyncSession, rows: list[dict[str, Any]], now: datetime) -> None:
+async def update_values(session: AsyncSession, rows: list[dict[str, object]], now: datetime) -> None:
     """Update services by id (each dict holds `id`, the new values and the new `version`)."""
     if rows:
         await session.execute(update(Service), [{**row, "updated_at": now} for row in rows])

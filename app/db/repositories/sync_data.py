@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,50 +20,126 @@ from app.db.models import (
     Mapping,
     Service,
 )
+from app.db.repositories.pages import PageRequest, entity, fetch_page
+
+T = TypeVar("T")
 
 
-def resources(instance_id: str) -> Select[GesdentResource]:
-    return select(GesdentResource).where(col(GesdentResource.instance_id) == instance_id)
+async def resources_page(
+    session: AsyncSession, instance_id: str, page: PageRequest
+) -> tuple[list[GesdentResource], str | None]:
+    return await _by_gesdent_id(session, GesdentResource, instance_id, page)
 
 
-def patients(instance_id: str) -> Select[GesdentPatient]:
-    return select(GesdentPatient).where(col(GesdentPatient.instance_id) == instance_id)
+async def patients_page(
+    session: AsyncSession, instance_id: str, page: PageRequest
+) -> tuple[list[GesdentPatient], str | None]:
+    return await _by_gesdent_id(session, GesdentPatient, instance_id, page)
 
 
-def reservations(
-    instance_id: str, resource: str | None, start: datetime | None, end: datetime | None, status: str | None
-) -> Select[GesdentReservation]:
-    stmt = select(GesdentReservation).where(col(GesdentReservation.instance_id) == instance_id)
-    if resource:
-        stmt = stmt.where(col(GesdentReservation.resource_id) == resource)
-    if start is not None:
-        stmt = stmt.where(col(GesdentReservation.starts_at) >= start)
-    if end is not None:
-        stmt = stmt.where(col(GesdentReservation.starts_at) < end)
+Record = TypeVar("Record", GesdentResource, GesdentPatient)
+
+
+async def _by_gesdent_id(
+    session: AsyncSession, table: type[Record], instance_id: str, page: PageRequest
+) -> tuple[list[Record], str | None]:
+    stmt = select(table).where(col(table.instance_id) == instance_id)
+    key = col(table.gesdent_id)
+    return await fetch_page(session, stmt, [key], page, entity(table), lambda r: [r.gesdent_id])
+
+
+async def reservations_page(
+    session: AsyncSession,
+    instance_id: str,
+    page: PageRequest,
+    resource: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    status: str | None,
+) -> tuple[list[GesdentReservation], str | None]:
+    """Reservations by start, of one resource and starting in [start, end) when given."""
+    table = GesdentReservation
+    stmt = _of_resource_between(select(table), table, instance_id, resource, start, end)
     if status:
-        stmt = stmt.where(col(GesdentReservation.status) == status)
-    return stmt
+        stmt = stmt.where(col(table.status) == status)
+    keys = [col(table.starts_at), col(table.gesdent_id)]
+    return await fetch_page(
+        session,
+        stmt,
+        keys,
+        page,
+        entity(GesdentReservation),
+        lambda r: [r.starts_at.isoformat(), r.gesdent_id],
+        parse_cursor=_moment_then_key,
+    )
 
 
-def slots(
-    instance_id: str, resource: str | None, start: datetime | None, end: datetime | None
-) -> Select[GesdentSlot]:
-    stmt = select(GesdentSlot).where(col(GesdentSlot.instance_id) == instance_id)
+async def slots_page(
+    session: AsyncSession,
+    instance_id: str,
+    page: PageRequest,
+    resource: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[list[GesdentSlot], str | None]:
+    """Free slots by start, of one resource and starting in [start, end) when given."""
+    stmt = _of_resource_between(select(GesdentSlot), GesdentSlot, instance_id, resource, start, end)
+    keys = [col(GesdentSlot.starts_at), col(GesdentSlot.resource_id)]
+    return await fetch_page(
+        session,
+        stmt,
+        keys,
+        page,
+        entity(GesdentSlot),
+        lambda s: [s.starts_at.isoformat(), s.resource_id],
+        parse_cursor=_moment_then_key,
+    )
+
+
+def _of_resource_between(
+    stmt: Select[T],
+    table: type[GesdentReservation] | type[GesdentSlot],
+    instance_id: str,
+    resource: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> Select[T]:
+    stmt = stmt.where(col(table.instance_id) == instance_id)
     if resource:
-        stmt = stmt.where(col(GesdentSlot.resource_id) == resource)
+        stmt = stmt.where(col(table.resource_id) == resource)
     if start is not None:
-        stmt = stmt.where(col(GesdentSlot.starts_at) >= start)
+        stmt = stmt.where(col(table.starts_at) >= start)
     if end is not None:
-        stmt = stmt.where(col(GesdentSlot.starts_at) < end)
+        stmt = stmt.where(col(table.starts_at) < end)
     return stmt
+
+
+def _moment_then_key(values: tuple[object, ...]) -> tuple[object, ...]:
+    """Cursors carry the start as ISO text; the query compares it as a timestamp."""
+    moment, key = values
+    return datetime.fromisoformat(str(moment)), str(key)
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSlot:
+    """A free slot of a member, for one of its web-enabled services mapped to a portal service."""
+
+    member: str  # name
+    display_name: str
+    member_code: str | None
+    member_service: str  # code
+    resource_id: str
+    starts_at: datetime
+    ends_at: datetime
+    treatment_codes: str  # space-separated
 
 
 async def portal_slots(
     session: AsyncSession, portal_id: str, service_code: str, start: datetime, end: datetime
-) -> list[Any]:
-    """Free slots of members, for their web-enabled services mapped to the portal service `service_code`:
-    rows of (member name, display name, member code, member service code, resource, start, end, codes).
-    A slot counts when it offers the member service's code (the treatment codes are space-separated)."""
+) -> list[PortalSlot]:
+    """Free slots of members, for their web-enabled services mapped to the portal service `service_code`,
+    by member, start, resource and member service. A slot counts when it offers the member service's
+    code (the treatment codes are space-separated)."""
     portal_service = aliased(Service)
     member_service = aliased(Service)
     padded_codes = literal(" ") + GesdentSlot.treatment_codes + literal(" ")
@@ -103,4 +180,4 @@ async def portal_slots(
             col(member_service.code),
         )
     )
-    return list((await session.execute(stmt)).all())
+    return [PortalSlot(*row) for row in (await session.execute(stmt)).all()]
