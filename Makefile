@@ -25,7 +25,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app $(TOOLS) tests bench
 	$(BIN)/ruff format --check app $(TOOLS) tests bench
-	$(BIN)/mypy app $(TOOLS)
+	$(BIN)/mypy app $(TOOLS) tests bench
 
 openapi: $(STAMP)
 	$(BIN)/portico openapi

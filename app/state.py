@@ -3,7 +3,7 @@ dependencies, so that routers never reach into `request.app.state` themselves.""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,25 +13,35 @@ from app.crypto import SecretBox
 from app.cursors import Cursors
 from app.pages.csrf import CsrfTokens
 
+T = TypeVar("T")
+
+
+def _held(request: Request, name: str, kind: type[T]) -> T:
+    """What the lifespan put in `app.state` under `name`, checked: `app.state` holds anything."""
+    value = getattr(request.app.state, name)
+    if not isinstance(value, kind):
+        raise TypeError(f"app.state.{name} is a {type(value).__name__}, not a {kind.__name__}")
+    return value
+
 
 def settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return _held(request, "settings", Settings)
 
 
 def secret_box(request: Request) -> SecretBox:
-    return request.app.state.secret_box
+    return _held(request, "secret_box", SecretBox)
 
 
 def csrf_tokens(request: Request) -> CsrfTokens:
-    return request.app.state.csrf
+    return _held(request, "csrf", CsrfTokens)
 
 
 def cursors(request: Request) -> Cursors:
-    return request.app.state.cursors
+    return _held(request, "cursors", Cursors)
 
 
 def engine(request: Request) -> AsyncEngine:
-    return request.app.state.engine
+    return _held(request, "engine", AsyncEngine)
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]

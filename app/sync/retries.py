@@ -31,7 +31,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Delay after failed attempt number `attempt` (1-based): exponential, half of it jittered."""
-        delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        delay = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return delay / 2 + random.uniform(0, delay / 2)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:

@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
@@ -35,16 +36,17 @@ def utcnow() -> datetime:
 def table_of(model: type[SQLModel]) -> sa.Table:
     """The Core table of a table model, for Core statements."""
     # SQLModel sets `__table__` on every table=True class but does not declare it for type checkers.
-    return model.__table__  # type: ignore[attr-defined]
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
-def timestamp_column(**kwargs: object) -> sa.Column:
+def timestamp_column(**kwargs: object) -> sa.Column[Any]:
     """A UTC timestamp column; a NOT NULL one defaults to now, for Core inserts as for the ORM."""
     if kwargs.get("nullable") is False:
         kwargs.setdefault("default", utcnow)
     return sa.Column(sa.DateTime(timezone=True), **kwargs)  # type: ignore[arg-type]
 
 
-def foreign_key(target: str, **kwargs: object) -> sa.Column:
+def foreign_key(target: str, **kwargs: object) -> sa.Column[Any]:
     """A column holding the id of `target`'s row, deleted with it."""
     return sa.Column(sa.String(36), sa.ForeignKey(target, ondelete="CASCADE"), **kwargs)  # type: ignore[arg-type]
