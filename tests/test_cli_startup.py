@@ -33,7 +33,8 @@ def _portico(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProc
 def _one_line(result: subprocess.CompletedProcess[str], setting: str) -> str:
     assert result.returncode == 2, result.stderr
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].strip(), result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].strip(), result.stderr
     assert lines[0].startswith(f"portico: {setting}"), lines[0]
     assert PASSWORD not in lines[0]
     return lines[0]

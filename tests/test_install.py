@@ -86,7 +86,8 @@ def test_the_wheel_holds_app_and_its_migrations_and_not_the_sandbox(wheel: Path)
     assert {name.split("/")[0] for name in names} == {"app"}, sorted(names)  # no gesdent_sandbox, tests…
     missing = _shipped(ROOT) - names
     assert not missing, f"not in the wheel (a package missing from pyproject.toml?): {sorted(missing)}"
-    assert f"{MIGRATIONS}/env.py" in names and f"{MIGRATIONS}/script.py.mako" in names
+    assert f"{MIGRATIONS}/env.py" in names
+    assert f"{MIGRATIONS}/script.py.mako" in names
     assert any(name.startswith("app/pages/templates/") for name in names)
     assert "gesdent-sandbox" not in entry_points, entry_points
 
@@ -114,7 +115,8 @@ def test_an_installed_portico_migrates_a_new_database(wheel: Path, tmp_path: Pat
     ).splitlines()
     site_packages = str(venv / "lib")
     assert found[0] == "None", "gesdent_sandbox is importable from the installed Portico"
-    assert found[1].startswith(site_packages) and found[1].endswith(MIGRATIONS), found
+    assert found[1].startswith(site_packages), found
+    assert found[1].endswith(MIGRATIONS), found
     assert found[2].startswith(site_packages), found
     assert (Path(found[2]).parent / "pages" / "templates" / "base.html").is_file()
 

@@ -44,7 +44,8 @@ def failing_port(tmp_path: Path) -> Iterator[int]:
     try:
         deadline = time.monotonic() + 30
         while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            assert thread.is_alive(), "the server did not start"
+            assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.05)
         yield sock.getsockname()[1]
     finally:
@@ -61,7 +62,8 @@ def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog
     with Connection(failing_port) as connection:
         connection.sock.sendall(REQUEST % b"/test-failure")
         status, headers, body = connection.answer()
-        assert status == 500 and headers["content-type"] == "application/problem+json"
+        assert status == 500
+        assert headers["content-type"] == "application/problem+json"
         assert headers.get("connection") != "close"
         problem = json.loads(body)
         assert problem["type"] == "/problems/internal-error"
@@ -72,7 +74,8 @@ def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog
     assert len(errors) == 1, [r.getMessage() for r in errors]  # logged once, by us, not uvicorn too
     assert problem["request_id"] in errors[0].getMessage()
     assert "GET /test-failure" in errors[0].getMessage()
-    assert errors[0].exc_info and "a bug" in str(errors[0].exc_info[1])
+    assert errors[0].exc_info
+    assert "a bug" in str(errors[0].exc_info[1])
 
 
 async def test_a_locked_sqlite_database_is_a_503_to_retry(tmp_path: Path) -> None:
@@ -109,6 +112,8 @@ async def test_a_locked_sqlite_database_is_a_503_to_retry(tmp_path: Path) -> Non
     ):
         busy = await client.post("/test-busy")
         other = await client.post("/test-other")
-    assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "2"
     assert busy.json()["type"] == "/problems/database-busy"
-    assert other.status_code == 500 and other.json()["type"] == "/problems/internal-error"
+    assert other.status_code == 500
+    assert other.json()["type"] == "/problems/internal-error"

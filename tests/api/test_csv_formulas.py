@@ -37,7 +37,8 @@ async def test_export_escapes_formulas_and_import_restores_them(api):
     exported = await api.get("/v1/instances/tt_c/services/export")
     cells = _cells(exported.text)
     assert not [cell for cell in cells if cell[:1] in FORMULA_STARTS], exported.text
-    assert '\'=HYPERLINK("http://evil.example","click")' in cells and "''=already quoted" in cells
+    assert '\'=HYPERLINK("http://evil.example","click")' in cells
+    assert "''=already quoted" in cells
     # Back into the same instance: nothing changes. Into another: the very same names.
     again = (
         await api.post("/v1/instances/tt_c/services/import", content=exported.content, headers=CSV)
@@ -57,4 +58,5 @@ async def test_report_csv_escapes_formulas(api):
     assert report.status_code == 200
     cells = _cells(report.text)
     assert not [cell for cell in cells if cell[:1] in FORMULA_STARTS], report.text
-    assert "'=cmd|' /C calc'!A0" in cells and "'@evil" in cells
+    assert "'=cmd|' /C calc'!A0" in cells
+    assert "'@evil" in cells

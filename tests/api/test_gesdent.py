@@ -33,9 +33,11 @@ async def test_put_get_delete(api, app):
     }
     assert (body["enabled"], body["interval_minutes"], body["window_days"]) == (True, 10, 21)
     secret = body["webhook_secret"]
-    assert secret.startswith("whsec_") and created.headers["cache-control"] == "no-store"
+    assert secret.startswith("whsec_")
+    assert created.headers["cache-control"] == "no-store"
     got = await api.get(URL)
-    assert got.json()["webhook_secret"] is None and got.json()["webhook_secret_set"] is True
+    assert got.json()["webhook_secret"] is None
+    assert got.json()["webhook_secret_set"] is True
     for response in (created, got):
         for password in PASSWORDS:
             assert password not in response.text
@@ -66,7 +68,9 @@ async def test_update_keeps_omitted_passwords_and_the_secret(api, app):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["credentials"]["users"] == {"username": "digest2", "password_set": True}
-    assert body["enabled"] is False and body["webhook_secret"] is None and body["version"] == 2
+    assert body["enabled"] is False
+    assert body["webhook_secret"] is None
+    assert body["version"] == 2
     async with app.state.engine.connect() as connection:
         row = (await connection.execute(text("SELECT * FROM gesdent_connections"))).mappings().one()
     box = app.state.secret_box
@@ -146,7 +150,8 @@ async def test_clone_copies_rules_without_resources_and_passwords_unless_asked(a
     assert bare.status_code == 201, bare.text
     assert (bare.json()["copied"]["gesdent"], bare.json()["copied"]["gesdent_credentials"]) == (True, False)
     rules = (await api.get("/v1/instances/tt_bare/gesdent")).json()
-    assert rules["resource_ids"] == [] and rules["enabled"] is False
+    assert rules["resource_ids"] == []
+    assert rules["enabled"] is False
     assert rules["credentials"]["users"] == {"username": "digest", "password_set": False}
     assert (rules["interval_minutes"], rules["base_url"]) == (10, "https://gesdent.example.org/api/")
     body = assert_problem(await api.post("/v1/instances/tt_bare/sync-runs"), 409, "gesdent-not-configured")
@@ -246,7 +251,8 @@ async def test_base_url_may_come_from_the_deployment(api, app):
     shown = response.json()
     assert (shown["base_url"], shown["effective_base_url"], shown["base_url_source"]) == (None, None, None)
     body = assert_problem(await api.post("/v1/instances/tt_c/sync-runs"), 409, "gesdent-not-configured")
-    assert body["missing"] == ["base_url"] and "PORTICO_GESDENT_BASE_URL" in body["detail"]
+    assert body["missing"] == ["base_url"]
+    assert "PORTICO_GESDENT_BASE_URL" in body["detail"]
     settings = app.state.settings
     settings.gesdent_base_url = "https://gesdent.example.org/central/"
     try:

@@ -11,7 +11,8 @@ async def test_the_prefix_may_be_left_out_everywhere(api):
     assert created.headers["location"] == "/v1/instances/tt_sanitas_gesdent_digest"
     # Paths
     got = await api.get("/v1/instances/sanitas_gesdent_digest")
-    assert got.status_code == 200 and got.json()["name"] == "tt_sanitas_gesdent_digest"
+    assert got.status_code == 200
+    assert got.json()["name"] == "tt_sanitas_gesdent_digest"
     renamed = await api.patch("/v1/instances/sanitas_gesdent_digest", json={"display_name": "Sanitas"})
     assert renamed.status_code == 200, renamed.text
     # Bodies: promote, add a member, clone
@@ -64,7 +65,8 @@ async def test_an_unknown_name_suggests_the_callers_closest_instances(api, other
         assert "tt_sanitas_gedent_digestx" not in body["suggestions"]  # never another partner's names
         assert "Did you mean tt_sanitas_gesdent_digest" in body["detail"]
     unrelated = assert_problem(await api.get("/v1/instances/tt_zzz"), 404, "not-found")
-    assert unrelated["suggestions"] == [] and "Did you mean" not in unrelated["detail"]
+    assert unrelated["suggestions"] == []
+    assert "Did you mean" not in unrelated["detail"]
     # The other partner's own typo is answered with its own name, not ours.
     theirs = assert_problem(await other.get("/v1/instances/sanitas_gesdent_digest"), 404, "not-found")
     assert theirs["suggestions"] == ["tt_sanitas_gedent_digestx"]

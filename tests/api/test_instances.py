@@ -109,7 +109,8 @@ class TestList:
             if cursor is None:
                 assert "link" not in response.headers
                 break
-            assert 'rel="next"' in response.headers["link"] and cursor in response.headers["link"]
+            assert 'rel="next"' in response.headers["link"]
+            assert cursor in response.headers["link"]
         assert seen == [f"tt_page_{i}" for i in range(7)]
         assert pages == 3
 
@@ -128,7 +129,8 @@ class TestGetPatch:
     async def test_get_and_404(self, api):
         await create_instance(api, "tt_get")
         response = await api.get("/v1/instances/tt_get")
-        assert response.status_code == 200 and response.headers["etag"]
+        assert response.status_code == 200
+        assert response.headers["etag"]
         assert_problem(await api.get("/v1/instances/tt_missing"), 404, "not-found")
         assert_problem(await api.get("/v1/instances/NOT_A_NAME"), 422, "validation-error")
 
@@ -143,7 +145,8 @@ class TestGetPatch:
         assert (body["display_name"], body["member_code"], body["version"]) == ("New", "S-1", 2)
         assert response.headers["etag"] != before.headers["etag"]
         cleared = await api.patch("/v1/instances/tt_patch", json={"member_code": None})
-        assert cleared.json()["member_code"] is None and cleared.json()["display_name"] == "New"
+        assert cleared.json()["member_code"] is None
+        assert cleared.json()["display_name"] == "New"
 
     async def test_patch_without_changes_keeps_the_version(self, api):
         await create_instance(api, "tt_same", display_name="Same")

@@ -650,7 +650,8 @@ async def test_key_is_shown_once_and_never_again(app, admin):
     assert created.headers.get("cache-control") == "no-store"
     key, prefix = body["key"], body["prefix"]
     assert re.fullmatch(r"ptc_[A-Za-z0-9_-]+", key), key
-    assert key.startswith(prefix) and prefix.startswith("ptc_")
+    assert key.startswith(prefix)
+    assert prefix.startswith("ptc_")
     # What the prefix does not reveal must carry ≥128 random bits (base64url: 6 bits a character).
     hidden = key[len(prefix) :].lstrip("_")
     assert len(hidden) * 6 >= 128, key
@@ -670,7 +671,8 @@ async def test_key_is_shown_once_and_never_again(app, admin):
 
     # Two keys never share their secret part.
     second = await _ok(await admin.post(f"/v1/partners/{partner}/api-keys", json={}), 201)
-    assert second["key"] != key and second["prefix"] != prefix
+    assert second["key"] != key
+    assert second["prefix"] != prefix
 
 
 async def test_default_scopes_exclude_patients_read(admin):
@@ -711,7 +713,8 @@ async def test_partner_revokes_its_own_keys_but_not_another_partners(admin, make
     assert (await _ok(await admin.get(f"/v1/partners/{theirs.partner_id}/api-keys")))["items"] == their_keys
 
     revoked = await _ok(await mine.delete(f"/v1/api-keys/{spare['id']}"), 200)
-    assert revoked["id"] == spare["id"] and revoked["revoked_at"] is not None
+    assert revoked["id"] == spare["id"]
+    assert revoked["revoked_at"] is not None
     spare_client = httpx.AsyncClient(
         transport=mine._transport, base_url=mine.base_url, headers={"Authorization": f"Bearer {spare['key']}"}
     )

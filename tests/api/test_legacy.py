@@ -14,7 +14,8 @@ from tests.conftest import assert_problem, configure_gesdent
 async def test_legacy_trigger(api, anon):
     await configure_gesdent(api)
     response = await api.get("/cron_importer_gesdent.php", params={"dbName": "tt_c"})
-    assert response.status_code == 202 and response.json()["trigger"] == "manual"
+    assert response.status_code == 202
+    assert response.json()["trigger"] == "manual"
     assert (await api.get("/cron_importer_gesdent.php", params={"dbName": "tt_c"})).status_code == 200
     assert (await anon.get("/cron_importer_gesdent.php", params={"dbName": "tt_c"})).status_code == 401
     assert (await api.get("/cron_importer_gesdent.php", params={"dbName": "c"})).status_code == 200  # tt_c

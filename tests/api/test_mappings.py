@@ -54,11 +54,13 @@ async def test_invariant_5_second_target_is_409_naming_the_first(api):
     await api.post(URL, json={"member_service": "L1", "portal_service": "LIMP"})
     response = await api.post(URL, json={"member_service": "L1", "portal_service": "REV"})
     body = assert_problem(response, 409, "already-mapped")
-    assert body["existing_portal_service"] == "LIMP" and "LIMP" in body["detail"]
+    assert body["existing_portal_service"] == "LIMP"
+    assert "LIMP" in body["detail"]
     assert (await api.get(f"{URL}/L1")).json()["portal_service"] == "LIMP"
     # PUT on the member service's mapping replaces the target explicitly.
     replaced = await api.put(f"{URL}/L1", json={"portal_service": "REV"})
-    assert replaced.status_code == 200 and replaced.json()["portal_service"] == "REV"
+    assert replaced.status_code == 200
+    assert replaced.json()["portal_service"] == "REV"
     created = await api.put(f"{URL}/R1", json={"portal_service": "REV"})
     assert created.status_code == 201
     # Many member services may share one portal service.
@@ -125,7 +127,8 @@ async def test_replace_the_whole_set_atomically(api):
     after = (await api.get(URL)).json()["items"]
     assert [(m["member_service"], m["portal_service"]) for m in after] == [("L1", "LIMP"), ("R1", "REV")]
     emptied = await api.put(URL, json=[])
-    assert emptied.json()["removed"] == 2 and (await api.get(URL)).json()["items"] == []
+    assert emptied.json()["removed"] == 2
+    assert (await api.get(URL)).json()["items"] == []
 
 
 async def test_invariant_6(api):
@@ -155,7 +158,8 @@ async def test_demote_and_delete_portal_with_cascade_remove_mappings(api):
     await _setup(api)
     await api.post(URL, json={"member_service": "L1", "portal_service": "LIMP"})
     demoted = await api.delete("/v1/portals/tt_portal", params={"cascade": True})
-    assert demoted.json()["detached_members"] == ["tt_m1"] and demoted.json()["removed_mappings"] == 1
+    assert demoted.json()["detached_members"] == ["tt_m1"]
+    assert demoted.json()["removed_mappings"] == 1
     assert (await api.get("/v1/instances/tt_m1/services/L1")).json()["mapped_to"] is None
     await create_portal(api, "tt_p2")
     await api.post("/v1/portals/tt_p2/members", json={"instance": "tt_m1"})
@@ -164,7 +168,8 @@ async def test_demote_and_delete_portal_with_cascade_remove_mappings(api):
         "/v1/portals/tt_p2/members/tt_m1/mappings", json={"member_service": "L1", "portal_service": "LIMP"}
     )
     deleted = await api.delete("/v1/instances/tt_p2", params={"cascade": True})
-    assert deleted.json()["removed_mappings"] == 1 and deleted.json()["detached_members"] == ["tt_m1"]
+    assert deleted.json()["removed_mappings"] == 1
+    assert deleted.json()["detached_members"] == ["tt_m1"]
 
 
 async def test_suggestions(api):
@@ -174,7 +179,8 @@ async def test_suggestions(api):
     assert response.status_code == 200
     items = {i["member_service"]: i["suggestions"] for i in response.json()["items"]}
     assert set(items) == {"L1", "R1"}  # X1 is mapped
-    assert items["L1"][0]["portal_service"] == "LIMP" and items["L1"][0]["score"] >= 90
+    assert items["L1"][0]["portal_service"] == "LIMP"
+    assert items["L1"][0]["score"] >= 90
     # Accent- and case-insensitive: "Revision periodica" finds "Revisión".
     assert items["R1"][0]["portal_service"] == "REV"
     strict = await api.get(
@@ -191,7 +197,8 @@ async def test_if_match_on_one_mapping(api):
     etag = created.headers["etag"]
     assert (await api.get(f"{URL}/L1")).headers["etag"] == etag
     moved = await api.put(f"{URL}/L1", json={"portal_service": "REV"}, headers={"If-Match": etag})
-    assert moved.status_code == 200 and moved.headers["etag"] != etag
+    assert moved.status_code == 200
+    assert moved.headers["etag"] != etag
     stale = await api.put(f"{URL}/L1", json={"portal_service": "ORT"}, headers={"If-Match": etag})
     assert_problem(stale, 412, "precondition-failed")
     assert_problem(await api.delete(f"{URL}/L1", headers={"If-Match": etag}), 412, "precondition-failed")

@@ -19,12 +19,15 @@ async def test_add_list_get_remove(api):
     assert member["joined_at"].endswith("Z")
     await add_member(api, "tt_portal", "tt_m2")
     listed = (await api.get("/v1/portals/tt_portal/members")).json()
-    assert [m["name"] for m in listed["items"]] == ["tt_m1", "tt_m2"] and listed["next_cursor"] is None
+    assert [m["name"] for m in listed["items"]] == ["tt_m1", "tt_m2"]
+    assert listed["next_cursor"] is None
     paged = await api.get("/v1/portals/tt_portal/members", params={"limit": 1})
-    assert paged.json()["next_cursor"] and 'rel="next"' in paged.headers["link"]
+    assert paged.json()["next_cursor"]
+    assert 'rel="next"' in paged.headers["link"]
     assert (await api.get("/v1/portals/tt_portal/members/tt_m1")).json() == member
     removed = await api.delete("/v1/portals/tt_portal/members/tt_m1")
-    assert removed.status_code == 200 and removed.json()["removed"] is True
+    assert removed.status_code == 200
+    assert removed.json()["removed"] is True
     assert_problem(await api.get("/v1/portals/tt_portal/members/tt_m1"), 404, "not-found")
     assert (await api.get("/v1/instances/tt_m1")).json()["kind"] == "standalone"
     assert_problem(await api.delete("/v1/portals/tt_portal/members/tt_m1"), 404, "not-found")
@@ -54,7 +57,8 @@ async def test_invariant_3(api):
     body = assert_problem(
         await api.post("/v1/portals/tt_p2/members", json={"instance": "tt_m1"}), 409, "already-member"
     )
-    assert body["portal"] == "tt_p1" and "tt_p1" in body["detail"]
+    assert body["portal"] == "tt_p1"
+    assert "tt_p1" in body["detail"]
     assert_problem(
         await api.post("/v1/portals/tt_p1/members", json={"instance": "tt_m1"}), 409, "already-member"
     )

@@ -46,9 +46,8 @@ async def test_a_browser_without_credentials_is_asked_for_them(anon):
         response = await anon.get(url, headers={"Accept": BROWSER})
         assert response.status_code == 401, response.text
         challenges = response.headers.get_list("www-authenticate")
-        assert (
-            'Basic realm="Portico", charset="UTF-8"' in challenges and 'Bearer realm="portico"' in challenges
-        )
+        assert 'Basic realm="Portico", charset="UTF-8"' in challenges
+        assert 'Bearer realm="portico"' in challenges
         assert response.headers["content-type"].startswith("text/html")
         assert "the password is a\nPortico API key" in response.text
 
@@ -107,16 +106,21 @@ async def test_the_manual_run_url_in_a_browser(api, configured):
     assert f'http-equiv="refresh" content="2; url={watch}"' in started.text
     assert 'id="run-status">queued<' in started.text
     assert started.headers["content-security-policy"].startswith("default-src 'none'")
-    assert started.headers["x-frame-options"] == "DENY" and started.headers["cache-control"] == "no-store"
+    assert started.headers["x-frame-options"] == "DENY"
+    assert started.headers["cache-control"] == "no-store"
     # Reloading the watch URL shows the run and starts nothing.
     watched = await httpx_get(api, watch.replace("&amp;", "&"), as_browser(api))
-    assert watched.status_code == 200 and run_id in watched.text
+    assert watched.status_code == 200
+    assert run_id in watched.text
     # Opening the trigger URL again while the run is active answers that run.
     again = await httpx_get(api, url, as_browser(api))
-    assert again.status_code == 200 and run_id in again.text and "was already queued" in again.text
+    assert again.status_code == 200
+    assert run_id in again.text
+    assert "was already queued" in again.text
     # Scripts still get JSON, with Bearer.
     scripted = await api.get(LEGACY, params={"dbName": "tt_sanitas_gesdent_digest", "run": run_id})
-    assert scripted.status_code == 200 and scripted.json()["id"] == run_id
+    assert scripted.status_code == 200
+    assert scripted.json()["id"] == run_id
     runs = (await api.get("/v1/instances/tt_sanitas_gesdent_digest/sync-runs")).json()["items"]
     assert [r["id"] for r in runs] == [run_id]
 
@@ -148,13 +152,16 @@ async def test_a_run_of_another_instance_or_partner_is_not_shown(api, other, con
 
 async def test_errors_of_a_page_are_pages_with_the_likely_names(api, configured):
     typo = await httpx_get(api, f"{LEGACY}?dbName=tt_sanitas_gedent_digest", as_browser(api))
-    assert typo.status_code == 404 and typo.headers["content-type"].startswith("text/html")
+    assert typo.status_code == 404
+    assert typo.headers["content-type"].startswith("text/html")
     assert "Did you mean" in typo.text
     assert f'href="{LEGACY}?dbName=tt_sanitas_gesdent_digest"' in typo.text
     near = await httpx_get(api, f"{LEGACY}?dbName=Sanitas-Gesdent", as_browser(api))
-    assert near.status_code == 422 and "did you mean &#39;tt_sanitas_gesdent&#39;?" in near.text
+    assert near.status_code == 422
+    assert "did you mean &#39;tt_sanitas_gesdent&#39;?" in near.text
     mistyped = await httpx_get(api, f"{LEGACY}?dbname=tt_sanitas_gesdent_digest", as_browser(api))
-    assert mistyped.status_code == 422 and mistyped.headers["content-type"].startswith("text/html")
+    assert mistyped.status_code == 422
+    assert mistyped.headers["content-type"].startswith("text/html")
     assert "did you mean &#39;dbName&#39;?" in mistyped.text
     # The same errors are problems for scripts.
     assert_problem(await api.get(LEGACY, params={"dbName": "tt_sanitas_gedent_digest"}), 404, "not-found")
@@ -174,10 +181,14 @@ async def test_the_report_page_shows_members_services_and_the_web_column(api):
     assert page.headers["content-type"].startswith("text/html")
     html = page.text
     assert 'id="readiness">ready<' in html
-    assert '<section id="tt_a">' in html and '<section id="tt_b">' in html
-    assert 'value="off:L1"' in html and 'value="off:R1"' in html and 'value="on:Z1"' in html
+    assert '<section id="tt_a">' in html
+    assert '<section id="tt_b">' in html
+    assert 'value="off:L1"' in html
+    assert 'value="off:R1"' in html
+    assert 'value="on:Z1"' in html
     assert "<code>LIMP</code>" in html  # L1 maps to LIMP
-    assert "Bookable online but mapped to no portal service" in html and "R1" in html
+    assert "Bookable online but mapped to no portal service" in html
+    assert "R1" in html
     assert _token(html)
     # JSON and CSV are unchanged for scripts.
     assert (await api.get("/v1/portals/tt_portal/report")).json()["portal"] == "tt_portal"
@@ -197,7 +208,8 @@ async def test_a_green_bullet_switches_the_service_off_and_a_grey_one_on(api):
     await _post_form(api, "/v1/portals/tt_portal/report/web", form, as_browser(api))
     assert (await api.get("/v1/instances/tt_a/services/Z1")).json()["web_enabled"] is True
     after = (await httpx_get(api, "/v1/portals/tt_portal/report", as_browser(api))).text
-    assert 'value="on:L1"' in after and 'value="off:Z1"' in after
+    assert 'value="on:L1"' in after
+    assert 'value="off:Z1"' in after
 
 
 async def test_the_web_column_refuses_forged_forms(api, other):
@@ -224,7 +236,8 @@ async def test_the_web_column_refuses_forged_forms(api, other):
     # A key that may not write services sees the column but no buttons, and cannot post.
     reader = await _same_partner_client(api, scopes=["instances:read"])
     read_only = (await httpx_get(api, "/v1/portals/tt_portal/report", as_browser(reader))).text
-    assert 'value="off:L1"' not in read_only and "csrf_token" not in read_only
+    assert 'value="off:L1"' not in read_only
+    assert "csrf_token" not in read_only
     assert (await _post_form(api, url, good, as_browser(reader))).status_code == 403
     assert (await api.get("/v1/instances/tt_a/services/L1")).json()["web_enabled"] is True
 

@@ -21,7 +21,8 @@ class TestPortals:
         assert (await api.get("/v1/instances/tt_portal/communications")).json()["enabled"] is False
         # Promoting a ready portal again changes nothing.
         again = await api.post("/v1/portals", json={"instance": "tt_portal"})
-        assert again.status_code == 200 and again.json()["ready"] is True
+        assert again.status_code == 200
+        assert again.json()["ready"] is True
 
     async def test_promote_refuses_members_and_unknowns(self, api):
         await create_portal(api, "tt_portal")
@@ -49,11 +50,11 @@ class TestPortals:
         first = await api.get("/v1/portals", params={"limit": 1})
         assert [p["name"] for p in first.json()["items"]] == ["tt_a_portal"]
         rest = await api.get("/v1/portals", params={"limit": 1, "cursor": first.json()["next_cursor"]})
-        assert [p["name"] for p in rest.json()["items"]] == ["tt_b_portal"] and rest.json()[
-            "next_cursor"
-        ] is None
+        assert [p["name"] for p in rest.json()["items"]] == ["tt_b_portal"]
+        assert rest.json()["next_cursor"] is None
         one = await api.get("/v1/portals/tt_a_portal")
-        assert one.json()["member_count"] == 2 and one.headers["etag"]
+        assert one.json()["member_count"] == 2
+        assert one.headers["etag"]
         assert_problem(await api.get("/v1/portals/tt_alone"), 404, "not-found")
         assert_problem(await api.get("/v1/portals/tt_m1"), 404, "not-found")
 
@@ -75,7 +76,8 @@ class TestPortals:
         await add_member(api, "tt_portal", "tt_m1")
         await add_member(api, "tt_portal", "tt_m2")
         body = assert_problem(await api.delete("/v1/portals/tt_portal"), 409, "portal-has-members")
-        assert body["member_count"] == 2 and "cascade=true" in body["detail"]
+        assert body["member_count"] == 2
+        assert "cascade=true" in body["detail"]
         assert (await api.get("/v1/portals/tt_portal")).json()["member_count"] == 2
         response = await api.delete("/v1/portals/tt_portal", params={"cascade": True})
         assert response.json()["detached_members"] == ["tt_m1", "tt_m2"]

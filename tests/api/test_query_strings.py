@@ -138,14 +138,16 @@ async def test_a_misspelt_dry_run_writes_nothing(api, misspelt):
     body = assert_problem(response, 422, "unknown-query-parameter")
     assert body["errors"] == [{"field": f"query.{misspelt}", "message": body["errors"][0]["message"]}]
     message = body["errors"][0]["message"]
-    assert f"'{misspelt}'" in message and "did you mean 'dry_run'?" in message, message
+    assert f"'{misspelt}'" in message, message
+    assert "did you mean 'dry_run'?" in message, message
     assert "'mode', 'dry_run', 'cascade'" in message, message
     assert await _services(api, "tt_qs") == []
 
     # Spelt right, the same request is a dry run; without it, it writes.
     report = await api.post(url, params={"dry_run": "true"}, content=NEW_SERVICE, headers=CSV)
     assert report.status_code == 200, report.text
-    assert report.json()["dry_run"] is True and report.json()["created"] == 1
+    assert report.json()["dry_run"] is True
+    assert report.json()["created"] == 1
     assert await _services(api, "tt_qs") == []
     written = await api.post(url, content=NEW_SERVICE, headers=CSV)
     assert written.status_code == 200, written.text
@@ -173,7 +175,8 @@ async def test_no_suggestion_when_nothing_is_close(anon):
         response = await anon.get("/v1/instances", params={"zzz": "1"})
     body = assert_problem(response, 422, "unknown-query-parameter")
     message = body["errors"][0]["message"]
-    assert "did you mean" not in message and "'kind', 'q', 'limit', 'cursor'" in message, message
+    assert "did you mean" not in message, message
+    assert "'kind', 'q', 'limit', 'cursor'" in message, message
 
 
 async def test_a_repeated_limit_is_refused_and_a_single_one_works(api):
@@ -188,7 +191,8 @@ async def test_a_repeated_limit_is_refused_and_a_single_one_works(api):
 
     page = await api.get("/v1/instances?limit=1")
     assert page.status_code == 200, page.text
-    assert len(page.json()["items"]) == 1 and page.json()["next_cursor"]
+    assert len(page.json()["items"]) == 1
+    assert page.json()["next_cursor"]
 
 
 @pytest.mark.parametrize("name", ["api_key", "key", "access_token"])
@@ -204,7 +208,8 @@ async def test_api_keys_are_never_read_from_the_query_string(api, anon, name):
         assert key not in response.text  # values are never echoed
     # The key itself is valid, and nothing was created with it.
     instances = await api.get("/v1/instances")
-    assert instances.status_code == 200 and instances.json()["items"] == [], instances.text
+    assert instances.status_code == 200, instances.text
+    assert instances.json()["items"] == [], instances.text
 
 
 async def test_the_spec_and_the_docs_take_no_parameters_but_assets_do(app, anon):
@@ -213,7 +218,8 @@ async def test_the_spec_and_the_docs_take_no_parameters_but_assets_do(app, anon)
             body = assert_problem(await anon.get(path, params={"x": "1"}), 422, "unknown-query-parameter")
             assert "this route takes no query parameters" in body["detail"], body
         spec = await anon.get("/openapi.json")
-        assert spec.status_code == 200 and spec.json() == app.openapi()
+        assert spec.status_code == 200
+        assert spec.json() == app.openapi()
         # Static assets are exempt: their URLs carry a `?v=` cache buster.
         for mount in (r for r in app.routes if isinstance(r, Mount)):
             response = await anon.get(f"{mount.path}/tt-missing.css", params={"v": "1", "x": "2"})

@@ -12,13 +12,16 @@ async def test_create_get_list(api):
     assert response.headers["location"] == "/v1/instances/tt_c/services/LIMP"
     body = response.json()
     assert {k: body[k] for k in LIMP} == LIMP
-    assert body["mapped_to"] is None and body["version"] == 1
+    assert body["mapped_to"] is None
+    assert body["version"] == 1
     got = await api.get("/v1/instances/tt_c/services/LIMP")
-    assert got.json() == body and got.headers["etag"] == response.headers["etag"]
+    assert got.json() == body
+    assert got.headers["etag"] == response.headers["etag"]
     minimal = await api.post(
         "/v1/instances/tt_c/services", json={"code": "REV", "name": "Revisión", "duration_minutes": 20}
     )
-    assert minimal.json()["price"] is None and minimal.json()["web_enabled"] is False
+    assert minimal.json()["price"] is None
+    assert minimal.json()["web_enabled"] is False
     listed = (await api.get("/v1/instances/tt_c/services")).json()
     assert [s["code"] for s in listed["items"]] == ["LIMP", "REV"]
 
@@ -37,7 +40,8 @@ async def test_filters(api):
     assert codes(await api.get("/v1/instances/tt_c/services", params={"mapped": False})) == ["LIMP", "REV"]
     assert codes(await api.get("/v1/instances/tt_c/services", params={"mapped": True})) == []
     page = await api.get("/v1/instances/tt_c/services", params={"limit": 1})
-    assert page.json()["next_cursor"] and 'rel="next"' in page.headers["link"]
+    assert page.json()["next_cursor"]
+    assert 'rel="next"' in page.headers["link"]
 
 
 async def test_invalid_services_are_422_listing_every_field(api):
@@ -84,7 +88,8 @@ async def test_patch_web_column_and_if_match(api):
         "/v1/instances/tt_c/services/LIMP", json={"web_enabled": True}, headers={"If-Match": etag}
     )
     assert response.status_code == 200
-    assert response.json()["web_enabled"] is True and response.json()["version"] == 2
+    assert response.json()["web_enabled"] is True
+    assert response.json()["version"] == 2
     stale = await api.patch("/v1/instances/tt_c/services/LIMP", json={"price": 1}, headers={"If-Match": etag})
     assert_problem(stale, 412, "precondition-failed")
     cleared = await api.patch("/v1/instances/tt_c/services/LIMP", json={"price": None})

@@ -63,7 +63,8 @@ async def test_bom_semicolons_crlf_and_multipart(api):
     files = {"file": ("services.csv", GOOD.encode(), "text/csv")}
     multipart = await api.post(IMPORT, files=files)
     assert multipart.status_code == 200, multipart.text
-    assert multipart.json()["created"] == 1 and multipart.json()["updated"] == 1
+    assert multipart.json()["created"] == 1
+    assert multipart.json()["updated"] == 1
 
 
 async def test_every_bad_row_is_reported_and_nothing_written(api):
@@ -78,9 +79,13 @@ async def test_every_bad_row_is_reported_and_nothing_written(api):
     response = await api.post(IMPORT, content=text, headers=CSV)
     body = assert_problem(response, 422, "invalid-csv")
     lines = [(e["line"], e["field"]) for e in body["errors"]]
-    assert (3, "code") in lines and (3, "name") in lines and (3, "duration_minutes") in lines
-    assert (3, "price") in lines and (3, "web_enabled") in lines
-    assert (4, "code") in lines and (5, None) in lines
+    assert (3, "code") in lines
+    assert (3, "name") in lines
+    assert (3, "duration_minutes") in lines
+    assert (3, "price") in lines
+    assert (3, "web_enabled") in lines
+    assert (4, "code") in lines
+    assert (5, None) in lines
     assert (2, "code") not in lines
     assert await _codes(api) == []
 
@@ -107,7 +112,8 @@ async def test_size_limit_is_413(api):
 async def test_dry_run_writes_nothing(api):
     await create_instance(api, "tt_c")
     response = await api.post(IMPORT, params={"dry_run": True}, content=GOOD, headers=CSV)
-    assert response.json()["dry_run"] is True and response.json()["created"] == 2
+    assert response.json()["dry_run"] is True
+    assert response.json()["created"] == 2
     assert await _codes(api) == []
 
 
@@ -130,10 +136,12 @@ async def test_replace_deletes_absent_services_under_invariant_6(api):
     dry = await api.post(
         IMPORT, params={**replace, "dry_run": True, "cascade": True}, content=GOOD, headers=CSV
     )
-    assert dry.json()["deleted"] == 2 and dry.json()["removed_mappings"] == 1
+    assert dry.json()["deleted"] == 2
+    assert dry.json()["removed_mappings"] == 1
     assert len(await _codes(api)) == 4
     done = await api.post(IMPORT, params={**replace, "cascade": True}, content=GOOD, headers=CSV)
-    assert done.json()["codes"]["deleted"] == ["GONE", "OLD"] and done.json()["removed_mappings"] == 1
+    assert done.json()["codes"]["deleted"] == ["GONE", "OLD"]
+    assert done.json()["removed_mappings"] == 1
     assert [c for c, _ in await _codes(api)] == ["LIMP", "REV"]
 
 
@@ -164,4 +172,5 @@ async def test_service_mapped_names_only_mapped_services(api):
     await api.post(url, json={"member_service": "OLD", "portal_service": "LIMP"})
     response = await api.post(IMPORT, params={"mode": "replace"}, content=GOOD, headers=CSV)
     body = assert_problem(response, 409, "service-mapped")
-    assert body["services"] == ["OLD"] and "GONE" not in body["detail"]
+    assert body["services"] == ["OLD"]
+    assert "GONE" not in body["detail"]

@@ -14,7 +14,8 @@ async def test_put_get_delete_one_setting(api):
     replaced = await api.put("/v1/instances/tt_s/settings/timezone", json={"value": "Atlantic/Canary"})
     assert replaced.status_code == 200
     got = await api.get("/v1/instances/tt_s/settings/timezone")
-    assert got.json()["value"] == "Atlantic/Canary" and got.headers["etag"] == replaced.headers["etag"]
+    assert got.json()["value"] == "Atlantic/Canary"
+    assert got.headers["etag"] == replaced.headers["etag"]
     assert (await api.delete("/v1/instances/tt_s/settings/timezone")).status_code == 204
     assert_problem(await api.get("/v1/instances/tt_s/settings/timezone"), 404, "not-found")
     assert_problem(await api.delete("/v1/instances/tt_s/settings/timezone"), 404, "not-found")
@@ -41,10 +42,12 @@ async def test_merge_patch_sets_and_removes(api):
     assert response.status_code == 200
     assert response.json() == {"b": "2", "c": "multi\nline"}
     got = await api.get("/v1/instances/tt_m/settings")
-    assert got.json() == {"b": "2", "c": "multi\nline"} and got.headers["etag"] == response.headers["etag"]
+    assert got.json() == {"b": "2", "c": "multi\nline"}
+    assert got.headers["etag"] == response.headers["etag"]
     # Plain application/json is accepted too; removing an absent key is a no-op.
     again = await api.patch("/v1/instances/tt_m/settings", json={"zzz": None})
-    assert again.status_code == 200 and again.json() == {"b": "2", "c": "multi\nline"}
+    assert again.status_code == 200
+    assert again.json() == {"b": "2", "c": "multi\nline"}
 
 
 async def test_merge_patch_is_atomic_and_validates_every_key(api):

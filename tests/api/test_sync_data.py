@@ -67,7 +67,8 @@ async def test_portal_availability(app, api):
         "2026-11-25T00:00:00Z",
     )
     (member,) = body["members"]
-    assert member["name"] == "tt_a" and sorted(member["services"]) == ["LIMP", "L_2"]
+    assert member["name"] == "tt_a"
+    assert sorted(member["services"]) == ["LIMP", "L_2"]
     # LX2 is not L_2: codes are matched whole, never as LIKE patterns.
     assert [s["start"] for s in member["slots"]] == [
         "2026-11-24T09:00:00Z",
@@ -80,7 +81,8 @@ async def test_portal_availability(app, api):
     )
     assert outside.json()["members"] == []
     unknown = await api.get("/v1/portals/tt_portal/availability", params={"service": "NOPE"})
-    assert unknown.status_code == 200 and unknown.json()["members"] == []
+    assert unknown.status_code == 200
+    assert unknown.json()["members"] == []
     too_long = {"service": "CLEAN", "from": "2026-11-01", "to": "2027-02-01"}
     assert_problem(
         await api.get("/v1/portals/tt_portal/availability", params=too_long), 422, "validation-error"

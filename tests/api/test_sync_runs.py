@@ -17,13 +17,16 @@ async def test_trigger_returns_the_active_run(api):
     )
     assert first.headers["location"] == f"/v1/sync-runs/{run['id']}"
     again = await api.post("/v1/instances/tt_c/sync-runs")
-    assert again.status_code == 200 and again.json()["id"] == run["id"]
+    assert again.status_code == 200
+    assert again.json()["id"] == run["id"]
     assert (await api.get(f"/v1/sync-runs/{run['id']}")).json()["status"] == "queued"
     listed = (await api.get("/v1/instances/tt_c/sync-runs")).json()
     assert [r["id"] for r in listed["items"]] == [run["id"]]
     status = (await api.get("/v1/instances/tt_c/sync-status")).json()
-    assert status["configured"] is True and status["active_run"]["id"] == run["id"]
-    assert status["last_success"] is None and status["next_scheduled_at"].endswith("Z")
+    assert status["configured"] is True
+    assert status["active_run"]["id"] == run["id"]
+    assert status["last_success"] is None
+    assert status["next_scheduled_at"].endswith("Z")
 
 
 async def test_not_configured_and_unknown(api, other):

@@ -32,7 +32,8 @@ async def test_another_tenants_webhook_id_does_not_preempt_a_delivery(api, other
     body_a, body_b = _notification("tt_a"), _notification("tt_b")
     # Partner B learns (or guesses) the id of A's next delivery and uses it first, on its own instance.
     first = await anon.post(URL, content=body_b, headers=_signed(secret_b, body_b, webhook_id="msg_X"))
-    assert first.status_code == 202 and first.json()["status"] == "queued", first.text
+    assert first.status_code == 202, first.text
+    assert first.json()["status"] == "queued", first.text
     genuine = await anon.post(URL, content=body_a, headers=_signed(secret_a, body_a, webhook_id="msg_X"))
     assert genuine.status_code == 202, genuine.text
     assert genuine.json()["status"] == "queued"
@@ -40,7 +41,8 @@ async def test_another_tenants_webhook_id_does_not_preempt_a_delivery(api, other
     # Within one instance, a replay is still acknowledged and ignored.
     for secret, body in ((secret_a, body_a), (secret_b, body_b)):
         replay = await anon.post(URL, content=body, headers=_signed(secret, body, webhook_id="msg_X"))
-        assert replay.status_code == 200 and replay.json() == {"status": "duplicate", "run": None}
+        assert replay.status_code == 200
+        assert replay.json() == {"status": "duplicate", "run": None}
     assert [r["trigger"] for r in (await api.get("/v1/instances/tt_a/sync-runs")).json()["items"]] == [
         "webhook"
     ]
@@ -55,9 +57,11 @@ async def test_webhook_signature_timestamp_and_replay(api, anon):
     assert ok.json()["status"] == "queued"
     assert (ok.json()["run"]["trigger"], ok.json()["run"]["streams"]) == ("webhook", ["reservations"])
     replay = await anon.post(url, content=body, headers=_signed(secret, body))
-    assert replay.status_code == 200 and replay.json() == {"status": "duplicate", "run": None}
+    assert replay.status_code == 200
+    assert replay.json() == {"status": "duplicate", "run": None}
     again = await anon.post(url, content=body, headers=_signed(secret, body, webhook_id="msg_2"))
-    assert again.status_code == 200 and again.json()["status"] == "already_active"
+    assert again.status_code == 200
+    assert again.json()["status"] == "already_active"
     # Refused, all alike: a wrong secret, a tampered body, a stale or future timestamp, an unknown db.
     wrong = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
     tampered = body.replace(b"reservations", b"availability")

@@ -94,14 +94,16 @@ async def test_the_gesdent_appendix_as_the_procedure_writes_it(browser, live_ser
         response = await page.goto(
             f"{live_server.url}/cron_importer_gesdent.php?dbName=tt_sanitas_gesdent_digest"
         )
-        assert response is not None and response.status in (200, 202)
+        assert response is not None
+        assert response.status in (200, 202)
         await expect(page.locator("#run-status")).to_have_text("succeeded", timeout=RUN_MS)
         users = page.locator('#run-counts tr[data-stream="users"] td').nth(2)  # created
         await expect(users).to_have_text(str(TEST_CONFIG.patients))
         assert network.blocked == []
     runs = (await partner.get("/v1/instances/tt_sanitas_gesdent_digest/sync-runs")).json()["items"]
     manual = [run for run in runs if run["trigger"] == "manual"]
-    assert len(manual) == 1 and manual[0]["status"] == "succeeded", runs
+    assert len(manual) == 1, runs
+    assert manual[0]["status"] == "succeeded", runs
     report = await _ok(await partner.get("/v1/portals/portal_sanitas/report"))
     assert {m["name"]: m["last_sync"] is not None for m in report["members"]}["tt_sanitas_gesdent_digest"]
 
@@ -145,7 +147,8 @@ async def test_clicking_a_green_bullet_switches_the_service_off(browser, live_se
         await grey.click()
         await expect(services.locator('tr[data-code="Z1"] button.bullet.on')).to_be_visible()
         assert await _web_enabled(partner, "Z1") is True
-        assert network.blocked == [] and network.errors == []
+        assert network.blocked == []
+        assert network.errors == []
 
 
 class _Hostile(BaseHTTPRequestHandler):

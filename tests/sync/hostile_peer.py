@@ -68,7 +68,8 @@ class HostilePeer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._stop is not None
+        assert self._loop is not None
+        assert self._stop is not None
         self._loop.call_soon_threadsafe(self._stop.set_result, None)
         self._thread.join(10)
 

@@ -58,12 +58,15 @@ async def test_one_challenge_per_credential_then_one_round_trip_per_request(
         reservations = await collect(gesdent.reservations(second, None))
     assert [len(page) for page in pages] == [50] * 5
     assert [r["id"] for r in resources] == [first, second]
-    assert window["resource_id"] == first and window["slots"]
+    assert window["resource_id"] == first
+    assert window["slots"]
     stats = server.control.stats()
     assert stats["users"] == {**stats["users"], "requests": 6, "challenges": 1, "ok": 5}
     # Resources and availability share the availability credential, hence one DigestAuth.
-    assert stats["resources"]["challenges"] == 1 and stats["resources"]["requests"] == 3
-    assert stats["availability"]["challenges"] == 0 and stats["availability"]["requests"] == 1
+    assert stats["resources"]["challenges"] == 1
+    assert stats["resources"]["requests"] == 3
+    assert stats["availability"]["challenges"] == 0
+    assert stats["availability"]["requests"] == 1
     assert stats["reservations"]["requests"] == len(reservations) + 1
 
 
@@ -103,9 +106,8 @@ async def test_credentials_revoked_mid_run_fail_without_retries(sandbox: Sandbox
         sandbox.control.fault("wrong_credentials", endpoint="availability")
         with pytest.raises(CredentialsRejected) as raised:
             await gesdent.availability(resource, date_today(sandbox), date_today(sandbox))
-    assert "availability credentials" in str(raised.value) and "on the availability endpoint" in str(
-        raised.value
-    )
+    assert "availability credentials" in str(raised.value)
+    assert "on the availability endpoint" in str(raised.value)
     # The cached answer, then one fresh answer to the new challenge: two requests, no retry loop.
     assert sandbox.control.stats()["availability"]["requests"] == 2
 
@@ -126,7 +128,8 @@ async def test_transient_failures_are_retried(
         pages = await collect(gesdent.users(None))
     assert sum(len(page) for page in pages) == TEST_CONFIG.patients
     stats = sandbox.control.stats()["users"]
-    assert stats["faults"] == 2 and stats["ok"] == 1
+    assert stats["faults"] == 2
+    assert stats["ok"] == 1
 
 
 @pytest.mark.parametrize(
@@ -180,13 +183,15 @@ async def test_retry_after_is_honoured_and_capped(sandbox: SandboxServer) -> Non
 
 def test_retry_after_parsing_and_backoff() -> None:
     assert parse_retry_after("7") == 7.0
-    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 <= (parse_retry_after(later) or 0) <= 30
     policy = RetryPolicy(base_delay=1.0, max_delay=8.0, max_retry_after=60)
     assert all(0.5 <= policy.backoff(1) <= 1.0 for _ in range(50))
     assert all(4.0 <= policy.backoff(10) <= 8.0 for _ in range(50))  # capped, jittered
-    assert policy.delay(1, 3600.0) == 60 and policy.delay(1, 2.0) == 2.0
+    assert policy.delay(1, 3600.0) == 60
+    assert policy.delay(1, 2.0) == 2.0
 
 
 async def test_malformed_json_is_a_protocol_error_not_retried(sandbox: SandboxServer) -> None:
@@ -285,7 +290,8 @@ async def test_a_page_asked_for_ahead_is_dropped_when_the_reader_stops() -> None
         pages = gesdent.users(None)
         first = await anext(pages)
         await pages.aclose()  # type: ignore[attr-defined]
-        assert first[0]["id"] == "P-1-0" and events == ["request 1", "request 2"]
+        assert first[0]["id"] == "P-1-0"
+        assert events == ["request 1", "request 2"]
         again = [page async for page in gesdent.users(None)]  # the client is still usable
     assert len(again) == 5
 

@@ -51,13 +51,16 @@ async def test_configure_trigger_import_and_read(app, api, sandbox):
     assert run["counts"]["users"]["created"] == len(tables.user_by_id)
     assert run["counts"]["reservations"]["created"] == len(tables.reservation_by_id)
     assert run["counts"]["resources"]["created"] == len(sandbox.resource_ids)
-    assert run["duration_seconds"] is not None and run["error"] is None
+    assert run["duration_seconds"] is not None
+    assert run["error"] is None
     status = (await api.get("/v1/instances/tt_clinic/sync-status")).json()
-    assert status["last_success"]["run_id"] == run["id"] and status["active_run"] is None
+    assert status["last_success"]["run_id"] == run["id"]
+    assert status["active_run"] is None
     resources = (await api.get("/v1/instances/tt_clinic/resources")).json()["items"]
     assert sorted(r["id"] for r in resources) == sorted(sandbox.resource_ids)
     slots = (await api.get("/v1/instances/tt_clinic/availability", params={"limit": 5})).json()["items"]
-    assert slots and all(s["treatment_codes"] for s in slots)
+    assert slots
+    assert all(s["treatment_codes"] for s in slots)
     report = (await api.get("/v1/portals/tt_portal/report")).json()
     assert report["members"][0]["last_sync"] is not None
     again = await sync_now(app, api, "tt_clinic")
@@ -78,7 +81,8 @@ async def test_no_secret_in_any_response_or_log_line(app, api, sandbox, caplog):
     sandbox.control.fault("wrong_credentials", endpoint="users")
     failed = await sync_now(app, api, "tt_secret")
     sandbox.control.clear_faults()
-    assert succeeded["status"] == "succeeded" and failed["status"] == "failed"
+    assert succeeded["status"] == "succeeded"
+    assert failed["status"] == "failed"
     assert "users" in failed["error"]
     bodies += [str(succeeded), str(failed), (await api.get("/v1/instances/tt_secret/sync-runs")).text]
     secrets = [credential.password for credential in sandbox.credentials.values()] + [webhook_secret]
@@ -94,7 +98,8 @@ async def test_the_run_checks_where_the_base_url_points_again(app, api, sandbox)
     await create_instance(api, "tt_rebind")
     assert (await api.put("/v1/instances/tt_rebind/gesdent", json=rules_for(sandbox))).status_code == 201
     run = await sync_now(app, api, "tt_rebind", allow_private_networks=False)
-    assert run["status"] == "failed" and "loopback" in run["error"], run["error"]
+    assert run["status"] == "failed", run["error"]
+    assert "loopback" in run["error"], run["error"]
     assert sandbox.control.stats()["total"]["requests"] == 0
 
 
@@ -106,7 +111,8 @@ async def test_secrets_under_a_lost_key_fail_readably(app, api, sandbox):
     app.state.secret_box = SecretBox([new_key()])  # as after dropping the key they were encrypted with
     try:
         run = await sync_now(app, api, "tt_lost")
-        assert run["status"] == "failed" and "PORTICO_SECRET_KEYS" in run["error"]
+        assert run["status"] == "failed"
+        assert "PORTICO_SECRET_KEYS" in run["error"]
         body = json.dumps({"type": "data.changed", "db_name": "tt_lost"}).encode()
         stamp = str(int(time.time()))
         headers = {

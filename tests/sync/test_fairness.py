@@ -51,13 +51,15 @@ async def test_runs_are_claimed_in_the_order_they_have_waited(app: FastAPI, api:
     first request: it does not jump ahead of the runs that were waiting before that."""
     crashed = await _queue_run(app, api, "tt_crashed", timedelta(minutes=10))
     claim = await queue.claim(app.state.sessionmaker, "died", timedelta(milliseconds=300))
-    assert claim is not None and claim.run_id == crashed
+    assert claim is not None
+    assert claim.run_id == crashed
     waiting = await _queue_run(app, api, "tt_waiting", timedelta(minutes=5))
     await asyncio.sleep(0.4)  # the lease of the crashed worker ran out
     later = await _queue_run(app, api, "tt_later", timedelta(0))
     order = [await queue.claim(app.state.sessionmaker, f"w{i}", timedelta(seconds=30)) for i in range(4)]
     assert [c.run_id if c else None for c in order] == [waiting, crashed, later, None]
-    assert order[1] is not None and order[1].attempts == 2
+    assert order[1] is not None
+    assert order[1].attempts == 2
 
 
 # --- The load test ---------------------------------------------------------------------------
@@ -178,7 +180,8 @@ async def test_a_tarpit_holds_one_worker_until_its_deadline_and_the_others_keep_
             assert stuck.status == "running", "the tarpit's run ended before the healthy ones were done"
             for name in healthy:  # (a new minute may have queued another scheduled run meanwhile)
                 ended_runs = [run for run in runs[name] if run.status in DONE]
-                assert ended_runs and all(run.status == "succeeded" for run in ended_runs), [
+                assert ended_runs, [(run.trigger, run.status, run.error) for run in runs[name]]
+                assert all(run.status == "succeeded" for run in ended_runs), [
                     (run.trigger, run.status, run.error) for run in runs[name]
                 ]
 
@@ -191,7 +194,8 @@ async def test_a_tarpit_holds_one_worker_until_its_deadline_and_the_others_keep_
     assert ended.status == "failed", ended.error
     assert f"the run took longer than {RUN_SECONDS} s" in ended.error, ended.error
     assert "PORTICO_SYNC_RUN_SECONDS" in ended.error
-    assert ended.finished_at is not None and ended.started_at is not None
+    assert ended.finished_at is not None
+    assert ended.started_at is not None
     assert (ended.finished_at - ended.started_at).total_seconds() < RUN_SECONDS + 2
     assert took < RUN_SECONDS + 3
     assert connections, "the tarpit was never asked"
@@ -238,5 +242,6 @@ async def test_a_run_stops_at_its_deadline_wherever_it_waits(
         await importing.delete_instance(app, instance_id)
     assert 3 <= stopped < 4.5
     assert (result.status, result.failed_stream) == ("partial", "users"), result.error
-    assert result.error is not None and "the run took longer than 3 s" in result.error
+    assert result.error is not None
+    assert "the run took longer than 3 s" in result.error
     assert "PORTICO_SYNC_RUN_SECONDS" in result.error

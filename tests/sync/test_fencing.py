@@ -161,7 +161,8 @@ async def test_a_worker_whose_run_was_taken_over_cannot_commit(
     await _until(lambda: sandbox.control.stats()["users"]["requests"] >= 1, 10, "the users request")
     await asyncio.sleep(1.1)  # the lease runs out while the users page is on its way
     rescuer = await queue.claim(app.state.sessionmaker, "rescuer", timedelta(seconds=30))
-    assert rescuer is not None and rescuer.attempts == 2
+    assert rescuer is not None
+    assert rescuer.attempts == 2
     with pytest.raises(queue.LeaseLost):
         await importing
     assert await stored(app, "users", instance) == {}  # the users transaction rolled back
@@ -185,7 +186,8 @@ async def test_the_same_worker_s_earlier_attempt_is_fenced_off_too(app: FastAPI,
     assert first is not None
     await asyncio.sleep(0.3)
     second = await queue.claim(app.state.sessionmaker, "w", timedelta(seconds=30))
-    assert second is not None and (second.attempts, first.attempts) == (2, 1)
+    assert second is not None
+    assert (second.attempts, first.attempts) == (2, 1)
     assert not await queue.renew(app.state.sessionmaker, first.fence)
     assert not await queue.finish(app.state.sessionmaker, first.fence, "failed", {}, "stale")
     assert await queue.finish(app.state.sessionmaker, second.fence, "succeeded", {}, None)

@@ -92,7 +92,8 @@ async def test_full_sync_stores_exactly_the_sandbox_data(
     app: FastAPI, sandbox: SandboxServer, instance: str
 ) -> None:
     result = await run(app, instance, sandbox, page_limit=100)
-    assert result.status == "succeeded" and result.error is None, result.error
+    assert result.status == "succeeded", result.error
+    assert result.error is None, result.error
     slots = len(expected_slots(sandbox))
     assert slots > 50
     fetched = {"resources": 2, "users": TEST_CONFIG.patients, "reservations": TEST_CONFIG.reservations}
@@ -117,9 +118,11 @@ async def test_full_sync_stores_exactly_the_sandbox_data(
     assert await cursors(app, instance) == expected
     # Digest: one challenge per credential, then one round trip per request.
     stats = sandbox.control.stats()
-    assert stats["users"]["challenges"] == 1 and stats["users"]["ok"] == 3  # 250 patients, pages of 100
+    assert stats["users"]["challenges"] == 1
+    assert stats["users"]["ok"] == 3  # 250 patients, pages of 100
     assert stats["reservations"]["challenges"] == 1
-    assert stats["resources"]["challenges"] == 1 and stats["availability"]["challenges"] == 0
+    assert stats["resources"]["challenges"] == 1
+    assert stats["availability"]["challenges"] == 0
     assert stats["total"]["requests"] == stats["total"]["ok"] + 3
 
 
@@ -207,17 +210,22 @@ async def test_incremental_sync_writes_only_what_changed(
     assert result.status == "succeeded", result.error
     stats = sandbox.control.stats()
     users, reservations = result.counts["users"], result.counts["reservations"]
-    assert users["created"] == 3 and users["updated"] == 7 and users["deleted"] == 0
+    assert users["created"] == 3
+    assert users["updated"] == 7
+    assert users["deleted"] == 0
     assert users["fetched"] == stats["users"]["items"] == 10 + ties.counts["users"]["fetched"]
     assert users["unchanged"] == users["fetched"] - 10
-    assert reservations["created"] == 4 and reservations["updated"] == 12
+    assert reservations["created"] == 4
+    assert reservations["updated"] == 12
     assert (
         reservations["fetched"]
         == stats["reservations"]["items"]
         == 16 + ties.counts["reservations"]["fetched"]
     )
     availability = result.counts["availability"]
-    assert availability["created"] > 0 and availability["deleted"] > 0 and availability["updated"] == 0
+    assert availability["created"] > 0
+    assert availability["deleted"] > 0
+    assert availability["updated"] == 0
     assert availability["fetched"] == availability["created"] + availability["unchanged"]
     tables = await snapshot(app, instance)
     check_mirrors(sandbox, tables)

@@ -58,7 +58,8 @@ async def test_a_fault_mid_stream_keeps_the_committed_data_and_the_next_run_reco
     rejected = mode == "wrong_credentials"
     assert failed.status == ("failed" if rejected else "partial")  # the resources stream committed
     assert failed.failed_stream == "users"
-    assert failed.error is not None and failed.error.startswith("users stream failed")
+    assert failed.error is not None
+    assert failed.error.startswith("users stream failed")
     assert message in failed.error, failed.error
     assert sandbox.credentials["users"].password not in failed.error
     assert failed.counts["users"]["fetched"] == 100
@@ -76,7 +77,8 @@ async def test_a_fault_mid_stream_keeps_the_committed_data_and_the_next_run_reco
     recovered = await run(app, instance, sandbox, page_limit=100)
     assert recovered.status == "succeeded", recovered.error
     users = recovered.counts["users"]
-    assert users["created"] == 100 and users["updated"] == 150
+    assert users["created"] == 100
+    assert users["updated"] == 150
     # Resumed from the committed cursor: the changes and the few items tied at it, not everything.
     assert users["fetched"] == sandbox.control.stats()["users"]["items"] < 350
     assert len(await stored(app, "users", instance)) == 350
@@ -119,7 +121,8 @@ async def test_wrong_credentials_fail_the_run_at_once(
     sandbox.control.fault("wrong_credentials", endpoint="reservations")
     result = await run(app, instance, sandbox)
     # Failed, though resources and users committed: the configuration needs fixing.
-    assert result.status == "failed" and result.failed_stream == "reservations"
+    assert result.status == "failed"
+    assert result.failed_stream == "reservations"
     assert "rejected the reservations credentials" in (result.error or "")
     assert sandbox.credentials["reservations"].password not in (result.error or "")
     assert sandbox.control.stats()["reservations"]["requests"] == 2  # the challenge, one answer: no retry
@@ -134,7 +137,8 @@ async def test_a_failed_resource_keeps_the_other_resources_progress(
     first, second = sandbox.resource_ids
     transport = FaultAfter(sandbox, "reservations", after=1, mode="malformed")
     result = await run(app, instance, sandbox, transport=transport)  # one page per resource
-    assert result.status == "partial" and result.failed_stream == "reservations"
+    assert result.status == "partial"
+    assert result.failed_stream == "reservations"
     reservations = await stored(app, "reservations", instance)
     assert {r["resource_id"] for r in reservations.values()} == {first}
     assert set(await cursors(app, instance)) == {"users", cursor_name("reservations", first)}
@@ -162,8 +166,10 @@ async def test_vanished_slots_are_deleted_only_after_the_whole_window_was_read(
     # The second resource's window answer is cut short on every attempt.
     transport = FaultAfter(sandbox, "availability", after=1, mode="drop", times=3)
     result = await run(app, instance, sandbox, transport=transport, streams=["availability"])
-    assert result.status == "partial" and result.failed_stream == "availability"
-    assert "availability" in (result.error or "") and "RemoteProtocolError" in (result.error or "")
+    assert result.status == "partial"
+    assert result.failed_stream == "availability"
+    assert "availability" in (result.error or "")
+    assert "RemoteProtocolError" in (result.error or "")
     after = await stored(app, "availability", instance)
     assert {k: v for k, v in after.items() if k[0] == second} == {
         k: v for k, v in before.items() if k[0] == second
@@ -187,6 +193,7 @@ async def test_an_unknown_resource_fails_naming_it(
 
     rules = rules_for(sandbox, resource_ids=[*sandbox.resource_ids, "NOPE1234-0000"])
     result = await run(app, instance, sandbox, rules=rules)
-    assert result.status == "failed" and result.failed_stream == "resources"
+    assert result.status == "failed"
+    assert result.failed_stream == "resources"
     assert "GESDENT does not know resource NOPE1234-0000 (404)" in (result.error or "")
     assert await stored(app, "resources", instance) == {}

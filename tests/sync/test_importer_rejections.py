@@ -43,7 +43,8 @@ async def test_a_malformed_patient_is_skipped_counted_and_never_quoted(
 
     result = await run(app, instance, sandbox)
 
-    assert result.status == "partial" and result.failed_stream is None
+    assert result.status == "partial"
+    assert result.failed_stream is None
     assert result.error == (
         f"users: 1 record rejected (malformed): record {newest['id']!r}: field 'birth_date' is not a "
         "date (YYYY-MM-DD)"
@@ -63,15 +64,18 @@ async def test_a_malformed_patient_is_skipped_counted_and_never_quoted(
         ("users", None, patients - 1, newest["id"], "birth_date", "is not a date (YYYY-MM-DD)")
     ]
     users = await stored(app, "users", instance)
-    assert len(users) == patients - 1 and newest["id"] not in users
+    assert len(users) == patients - 1
+    assert newest["id"] not in users
     assert (await cursors(app, instance))["users"] == newest["updated_at"]
     assert BIRTH_DATE not in logged(caplog)
     assert f"{newest['id']!r}" in logged(caplog)  # the log line names the record, like the error
 
     # The next run asks from the cursor: the record tied at it comes again, mended this time.
     again = await run(app, instance, sandbox)
-    assert again.status == "succeeded" and again.error is None
-    assert again.counts["users"]["created"] == 1 and again.counts["users"]["rejected"] == 0
+    assert again.status == "succeeded"
+    assert again.error is None
+    assert again.counts["users"]["created"] == 1
+    assert again.counts["users"]["rejected"] == 0
 
 
 # endpoint, fault options, the stream's rejection (resource ids: None, or an index into the sandbox's).
@@ -95,7 +99,8 @@ async def test_every_stream_skips_a_malformed_record_and_imports_the_rest(
     sandbox.control.fault("malformed_record", endpoint=endpoint, **fault)
     result = await run(app, instance, sandbox)
 
-    assert result.status == "partial" and result.failed_stream is None, result.error
+    assert result.status == "partial", result.error
+    assert result.failed_stream is None, result.error
     assert [stream for stream, counts in result.counts.items() if counts["rejected"]] == [endpoint]
     assert result.counts[endpoint]["rejected"] == 1
     resource, position, record_id, field, reason = expected

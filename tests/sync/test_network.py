@@ -43,8 +43,11 @@ async def test_a_host_name_is_refused_without_telling_where_it_resolves(
         "resources: base_url host localhost resolves to a non-public address; "
         "set PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS=true to allow it"
     )
-    assert "127.0.0.1" not in message and "::1" not in message and "loopback" not in message
-    assert "localhost resolves to" in caplog.text and "a loopback address" in caplog.text
+    assert "127.0.0.1" not in message
+    assert "::1" not in message
+    assert "loopback" not in message
+    assert "localhost resolves to" in caplog.text
+    assert "a loopback address" in caplog.text
     assert sandbox.control.stats()["total"]["requests"] == 0
 
 
@@ -69,7 +72,8 @@ async def test_a_public_address_is_connected_to(monkeypatch: pytest.MonkeyPatch)
         with pytest.raises(GesdentError) as raised:
             await gesdent.resource("R-1")
     assert not isinstance(raised.value, AddressForbidden), raised.value
-    assert opened and set(opened) == {("1.1.1.1", 9)}
+    assert opened
+    assert set(opened) == {("1.1.1.1", 9)}
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,8 @@ async def test_the_reader_works_ahead_of_the_writer_within_its_depth() -> None:
     assert events == ["fetched 1", "fetched 2", "fetched 3", "fetched 4"]
     go_on.set()
     assert await writing == 6
-    assert events[-1] == "written 6" and pages.closed
+    assert events[-1] == "written 6"
+    assert pages.closed
     assert [event for event in events if event.startswith("written")] == [f"written {n}" for n in range(1, 7)]
 
 
@@ -67,7 +68,8 @@ async def test_a_failed_fetch_is_raised_by_the_writer_as_it_was_after_the_pages_
 
     with pytest.raises(LookupError, match="page 3"):
         await read_ahead(pages(), write)
-    assert written == [1, 2] and pages.closed
+    assert written == [1, 2]
+    assert pages.closed
 
 
 async def test_a_failed_write_stops_the_reader_and_closes_the_pages() -> None:
@@ -81,7 +83,8 @@ async def test_a_failed_write_stops_the_reader_and_closes_the_pages() -> None:
 
     with pytest.raises(ValueError, match="the database said no"):
         await read_ahead(pages(), write, depth=2)
-    assert pages.closed and len(events) <= 5  # the reader stopped within its depth
+    assert pages.closed
+    assert len(events) <= 5  # the reader stopped within its depth
 
 
 async def test_cancellation_stops_both_and_goes_through() -> None:

@@ -44,7 +44,8 @@ async def test_a_run_with_no_address_at_all_fails_saying_so(app, api, sandbox):
     finally:
         settings.gesdent_base_url = None
     assert run["status"] == "failed"
-    assert "no GESDENT address" in run["error"] and "PORTICO_GESDENT_BASE_URL" in run["error"]
+    assert "no GESDENT address" in run["error"]
+    assert "PORTICO_GESDENT_BASE_URL" in run["error"]
     assert sandbox.control.stats()["total"]["requests"] == 0
 
 

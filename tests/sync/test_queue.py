@@ -41,11 +41,13 @@ async def test_due_runs_are_queued_once_per_slot(app, api):
     assert sum(created) == 3
     assert await queue.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=5)) == 0  # same slot
     runs = await _runs(app)
-    assert len(runs) == 3 and {r.trigger for r in runs} == {"schedule"}
+    assert len(runs) == 3
+    assert {r.trigger for r in runs} == {"schedule"}
     # The next slot while the runs are still queued: one active run per instance, nothing more.
     assert await queue.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=15)) == 0
     slot, next_start = queue.slot_of(now, 15)
-    assert next_start == datetime(2026, 11, 21, 10, 15, tzinfo=UTC) and slot.startswith("15m:")
+    assert next_start == datetime(2026, 11, 21, 10, 15, tzinfo=UTC)
+    assert slot.startswith("15m:")
 
 
 async def test_one_claim_per_run_however_many_workers(app, api):
@@ -70,12 +72,15 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(ap
     )  # lease still valid
     await asyncio.sleep(0.3)
     second = await queue.claim(app.state.sessionmaker, "other", timedelta(seconds=30))
-    assert second is not None and second.run_id == first.run_id and second.attempts == 2
+    assert second is not None
+    assert second.run_id == first.run_id
+    assert second.attempts == 2
     assert not await queue.renew(app.state.sessionmaker, first.fence)
     assert not await queue.finish(app.state.sessionmaker, first.fence, "succeeded", {}, None)
     assert await queue.finish(app.state.sessionmaker, second.fence, "succeeded", {}, None)
     (run,) = await _runs(app)
-    assert run.status == "succeeded" and run.finished_at is not None
+    assert run.status == "succeeded"
+    assert run.finished_at is not None
 
 
 async def test_a_run_abandoned_too_often_fails_with_a_reason(app, api):
@@ -86,7 +91,8 @@ async def test_a_run_abandoned_too_often_fails_with_a_reason(app, api):
         await asyncio.sleep(0.01)
     assert await queue.claim(app.state.sessionmaker, "last", timedelta(seconds=30)) is None
     (run,) = await _runs(app)
-    assert run.status == "failed" and "abandoned" in run.error
+    assert run.status == "failed"
+    assert "abandoned" in run.error
 
 
 @dataclass
@@ -127,7 +133,8 @@ async def test_worker_records_the_outcome(app, api):
         3,
     )
     status = (await api.get("/v1/instances/tt_q0/sync-status")).json()
-    assert status["last_error"]["run_id"] == run["id"] and status["active_run"] is None
+    assert status["last_error"]["run_id"] == run["id"]
+    assert status["active_run"] is None
     async with app.state.engine.connect() as connection:
         stored = (await connection.execute(text("SELECT counts FROM sync_runs"))).scalar_one()
     assert json.loads(stored)["users"]["fetched"] == 3
@@ -149,4 +156,5 @@ async def test_worker_survives_an_importer_crash(app, api):
     )
     assert await worker.run_once() is True
     run = (await api.get("/v1/instances/tt_q0/sync-runs")).json()["items"][0]
-    assert run["status"] == "failed" and run["error"] == "internal error: RuntimeError"
+    assert run["status"] == "failed"
+    assert run["error"] == "internal error: RuntimeError"

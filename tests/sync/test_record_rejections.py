@@ -70,14 +70,16 @@ def test_a_malformed_date_is_named_but_never_quoted(value: str) -> None:
     ):
         error = rejection(make, "i", item)
         assert value[:10] not in said(error), said(error)
-        assert f"field {field!r}" in str(error) and error.field == field  # type: ignore[attr-defined]
+        assert f"field {field!r}" in str(error)
+        assert error.field == field
         assert error.record_id == item["id"]  # type: ignore[attr-defined]
 
 
 def test_the_birth_date_of_the_issue_is_not_quoted() -> None:
     error = rejection(patient_row, "i", {**PATIENT, "id": "P-777", "birth_date": "13/02/1954"})
     assert str(error) == "users: record 'P-777': field 'birth_date' is not a date (YYYY-MM-DD)"
-    assert "13/02/1954" not in said(error) and "1954" not in said(error)
+    assert "13/02/1954" not in said(error)
+    assert "1954" not in said(error)
 
 
 @given(values=personal, broken=st.sampled_from(PERSONAL), bad_date=marked)
@@ -106,11 +108,13 @@ def test_a_record_broken_elsewhere_quotes_none_of_its_personal_values(values: di
 def test_a_record_that_is_not_an_object_is_rejected_without_an_id(item: Any) -> None:
     for make in (patient_row, reservation_row):
         error = rejection(make, "i", item)
-        assert error.record_id is None and error.field is None  # type: ignore[attr-defined]
+        assert error.record_id is None
+        assert error.field is None
         assert str(error).endswith("a record without a usable id: is not an object")
         assert "Lucía" not in said(error)
     error = rejection(slot_row, "i", "RES-1", item)
-    assert error.record_id is None and str(error).startswith("availability: ")  # type: ignore[attr-defined]
+    assert error.record_id is None
+    assert str(error).startswith("availability: ")
 
 
 @pytest.mark.parametrize("record_id", [None, "", 10023, "P-\n1", "P" * 101])
@@ -118,13 +122,15 @@ def test_a_record_without_a_usable_id_is_rejected_without_one(record_id: Any) ->
     """No id, or one a rejection could not show safely (not a string, a line break, too long)."""
     error = rejection(patient_row, "i", {**PATIENT, "id": record_id, "birth_date": "13/02/1954"})
     assert error.record_id is None  # type: ignore[attr-defined]
-    assert "a record without a usable id" in str(error) and "13/02/1954" not in said(error)
+    assert "a record without a usable id" in str(error)
+    assert "13/02/1954" not in said(error)
 
 
 def test_a_resource_is_named_by_the_id_asked_for() -> None:
     item = {"id": "RES-2", "name": "Dra. Marta Ruiz", "kind": "dentist", "updated_at": "2026-11-20T08:00:00Z"}
     error = rejection(resource_row, "i", item, "RES-1")
-    assert error.record_id == "RES-1" and error.field == "id"  # type: ignore[attr-defined]
+    assert error.record_id == "RES-1"
+    assert error.field == "id"
     error = rejection(resource_row, "i", {**item, "id": "RES-1", "updated_at": "20/11/2026"}, "RES-1")
     assert str(error) == "resources: record 'RES-1': field 'updated_at' is not an RFC 3339 date-time"
     assert "Marta" not in said(error)
@@ -147,6 +153,7 @@ def test_at_most_100_rejections_per_stream_are_kept() -> None:
             Rejected("users", f"P-{position}", "birth_date", "is not a date (YYYY-MM-DD)"), position
         )
     rejections.add(Rejected("reservations", None, None, "is not an object"), 3, "RES-1")
-    assert KEEP == 100 and len(rejections.kept) == 101
+    assert KEEP == 100
+    assert len(rejections.kept) == 101
     assert [r.record_id for r in rejections.kept[:2]] == ["P-0", "P-1"]
     assert str(rejections.kept[-1]) == "record at position 3 of resource RES-1 is not an object"

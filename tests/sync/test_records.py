@@ -46,11 +46,14 @@ RESERVATION: dict[str, Any] = {
 def test_well_formed_items_become_rows() -> None:
     row, updated_at = reservation_row("i", RESERVATION)
     assert row["starts_at"] == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # stored in UTC
-    assert row["ends_at"].tzinfo == UTC and row["remote_updated_at"] == "2026-11-20T08:00:00Z"
+    assert row["ends_at"].tzinfo == UTC
+    assert row["remote_updated_at"] == "2026-11-20T08:00:00Z"
     assert updated_at == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     assert (row, updated_at) == _checked_reservation_row("i", RESERVATION)
     patient, _ = patient_row("i", PATIENT)
-    assert patient["deleted"] is True and patient["email"] is None and patient["first_name"] == "Lucía"
+    assert patient["deleted"] is True
+    assert patient["email"] is None
+    assert patient["first_name"] == "Lucía"
     assert patient_row("i", PATIENT) == _checked_patient_row("i", PATIENT)
     nameless, _ = patient_row("i", {**PATIENT, "first_name": None})
     assert nameless["first_name"] == ""
@@ -70,7 +73,8 @@ def test_well_formed_items_become_rows() -> None:
 def test_a_broken_reservation_is_rejected(change: dict[str, Any], message: str) -> None:
     with pytest.raises(Rejected) as raised:
         reservation_row("i", {**RESERVATION, **change})
-    assert str(raised.value).startswith("reservations: ") and message in str(raised.value)
+    assert str(raised.value).startswith("reservations: ")
+    assert message in str(raised.value)
     assert raised.value.endpoint == raised.value.stream == "reservations"
 
 
@@ -103,7 +107,8 @@ def test_a_broken_slot_is_rejected_without_an_id() -> None:
 
 def test_connection_rules_never_show_passwords() -> None:
     rules = ConnectionRules("https://g.example/", ["R-1"], {"users": ("digest-users", "hunter2")}, 14)
-    assert "hunter2" not in repr(rules) and "digest-users" in repr(rules)
+    assert "hunter2" not in repr(rules)
+    assert "digest-users" in repr(rules)
 
 
 async def test_unknown_streams_are_refused() -> None:

@@ -38,7 +38,8 @@ async def test_a_malformed_record_is_rejected_and_only_patients_read_sees_which(
     assert run["status"] == "partial", run
     assert run["counts"]["users"]["rejected"] == 1
     assert run["counts"]["users"]["created"] == len(patients) - 1
-    assert run["counts"]["reservations"]["rejected"] == 0 and run["counts"]["reservations"]["created"] > 0
+    assert run["counts"]["reservations"]["rejected"] == 0
+    assert run["counts"]["reservations"]["created"] > 0
     assert run["error"] == (
         f"users: 1 record rejected (malformed): record {broken['id']!r}: field 'birth_date' is not a "
         f"date (YYYY-MM-DD); see GET /v1/sync-runs/{run['id']}/rejections"
@@ -93,7 +94,8 @@ async def test_rejections_are_bounded_per_stream_and_paginated(
     run = await sync_now(app, api, "tt_rejecting_many")
 
     assert run["status"] == "partial", run
-    assert run["counts"]["users"]["rejected"] == 120 and run["counts"]["reservations"]["rejected"] == 1
+    assert run["counts"]["users"]["rejected"] == 120
+    assert run["counts"]["reservations"]["rejected"] == 1
     assert run["error"] == (
         "users: 120 records rejected (malformed), the first record at position 0: field 'id' must be a "
         f"non-empty string; reservations: 1 record rejected (malformed): record {reservation['id']!r}: "
@@ -101,7 +103,8 @@ async def test_rejections_are_bounded_per_stream_and_paginated(
     )
     path = f"/v1/sync-runs/{run['id']}/rejections"
     first = await api.get(path, params={"limit": 60})
-    assert first.status_code == 200 and 'rel="next"' in first.headers["link"]
+    assert first.status_code == 200
+    assert 'rel="next"' in first.headers["link"]
     second = await api.get(path, params={"limit": 60, "cursor": first.json()["next_cursor"]})
     assert second.json()["next_cursor"] is None
     found = first.json()["items"] + second.json()["items"]

@@ -57,8 +57,10 @@ async def test_digest_round_trip(make_sandbox: MakeSandbox, algorithm: str) -> N
         challenge = await anonymous.get(server.url + "users")
     assert challenge.status_code == 401
     header = challenge.headers["www-authenticate"]
-    assert header.startswith('Digest realm="GESDENT", qop="auth"') and f"algorithm={algorithm}," in header
-    assert "nonce=" in header and "opaque=" in header
+    assert header.startswith('Digest realm="GESDENT", qop="auth"')
+    assert f"algorithm={algorithm}," in header
+    assert "nonce=" in header
+    assert "opaque=" in header
 
     async with client(server, "users") as http:
         response = await http.get("users", params={"limit": 3})
@@ -159,7 +161,8 @@ async def test_expired_nonce_is_challenged_as_stale(make_sandbox: MakeSandbox) -
         await asyncio.sleep(0.5)
         assert (await http.get("users")).status_code == 200
     assert len(challenges) == 2
-    assert "stale=true" not in challenges[0] and challenges[1].endswith("stale=true")
+    assert "stale=true" not in challenges[0]
+    assert challenges[1].endswith("stale=true")
 
 
 # --- Contract shape and parameters --------------------------------------------------------------
@@ -170,13 +173,16 @@ async def test_records_follow_the_contract(sandbox: SandboxServer) -> None:
         for resource_id in sandbox.resource_ids:
             resource = (await http.get(f"resources/{resource_id}")).json()
             assert set(resource) == {"id", "name", "kind", "active", "updated_at"}
-            assert resource["id"] == resource_id and resource["kind"] in RESOURCE_KINDS
+            assert resource["id"] == resource_id
+            assert resource["kind"] in RESOURCE_KINDS
             groups = resource_id.split("-")
-            assert [len(g) for g in groups] == [8, 8, 8, 8, 4] and resource_id.isupper()
+            assert [len(g) for g in groups] == [8, 8, 8, 8, 4]
+            assert resource_id.isupper()
         slots = (
             await http.get("availability", params={"resource_id": resource_id, **window(sandbox)})
         ).json()
-    assert slots["slots"] and {"start", "end", "treatment_codes"} == set(slots["slots"][0])
+    assert slots["slots"]
+    assert {"start", "end", "treatment_codes"} == set(slots["slots"][0])
     assert all(1 <= len(s["treatment_codes"]) <= 3 for s in slots["slots"])
     assert all(s["start"].endswith("+01:00") for s in slots["slots"])
     async with client(sandbox, "users") as http:
@@ -207,7 +213,8 @@ async def test_paging_walks_every_item_once_in_order(sandbox: SandboxServer) -> 
         first = (await http.get("users")).json()
         users = await walk(http, "users", limit=7)
     assert len(first["items"]) == 100  # the default limit
-    assert ordered(users) and len({u["id"] for u in users}) == TEST_CONFIG.patients
+    assert ordered(users)
+    assert len({u["id"] for u in users}) == TEST_CONFIG.patients
     stamps = [u["updated_at"] for u in users]
     # Ties on updated_at cut across pages, so only the id can order them.
     assert any(stamps[i] == stamps[i + 1] for i in range(6, len(stamps) - 1, 7))
@@ -271,7 +278,8 @@ async def test_bad_parameters_are_json_errors(
         response = await http.get(path, params=params)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
-    assert response.json()["error"] and response.json()["message"]
+    assert response.json()["error"]
+    assert response.json()["message"]
 
 
 async def test_booked_slots_are_not_free(sandbox: SandboxServer) -> None:
@@ -287,7 +295,9 @@ async def test_booked_slots_are_not_free(sandbox: SandboxServer) -> None:
         for r in reservations
         if r["status"] == "cancelled" and r["start"] >= window(sandbox)["from"]
     }
-    assert held and free and not held & free
+    assert held
+    assert free
+    assert not held & free
     assert cancelled & free  # a cancelled booking frees its slot (unless that slot is blocked)
 
 
@@ -315,7 +325,8 @@ async def test_the_procedures_own_resource_id_and_credential(make_sandbox: MakeS
     assert server.resource_ids[0] == procedure_id
     async with client(server, "resources") as http:
         response = await http.get(f"resources/{procedure_id}")
-    assert response.status_code == 200 and response.json()["id"] == procedure_id
+    assert response.status_code == 200
+    assert response.json()["id"] == procedure_id
     assert server.credentials["availability"] == Credential("digest", "wOPnLZytlYwv1pZA6Wse")
     with pytest.raises(ValueError, match="not a resource ID"):
         TEST_CONFIG.model_validate({**TEST_CONFIG.model_dump(), "resource_id_overrides": ("lower-case",)})

@@ -64,7 +64,8 @@ async def test_a_stalled_stream_does_not_hold_the_database(app, api):
             # The peer runs in its own thread: its request count is polled. Page 1 is in; page 2 hangs.
             while peer.requests < 2 and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
-            assert peer.requests == 2 and not importing.done()
+            assert peer.requests == 2
+            assert not importing.done()
             started = time.monotonic()
             async with asyncio.timeout(5):  # SQLite's busy timeout is 15 s: a held lock fails this
                 await create_instance_via_api(api, "tt_written_meanwhile")

@@ -116,7 +116,8 @@ async def test_a_killed_worker_s_run_is_taken_over_and_completes(app, api, sandb
         await _wait_for(in_the_middle, 60, "the worker to reach the slow reservations page")
         async with app.state.sessionmaker() as session:
             run = await session.get(SyncRun, run_id)
-            assert run.status == "running" and run.attempts == 1
+            assert run.status == "running"
+            assert run.attempts == 1
             first_owner = run.lease_owner
         doomed.popen.send_signal(signal.SIGKILL)
         doomed.popen.wait(timeout=10)
@@ -133,7 +134,8 @@ async def test_a_killed_worker_s_run_is_taken_over_and_completes(app, api, sandb
         logs = _stop(workers)
     assert finished.status == "succeeded", (finished.error, logs)
     assert finished.attempts == 2
-    assert first_owner is not None and finished.lease_owner != first_owner
+    assert first_owner is not None
+    assert finished.lease_owner != first_owner
     async with app.state.sessionmaker() as session:
         stored = (await session.execute(select(func.count()).select_from(GesdentReservation))).scalar_one()
     assert stored == len(sandbox.sandbox.dataset.tables.reservation_by_id)

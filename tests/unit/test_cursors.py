@@ -20,7 +20,8 @@ def _b64(raw: bytes) -> str:
 def test_a_cursor_opens_on_its_own_list_only():
     cursors = Cursors([KEY])
     cursor = cursors.issue(PATH, ["tt_a", 3])
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor) and len(cursor) < 512
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor)
+    assert len(cursor) < 512
     assert cursors.open(PATH, cursor) == ("tt_a", 3)
     with pytest.raises(InvalidCursor):
         cursors.open("/v1/portals", cursor)

@@ -183,7 +183,8 @@ def test_closest_names_are_the_close_ones_best_first(wanted: str, among: list[st
     def score(name: str) -> float:
         return fuzz.ratio(wanted[3:], name[3:])
 
-    assert len(found) <= limit and set(found) <= set(among)
+    assert len(found) <= limit
+    assert set(found) <= set(among)
     assert [score(n) for n in found] == sorted((score(n) for n in found), reverse=True)
     assert all(score(n) >= 75 for n in found)
     if len(found) < limit:  # then every close name is there

@@ -128,9 +128,11 @@ def test_commas_do_not_take_decimal_commas() -> None:
 def test_the_separator_is_the_one_the_header_uses_most() -> None:
     # A header with more semicolons than commas is a semicolon file, whatever the rows hold.
     rows, errors = parse("code;name;duration_minutes\nA;b,c;30\n")
-    assert errors == [] and rows[0].name == "b,c"
+    assert errors == []
+    assert rows[0].name == "b,c"
     rows, errors = parse("code,name,duration_minutes\nA,b;c,30\n")
-    assert errors == [] and rows[0].name == "b;c"
+    assert errors == []
+    assert rows[0].name == "b;c"
 
 
 @pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
@@ -141,7 +143,8 @@ def test_a_bom_and_any_line_ending(eol: str) -> None:
 
 def test_quoted_cells_keep_separators_and_doubled_quotes() -> None:
     rows, errors = parse('code,name,duration_minutes\nA,"Limpieza, ""dental""",30\n')
-    assert errors == [] and rows[0].name == 'Limpieza, "dental"'
+    assert errors == []
+    assert rows[0].name == 'Limpieza, "dental"'
 
 
 def test_an_unreadable_row_is_named_and_ends_the_reading() -> None:
@@ -149,12 +152,14 @@ def test_an_unreadable_row_is_named_and_ends_the_reading() -> None:
     rows, errors = parse(text)
     assert [r.code for r in rows] == ["A"]
     ((line, field, message),) = [(e.line, e.field, e.message) for e in errors]
-    assert (line, field) == (3, None) and message.startswith("unreadable row: ")
+    assert (line, field) == (3, None)
+    assert message.startswith("unreadable row: ")
 
 
 def test_an_unclosed_quote_is_unreadable_from_the_line_it_opens_on() -> None:
     ((line, field, message),) = errors_of('code,name,duration_minutes\nA,ok,30\n\nB,"open,30\nC,x,30\n')
-    assert (line, field) == (4, None) and message.startswith("unreadable row: ")
+    assert (line, field) == (4, None)
+    assert message.startswith("unreadable row: ")
 
 
 @given(
@@ -208,7 +213,8 @@ def test_a_repeated_code_names_the_line_of_the_first() -> None:
 def test_blank_lines_are_skipped_but_counted() -> None:
     text = "code,name,duration_minutes\n\n  \n,,\n , \nA,b,30\n\n"
     rows, errors = parse(text)
-    assert errors == [] and [(r.line, r.code) for r in rows] == [(6, "A")]
+    assert errors == []
+    assert [(r.line, r.code) for r in rows] == [(6, "A")]
 
 
 # --- The row limit --------------------------------------------------------------------------------------
@@ -264,7 +270,9 @@ def test_any_text_gives_rows_and_errors_never_an_exception(records: list[list[st
     rows, errors = parse(text)
     lines = len(text.splitlines()) + 1
     for row in rows:
-        assert SERVICE_CODE_RE.match(row.code) and 1 <= row.duration_minutes <= 1440 and row.name
+        assert SERVICE_CODE_RE.match(row.code)
+        assert 1 <= row.duration_minutes <= 1440
+        assert row.name
     assert all(1 <= e.line <= lines for e in errors)
     assert len({r.line for r in rows} | {e.line for e in errors}) >= len(rows)
 

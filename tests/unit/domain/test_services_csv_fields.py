@@ -30,7 +30,8 @@ def one_row(cells: str, header: str = SHORT) -> tuple[list[ServiceRow], list[tup
 @pytest.mark.parametrize("code", ["A", "0", "a.b-c_d", "LIMP", "A" * 32, "Import", "EXPORT"])
 def test_valid_codes(code: str) -> None:
     rows, errors = one_row(f"{code},b,30")
-    assert errors == [] and rows[0].code == code
+    assert errors == []
+    assert rows[0].code == code
 
 
 @pytest.mark.parametrize("code", ["", "bad code", "-A", "_A", ".A", "A" * 33, "Ñ", "A/B", "'A"])
@@ -63,13 +64,15 @@ def test_valid_names(name: str) -> None:
     out = io.StringIO()
     csv.writer(out).writerow(["A", name, "30"])
     rows, errors = one_row(out.getvalue().strip())
-    assert errors == [] and rows[0].name == name
+    assert errors == []
+    assert rows[0].name == name
 
 
 @pytest.mark.parametrize(("cell", "minutes"), [("1", 1), ("1440", 1440), ("30", 30), ("007", 7)])
 def test_valid_durations(cell: str, minutes: int) -> None:
     rows, errors = one_row(f"A,b,{cell}")
-    assert errors == [] and rows[0].duration_minutes == minutes
+    assert errors == []
+    assert rows[0].duration_minutes == minutes
 
 
 @pytest.mark.parametrize(
@@ -94,7 +97,8 @@ def test_invalid_durations(cell: str) -> None:
 )
 def test_valid_prices(cell: str, price: Decimal | None) -> None:
     rows, errors = one_row(f"A,b,30,{cell}", PRICED)
-    assert errors == [] and rows[0].price == price
+    assert errors == []
+    assert rows[0].price == price
     assert price is None or rows[0].price.as_tuple().exponent == -2  # type: ignore[union-attr]
 
 
@@ -125,7 +129,8 @@ def test_invalid_prices(cell: str, problem: str) -> None:
 )
 def test_web_enabled_words(cell: str, enabled: bool) -> None:
     rows, errors = one_row(f"A,b,30,,{cell}", HEADER)
-    assert errors == [] and rows[0].web_enabled is enabled
+    assert errors == []
+    assert rows[0].web_enabled is enabled
 
 
 @pytest.mark.parametrize("cell", ["perhaps", "2", "on", "verdadero", "t"])
@@ -135,7 +140,8 @@ def test_web_enabled_refuses_other_words(cell: str) -> None:
 
 def test_a_row_without_web_enabled_or_price_columns() -> None:
     rows, errors = one_row("A,b,30")
-    assert errors == [] and (rows[0].price, rows[0].web_enabled) == (None, False)
+    assert errors == []
+    assert (rows[0].price, rows[0].web_enabled) == (None, False)
 
 
 @pytest.mark.parametrize(("cells", "found"), [("A,b", 2), ("A,b,30,4,true,extra", 6), ("A", 1)])
@@ -145,7 +151,8 @@ def test_a_row_with_the_wrong_number_of_fields(cells: str, found: int) -> None:
 
 def test_cells_are_stripped() -> None:
     rows, errors = one_row(" A ,  Limpieza  , 30 , 4.5 , yes ", HEADER)
-    assert errors == [] and rows == [ServiceRow(2, "A", "Limpieza", 30, Decimal("4.50"), True)]
+    assert errors == []
+    assert rows == [ServiceRow(2, "A", "Limpieza", 30, Decimal("4.50"), True)]
 
 
 def test_every_problem_of_a_row_is_reported_in_column_order() -> None:
