@@ -34,6 +34,7 @@ def _run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> 
         capture_output=True,
         text=True,
         timeout=PIP_SECONDS,
+        check=False,  # the test reads the exit status itself
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, (

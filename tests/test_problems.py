@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
+from sqlalchemy.exc import OperationalError
 
 from app.config import Settings
 from app.main import create_app
@@ -81,11 +84,6 @@ def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog
 async def test_a_locked_sqlite_database_is_a_503_to_retry(tmp_path: Path) -> None:
     """SQLite's "database is locked" (another writer held it past busy_timeout) is a condition to
     retry, not a bug: a 503 problem with Retry-After. Other database errors stay 500s."""
-    import sqlite3
-
-    import httpx
-    from sqlalchemy.exc import OperationalError
-
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/portico.db",
         master_key=MASTER_KEY,

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from app.serving import server_config
 from tests.processes import LoggedProcess, clean_env, free_port, portico_command, running, wait_ready
 
 MAX_HEADER_BYTES = 8192  # the fixture's limits, lower than the defaults, to keep the slow test short
@@ -220,8 +221,6 @@ def test_forwarded_headers_from_an_untrusted_peer_are_ignored(served):
 
 
 def test_trusted_proxies_are_the_ones_named():
-    from app.serving import server_config
-
     settings = Settings(trusted_proxies="10.0.0.0/8, 127.0.0.1")
     config = server_config(settings, "app.main:create_app", "127.0.0.1", 8000)
     assert config.proxy_headers

@@ -2,6 +2,7 @@
 
 from sqlalchemy import text
 
+from app.domain.gesdent import forbidden_address
 from tests.conftest import assert_problem, create_instance
 
 URL = "/v1/instances/tt_c/gesdent"
@@ -111,8 +112,6 @@ async def test_if_match(api):
 
 
 async def test_private_networks_are_refused_by_default(make_client, app):
-    from app.domain.gesdent import forbidden_address
-
     for address in [
         "127.0.0.1",
         "10.1.2.3",

@@ -57,7 +57,7 @@ def _dependants(dependant: Any) -> Iterator[Any]:
 
 def _route_contexts(app: FastAPI) -> Iterator[Any]:
     try:  # FastAPI ≥ 0.16x mounts included routers lazily; this flattens them.
-        from fastapi.routing import iter_route_contexts
+        from fastapi.routing import iter_route_contexts  # noqa: PLC0415 - absent before FastAPI 0.16x
     except ImportError:  # pragma: no cover - older FastAPI: app.routes is already flat
         yield from app.routes
         return

@@ -10,7 +10,7 @@ import pytest
 
 from tests.api.test_gesdent import RULES
 from tests.api.test_reports import _portal
-from tests.conftest import assert_problem, create_instance
+from tests.conftest import ALL_SCOPES, MASTER_KEY, assert_problem, create_instance
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 LEGACY = "/cron_importer_gesdent.php"
@@ -263,8 +263,6 @@ async def _post_form(client: httpx.AsyncClient, url: str, form: dict, headers: d
 
 
 async def _same_partner_client(api: httpx.AsyncClient, scopes: list[str] | None = None) -> httpx.AsyncClient:
-    from tests.conftest import ALL_SCOPES, MASTER_KEY
-
     admin_headers = {"Authorization": f"Bearer {MASTER_KEY}"}
     body = {"name": "second key", "scopes": scopes or ALL_SCOPES}
     created = await api.post(f"/v1/partners/{api.partner_id}/api-keys", json=body, headers=admin_headers)

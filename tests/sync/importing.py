@@ -115,7 +115,7 @@ async def cursors(app: FastAPI, instance_id: str) -> dict[str, str]:
             sa.text("SELECT stream, updated_since FROM sync_cursors WHERE instance_id = :id"),
             {"id": instance_id},
         )
-        return {stream: since for stream, since in rows}
+        return dict(rows.all())
 
 
 def moment(text: str) -> datetime:

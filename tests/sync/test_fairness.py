@@ -214,8 +214,8 @@ async def test_a_run_stops_at_its_deadline_wherever_it_waits(
         """Once resources are stored, keep the users stream from writing (on SQLite every writer
         waits for this transaction; on PostgreSQL, every reader and writer of the table)."""
         await _until(lambda: importing.stored(app, "resources", instance_id), 5, "the resources")
-        async with app.state.engine.connect() as connection:
-            connection = await connection.execution_options(**{SQLITE_WRITE: True})
+        async with app.state.engine.connect() as plain:
+            connection = await plain.execution_options(**{SQLITE_WRITE: True})
             if connection.dialect.name == "postgresql":
                 await connection.execute(sa.text("LOCK TABLE gesdent_patients IN ACCESS EXCLUSIVE MODE"))
             else:

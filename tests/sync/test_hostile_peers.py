@@ -28,7 +28,7 @@ from tests.sync.hostile_peer import (
     tarpit,
 )
 
-CREDENTIALS = {family: ("u", "p") for family in ("users", "reservations", "availability")}
+CREDENTIALS = dict.fromkeys(("users", "reservations", "availability"), ("u", "p"))
 HUGE = 300 * MiB  # the body that took a shared process from 130 MB to 982 MB
 GUARD = 20.0  # seconds after which a test gives up on the client (today's code would go on)
 QUICK = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)

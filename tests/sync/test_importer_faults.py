@@ -11,7 +11,16 @@ import pytest
 from fastapi import FastAPI
 
 from app.sync.streams import cursor_name
-from tests.sync.importing import SLOW, FaultAfter, create_instance, cursors, delete_instance, run, stored
+from tests.sync.importing import (
+    SLOW,
+    FaultAfter,
+    create_instance,
+    cursors,
+    delete_instance,
+    rules_for,
+    run,
+    stored,
+)
 from tests.sync.sandbox_server import SandboxServer
 from tests.sync.test_importer import expected_slots
 
@@ -44,7 +53,7 @@ FAULTS: list[tuple[str, dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("mode", "options", "message"), FAULTS, ids=[fault[0] for fault in FAULTS])
 async def test_a_fault_mid_stream_keeps_the_committed_data_and_the_next_run_recovers(
-    app: FastAPI, sandbox: SandboxServer, instance: str, mode: str, options: dict[str, Any], message: str
+    *, app: FastAPI, sandbox: SandboxServer, instance: str, mode: str, options: dict[str, Any], message: str
 ) -> None:
     assert (await run(app, instance, sandbox, page_limit=100)).status == "succeeded"
     before, cursors_before = await stored(app, "users", instance), await cursors(app, instance)
@@ -189,8 +198,6 @@ async def test_vanished_slots_are_deleted_only_after_the_whole_window_was_read(
 async def test_an_unknown_resource_fails_naming_it(
     app: FastAPI, sandbox: SandboxServer, instance: str
 ) -> None:
-    from tests.sync.importing import rules_for
-
     rules = rules_for(sandbox, resource_ids=[*sandbox.resource_ids, "NOPE1234-0000"])
     result = await run(app, instance, sandbox, rules=rules)
     assert result.status == "failed"

@@ -15,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from app.sync.importer import _describe
+from app.sync.streams import StreamFailed
 from tests.sync.importing import create_instance, cursors, delete_instance, run, stored
 from tests.sync.sandbox_server import SandboxServer
 from tests.sync.test_importer import expected_slots
@@ -88,6 +90,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[int | None, int, str | None, str | 
 
 @pytest.mark.parametrize(("endpoint", "fault", "expected"), CASES, ids=[c[0] for c in CASES])
 async def test_every_stream_skips_a_malformed_record_and_imports_the_rest(
+    *,
     app: FastAPI,
     sandbox: SandboxServer,
     instance: str,
@@ -138,9 +141,6 @@ async def test_every_stream_skips_a_malformed_record_and_imports_the_rest(
 def test_a_failure_that_is_not_gesdents_is_described_without_its_message(cause: Exception) -> None:
     """Such a message may quote the value it choked on; the run's error names the kind only (the
     service log has the traceback)."""
-    from app.sync.importer import _describe
-    from app.sync.streams import StreamFailed
-
     described = _describe(StreamFailed("users", cause, True))
     assert BIRTH_DATE not in described
     assert described.startswith("users stream failed, its uncommitted changes rolled back: ")

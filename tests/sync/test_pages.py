@@ -63,8 +63,9 @@ async def test_a_failed_fetch_is_raised_by_the_writer_as_it_was_after_the_pages_
     written: list[int] = []
 
     async def write(arrived: AsyncIterator[Page]) -> None:
+        # One by one, as they arrive: the pages written before the failure must be kept.
         async for page in arrived:
-            written.append(page[0]["id"])
+            written.append(page[0]["id"])  # noqa: PERF401
 
     with pytest.raises(LookupError, match="page 3"):
         await read_ahead(pages(), write)

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.sync.errors import GesdentProtocolError
-from app.sync.records import patient_row, reservation_row, resource_row, slot_row
+from app.sync.records import Rejected, patient_row, reservation_row, resource_row, slot_row
+from app.sync.rejections import KEEP, Rejections
 
 PATIENT: dict[str, Any] = {
     "id": "P-10023",
@@ -49,8 +50,8 @@ personal = st.fixed_dictionaries(
 )
 
 
-def rejection(make: Any, *args: Any) -> GesdentProtocolError:
-    with pytest.raises(GesdentProtocolError) as raised:
+def rejection(make: Any, *args: Any) -> Rejected:
+    with pytest.raises(Rejected) as raised:
         make(*args)
     return raised.value
 
@@ -72,7 +73,7 @@ def test_a_malformed_date_is_named_but_never_quoted(value: str) -> None:
         assert value[:10] not in said(error), said(error)
         assert f"field {field!r}" in str(error)
         assert error.field == field
-        assert error.record_id == item["id"]  # type: ignore[attr-defined]
+        assert error.record_id == item["id"]
 
 
 def test_the_birth_date_of_the_issue_is_not_quoted() -> None:
@@ -91,7 +92,7 @@ def test_no_personal_value_appears_whichever_field_is_broken(
     item = {**PATIENT, **values}
     item[broken] = bad_date[:10] if broken == "birth_date" else item[broken] * 400
     error = rejection(patient_row, "i", item)
-    assert error.field == broken  # type: ignore[attr-defined]
+    assert error.field == broken
     for value in [*values.values(), bad_date[:10]]:
         assert value not in said(error), (value, said(error))
 
@@ -99,7 +100,7 @@ def test_no_personal_value_appears_whichever_field_is_broken(
 @given(values=personal)
 def test_a_record_broken_elsewhere_quotes_none_of_its_personal_values(values: dict[str, str]) -> None:
     error = rejection(patient_row, "i", {**PATIENT, **values, "deleted": "no"})
-    assert error.field == "deleted"  # type: ignore[attr-defined]
+    assert error.field == "deleted"
     for value in values.values():
         assert value not in said(error), (value, said(error))
 
@@ -121,7 +122,7 @@ def test_a_record_that_is_not_an_object_is_rejected_without_an_id(item: Any) -> 
 def test_a_record_without_a_usable_id_is_rejected_without_one(record_id: Any) -> None:
     """No id, or one a rejection could not show safely (not a string, a line break, too long)."""
     error = rejection(patient_row, "i", {**PATIENT, "id": record_id, "birth_date": "13/02/1954"})
-    assert error.record_id is None  # type: ignore[attr-defined]
+    assert error.record_id is None
     assert "a record without a usable id" in str(error)
     assert "13/02/1954" not in said(error)
 
@@ -137,16 +138,13 @@ def test_a_resource_is_named_by_the_id_asked_for() -> None:
 
 
 def test_a_rejected_record_still_moves_the_cursor_when_its_updated_at_is_valid() -> None:
-    error: Any = rejection(patient_row, "i", {**PATIENT, "birth_date": "13/02/1954"})
+    error = rejection(patient_row, "i", {**PATIENT, "birth_date": "13/02/1954"})
     assert error.updated_at == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     error = rejection(patient_row, "i", {**PATIENT, "updated_at": "yesterday"})
-    assert error.updated_at is None  # type: ignore[attr-defined]
+    assert error.updated_at is None
 
 
 def test_at_most_100_rejections_per_stream_are_kept() -> None:
-    from app.sync.records import Rejected
-    from app.sync.rejections import KEEP, Rejections
-
     rejections = Rejections(None)
     for position in range(150):
         rejections.add(

@@ -19,6 +19,7 @@ BIRTH_DATE = "13/02/1954"
 
 
 async def test_a_malformed_record_is_rejected_and_only_patients_read_sees_which(
+    *,
     app: FastAPI,
     api: AsyncClient,
     other: AsyncClient,

@@ -4,9 +4,11 @@ filters, faults, mutations, determinism and size. The sync tests trust it, so it
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.request import parse_http_list
 
 import httpx
 import pytest
@@ -118,9 +120,6 @@ async def test_credentials_are_per_endpoint_family(sandbox: SandboxServer) -> No
 
 def _answer(server: SandboxServer, challenge: str, uri: str, nc: int) -> str:
     """An Authorization header computed here, independently of httpx."""
-    import hashlib
-    from urllib.request import parse_http_list
-
     fields = dict(part.strip().split("=", 1) for part in parse_http_list(challenge.removeprefix("Digest ")))
     nonce, opaque = fields["nonce"].strip('"'), fields["opaque"].strip('"')
     username, password = server.credential("users")
@@ -273,7 +272,7 @@ async def test_bad_parameters_are_json_errors(
     sandbox: SandboxServer, path: str, params: dict[str, str], status: int
 ) -> None:
     params = {k: v.replace("{r}", sandbox.resource_ids[0]) for k, v in params.items()}
-    family = path.split("/")[0] if path in ("users", "reservations", "availability") else "resources"
+    family = path if path in ("users", "reservations", "availability") else "resources"
     async with client(sandbox, family) as http:
         response = await http.get(path, params=params)
     assert response.status_code == status, response.text

@@ -42,7 +42,7 @@ async def test_a_stalled_stream_does_not_hold_the_database(app, api):
     rules = ConnectionRules(
         base_url="",
         resource_ids=["RES-1"],
-        credentials={family: ("u", "p") for family in FAMILIES},
+        credentials=dict.fromkeys(FAMILIES, ("u", "p")),
     )
     with HostilePeer(_first_page_then_stall) as peer:
         rules = ConnectionRules(**{**rules.__dict__, "base_url": peer.url})

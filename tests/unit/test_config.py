@@ -29,9 +29,9 @@ def test_postgres_needs_an_explicit_master_key():
 
 
 def test_unsafe_settings_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='unknown database driver "mysql"'):
         Settings(database_url="mysql://u@h/db")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="PORTICO_MASTER_KEY must be at least 24 characters"):
         Settings(master_key="short")
 
 

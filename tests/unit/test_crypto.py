@@ -19,5 +19,5 @@ def test_tampering_is_detected():
     box = SecretBox([new_key()])
     token = box.encrypt("secret")
     tampered = token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot be decrypted"):
         box.decrypt(tampered)

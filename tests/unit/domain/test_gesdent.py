@@ -126,9 +126,9 @@ usernames = st.text(min_size=1).filter(lambda u: ":" not in u and u.strip() == u
 passwords = st.text().filter(lambda p: p.strip() == p)
 
 
-@given(usernames, passwords, SPACES, SPACES, SPACES, SPACES)
+@given(username=usernames, password=passwords, a=SPACES, b=SPACES, c=SPACES, d=SPACES)
 def test_a_credential_is_split_at_its_first_colon_without_the_spaces_around(
-    username: str, password: str, a: str, b: str, c: str, d: str
+    *, username: str, password: str, a: str, b: str, c: str, d: str
 ) -> None:
     assert split_credential(f"{a}{username}{b}:{c}{password}{d}") == (username, password)
 

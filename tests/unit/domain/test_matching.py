@@ -107,9 +107,16 @@ def test_suggestions_are_candidates_in_bounds_best_first(
     assert found == sorted(found, key=lambda s: (-s.score, s.code))
 
 
-@given(st.text(max_size=8), texts, candidates, st.integers(0, 10), st.floats(0, 100), st.randoms())
+@given(
+    code=st.text(max_size=8),
+    name=texts,
+    among=candidates,
+    limit=st.integers(0, 10),
+    min_score=st.floats(0, 100),
+    rng=st.randoms(),
+)
 def test_the_order_of_the_candidates_does_not_matter(
-    code: str, name: str, among: list[Candidate], limit: int, min_score: float, rng: random.Random
+    *, code: str, name: str, among: list[Candidate], limit: int, min_score: float, rng: random.Random
 ) -> None:
     shuffled = list(among)
     rng.shuffle(shuffled)
@@ -118,9 +125,16 @@ def test_the_order_of_the_candidates_does_not_matter(
     )
 
 
-@given(st.text(max_size=8), texts, candidates, st.floats(0, 100), st.floats(0, 100), st.integers(0, 10))
+@given(
+    code=st.text(max_size=8),
+    name=texts,
+    among=candidates,
+    low=st.floats(0, 100),
+    high=st.floats(0, 100),
+    limit=st.integers(0, 10),
+)
 def test_a_higher_bar_or_a_lower_limit_only_leaves_out(
-    code: str, name: str, among: list[Candidate], low: float, high: float, limit: int
+    *, code: str, name: str, among: list[Candidate], low: float, high: float, limit: int
 ) -> None:
     low, high = sorted((low, high))
     everything = suggest(code, name, among, limit=len(among), min_score=low)

@@ -22,7 +22,7 @@ bodies = st.binary(max_size=512)
 
 
 def problem(
-    secret: str, webhook_id: str, stamp: str, signatures: str, body: bytes, now: float = NOW
+    secret: str, webhook_id: str, stamp: str, signatures: str, body: bytes, *, now: float = NOW
 ) -> str | None:
     return verification_problem(secret, webhook_id, stamp, signatures, body, now)
 
@@ -109,7 +109,7 @@ def test_the_timestamp_is_within_five_minutes_of_now_either_way(seconds: int, fr
     secret, body = "whsec_" + base64.b64encode(b"k" * 24).decode(), b"{}"
     stamp = str(NOW)
     now = NOW + seconds + fraction
-    found = problem(secret, "m", stamp, sign(secret, "m", stamp, body), body, now)
+    found = problem(secret, "m", stamp, sign(secret, "m", stamp, body), body, now=now)
     if abs(now - NOW) <= TOLERANCE_SECONDS:
         assert found is None
     else:
@@ -129,7 +129,7 @@ def test_the_timestamp_is_within_five_minutes_of_now_either_way(seconds: int, fr
 )
 def test_the_window_at_its_boundaries(now: float, verifies: bool) -> None:
     secret, body, stamp = "whsec_" + base64.b64encode(b"key").decode(), b"{}", str(NOW)
-    assert (problem(secret, "m", stamp, sign(secret, "m", stamp, body), body, now) is None) is verifies
+    assert (problem(secret, "m", stamp, sign(secret, "m", stamp, body), body, now=now) is None) is verifies
 
 
 # --- The header ---------------------------------------------------------------------------------------
