@@ -13,12 +13,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
 DATABASE_URL_FORMS = (
     "sqlite+aiosqlite:///path/to/portico.db or postgresql+asyncpg://user:password@host:port/db"
 )
+MIN_MASTER_KEY_LENGTH = 24
 NEW_MASTER_KEY = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 NEW_SECRET_KEY = (
     "generate one with: "
@@ -155,8 +157,6 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_secret_keys(cls, value: str | None) -> str | None:
         if value is not None:
-            from app.crypto import SecretBox
-
             try:
                 SecretBox([key.strip() for key in value.split(",") if key.strip()])
             except ValueError as exc:
@@ -166,8 +166,10 @@ class Settings(BaseSettings):
     @field_validator("master_key")
     @classmethod
     def _strong_master_key(cls, value: str | None) -> str | None:
-        if value is not None and len(value) < 24:
-            raise ValueError(f"PORTICO_MASTER_KEY must be at least 24 characters; {NEW_MASTER_KEY}")
+        if value is not None and len(value) < MIN_MASTER_KEY_LENGTH:
+            raise ValueError(
+                f"PORTICO_MASTER_KEY must be at least {MIN_MASTER_KEY_LENGTH} characters; {NEW_MASTER_KEY}"
+            )
         return value
 
     @field_validator("public_url")

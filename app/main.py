@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -151,7 +152,7 @@ class RelativeRedirects:
             return
 
         async def relative(message: Message) -> None:
-            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+            if message["type"] == "http.response.start" and httpx.codes.is_redirect(message["status"]):
                 message["headers"] = [
                     (name, self._relative(value.decode("latin-1"), scope).encode("latin-1"))
                     if name.lower() == b"location"

@@ -32,7 +32,7 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str:
             ranges.setdefault(media_range, quality)
 
     def quality_of(offer: str) -> float:
-        kind = offer.split("/")[0]
+        kind = offer.split("/", 1)[0]
         for media_range in (offer, f"{kind}/*", "*/*"):
             if media_range in ranges:
                 return ranges[media_range]

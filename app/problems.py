@@ -135,17 +135,24 @@ def _answer(
     slug: str,
     title: str,
     detail: str | None,
+    *,
     headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     **ext: Any,
 ) -> Response:
     if _for_people(request):
-        return problem_page(request, status, title, detail, headers, ext)
+        return problem_page(request, status, title, detail, headers=headers, extensions=ext)
     return problem_response(status, slug, title, detail, headers, **ext)
 
 
 def _answer_error(request: Request, error: PorticoError) -> Response:
     return _answer(
-        request, error.status, error.slug, error.title, error.detail, error.headers, **error.extensions
+        request,
+        error.status,
+        error.slug,
+        error.title,
+        error.detail,
+        headers=error.headers,
+        **error.extensions,
     )
 
 
@@ -190,7 +197,9 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         kind = _HTTP_ERRORS.get(exc.status_code, HttpError)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return _answer(request, exc.status_code, kind.slug, kind.title, detail, dict(exc.headers or {}))
+        return _answer(
+            request, exc.status_code, kind.slug, kind.title, detail, headers=dict(exc.headers or {})
+        )
 
 
 class UnexpectedErrors:

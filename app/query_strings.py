@@ -37,7 +37,7 @@ from urllib.parse import unquote_plus
 
 from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import AliasChoices, BaseModel
 from pydantic.fields import FieldInfo
 from rapidfuzz import fuzz, process
@@ -229,10 +229,7 @@ def _route_path(scope: Scope) -> str:
 
 
 def _flat_routes(routes: Sequence[BaseRoute]) -> Iterable[Any]:
-    try:  # FastAPI ≥ 0.16x includes routers lazily; this lists the routes as included.
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # pragma: no cover - older FastAPI: the routes are flat already
-        return routes
+    """The routes as included: FastAPI includes routers lazily."""
     return iter_route_contexts(routes)
 
 
@@ -256,7 +253,12 @@ class StrictQueryStrings:
                 request = Request(scope)
                 if parameters is not None and parameters.for_people and wants_html(request):
                     response = problem_page(
-                        request, problem.status, problem.title, problem.detail, None, problem.extensions
+                        request,
+                        problem.status,
+                        problem.title,
+                        problem.detail,
+                        headers=None,
+                        extensions=problem.extensions,
                     )
                 else:
                     response = error_response(problem)

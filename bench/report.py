@@ -16,11 +16,15 @@ import secrets
 import statistics
 import tempfile
 import time
+from typing import Any
 
 import asyncpg
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
 
 from app.auth import DEFAULT_SCOPES, generate_key
 from app.config import Settings
@@ -29,7 +33,7 @@ from app.db.models import ApiKey, Instance, InstanceSetting, Mapping, Membership
 from app.main import create_app
 
 
-async def build(app, members: int, services: int, mapped_share: float) -> str:
+async def build(app: FastAPI, members: int, services: int, mapped_share: float) -> str:
     """Insert the portal, members, services and mappings; return an API key."""
     partner_id = new_id()
     key = generate_key()
@@ -120,12 +124,14 @@ async def build(app, members: int, services: int, mapped_share: float) -> str:
     return key.plaintext
 
 
-async def _chunked(connection, model, rows, size: int = 5000) -> None:
+async def _chunked(
+    connection: AsyncConnection, model: type[SQLModel], rows: list[dict[str, Any]], size: int = 5000
+) -> None:
     for start in range(0, len(rows), size):
         await connection.execute(insert(model), rows[start : start + size])
 
 
-async def timed(client: httpx.AsyncClient, url: str, runs: int, **kwargs) -> tuple[float, int]:
+async def timed(client: httpx.AsyncClient, url: str, runs: int, **kwargs: Any) -> tuple[float, int]:
     timings, size = [], 0
     for _ in range(runs):
         started = time.perf_counter()

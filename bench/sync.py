@@ -111,7 +111,7 @@ class Sandbox:
         return ConnectionRules(
             base_url=self.root + self.info["path_prefix"].lstrip("/"),
             resource_ids=list(self.info["resource_ids"]),
-            credentials=credentials,  # type: ignore[arg-type]
+            credentials=credentials,
             window_days=14,
         )
 

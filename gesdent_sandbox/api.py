@@ -101,7 +101,7 @@ def _date(request: Request, name: str) -> date:
     if not value:
         raise bad_request(f"{name} is required (YYYY-MM-DD)")
     try:
-        if len(value) != 10:
+        if len(value) != len("YYYY-MM-DD"):
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError as exc:

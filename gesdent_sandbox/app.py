@@ -69,8 +69,8 @@ class Sandbox:
 
 def _target(request: Request) -> str:
     """The request-target as the client sent it: what a Digest `uri` must equal."""
-    path = request.scope.get("raw_path") or request.scope["path"].encode()
-    query = request.scope.get("query_string", b"")
+    path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
+    query: bytes = request.scope.get("query_string", b"")
     return (path + (b"?" + query if query else b"")).decode("latin-1")
 
 

@@ -5,6 +5,7 @@ time a mutation shifts the availability version."""
 from __future__ import annotations
 
 import hashlib
+from calendar import SATURDAY
 from datetime import date, timedelta
 from typing import Any
 
@@ -41,7 +42,7 @@ def free_slots(dataset: Dataset, resource_id: str, first: date, last: date) -> l
     slots = []
     day = max(first, dataset.today)  # the server never offers slots in the past
     while day <= last:
-        if day.weekday() < 5:
+        if day.weekday() < SATURDAY:
             day_index = dataset.calendar.day_index.get(day)
             for slot in range(SLOTS_PER_DAY):
                 if day_index is not None and (resource, day_index, slot) in tables.occupied:

@@ -10,6 +10,7 @@ import functools
 import random
 import string
 import unicodedata
+from calendar import SATURDAY
 from datetime import UTC, date, datetime, time, timedelta
 
 from gesdent_sandbox.config import (
@@ -168,7 +169,7 @@ class Calendar:
 
 
 def _working(day: date) -> bool:
-    return day.weekday() < 5
+    return day.weekday() < SATURDAY
 
 
 @functools.lru_cache(maxsize=65536)

@@ -14,12 +14,11 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.request import parse_http_list
 
 from gesdent_sandbox.config import REALM, Algorithm, Credential
 
-HASHES: dict[str, Callable[[bytes], Any]] = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+HASHES: dict[str, Callable[[bytes], hashlib._Hash]] = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 REQUIRED = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce")
 
 
@@ -45,7 +44,7 @@ def parse_authorization(header: str) -> dict[str, str] | None:
         if not sep:
             return None
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
+        if len(value) > 1 and value[0] == value[-1] == '"':
             value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         fields[name.strip().lower()] = value
     return fields

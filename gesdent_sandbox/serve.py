@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import uvicorn
+
 from gesdent_sandbox.app import Sandbox, create_sandbox_app
 from gesdent_sandbox.config import SandboxConfig
 
@@ -25,8 +27,6 @@ def banner(sandbox: Sandbox, root: str, seconds: float) -> str:
 
 
 def serve(config: SandboxConfig, host: str, port: int, echo: Callable[[str], None] = print) -> None:
-    import uvicorn
-
     started = time.perf_counter()
     app = create_sandbox_app(config)
     echo(banner(app.state.sandbox, f"http://{host}:{port}/", time.perf_counter() - started))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import URL, event, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -69,8 +70,8 @@ async def check_database(url: str) -> None:
     not about the configuration propagate unchanged."""
     engine = create_engine(url, null_pool=True)
     try:
-        async with asyncio.timeout(CHECK_SECONDS), engine.connect() as connection:
-            connection = await connection.execution_options(**{SQLITE_WRITE: True})
+        async with asyncio.timeout(CHECK_SECONDS), engine.connect() as opened:
+            connection = await opened.execution_options(**{SQLITE_WRITE: True})
             await connection.execute(text("SELECT 1"))
             await connection.rollback()
     except (OSError, DBAPIError) as exc:  # TimeoutError is an OSError
@@ -98,9 +99,8 @@ def _sqlite_problem(url: URL, exc: Exception) -> str | None:
     return None
 
 
-def _postgres_problem(url: URL, exc: Exception) -> str | None:
-    import asyncpg
-
+# One return per cause PostgreSQL may give, each with its own fix: a table would hide the messages.
+def _postgres_problem(url: URL, exc: Exception) -> str | None:  # noqa: PLR0911
     where = f"{url.host or 'localhost'}:{url.port or 5432}"
     for cause in _causes(exc):
         if isinstance(cause, asyncpg.InvalidPasswordError):

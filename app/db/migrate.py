@@ -52,8 +52,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to `revision`. On PostgreSQL an advisory lock serialises replicas, so the
     first one migrates and the others find the work done."""
     postgres = engine.dialect.name == "postgresql"
-    async with _in_process, engine.connect() as connection:
-        connection = await connection.execution_options(**{SQLITE_WRITE: True})
+    async with _in_process, engine.connect() as opened:
+        connection = await opened.execution_options(**{SQLITE_WRITE: True})
         if postgres:
             await connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         try:

@@ -105,7 +105,7 @@ _EMBEDDING: tuple[tuple[ipaddress.IPv6Network, str, Embedded, bool], ...] = tupl
 def parse_address(text: str) -> IPAddress | None:
     """`text` as an IP address (an IPv6 zone such as `%eth0` ignored), or None if it is not one."""
     try:
-        return ipaddress.ip_address(text.split("%")[0])
+        return ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
 

@@ -37,6 +37,21 @@ CREDENTIAL_OF: dict[Endpoint, Family] = {
 RESOURCE_ID_RE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
 MAX_RESOURCES = 50
 
+# How long each field GESDENT sends may be as Portico keeps it: the lengths of the gesdent_* columns
+# (app/db/models/sync_data.py), which the importer checks before a row reaches the database.
+ID_LENGTH = 100  # an item's id, a resource's id
+MOMENT_LENGTH = 64  # an RFC 3339 date-time as sent: updated_at, start, end
+RESOURCE_NAME_LENGTH = 300
+KIND_LENGTH = 32
+PERSON_NAME_LENGTH = 200  # a patient's first or last name
+PHONE_LENGTH = 64
+EMAIL_LENGTH = 320  # the longest address RFC 5321 allows
+DATE_LENGTH = 10  # YYYY-MM-DD
+MEMBER_CODE_LENGTH = 64
+STATUS_LENGTH = 16
+TREATMENT_CODE_LENGTH = 32
+TREATMENT_CODES_LENGTH = 400  # a slot's treatment codes, space-separated
+
 
 @dataclass(frozen=True)
 class ConnectionRules:
@@ -67,7 +82,7 @@ def normalise_resource_ids(values: list[str]) -> tuple[list[str], list[str]]:
     problems: list[str] = []
     for index, value in enumerate(values):
         normalised = value.strip().upper()
-        if not RESOURCE_ID_RE.match(normalised) or len(normalised) > 100:
+        if not RESOURCE_ID_RE.match(normalised) or len(normalised) > ID_LENGTH:
             problems.append(
                 f"resource_ids[{index}]: {value!r} is not a GESDENT resource ID (e.g. EJEJQKV5-ETREAXNR)"
             )
@@ -99,7 +114,7 @@ def split_resource_ids(text: str) -> list[str]:
     return [part for part in _RESOURCE_ID_SEPARATORS.split(text) if part]
 
 
-def base_url_problem(url: str) -> str | None:
+def base_url_problem(url: str) -> str | None:  # noqa: PLR0911 (one return per rule, in order)
     """Why `url` cannot be a GESDENT base URL (scheme, host, credentials, query), or None."""
     if " " in url or not url.isprintable():  # urlsplit would pass them; the requests would go astray
         return "must not contain spaces or control characters"

@@ -11,8 +11,10 @@ from decimal import Decimal, InvalidOperation
 
 from app.domain.csv_cells import neutralise, restore
 from app.domain.values import (
+    LABEL_LENGTH,
     MAX_DURATION_MINUTES,
     MAX_PRICE,
+    PRICE_DECIMALS,
     RESERVED_SERVICE_CODES,
     SERVICE_CODE_RE,
     text_problem,
@@ -146,8 +148,8 @@ def _row(
         fail("code", f"'{code}' is reserved")
     name = cells["name"]
     problem = text_problem(name, single_line=True)
-    if not name or len(name) > 200 or problem:
-        fail("name", problem or "must be 1-200 characters")
+    if not name or len(name) > LABEL_LENGTH or problem:
+        fail("name", problem or f"must be 1-{LABEL_LENGTH} characters")
     duration = _duration(cells["duration_minutes"])
     if duration is None:
         fail("duration_minutes", f"must be a whole number of minutes from 1 to {MAX_DURATION_MINUTES}")
@@ -181,9 +183,9 @@ def _price(value: str, decimal_comma: bool) -> tuple[Decimal | None, str | None]
         price = Decimal(value)
     except InvalidOperation:
         return None, "must be a number such as 45.00"
-    if not price.is_finite() or price < 0 or price > MAX_PRICE or price.as_tuple().exponent < -2:  # type: ignore[operator]
-        return None, f"must be between 0 and {MAX_PRICE} with at most 2 decimals"
-    return price.quantize(Decimal("0.01")), None
+    if not price.is_finite() or price < 0 or price > MAX_PRICE or price.as_tuple().exponent < -PRICE_DECIMALS:  # type: ignore[operator]
+        return None, f"must be between 0 and {MAX_PRICE} with at most {PRICE_DECIMALS} decimals"
+    return price.quantize(Decimal(10) ** -PRICE_DECIMALS), None
 
 
 def render(rows: list[tuple[str, str, int, Decimal | None, bool]]) -> str:

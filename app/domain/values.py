@@ -6,6 +6,9 @@ import re
 import unicodedata
 
 INSTANCE_PREFIX = "tt_"
+# The longest label people read: a service's name, an instance's display name, a partner's name.
+LABEL_LENGTH = 200
+_DEL = 0x7F  # with the C0 controls below 0x20, what a single line of text may not hold
 # How an instance (database) name is stored and answered...
 INSTANCE_NAME_PATTERN = r"^tt_[a-z0-9_]{1,60}$"
 # ...and how a caller may write it: the procedure often leaves out the `tt_` (the clone step asks for
@@ -47,7 +50,7 @@ def text_problem(value: str, *, single_line: bool) -> str | None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return "must be valid Unicode (no lone surrogates)"
-    if single_line and any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if single_line and any(c < " " or ord(c) == _DEL for c in value):
         return "must not contain control characters"
     return None
 
@@ -58,3 +61,4 @@ SERVICE_CODE_RE = re.compile(SERVICE_CODE_PATTERN)
 RESERVED_SERVICE_CODES = frozenset({"import", "export"})
 MAX_DURATION_MINUTES = 1440
 MAX_PRICE = 99_999_999
+PRICE_DECIMALS = 2  # cents

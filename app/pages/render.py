@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from http import HTTPStatus
 from importlib.resources import files
 from typing import Any
 
@@ -92,6 +93,7 @@ def problem_page(
     status: int,
     title: str,
     detail: str | None,
+    *,
     headers: Mapping[str, str] | Iterable[tuple[str, str]] | None,
     extensions: Mapping[str, Any],
 ) -> HTMLResponse:
@@ -117,5 +119,5 @@ def problem_page(
         detail=detail,
         errors=errors,
         alternatives=alternatives,
-        sign_in=status == 401,
+        sign_in=status == HTTPStatus.UNAUTHORIZED,
     )

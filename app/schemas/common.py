@@ -7,7 +7,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from app.domain.values import INSTANCE_NAME_INPUT_PATTERN, canonical_instance_name, text_problem
+from app.domain.values import (
+    INSTANCE_NAME_INPUT_PATTERN,
+    LABEL_LENGTH,
+    canonical_instance_name,
+    text_problem,
+)
 
 
 def single_line(value: str) -> str:
@@ -47,7 +52,7 @@ InstanceName = Annotated[
     Field(pattern=INSTANCE_NAME_INPUT_PATTERN, examples=["tt_portal_sanitas"], description=NAME_DESCRIPTION),
     BeforeValidator(instance_name),
 ]
-Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
+Label = Annotated[str, Field(min_length=1, max_length=LABEL_LENGTH), AfterValidator(single_line)]
 DisplayName = Label
 MemberCode = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(single_line)]
 SettingValue = Annotated[str, Field(max_length=2000), AfterValidator(plain_text)]

@@ -6,7 +6,13 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, PlainSerializer, StrictBool, StrictInt
 
 from app.db.models import Service
-from app.domain.values import MAX_DURATION_MINUTES, MAX_PRICE, RESERVED_SERVICE_CODES, SERVICE_CODE_PATTERN
+from app.domain.values import (
+    MAX_DURATION_MINUTES,
+    MAX_PRICE,
+    PRICE_DECIMALS,
+    RESERVED_SERVICE_CODES,
+    SERVICE_CODE_PATTERN,
+)
 from app.schemas.common import Input, Label, Output, Timestamp
 
 
@@ -20,7 +26,9 @@ ServiceCode = Annotated[
     str, Field(pattern=SERVICE_CODE_PATTERN, examples=["LIMP"]), AfterValidator(_not_reserved)
 ]
 Duration = Annotated[StrictInt, Field(ge=1, le=MAX_DURATION_MINUTES, examples=[30])]
-PriceIn = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, max_digits=10, decimal_places=2, examples=[45.5])]
+PriceIn = Annotated[
+    Decimal, Field(ge=0, le=MAX_PRICE, max_digits=10, decimal_places=PRICE_DECIMALS, examples=[45.5])
+]
 PriceOut = Annotated[Decimal, PlainSerializer(float, return_type=float)]
 
 

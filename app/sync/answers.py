@@ -95,14 +95,8 @@ async def read_body(response: httpx.Response, limit: int, *, truncate: bool = Fa
     async for chunk in response.aiter_raw():
         pending = chunk
         while pending:
-            if inflater is None:
-                out, pending = pending, b""
-            else:
-                try:  # at most one byte more than the room left: enough to tell it overflows
-                    out = inflater.decompress(pending, limit - size + 1)
-                except zlib.error as exc:
-                    raise Undecodable(f"the body does not inflate: {exc}") from None
-                pending = inflater.unconsumed_tail
+            # At most one byte more than the room left: enough to tell that the body overflows.
+            out, pending = _inflate(inflater, pending, limit - size + 1)
             if size + len(out) > limit:
                 if truncate:
                     parts.append(out[: limit - size])
@@ -119,6 +113,17 @@ async def read_body(response: httpx.Response, limit: int, *, truncate: bool = Fa
             raise TooLarge(None)
         parts.append(rest[: limit - size])
     return b"".join(parts)
+
+
+def _inflate(inflater: zlib._Decompress | None, data: bytes, room: int) -> tuple[bytes, bytes]:
+    """What `data` decodes to, at most `room` bytes of it, and what is left of `data` to decode."""
+    if inflater is None:
+        return data, b""
+    try:
+        out = inflater.decompress(data, room)
+    except zlib.error as exc:
+        raise Undecodable(f"the body does not inflate: {exc}") from None
+    return out, inflater.unconsumed_tail
 
 
 def _inflater(coding: str) -> zlib._Decompress | None:

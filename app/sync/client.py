@@ -166,7 +166,9 @@ class GesdentClient:
                         endpoint, path, {**params, **({"cursor": cursor} if cursor else {})}
                     )
                 ahead = None
-                guess = _peek_next_cursor(response.content) if 200 <= response.status < 300 else None
+                guess = (
+                    _peek_next_cursor(response.content) if httpx.codes.is_success(response.status) else None
+                )
                 if guess is not None and guess != cursor:
                     request = self._requester.request(endpoint, path, {**params, "cursor": guess})
                     ahead = (guess, asyncio.ensure_future(request))

@@ -103,7 +103,13 @@ async def run_import(
         options["deadline"] = time.monotonic() + run_seconds
     async with GesdentClient(connection.base_url, connection.credentials, **options) as client:
         importer = Importer(
-            sessionmaker, instance_id, connection, client, full_refresh, today or date.today(), fence
+            sessionmaker,
+            instance_id,
+            connection,
+            client,
+            full_refresh=full_refresh,
+            today=today or date.today(),
+            fence=fence,
         )
         chosen = [name for name in STREAMS if name in streams]
         try:

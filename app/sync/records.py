@@ -16,10 +16,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from app.domain.gesdent import (
+    DATE_LENGTH,
+    EMAIL_LENGTH,
+    ID_LENGTH,
+    KIND_LENGTH,
+    MEMBER_CODE_LENGTH,
+    MOMENT_LENGTH,
+    PERSON_NAME_LENGTH,
+    PHONE_LENGTH,
+    RESOURCE_NAME_LENGTH,
+    STATUS_LENGTH,
+    TREATMENT_CODE_LENGTH,
+    TREATMENT_CODES_LENGTH,
+)
 from app.sync.errors import GesdentProtocolError
 
 Row = dict[str, Any]
-MAX_ID_LENGTH = 100  # the gesdent_id columns
 
 
 class Rejected(GesdentProtocolError):
@@ -45,7 +58,7 @@ class Rejected(GesdentProtocolError):
 
 def usable_id(value: Any) -> str | None:
     """An item's id as a rejection may show it: a printable string of 1 to 100 characters."""
-    if value.__class__ is str and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable():
+    if value.__class__ is str and 0 < len(value) <= ID_LENGTH and value.isprintable():
         return str(value)
     return None
 
@@ -92,7 +105,7 @@ class _Item:
 
     def moment(self, name: str) -> datetime:
         """An RFC 3339 date-time with an offset, as an aware UTC datetime."""
-        value = self.text(name, 64)
+        value = self.text(name, MOMENT_LENGTH)
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
@@ -112,17 +125,17 @@ def resource_row(instance_id: str, item: Any, expected_id: str) -> Row:
     if item.__class__ is not dict:
         raise Rejected("resources", expected_id, None, "is not an object")
     fields = _Item("resources", item, expected_id)
-    gesdent_id = fields.text("id", MAX_ID_LENGTH)
+    gesdent_id = fields.text("id", ID_LENGTH)
     if gesdent_id != expected_id:
         raise fields.fail("id", "is not the resource asked for")
     fields.moment("updated_at")
     return {
         "instance_id": instance_id,
         "gesdent_id": gesdent_id,
-        "name": fields.text("name", 300),
-        "kind": fields.text("kind", 32),
+        "name": fields.text("name", RESOURCE_NAME_LENGTH),
+        "kind": fields.text("kind", KIND_LENGTH),
         "active": fields.flag("active", True),
-        "remote_updated_at": fields.text("updated_at", 64),
+        "remote_updated_at": fields.text("updated_at", MOMENT_LENGTH),
     }
 
 
@@ -150,15 +163,15 @@ def patient_row(instance_id: str, item: Any) -> tuple[Row, datetime]:
     deleted = get("deleted", False)
     if (
         gesdent_id.__class__ is str
-        and 0 < len(gesdent_id) <= 100
+        and 0 < len(gesdent_id) <= ID_LENGTH
         and updated_at.__class__ is str
-        and 0 < len(updated_at) <= 64
-        and (first_name is None or (first_name.__class__ is str and len(first_name) <= 200))
-        and (last_name is None or (last_name.__class__ is str and len(last_name) <= 200))
-        and (phone is None or (phone.__class__ is str and len(phone) <= 64))
-        and (email is None or (email.__class__ is str and len(email) <= 320))
-        and (birth_date is None or (birth_date.__class__ is str and len(birth_date) <= 10))
-        and (member_code is None or (member_code.__class__ is str and len(member_code) <= 64))
+        and 0 < len(updated_at) <= MOMENT_LENGTH
+        and (first_name is None or (first_name.__class__ is str and len(first_name) <= PERSON_NAME_LENGTH))
+        and (last_name is None or (last_name.__class__ is str and len(last_name) <= PERSON_NAME_LENGTH))
+        and (phone is None or (phone.__class__ is str and len(phone) <= PHONE_LENGTH))
+        and (email is None or (email.__class__ is str and len(email) <= EMAIL_LENGTH))
+        and (birth_date is None or (birth_date.__class__ is str and len(birth_date) <= DATE_LENGTH))
+        and (member_code is None or (member_code.__class__ is str and len(member_code) <= MEMBER_CODE_LENGTH))
         and deleted.__class__ is bool
     ):
         try:
@@ -194,19 +207,22 @@ def reservation_row(instance_id: str, item: Any) -> tuple[Row, datetime]:
     start, end, user_id, treatment_code = get("start"), get("end"), get("user_id"), get("treatment_code")
     if (
         gesdent_id.__class__ is str
-        and 0 < len(gesdent_id) <= 100
+        and 0 < len(gesdent_id) <= ID_LENGTH
         and updated_at.__class__ is str
-        and 0 < len(updated_at) <= 64
+        and 0 < len(updated_at) <= MOMENT_LENGTH
         and resource_id.__class__ is str
-        and 0 < len(resource_id) <= 100
+        and 0 < len(resource_id) <= ID_LENGTH
         and status.__class__ is str
-        and 0 < len(status) <= 16
+        and 0 < len(status) <= STATUS_LENGTH
         and start.__class__ is str
-        and 0 < len(start) <= 64
+        and 0 < len(start) <= MOMENT_LENGTH
         and end.__class__ is str
-        and 0 < len(end) <= 64
-        and (user_id is None or (user_id.__class__ is str and len(user_id) <= 100))
-        and (treatment_code is None or (treatment_code.__class__ is str and len(treatment_code) <= 32))
+        and 0 < len(end) <= MOMENT_LENGTH
+        and (user_id is None or (user_id.__class__ is str and len(user_id) <= ID_LENGTH))
+        and (
+            treatment_code is None
+            or (treatment_code.__class__ is str and len(treatment_code) <= TREATMENT_CODE_LENGTH)
+        )
     ):
         try:
             moment, starts_at, ends_at = _utc(updated_at), _utc(start), _utc(end)
@@ -231,8 +247,8 @@ def reservation_row(instance_id: str, item: Any) -> tuple[Row, datetime]:
 def _checked_patient_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
     fields = _Item("users", item, usable_id(item.get("id")))
     updated_at = fields.updated()  # first: the cursor moves past the item whatever else is wrong
-    gesdent_id = fields.text("id", MAX_ID_LENGTH)
-    birth_date = fields.optional("birth_date", 10)
+    gesdent_id = fields.text("id", ID_LENGTH)
+    birth_date = fields.optional("birth_date", DATE_LENGTH)
     if birth_date is not None:
         try:
             date.fromisoformat(birth_date)
@@ -241,14 +257,14 @@ def _checked_patient_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, d
     row = {
         "instance_id": instance_id,
         "gesdent_id": gesdent_id,
-        "first_name": fields.optional("first_name", 200, empty_as=""),
-        "last_name": fields.optional("last_name", 200, empty_as=""),
-        "phone": fields.optional("phone", 64),
-        "email": fields.optional("email", 320),
+        "first_name": fields.optional("first_name", PERSON_NAME_LENGTH, empty_as=""),
+        "last_name": fields.optional("last_name", PERSON_NAME_LENGTH, empty_as=""),
+        "phone": fields.optional("phone", PHONE_LENGTH),
+        "email": fields.optional("email", EMAIL_LENGTH),
         "birth_date": birth_date,
-        "member_code": fields.optional("member_code", 64),
+        "member_code": fields.optional("member_code", MEMBER_CODE_LENGTH),
         "deleted": fields.flag("deleted", False),
-        "remote_updated_at": fields.text("updated_at", 64),
+        "remote_updated_at": fields.text("updated_at", MOMENT_LENGTH),
     }
     return row, updated_at
 
@@ -256,18 +272,18 @@ def _checked_patient_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, d
 def _checked_reservation_row(instance_id: str, item: dict[str, Any]) -> tuple[Row, datetime]:
     fields = _Item("reservations", item, usable_id(item.get("id")))
     updated_at = fields.updated()  # first: the cursor moves past the item whatever else is wrong
-    gesdent_id = fields.text("id", MAX_ID_LENGTH)
+    gesdent_id = fields.text("id", ID_LENGTH)
     starts_at, ends_at = fields.moment("start"), fields.moment("end")
     row = {
         "instance_id": instance_id,
         "gesdent_id": gesdent_id,
-        "resource_id": fields.text("resource_id", 100),
-        "user_id": fields.optional("user_id", 100),
-        "treatment_code": fields.optional("treatment_code", 32),
+        "resource_id": fields.text("resource_id", ID_LENGTH),
+        "user_id": fields.optional("user_id", ID_LENGTH),
+        "treatment_code": fields.optional("treatment_code", TREATMENT_CODE_LENGTH),
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "status": fields.text("status", 16),
-        "remote_updated_at": fields.text("updated_at", 64),
+        "status": fields.text("status", STATUS_LENGTH),
+        "remote_updated_at": fields.text("updated_at", MOMENT_LENGTH),
     }
     return row, updated_at
 
@@ -282,8 +298,8 @@ def slot_row(instance_id: str, resource_id: str, item: Any) -> Row:
     if not isinstance(codes, list) or not all(isinstance(code, str) and code for code in codes):
         raise fields.fail("treatment_codes", "must be a list of strings")
     joined = " ".join(codes)
-    if len(joined) > 400:
-        raise fields.fail("treatment_codes", "are too many to store (400 characters)")
+    if len(joined) > TREATMENT_CODES_LENGTH:
+        raise fields.fail("treatment_codes", f"are too many to store ({TREATMENT_CODES_LENGTH} characters)")
     return {
         "instance_id": instance_id,
         "resource_id": resource_id,

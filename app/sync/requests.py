@@ -50,6 +50,7 @@ logger = logging.getLogger("portico.sync.gesdent")
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)  # per connect, read, write
 DEFAULT_REQUEST_SECONDS = 60.0  # per attempt, all of it
 REQUEST_SETTING = "PORTICO_GESDENT_REQUEST_SECONDS"
+_WHOLE_SECONDS_FROM = 10.0
 
 
 @functools.cache
@@ -132,16 +133,7 @@ class Requester:
         for attempt in range(1, policy.max_attempts + 1):
             retry_after: float | None = None
             started = time.monotonic()
-            budget = self.request_seconds
-            left = self._time_left()
-            if left is not None:
-                if left <= 0:
-                    raise RunDeadlineExceeded(
-                        f"{where} was not sent: the run reached its deadline"
-                        + (f" (last attempt: {last})" if last else ""),
-                        endpoint,
-                    )
-                budget = min(budget, left)
+            budget = self._budget(endpoint, where, last)
             timer = asyncio.timeout(budget)
             try:
                 async with timer:
@@ -163,33 +155,17 @@ class Requester:
                 raise GesdentProtocolError(f"{where} failed: {type(exc).__name__}: {exc}", endpoint) from exc
             else:
                 status = response.status
-                if status == 401:
+                if status == httpx.codes.UNAUTHORIZED:
                     raise CredentialsRejected(endpoint, shown, credential, response.authorized)
-                if status in RETRIED_STATUSES:
-                    retry_after = parse_retry_after(response.headers.get("retry-after"))
-                    last = f"HTTP {status}" + (
-                        f" (Retry-After: {response.headers['retry-after']})"
-                        if retry_after is not None
-                        else ""
-                    )
-                else:
+                if status not in RETRIED_STATUSES:
                     return response
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                last = f"HTTP {status}" + (
+                    f" (Retry-After: {response.headers['retry-after']})" if retry_after is not None else ""
+                )
             if attempt == policy.max_attempts:
                 break
-            delay = policy.delay(attempt, retry_after)
-            left = self._time_left()
-            if left is not None and delay >= left:
-                if retry_after is not None:
-                    raise RunDeadlineExceeded(
-                        f"{where} answered {last}: GESDENT asked to retry after {_seconds(retry_after)} s; "
-                        f"the run has {_seconds(max(left, 0))} s left",
-                        endpoint,
-                    )
-                raise RunDeadlineExceeded(
-                    f"{where} failed ({last}); the run has {_seconds(max(left, 0))} s left, too little "
-                    f"to wait {_seconds(delay)} s and retry",
-                    endpoint,
-                )
+            delay = self._delay(endpoint, where, last, attempt, retry_after)
             logger.warning(
                 "GESDENT %s: attempt %d/%d failed after %.2fs (%s); retrying in %.2fs",
                 endpoint,
@@ -219,7 +195,7 @@ class Requester:
         request = self._http.build_request("GET", path, params=params)
         response = await self._http.send(request, auth=auth, stream=True)
         try:
-            if 200 <= response.status_code < 300:
+            if response.is_success:
                 content = await read_body(response, limit.bytes)
             else:
                 content = await read_body(response, ERROR_BODY_BYTES, truncate=True)
@@ -236,6 +212,39 @@ class Requester:
         authorized = "authorization" in response.request.headers
         return Answer(response.status_code, response.headers, content, shown, authorized)
 
+    def _budget(self, endpoint: Endpoint, where: str, last: str) -> float:
+        """The time an attempt may take: the per-request limit, or what is left of the run's."""
+        left = self._time_left()
+        if left is None:
+            return self.request_seconds
+        if left <= 0:
+            raise RunDeadlineExceeded(
+                f"{where} was not sent: the run reached its deadline"
+                + (f" (last attempt: {last})" if last else ""),
+                endpoint,
+            )
+        return min(self.request_seconds, left)
+
+    def _delay(
+        self, endpoint: Endpoint, where: str, last: str, attempt: int, retry_after: float | None
+    ) -> float:
+        """How long to wait before the next attempt; RunDeadlineExceeded if the run cannot wait."""
+        delay = self.retry.delay(attempt, retry_after)
+        left = self._time_left()
+        if left is None or delay < left:
+            return delay
+        if retry_after is not None:
+            raise RunDeadlineExceeded(
+                f"{where} answered {last}: GESDENT asked to retry after {_seconds(retry_after)} s; "
+                f"the run has {_seconds(max(left, 0))} s left",
+                endpoint,
+            )
+        raise RunDeadlineExceeded(
+            f"{where} failed ({last}); the run has {_seconds(max(left, 0))} s left, too little "
+            f"to wait {_seconds(delay)} s and retry",
+            endpoint,
+        )
+
     def _time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
@@ -244,20 +253,20 @@ class Requester:
         GesdentProtocolError that says what came back without quoting it."""
         status = response.status
         where = request_context(endpoint, response.path)
-        if 300 <= status < 400:
+        if httpx.codes.is_redirect(status):
             location = response.headers.get("location", "nowhere")
             raise GesdentProtocolError(
                 f"{where} answered {status}, redirecting to {location}; redirects are not "
                 "followed (check base_url)",
                 endpoint,
             )
-        if status == 404 and resource_id is not None:
+        if status == httpx.codes.NOT_FOUND and resource_id is not None:
             raise GesdentProtocolError(
                 f"{where}: GESDENT does not know resource {resource_id} (404); check the resource IDs",
                 endpoint,
             )
-        if not 200 <= status < 300:
-            hint = " (check base_url)" if status == 404 else ""
+        if not httpx.codes.is_success(status):
+            hint = " (check base_url)" if status == httpx.codes.NOT_FOUND else ""
             # Not the body: a server may echo what it was sent or hold, patient data included.
             raise GesdentProtocolError(
                 f"{where} answered HTTP {status}{hint} ({_described(response)})", endpoint
@@ -272,7 +281,8 @@ class Requester:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+    """Seconds as a message shows them: whole from ten on, else to a tenth."""
+    return f"{value:.0f}" if value >= _WHOLE_SECONDS_FROM else f"{value:.1f}"
 
 
 def _described(response: Answer) -> str:

@@ -73,6 +73,7 @@ class Importer:
         instance_id: str,
         rules: ConnectionRules,
         client: GesdentClient,
+        *,
         full_refresh: bool,
         today: date,
         fence: Fence | None = None,

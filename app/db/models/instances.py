@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import foreign_key, new_id, timestamp_column, utcnow
+from app.domain.values import LABEL_LENGTH
 
 
 class Instance(SQLModel, table=True):
@@ -16,7 +17,7 @@ class Instance(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     partner_id: str = Field(sa_column=foreign_key("partners.id", nullable=False, index=True))
     name: str = Field(max_length=63, unique=True)
-    display_name: str = Field(max_length=200)
+    display_name: str = Field(max_length=LABEL_LENGTH)
     member_code: str | None = Field(default=None, max_length=64)
     cloned_from: str | None = Field(default=None, max_length=63)
     comms_enabled: bool = True

@@ -7,13 +7,14 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import foreign_key, new_id, timestamp_column, utcnow
+from app.domain.values import LABEL_LENGTH
 
 
 class Partner(SQLModel, table=True):
     __tablename__ = "partners"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=LABEL_LENGTH)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
 
@@ -22,7 +23,7 @@ class ApiKey(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     partner_id: str = Field(sa_column=foreign_key("partners.id", nullable=False, index=True))
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=LABEL_LENGTH)
     lookup: str = Field(max_length=32, unique=True)
     key_hash: str = Field(max_length=64)
     scopes: str = Field(max_length=400)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import foreign_key, new_id, timestamp_column, utcnow
+from app.domain.values import LABEL_LENGTH
 
 
 class Service(SQLModel, table=True):
@@ -26,7 +27,7 @@ class Service(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     instance_id: str = Field(sa_column=foreign_key("instances.id", nullable=False))
     code: str = Field(max_length=32)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=LABEL_LENGTH)
     duration_minutes: int
     price: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(10, 2), nullable=True))
     web_enabled: bool = False

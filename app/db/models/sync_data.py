@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import foreign_key, timestamp_column, utcnow
+from app.domain import gesdent
 
 
 class SyncCursor(SQLModel, table=True):
@@ -25,26 +26,26 @@ class GesdentResource(SQLModel, table=True):
     __tablename__ = "gesdent_resources"
 
     instance_id: str = Field(sa_column=foreign_key("instances.id", primary_key=True))
-    gesdent_id: str = Field(primary_key=True, max_length=100)
-    name: str = Field(max_length=300)
-    kind: str = Field(max_length=32)
+    gesdent_id: str = Field(primary_key=True, max_length=gesdent.ID_LENGTH)
+    name: str = Field(max_length=gesdent.RESOURCE_NAME_LENGTH)
+    kind: str = Field(max_length=gesdent.KIND_LENGTH)
     active: bool = True
-    remote_updated_at: str = Field(max_length=64)
+    remote_updated_at: str = Field(max_length=gesdent.MOMENT_LENGTH)
 
 
 class GesdentPatient(SQLModel, table=True):
     __tablename__ = "gesdent_patients"
 
     instance_id: str = Field(sa_column=foreign_key("instances.id", primary_key=True))
-    gesdent_id: str = Field(primary_key=True, max_length=100)
-    first_name: str = Field(max_length=200)
-    last_name: str = Field(max_length=200)
-    phone: str | None = Field(default=None, max_length=64)
-    email: str | None = Field(default=None, max_length=320)
-    birth_date: str | None = Field(default=None, max_length=10)
-    member_code: str | None = Field(default=None, max_length=64)
+    gesdent_id: str = Field(primary_key=True, max_length=gesdent.ID_LENGTH)
+    first_name: str = Field(max_length=gesdent.PERSON_NAME_LENGTH)
+    last_name: str = Field(max_length=gesdent.PERSON_NAME_LENGTH)
+    phone: str | None = Field(default=None, max_length=gesdent.PHONE_LENGTH)
+    email: str | None = Field(default=None, max_length=gesdent.EMAIL_LENGTH)
+    birth_date: str | None = Field(default=None, max_length=gesdent.DATE_LENGTH)
+    member_code: str | None = Field(default=None, max_length=gesdent.MEMBER_CODE_LENGTH)
     deleted: bool = False
-    remote_updated_at: str = Field(max_length=64)
+    remote_updated_at: str = Field(max_length=gesdent.MOMENT_LENGTH)
 
 
 class GesdentReservation(SQLModel, table=True):
@@ -52,14 +53,14 @@ class GesdentReservation(SQLModel, table=True):
     __table_args__ = (sa.Index(None, "instance_id", "resource_id", "starts_at"),)
 
     instance_id: str = Field(sa_column=foreign_key("instances.id", primary_key=True))
-    gesdent_id: str = Field(primary_key=True, max_length=100)
-    resource_id: str = Field(max_length=100)
-    user_id: str | None = Field(default=None, max_length=100)
-    treatment_code: str | None = Field(default=None, max_length=32)
+    gesdent_id: str = Field(primary_key=True, max_length=gesdent.ID_LENGTH)
+    resource_id: str = Field(max_length=gesdent.ID_LENGTH)
+    user_id: str | None = Field(default=None, max_length=gesdent.ID_LENGTH)
+    treatment_code: str | None = Field(default=None, max_length=gesdent.TREATMENT_CODE_LENGTH)
     starts_at: datetime = Field(sa_column=timestamp_column(nullable=False))
     ends_at: datetime = Field(sa_column=timestamp_column(nullable=False))
-    status: str = Field(max_length=16)
-    remote_updated_at: str = Field(max_length=64)
+    status: str = Field(max_length=gesdent.STATUS_LENGTH)
+    remote_updated_at: str = Field(max_length=gesdent.MOMENT_LENGTH)
 
 
 class GesdentSlot(SQLModel, table=True):
@@ -69,7 +70,7 @@ class GesdentSlot(SQLModel, table=True):
     __table_args__ = (sa.Index(None, "instance_id", "starts_at"),)
 
     instance_id: str = Field(sa_column=foreign_key("instances.id", primary_key=True))
-    resource_id: str = Field(primary_key=True, max_length=100)
+    resource_id: str = Field(primary_key=True, max_length=gesdent.ID_LENGTH)
     starts_at: datetime = Field(sa_column=timestamp_column(primary_key=True))
     ends_at: datetime = Field(sa_column=timestamp_column(nullable=False))
-    treatment_codes: str = Field(max_length=400)  # space-separated
+    treatment_codes: str = Field(max_length=gesdent.TREATMENT_CODES_LENGTH)  # space-separated

@@ -23,4 +23,6 @@ async def list_page(
 ) -> tuple[list[ApiKey], str | None]:
     """The partner's keys, revoked ones included, by id (in order of creation)."""
     stmt = select(ApiKey).where(col(ApiKey.partner_id) == partner_id)
-    return await fetch_page(session, stmt, [col(ApiKey.id)], page, entity(ApiKey), lambda key: [key.id])
+    return await fetch_page(
+        session, stmt, [col(ApiKey.id)], page, item=entity(ApiKey), key_of=lambda key: [key.id]
+    )

@@ -53,7 +53,7 @@ async def list_page(
     """The partner's instances by name, of one kind and matching `q` when given."""
     stmt = _filter(_with_kind(partner_id), kind, q)
     return await fetch_page(
-        session, stmt, [col(Instance.name)], page, lambda row: InstanceRow(*row), _by_name
+        session, stmt, [col(Instance.name)], page, item=lambda row: InstanceRow(*row), key_of=_by_name
     )
 
 
@@ -155,7 +155,7 @@ async def settings_of(session: AsyncSession, instance_id: str) -> dict[str, str]
         .where(col(InstanceSetting.instance_id) == instance_id)
         .order_by(col(InstanceSetting.key))
     )
-    return {key: value for key, value in rows.all()}
+    return dict(rows.tuples().all())
 
 
 async def put_setting(session: AsyncSession, instance_id: str, key: str, value: str) -> None:
@@ -191,7 +191,9 @@ async def members_page(
 ) -> tuple[list[MemberRow], str | None]:
     """The portal's members, by name."""
     stmt = _members(portal_id)
-    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: MemberRow(*row), _by_name)
+    return await fetch_page(
+        session, stmt, [col(Instance.name)], page, item=lambda row: MemberRow(*row), key_of=_by_name
+    )
 
 
 async def get_member(session: AsyncSession, portal_id: str, member_name: str) -> MemberRow | None:
@@ -225,7 +227,9 @@ async def portals_page(
 ) -> tuple[list[PortalRow], str | None]:
     """The partner's portals by name, with their member counts."""
     stmt = _portals(partner_id)
-    return await fetch_page(session, stmt, [col(Instance.name)], page, lambda row: PortalRow(*row), _by_name)
+    return await fetch_page(
+        session, stmt, [col(Instance.name)], page, item=lambda row: PortalRow(*row), key_of=_by_name
+    )
 
 
 def _portals(partner_id: str) -> Select[Instance, int]:

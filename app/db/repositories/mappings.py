@@ -52,8 +52,8 @@ async def list_page(
         _for_member(member_id),
         [col(_MemberService.code)],
         page,
-        lambda row: MappingRow(*row),
-        lambda mapping: [mapping.member_code],
+        item=lambda row: MappingRow(*row),
+        key_of=lambda mapping: [mapping.member_code],
     )
 
 

@@ -30,9 +30,9 @@ async def fetch_page(
     stmt: Select[*tuple[Any, ...]],
     keys: Sequence[SQLColumnExpression[Any]],
     page: PageRequest,
+    *,
     item: Callable[[Row[*tuple[Any, ...]]], T],
     key_of: Callable[[T], Sequence[str | int]],
-    *,
     descending: bool = False,
     parse_cursor: Callable[[tuple[object, ...]], tuple[object, ...]] | None = None,
 ) -> tuple[list[T], str | None]:

@@ -17,5 +17,10 @@ async def get(session: AsyncSession, partner_id: str) -> Partner | None:
 async def list_page(session: AsyncSession, page: PageRequest) -> tuple[list[Partner], str | None]:
     """Every partner, by id (in order of creation)."""
     return await fetch_page(
-        session, select(Partner), [col(Partner.id)], page, entity(Partner), lambda partner: [partner.id]
+        session,
+        select(Partner),
+        [col(Partner.id)],
+        page,
+        item=entity(Partner),
+        key_of=lambda partner: [partner.id],
     )

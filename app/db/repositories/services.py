@@ -61,7 +61,12 @@ async def list_page(
     if mapped is not None:
         stmt = stmt.where(_is_mapped(col(Service.id)) if mapped else ~_is_mapped(col(Service.id)))
     return await fetch_page(
-        session, stmt, [col(Service.code)], page, lambda row: ServiceRow(*row), lambda row: [row.service.code]
+        session,
+        stmt,
+        [col(Service.code)],
+        page,
+        item=lambda row: ServiceRow(*row),
+        key_of=lambda row: [row.service.code],
     )
 
 

@@ -45,7 +45,7 @@ async def _by_gesdent_id(
 ) -> tuple[list[Record], str | None]:
     stmt = select(table).where(col(table.instance_id) == instance_id)
     key = col(table.gesdent_id)
-    return await fetch_page(session, stmt, [key], page, entity(table), lambda r: [r.gesdent_id])
+    return await fetch_page(session, stmt, [key], page, item=entity(table), key_of=lambda r: [r.gesdent_id])
 
 
 async def reservations_page(
@@ -59,7 +59,7 @@ async def reservations_page(
 ) -> tuple[list[GesdentReservation], str | None]:
     """Reservations by start, of one resource and starting in [start, end) when given."""
     table = GesdentReservation
-    stmt = _of_resource_between(select(table), table, instance_id, resource, start, end)
+    stmt = _of_resource_between(select(table), table, instance_id, resource=resource, start=start, end=end)
     if status:
         stmt = stmt.where(col(table.status) == status)
     keys = [col(table.starts_at), col(table.gesdent_id)]
@@ -68,8 +68,8 @@ async def reservations_page(
         stmt,
         keys,
         page,
-        entity(GesdentReservation),
-        lambda r: [r.starts_at.isoformat(), r.gesdent_id],
+        item=entity(GesdentReservation),
+        key_of=lambda r: [r.starts_at.isoformat(), r.gesdent_id],
         parse_cursor=_moment_then_key,
     )
 
@@ -83,15 +83,17 @@ async def slots_page(
     end: datetime | None,
 ) -> tuple[list[GesdentSlot], str | None]:
     """Free slots by start, of one resource and starting in [start, end) when given."""
-    stmt = _of_resource_between(select(GesdentSlot), GesdentSlot, instance_id, resource, start, end)
+    stmt = _of_resource_between(
+        select(GesdentSlot), GesdentSlot, instance_id, resource=resource, start=start, end=end
+    )
     keys = [col(GesdentSlot.starts_at), col(GesdentSlot.resource_id)]
     return await fetch_page(
         session,
         stmt,
         keys,
         page,
-        entity(GesdentSlot),
-        lambda s: [s.starts_at.isoformat(), s.resource_id],
+        item=entity(GesdentSlot),
+        key_of=lambda s: [s.starts_at.isoformat(), s.resource_id],
         parse_cursor=_moment_then_key,
     )
 
@@ -100,6 +102,7 @@ def _of_resource_between(
     stmt: Select[T],
     table: type[GesdentReservation] | type[GesdentSlot],
     instance_id: str,
+    *,
     resource: str | None,
     start: datetime | None,
     end: datetime | None,

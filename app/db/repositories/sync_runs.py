@@ -50,7 +50,13 @@ async def list_page(
     """The instance's runs, newest first."""
     stmt = select(SyncRun).where(col(SyncRun.instance_id) == instance_id)
     return await fetch_page(
-        session, stmt, [col(SyncRun.id)], page, entity(SyncRun), lambda run: [run.id], descending=True
+        session,
+        stmt,
+        [col(SyncRun.id)],
+        page,
+        item=entity(SyncRun),
+        key_of=lambda run: [run.id],
+        descending=True,
     )
 
 
@@ -71,7 +77,7 @@ async def rejections_page(
     """The records the run rejected, in the order found."""
     table = SyncRejection
     stmt = select(table).where(col(table.run_id) == run_id)
-    return await fetch_page(session, stmt, [col(table.id)], page, entity(table), _rejection_key)
+    return await fetch_page(session, stmt, [col(table.id)], page, item=entity(table), key_of=_rejection_key)
 
 
 def _rejection_key(rejection: SyncRejection) -> list[str | int]:
