@@ -12,7 +12,8 @@ from contextlib import aclosing, asynccontextmanager
 from datetime import datetime
 from typing import IO, Any, TypeVar
 
-from app.sync.records import Rejected, Row
+from app.sync.item_fields import Rejected
+from app.sync.records import Row
 from app.sync.rejections import Rejections
 from app.sync.upsert import Tally
 

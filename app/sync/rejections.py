@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.models import SyncRejection, table_of
-from app.sync.records import Rejected
+from app.sync.item_fields import Rejected
 
 KEEP = 100  # rejections stored per stream and run; the count has them all
 

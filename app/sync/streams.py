@@ -34,9 +34,10 @@ from app.domain.gesdent import ConnectionRules
 from app.sync.batches import lock_rows, write_batch
 from app.sync.client import GesdentClient
 from app.sync.errors import GesdentProtocolError
+from app.sync.item_fields import Rejected
 from app.sync.pages import Page, Reading, merge_writes, read_ahead, spooled
 from app.sync.queue import Fence, LeaseLost, confirm
-from app.sync.records import Rejected, Row, patient_row, reservation_row, resource_row, slot_row
+from app.sync.records import Row, patient_row, reservation_row, resource_row, slot_row
 from app.sync.rejections import Rejections
 from app.sync.upsert import Tally, delete_slots, existing_keys, upsert
 
