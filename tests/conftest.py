@@ -99,11 +99,24 @@ async def _wipe(app: FastAPI) -> None:
         await connection.execute(text("DELETE FROM partners"))
 
 
+BASE_URL = "http://portico.test"
+
+
 def _client(app: FastAPI, key: str | None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://portico.test", headers=headers
-    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers)
+
+
+class PartnerClient(httpx.AsyncClient):
+    """A client holding one of a partner's API keys; `partner_id` is that partner's id."""
+
+    def __init__(self, app: FastAPI, key: str, partner_id: str) -> None:
+        super().__init__(
+            transport=httpx.ASGITransport(app=app),
+            base_url=BASE_URL,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        self.partner_id = partner_id
 
 
 @pytest.fixture
@@ -114,15 +127,15 @@ async def admin(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     await _wipe(app)
 
 
-KeyFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+KeyFactory = Callable[..., Awaitable[PartnerClient]]
 
 
 @pytest.fixture
 async def make_client(app: FastAPI, admin: httpx.AsyncClient) -> AsyncIterator[KeyFactory]:
     """Factory: a client for a new (or given) partner, with the given scopes (default: all)."""
-    clients: list[httpx.AsyncClient] = []
+    clients: list[PartnerClient] = []
 
-    async def factory(scopes: list[str] | None = None, partner_id: str | None = None) -> httpx.AsyncClient:
+    async def factory(scopes: list[str] | None = None, partner_id: str | None = None) -> PartnerClient:
         if partner_id is None:
             created = await admin.post("/v1/partners", json={"name": f"partner {len(clients)}"})
             assert created.status_code == 201, created.text
@@ -130,8 +143,7 @@ async def make_client(app: FastAPI, admin: httpx.AsyncClient) -> AsyncIterator[K
         body: dict[str, Any] = {"name": "test key", "scopes": scopes or ALL_SCOPES}
         key = await admin.post(f"/v1/partners/{partner_id}/api-keys", json=body)
         assert key.status_code == 201, key.text
-        client = _client(app, key.json()["key"])
-        client.partner_id = partner_id  # type: ignore[attr-defined]
+        client = PartnerClient(app, key.json()["key"], partner_id)
         clients.append(client)
         return client
 
@@ -144,13 +156,13 @@ ALL_SCOPES = ["instances:read", "instances:write", "portals:write", "sync:read",
 
 
 @pytest.fixture
-async def api(make_client: KeyFactory) -> httpx.AsyncClient:
+async def api(make_client: KeyFactory) -> PartnerClient:
     """A partner's client with every scope."""
     return await make_client()
 
 
 @pytest.fixture
-async def other(make_client: KeyFactory) -> httpx.AsyncClient:
+async def other(make_client: KeyFactory) -> PartnerClient:
     """Another partner's client with every scope: it must never see `api`'s data."""
     return await make_client()
 
@@ -162,7 +174,8 @@ def anon(app: FastAPI) -> httpx.AsyncClient:
 
 async def _created(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code in (200, 201), response.text
-    return response.json()  # type: ignore[no-any-return]
+    body: dict[str, Any] = response.json()
+    return body
 
 
 async def create_instance(client: httpx.AsyncClient, name: str, **fields: Any) -> dict[str, Any]:
@@ -192,15 +205,16 @@ async def configure_gesdent(client: httpx.AsyncClient, name: str = "tt_c") -> st
     await create_instance(client, name)
     response = await client.put(f"/v1/instances/{name}/gesdent", json=GESDENT_RULES)
     assert response.status_code == 201, response.text
-    return response.json()["webhook_secret"]  # type: ignore[no-any-return]
+    secret: str = response.json()["webhook_secret"]
+    return secret
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status and type."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json"), response.headers
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["type"] == f"/problems/{slug}", body
     assert body["status"] == status
     assert body["title"]
-    return body  # type: ignore[no-any-return]
+    return body

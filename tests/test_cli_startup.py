@@ -139,7 +139,7 @@ def test_show_master_key_prints_the_key_and_nothing_else(tmp_path):
     line = _one_line(_portico(tmp_path, "show-master-key", **sqlite), "no master key yet")
     assert f"{tmp_path}/portico.db.master.key does not exist" in line
     assert not list(tmp_path.iterdir())  # it generates nothing
-    key = resolve_master_key(Settings(**sqlite))  # what the first `portico serve` does
+    key = resolve_master_key(Settings(database_url=sqlite["database_url"]))  # as the first `portico serve`
     shown = _portico(tmp_path, "show-master-key", **sqlite)
     assert (shown.returncode, shown.stdout, shown.stderr) == (0, f"{key}\n", "")
 

@@ -95,7 +95,7 @@ async def test_a_locked_sqlite_database_is_a_503_to_retry(tmp_path: Path) -> Non
     def failing(errorname: str):
         async def fail() -> None:
             orig = sqlite3.OperationalError("database is locked")
-            orig.sqlite_errorname = errorname  # type: ignore[attr-defined]  # as sqlite3 sets it
+            orig.sqlite_errorname = errorname  # as sqlite3 sets it
             raise OperationalError("INSERT INTO sync_runs …", {}, orig)
 
         return fail

@@ -120,12 +120,12 @@ def _assert_431(connection: Connection) -> dict[str, object]:
     assert status == 431, (status, body)
     assert headers["connection"] == "close"
     assert headers["content-type"] == "application/problem+json"
-    problem = json.loads(body)
+    problem: dict[str, object] = json.loads(body)
     assert problem["type"] == "/problems/request-header-fields-too-large"
     assert problem["status"] == 431
     with contextlib.suppress(ConnectionResetError):
         assert connection.sock.recv(1) == b""  # and the server closed the connection
-    return problem  # type: ignore[no-any-return]
+    return problem
 
 
 GET = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -99,7 +99,13 @@ async def test_invalid_rules_list_every_problem(api):
     empty = await api.put(URL, json={**RULES, "resource_ids": []})
     assert_problem(empty, 422, "validation-error")
     assert_problem(await api.get(URL), 404, "not-found")
-    for extra in [{"interval_minutes": 0}, {"window_days": 1000}, {"enabled": "yes"}, {"colour": 1}]:
+    extras: list[dict[str, object]] = [
+        {"interval_minutes": 0},
+        {"window_days": 1000},
+        {"enabled": "yes"},
+        {"colour": 1},
+    ]
+    for extra in extras:
         assert_problem(await api.put(URL, json={**RULES, **extra}), 422, "validation-error")
 
 

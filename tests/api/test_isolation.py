@@ -22,7 +22,14 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.auth import require_master
-from tests.conftest import ALL_SCOPES, add_member, assert_problem, create_instance, create_portal
+from tests.conftest import (
+    ALL_SCOPES,
+    PartnerClient,
+    add_member,
+    assert_problem,
+    create_instance,
+    create_portal,
+)
 
 # Served without a key, on purpose. Anything else must answer 401 without a valid key.
 PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/assets", "/redoc", "/openapi.json"}
@@ -176,7 +183,7 @@ FOREIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     # The report page's form; B holds no token for A's portal, and gets a 404 before that matters.
     "portals_report_web": lambda w: {"data": {"member": w.a_member, "set": "off:CONS", "csrf_token": "1.x"}},
 }
-GESDENT_RULES = {
+GESDENT_RULES: dict[str, Any] = {
     "base_url": "http://gesdent.b.example/api/",
     "resource_ids": ["BBBB1111-BBBB2222"],
     "credentials": {"users": "b:users-pw", "reservations": "b:res-pw", "availability": "b:av-pw"},
@@ -185,11 +192,12 @@ GESDENT_RULES = {
 
 async def _ok(response: httpx.Response, *statuses: int) -> dict[str, Any]:
     assert response.status_code in (statuses or (200, 201)), response.text
-    return response.json()  # type: ignore[no-any-return]
+    body: dict[str, Any] = response.json()
+    return body
 
 
-async def build_world(admin: httpx.AsyncClient, api: httpx.AsyncClient, other: httpx.AsyncClient) -> World:
-    a_partner = api.partner_id  # type: ignore[attr-defined]
+async def build_world(admin: httpx.AsyncClient, api: PartnerClient, other: PartnerClient) -> World:
+    a_partner = api.partner_id
     keys = (await _ok(await admin.get(f"/v1/partners/{a_partner}/api-keys")))["items"]
     assert len(keys) == 1, keys
     w = World(a=api, b=other, a_partner=a_partner, a_key_id=keys[0]["id"])
@@ -638,7 +646,8 @@ async def test_partner_key_is_refused_on_partner_administration(admin, api):
 
 
 async def _new_partner(admin: httpx.AsyncClient, name: str = "keys partner") -> str:
-    return (await _ok(await admin.post("/v1/partners", json={"name": name}), 201))["id"]
+    partner: str = (await _ok(await admin.post("/v1/partners", json={"name": name}), 201))["id"]
+    return partner
 
 
 async def test_key_is_shown_once_and_never_again(app, admin):

@@ -41,6 +41,7 @@ async def test_the_legacy_get_writes_under_the_write_lock(app, api, backend, dat
         pytest.skip("a question of SQLite's one writer")
     await configure_gesdent(api)
     path = make_url(database_url).database
+    assert path is not None
 
     def commit_elsewhere(conn, cursor, statement, *args):
         if statement.startswith("INSERT INTO sync_runs"):

@@ -10,7 +10,7 @@ import pytest
 
 from tests.api.test_gesdent import RULES
 from tests.api.test_reports import _portal
-from tests.conftest import ALL_SCOPES, MASTER_KEY, assert_problem, create_instance
+from tests.conftest import ALL_SCOPES, MASTER_KEY, PartnerClient, assert_problem, create_instance
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 LEGACY = "/cron_importer_gesdent.php"
@@ -101,7 +101,9 @@ async def test_the_manual_run_url_in_a_browser(api, configured):
     started = await httpx_get(api, url, as_browser(api))
     assert started.status_code == 202, started.text
     assert started.headers["content-type"].startswith("text/html")
-    run_id = re.search(r"<code>([0-9a-f-]{36})</code>", started.text).group(1)
+    shown = re.search(r"<code>([0-9a-f-]{36})</code>", started.text)
+    assert shown, started.text
+    run_id = shown.group(1)
     watch = f"{LEGACY}?dbName=tt_sanitas_gesdent_digest&amp;run={run_id}"
     assert f'http-equiv="refresh" content="2; url={watch}"' in started.text
     assert 'id="run-status">queued<' in started.text
@@ -171,7 +173,9 @@ async def test_errors_of_a_page_are_pages_with_the_likely_names(api, configured)
 
 
 def _token(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, page
+    return token.group(1)
 
 
 async def test_the_report_page_shows_members_services_and_the_web_column(api):
@@ -253,7 +257,9 @@ async def test_the_web_column_touches_only_members_of_that_portal(api):
     assert (await api.get("/v1/instances/tt_loner/services/L1")).json()["web_enabled"] is False
 
 
-async def _post_form(client: httpx.AsyncClient, url: str, form: dict, headers: dict) -> httpx.Response:
+async def _post_form(
+    client: httpx.AsyncClient, url: str, form: dict[str, str], headers: dict[str, str]
+) -> httpx.Response:
     request = client.build_request("POST", url, data=form)
     request.headers["authorization"] = headers["Authorization"]
     for name, value in headers.items():
@@ -262,7 +268,7 @@ async def _post_form(client: httpx.AsyncClient, url: str, form: dict, headers: d
     return await client.send(request)
 
 
-async def _same_partner_client(api: httpx.AsyncClient, scopes: list[str] | None = None) -> httpx.AsyncClient:
+async def _same_partner_client(api: PartnerClient, scopes: list[str] | None = None) -> httpx.AsyncClient:
     admin_headers = {"Authorization": f"Bearer {MASTER_KEY}"}
     body = {"name": "second key", "scopes": scopes or ALL_SCOPES}
     created = await api.post(f"/v1/partners/{api.partner_id}/api-keys", json=body, headers=admin_headers)

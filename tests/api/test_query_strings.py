@@ -39,7 +39,7 @@ class Call:
 
 def calls(app: FastAPI) -> list[Call]:
     """Every (method, path) the application serves, with its declared query parameters."""
-    found = []
+    found: list[Call] = []
     for context in _route_contexts(app):
         route = getattr(context, "original_route", context)
         if isinstance(route, Mount | WebSocketRoute) or not context.methods:

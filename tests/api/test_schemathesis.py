@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -35,6 +35,9 @@ from schemathesis.specs.openapi.checks import (
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import ALL_SCOPES
+
+if TYPE_CHECKING:  # schemathesis declares its OpenAPI case type for type checkers only
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 CHECKS = [
     not_a_server_error,
@@ -96,7 +99,8 @@ def _wait_until_up(base_url: str, thread: threading.Thread, timeout: float = 30.
 def _ok(response: httpx.Response) -> dict[str, Any]:
     request = response.request
     assert response.status_code in (200, 201), f"{request.method} {request.url}: {response.text}"
-    return response.json()  # type: ignore[no-any-return]
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def _seed(base_url: str, master_key: str) -> dict[str, Any]:
@@ -201,12 +205,12 @@ def portico_schema(live_server: LiveServer) -> schemathesis.BaseSchema:
     class _Keys:
         """The master key on the partner administration routes, the partner's key everywhere else."""
 
-        def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
+        def get(self, case: OpenApiCase, ctx: schemathesis.AuthContext) -> str:
             if case.operation.path.startswith(MASTER_KEY_PREFIX):
                 return live_server.master_key
             return live_server.partner_key
 
-        def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
+        def set(self, case: OpenApiCase, data: str, ctx: schemathesis.AuthContext) -> None:
             case.headers["Authorization"] = f"Bearer {data}"
 
     return schema
@@ -224,7 +228,7 @@ def _lazy_schema_node_id(request: pytest.FixtureRequest) -> None:
 
 
 @schema.parametrize()
-def test_api_conforms_to_its_spec(case: schemathesis.Case, live_server: LiveServer) -> None:
+def test_api_conforms_to_its_spec(case: OpenApiCase, live_server: LiveServer) -> None:
     # Revoking the key this run authenticates with would turn every later call into a 401.
     assume(case.path_parameters is None or case.path_parameters.get("key_id") != live_server.partner_key_id)
     # Framing headers belong to the HTTP layer, not the API: a made-up Content-Length is refused by

@@ -4,6 +4,7 @@ and the mappings."""
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
+from sqlmodel import col
 
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, Instance
 from tests.conftest import add_member, assert_problem, create_instance, create_portal
@@ -13,7 +14,9 @@ DAY = datetime(2026, 11, 24, tzinfo=UTC)
 
 async def _id(app, name):
     async with app.state.sessionmaker() as session:
-        return (await session.execute(select(Instance.id).where(Instance.name == name))).scalar_one()
+        return (
+            await session.execute(select(col(Instance.id)).where(col(Instance.name) == name))
+        ).scalar_one()
 
 
 async def _slots(app, instance_id, resource, *specs):

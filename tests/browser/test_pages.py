@@ -39,18 +39,24 @@ async def live_server(
         yield server
 
 
+class KeyHolder(httpx.AsyncClient):
+    """A client holding a partner's API key, which the pages also take as the password to sign in."""
+
+    key: str
+
+
 @pytest.fixture
-async def partner(live_server: LiveServer, admin: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+async def partner(live_server: LiveServer, admin: httpx.AsyncClient) -> AsyncIterator[KeyHolder]:
     """A partner's client of the live server, over real HTTP; `.key` is its API key. (`admin` empties
     the database after the test.)"""
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as master:
         master.headers["Authorization"] = f"Bearer {MASTER_KEY}"
         created = await master.post("/v1/partners", json={"name": "browser partner"})
         key = (await master.post(f"/v1/partners/{created.json()['id']}/api-keys", json={"name": "b"})).json()
-    async with httpx.AsyncClient(
+    async with KeyHolder(
         base_url=live_server.url, timeout=30, headers={"Authorization": f"Bearer {key['key']}"}
     ) as client:
-        client.key = key["key"]  # type: ignore[attr-defined]
+        client.key = key["key"]
         yield client
 
 

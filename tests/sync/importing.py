@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, Instance, Partner
+from app.db.models.base import table_of
 from app.domain.gesdent import ConnectionRules
 from app.sync.importer import ImportResult, run_import
 from app.sync.retries import RetryPolicy
@@ -22,11 +23,11 @@ FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_re
 READ_TIMEOUT = 1.0  # generous for a loaded machine; "slow" faults wait SLOW, well beyond it
 SLOW = 2.5
 
-TABLES: dict[str, Any] = {
-    "resources": GesdentResource.__table__,  # type: ignore[attr-defined]
-    "users": GesdentPatient.__table__,  # type: ignore[attr-defined]
-    "reservations": GesdentReservation.__table__,  # type: ignore[attr-defined]
-    "availability": GesdentSlot.__table__,  # type: ignore[attr-defined]
+TABLES: dict[str, sa.Table] = {
+    "resources": table_of(GesdentResource),
+    "users": table_of(GesdentPatient),
+    "reservations": table_of(GesdentReservation),
+    "availability": table_of(GesdentSlot),
 }
 
 
@@ -45,7 +46,7 @@ async def delete_instance(app: FastAPI, instance_id: str) -> None:
     async with app.state.sessionmaker() as session:
         instance = await session.get(Instance, instance_id)
         assert instance is not None
-        await session.execute(sa.delete(Partner).where(Partner.id == instance.partner_id))  # type: ignore[arg-type]
+        await session.execute(sa.delete(Partner).where(Partner.id == instance.partner_id))
         await session.commit()
 
 

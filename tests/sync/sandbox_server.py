@@ -35,24 +35,29 @@ class SandboxControl:
         return response.json()
 
     def info(self) -> dict[str, Any]:
-        return self._call("GET", "info")  # type: ignore[no-any-return]
+        info: dict[str, Any] = self._call("GET", "info")
+        return info
 
     def fault(self, mode: str, **options: Any) -> dict[str, Any]:
         """Queue one fault: times=1, endpoint=None, retry_after=1, delay=1.0, status=503 by default."""
-        return self._call("POST", "faults", {"mode": mode, **options})  # type: ignore[no-any-return]
+        queued: dict[str, Any] = self._call("POST", "faults", {"mode": mode, **options})
+        return queued
 
     def faults(self) -> list[dict[str, Any]]:
-        return self._call("GET", "faults")["faults"]  # type: ignore[no-any-return]
+        faults: list[dict[str, Any]] = self._call("GET", "faults")["faults"]
+        return faults
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
     def mutate(self, **changes: Any) -> dict[str, Any]:
         """patients=n, reservations=n, availability=bool, new_patients=n, new_reservations=n."""
-        return self._call("POST", "mutate", changes)  # type: ignore[no-any-return]
+        mutated: dict[str, Any] = self._call("POST", "mutate", changes)
+        return mutated
 
     def stats(self) -> dict[str, dict[str, int]]:
-        return self._call("GET", "stats")  # type: ignore[no-any-return]
+        stats: dict[str, dict[str, int]] = self._call("GET", "stats")
+        return stats
 
     def clear_stats(self) -> None:
         self._call("DELETE", "stats")

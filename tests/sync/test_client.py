@@ -37,7 +37,7 @@ def client(
         "allow_private_networks": True,  # the sandbox listens on loopback
         **options,
     }
-    return GesdentClient(server.url, credentials, **options)  # type: ignore[arg-type]
+    return GesdentClient(server.url, credentials, **options)
 
 
 async def collect(pages: Any) -> list[list[dict[str, Any]]]:
@@ -290,7 +290,7 @@ async def test_a_page_asked_for_ahead_is_dropped_when_the_reader_stops() -> None
     async with gesdent:
         pages = gesdent.users(None)
         first = await anext(pages)
-        await pages.aclose()  # type: ignore[attr-defined]
+        await pages.aclose()
         assert first[0]["id"] == "P-1-0"
         assert events == ["request 1", "request 2"]
         again = [page async for page in gesdent.users(None)]  # the client is still usable

@@ -5,6 +5,7 @@ in a response body or a log line."""
 import json
 import logging
 import time
+from typing import Any
 
 from app.crypto import SecretBox, new_key
 from app.domain.webhooks import sign
@@ -16,7 +17,7 @@ from tests.sync.sandbox_server import SandboxServer
 FAST = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02, max_retry_after=0.1)}
 
 
-def rules_for(sandbox: SandboxServer) -> dict:
+def rules_for(sandbox: SandboxServer) -> dict[str, Any]:
     return {
         "base_url": sandbox.url,
         "resource_ids": sandbox.resource_ids,

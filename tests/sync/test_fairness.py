@@ -74,7 +74,9 @@ async def tarpit() -> AsyncIterator[tuple[str, list[int]]]:
     handlers: set[asyncio.Task[Any]] = set()
 
     async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        task = asyncio.current_task()
+        assert task is not None  # a coroutine run by asyncio.start_server's handler task
+        handlers.add(task)
         connections.append(1)
         try:
             await reader.read(65536)

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
+from sqlmodel import col
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models import SyncRun
@@ -35,15 +36,16 @@ async def instance(app: FastAPI, api: httpx.AsyncClient, sandbox: SandboxServer)
     assert (await api.put("/v1/instances/tt_fenced/gesdent", json=rules)).status_code == 201
     run_id = (await api.post("/v1/instances/tt_fenced/sync-runs")).json()["id"]
     async with app.state.sessionmaker() as session:
-        run = await session.get(SyncRun, run_id)
+        run: SyncRun | None = await session.get(SyncRun, run_id)
         assert run is not None
         return run.instance_id
 
 
 async def _run(app: FastAPI, instance_id: str) -> SyncRun:
     async with app.state.sessionmaker() as session:
-        stmt = sa.select(SyncRun).where(SyncRun.instance_id == instance_id)  # type: ignore[arg-type]
-        return (await session.execute(stmt)).scalars().one()
+        stmt = sa.select(SyncRun).where(col(SyncRun.instance_id) == instance_id)
+        run: SyncRun = (await session.execute(stmt)).scalars().one()
+        return run
 
 
 async def _until(predicate: Any, seconds: float, what: str) -> None:

@@ -9,7 +9,7 @@ import re
 import time
 import tracemalloc
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -19,6 +19,7 @@ from app.sync.errors import AnswerTooLarge, GesdentUnavailable, RunDeadlineExcee
 from app.sync.retries import RetryPolicy
 from tests.sync.hostile_peer import (
     Behaviour,
+    Framing,
     HostilePeer,
     MiB,
     answer,
@@ -53,8 +54,8 @@ async def fetch(gesdent: GesdentClient, endpoint: str) -> Any:
 
 
 @pytest.mark.parametrize("framing", ["content-length", "close", "chunked", "gzip"])
-async def test_a_huge_answer_is_cut_off_at_the_limit(framing: str) -> None:
-    behaviour = gzip_bomb(HUGE) if framing == "gzip" else huge_body(HUGE, framing)  # type: ignore[arg-type]
+async def test_a_huge_answer_is_cut_off_at_the_limit(framing: Framing | Literal["gzip"]) -> None:
+    behaviour = gzip_bomb(HUGE) if framing == "gzip" else huge_body(HUGE, framing)
     with HostilePeer(behaviour) as peer:
         gesdent = client(peer, limits=AnswerLimits(page_bytes=MiB))
         tracemalloc.start()
@@ -98,12 +99,12 @@ async def test_every_endpoint_family_has_its_limit_by_default(
 
 
 @pytest.mark.parametrize("framing", ["content-length", "chunked", "gzip", "deflate"])
-async def test_the_limit_is_exact(framing: str) -> None:
+async def test_the_limit_is_exact(framing: Literal["content-length", "chunked", "gzip", "deflate"]) -> None:
     """An answer of exactly the limit is read; one byte more is not."""
     page = b'{"items": [], "next_cursor": null}'
     for extra, refused in [(0, False), (1, True)]:
         content = page[:-1] + b" " * (MiB - len(page) + extra) + b"}"
-        with HostilePeer(answer(content, framing)) as peer:  # type: ignore[arg-type]
+        with HostilePeer(answer(content, framing)) as peer:
             gesdent = client(peer, limits=AnswerLimits(page_bytes=MiB))
             if refused:
                 with pytest.raises(AnswerTooLarge, match="than 1048576 bytes"):
@@ -113,10 +114,10 @@ async def test_the_limit_is_exact(framing: str) -> None:
 
 
 @pytest.mark.parametrize("where", ["head", "body"])
-async def test_a_tarpit_fails_after_the_request_deadline(where: str) -> None:
+async def test_a_tarpit_fails_after_the_request_deadline(where: Literal["head", "body"]) -> None:
     """One byte every 0.2 s never trips httpx's per-read timeout; the total deadline ends each
     attempt, and the retries run out."""
-    with HostilePeer(tarpit(0.2, where)) as peer:  # type: ignore[arg-type]
+    with HostilePeer(tarpit(0.2, where)) as peer:
         started = time.perf_counter()
         with pytest.raises(GesdentUnavailable) as raised:
             await fetch(client(peer, request_seconds=1.0), "resources")

@@ -16,8 +16,11 @@ FAST = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
 
 
 def guarded(url: str, server: SandboxServer) -> GesdentClient:
-    credentials = {family: tuple(credential) for family, credential in server.credentials.items()}
-    return GesdentClient(url, credentials, retry=FAST)  # type: ignore[arg-type]
+    credentials: dict[str, tuple[str, str]] = {
+        family: (credential.username, credential.password)
+        for family, credential in server.credentials.items()
+    }
+    return GesdentClient(url, credentials, retry=FAST)
 
 
 async def test_a_loopback_server_is_not_reached(sandbox: SandboxServer) -> None:
@@ -52,8 +55,11 @@ async def test_a_host_name_is_refused_without_telling_where_it_resolves(
 
 
 async def test_the_same_server_is_reached_when_private_networks_are_allowed(sandbox: SandboxServer) -> None:
-    credentials = {family: tuple(credential) for family, credential in sandbox.credentials.items()}
-    async with GesdentClient(sandbox.url, credentials, retry=FAST, allow_private_networks=True) as gesdent:  # type: ignore[arg-type]
+    credentials: dict[str, tuple[str, str]] = {
+        family: (credential.username, credential.password)
+        for family, credential in sandbox.credentials.items()
+    }
+    async with GesdentClient(sandbox.url, credentials, retry=FAST, allow_private_networks=True) as gesdent:
         assert (await gesdent.resource(sandbox.resource_ids[0]))["id"] == sandbox.resource_ids[0]
 
 

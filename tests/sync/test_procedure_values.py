@@ -1,12 +1,14 @@
 """Runs with the connection rules as the procedure gives them: no base_url of their own (the
 deployment's address), and errors that say which credential a request used and why it failed."""
 
+from typing import Any
+
 from tests.conftest import create_instance
 from tests.sync.sandbox_server import SandboxServer
 from tests.sync.test_end_to_end import rules_for, sync_now
 
 
-def _procedure_rules(sandbox: SandboxServer) -> dict:
+def _procedure_rules(sandbox: SandboxServer) -> dict[str, Any]:
     """Resources as one pasted string, credentials as `user: password` with the space, no base_url."""
     rules = rules_for(sandbox)
     del rules["base_url"]

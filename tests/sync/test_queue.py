@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from app.db.models import SyncRun
 from app.sync import queue
@@ -28,7 +29,7 @@ async def _instances(api, count, **rules):
 
 async def _runs(app):
     async with app.state.sessionmaker() as session:
-        return list((await session.execute(select(SyncRun).order_by(SyncRun.requested_at))).scalars())
+        return list((await session.execute(select(SyncRun).order_by(col(SyncRun.requested_at)))).scalars())
 
 
 async def test_due_runs_are_queued_once_per_slot(app, api):
@@ -99,7 +100,7 @@ async def test_a_run_abandoned_too_often_fails_with_a_reason(app, api):
 class _Result:
     status: str
     error: str | None = None
-    counts: dict = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_counts(self):
         return self.counts

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.domain.gesdent import ConnectionRules
 from app.sync.importer import run_import
@@ -114,4 +115,5 @@ def test_connection_rules_never_show_passwords() -> None:
 async def test_unknown_streams_are_refused() -> None:
     rules = ConnectionRules("https://g.example/", ["R-1"], {}, 14)
     with pytest.raises(ValueError, match="unknown streams: patients"):
-        await run_import(None, "i", rules, streams=["patients"])  # type: ignore[arg-type]
+        # A sessionmaker bound to no database: the streams are refused before any session opens.
+        await run_import(async_sessionmaker(), "i", rules, streams=["patients"])

@@ -9,9 +9,8 @@ import logging
 
 import pytest
 from fastapi import FastAPI
-from httpx import AsyncClient
 
-from tests.conftest import ALL_SCOPES, KeyFactory, assert_problem, create_instance
+from tests.conftest import ALL_SCOPES, KeyFactory, PartnerClient, assert_problem, create_instance
 from tests.sync.sandbox_server import SandboxServer
 from tests.sync.test_end_to_end import rules_for, sync_now
 
@@ -21,8 +20,8 @@ BIRTH_DATE = "13/02/1954"
 async def test_a_malformed_record_is_rejected_and_only_patients_read_sees_which(
     *,
     app: FastAPI,
-    api: AsyncClient,
-    other: AsyncClient,
+    api: PartnerClient,
+    other: PartnerClient,
     make_client: KeyFactory,
     sandbox: SandboxServer,
     caplog: pytest.LogCaptureFixture,
@@ -68,7 +67,7 @@ async def test_a_malformed_record_is_rejected_and_only_patients_read_sees_which(
     # sync:read shows the run and its counts, not which records were rejected.
     no_patients = await make_client(
         [s for s in ALL_SCOPES if s != "patients:read"],
-        partner_id=api.partner_id,  # type: ignore[attr-defined]
+        partner_id=api.partner_id,
     )
     assert (await no_patients.get(f"/v1/sync-runs/{run['id']}")).json()["counts"]["users"]["rejected"] == 1
     body = assert_problem(await no_patients.get(path), 403, "missing-scope")
@@ -82,7 +81,7 @@ async def test_a_malformed_record_is_rejected_and_only_patients_read_sees_which(
 
 
 async def test_rejections_are_bounded_per_stream_and_paginated(
-    app: FastAPI, api: AsyncClient, sandbox: SandboxServer
+    app: FastAPI, api: PartnerClient, sandbox: SandboxServer
 ) -> None:
     await create_instance(api, "tt_rejecting_many")
     rules = rules_for(sandbox)

@@ -14,14 +14,15 @@ import httpx
 import pytest
 
 from gesdent_sandbox import RESERVATION_STATUSES, RESOURCE_KINDS, TREATMENT_CODES, Credential, cli
+from gesdent_sandbox.config import ENDPOINTS, Endpoint
 from tests.sync.conftest import TEST_CONFIG
 from tests.sync.sandbox_server import SandboxServer
 
 MakeSandbox = Callable[..., SandboxServer]
 
 
-def client(server: SandboxServer, endpoint: str, **options: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=server.url, auth=server.auth(endpoint), **options)  # type: ignore[arg-type]
+def client(server: SandboxServer, endpoint: Endpoint, **options: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=server.url, auth=server.auth(endpoint), **options)
 
 
 async def walk(http: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -272,7 +273,7 @@ async def test_bad_parameters_are_json_errors(
     sandbox: SandboxServer, path: str, params: dict[str, str], status: int
 ) -> None:
     params = {k: v.replace("{r}", sandbox.resource_ids[0]) for k, v in params.items()}
-    family = path if path in ("users", "reservations", "availability") else "resources"
+    family: Endpoint = next((endpoint for endpoint in ENDPOINTS if endpoint == path), "resources")
     async with client(sandbox, family) as http:
         response = await http.get(path, params=params)
     assert response.status_code == status, response.text

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from app.db.models import GesdentReservation, SyncRun
 from tests.conftest import SECRET_KEY, create_instance
@@ -62,8 +63,9 @@ async def test_three_workers_run_every_due_run_exactly_once(app, api, sandbox, d
 
     async def finished() -> bool:
         async with app.state.sessionmaker() as session:
-            done = select(func.count()).where(SyncRun.status.in_(("succeeded", "partial", "failed")))
-            return (await session.execute(done)).scalar_one() >= len(names)
+            done = select(func.count()).where(col(SyncRun.status).in_(("succeeded", "partial", "failed")))
+            count: int = (await session.execute(done)).scalar_one()
+            return count >= len(names)
 
     workers = [_worker(database_url, tmp_path / f"worker-{i}.log") for i in range(3)]
     try:
@@ -84,7 +86,7 @@ async def test_three_workers_run_every_due_run_exactly_once(app, api, sandbox, d
             .scalars()
             .all()
         )
-    first_runs = {}
+    first_runs: dict[tuple[str, str | None], list[tuple[str, int, str, str | None]]] = {}
     for name, slot, status, attempts, trigger, owner in runs:
         first_runs.setdefault((name, slot), []).append((status, attempts, trigger, owner))
     assert sorted({name for name, _ in first_runs}) == names, logs
@@ -109,8 +111,8 @@ async def test_a_killed_worker_s_run_is_taken_over_and_completes(app, api, sandb
     workers = [doomed]
 
     async def in_the_middle() -> bool:
-        stats = sandbox.control.stats()
-        return stats["reservations"]["requests"] >= 1
+        requests: int = sandbox.control.stats()["reservations"]["requests"]
+        return requests >= 1
 
     try:
         await _wait_for(in_the_middle, 60, "the worker to reach the slow reservations page")

@@ -210,11 +210,11 @@ class TestMessages:
             rules.check_setting_change(facts("tt_m", member_of="tt_p"), "portalInstanceName", "portal")
         assert caught.value.extensions == {"portal": "tt_p"}
         assert caught.value.detail == "tt_m is a member of portal tt_p and cannot become a portal"
-        with pytest.raises(PortalHasMembers) as caught:
+        with pytest.raises(PortalHasMembers) as has_members:
             rules.check_setting_change(facts("tt_p", setting="portal", members=2), "portalInstanceName", None)
-        assert caught.value.extensions == {"member_count": 2}
+        assert has_members.value.extensions == {"member_count": 2}
         assert (
-            caught.value.detail
+            has_members.value.detail
             == "tt_p has 2 member(s); portalInstanceName cannot change while it has members"
         )
 

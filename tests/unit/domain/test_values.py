@@ -25,7 +25,9 @@ def test_invalid_instance_names(name):
 def test_text_problems():
     assert text_problem("Clínica Ñ", single_line=True) is None
     assert text_problem("a\x00b", single_line=False) == "must not contain NUL bytes"
-    assert "surrogate" in text_problem("\ud800", single_line=False)
+    surrogate = text_problem("\ud800", single_line=False)
+    assert surrogate is not None
+    assert "surrogate" in surrogate
     assert text_problem("two\nlines", single_line=False) is None
     assert text_problem("two\nlines", single_line=True) == "must not contain control characters"
 
