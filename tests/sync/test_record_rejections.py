@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.sync.errors import GesdentProtocolError
-from app.sync.records import Rejected, patient_row, reservation_row, resource_row, slot_row
+from app.sync.item_fields import Rejected
+from app.sync.records import patient_row, reservation_row, resource_row, slot_row
 from app.sync.rejections import KEEP, Rejections
 
 PATIENT: dict[str, Any] = {

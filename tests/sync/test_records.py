@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.domain.gesdent import ConnectionRules
 from app.sync.importer import run_import
+from app.sync.item_fields import Rejected
 from app.sync.records import (
-    Rejected,
     _checked_patient_row,
     _checked_reservation_row,
     patient_row,
