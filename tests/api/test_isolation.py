@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.auth import require_master
 from tests.conftest import (
@@ -63,11 +63,7 @@ def _dependants(dependant: Any) -> Iterator[Any]:
 
 
 def _route_contexts(app: FastAPI) -> Iterator[Any]:
-    try:  # FastAPI ≥ 0.16x mounts included routers lazily; this flattens them.
-        from fastapi.routing import iter_route_contexts  # noqa: PLC0415 - absent before FastAPI 0.16x
-    except ImportError:  # pragma: no cover - older FastAPI: app.routes is already flat
-        yield from app.routes
-        return
+    """Every route, those of included routers too (FastAPI mounts them lazily)."""
     yield from iter_route_contexts(app.routes)
 
 
