@@ -155,7 +155,7 @@ async def settings_of(session: AsyncSession, instance_id: str) -> dict[str, str]
         .where(col(InstanceSetting.instance_id) == instance_id)
         .order_by(col(InstanceSetting.key))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def put_setting(session: AsyncSession, instance_id: str, key: str, value: str) -> None:

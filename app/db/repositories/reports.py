@@ -46,7 +46,7 @@ async def mapped_counts(session: AsyncSession, portal_id: str) -> dict[str, int]
         .where(col(Mapping.portal_id) == portal_id)
         .group_by(col(Mapping.member_id))
     )
-    return dict((await session.execute(stmt)).tuples().all())
+    return dict((await session.execute(stmt)).all())
 
 
 async def unmapped_member_services(session: AsyncSession, portal_id: str) -> list[UnmappedService]:
@@ -72,7 +72,7 @@ async def last_syncs(session: AsyncSession, portal_id: str) -> dict[str, datetim
         .where(col(Membership.portal_id) == portal_id, col(SyncRun.status) == "succeeded")
         .group_by(col(SyncRun.instance_id))
     )
-    return dict((await session.execute(stmt)).tuples().all())
+    return dict((await session.execute(stmt)).all())
 
 
 async def unused_portal_services(session: AsyncSession, portal_id: str) -> list[str]:
