@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -169,6 +170,13 @@ def _unauthorized(detail: str, challenges: list[str] | None = None) -> Unauthori
 def require(scope: Scope, *, page: bool = False) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency: a partner key carrying `scope`. The master key is refused with a hint. With
     `page`, the route is a page for people too, and takes HTTP Basic from a browser."""
+    return _scoped(scope, page)
+
+
+# One dependency per (scope, page): a route's principal and its lookups' (app/routers/deps.py) are
+# then one dependency, which FastAPI solves once per request.
+@functools.cache
+def _scoped(scope: Scope, page: bool) -> Callable[[Principal], Awaitable[Principal]]:
     authenticate = _page_principal if page else current_principal
 
     # A default, not an annotation: annotations are resolved in the module's globals, and

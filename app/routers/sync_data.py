@@ -11,13 +11,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BeforeValidator
 
-from app.auth import InstancesRead, PatientsRead, SyncRead
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
 from app.domain.values import SERVICE_CODE_PATTERN
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import NamePath, PortalPath
+from app.routers.deps import AvailabilityPortal, PatientsInstance, SyncedInstance
+from app.routers.lookups import LookupRoute
 from app.schemas.sync_data import (
     MemberSlots,
     PatientPublic,
@@ -28,7 +28,7 @@ from app.schemas.sync_data import (
 )
 from app.services import sync_data as service
 
-router = APIRouter(tags=["imported data"])
+router = APIRouter(tags=["imported data"], route_class=LookupRoute)
 Resource = Annotated[
     str | None,
     Query(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$", max_length=100, description="A GESDENT resource ID."),
@@ -81,9 +81,9 @@ FiltersDep = Annotated[Filters, Depends(filters)]
     responses=responses(401, 403, 404, 422),
 )
 async def list_resources(
-    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams, response: Response
+    instance: SyncedInstance, session: SessionDep, page: PageParams, response: Response
 ) -> Page[ResourcePublic]:
-    resources, cursor = await service.resources(session, principal, name, page.request)
+    resources, cursor = await service.resources(session, instance, page.request)
     return page.answer([ResourcePublic.build(r) for r in resources], cursor, response)
 
 
@@ -94,10 +94,10 @@ async def list_resources(
     responses=responses(401, 403, 404, 422),
 )
 async def list_patients(
-    principal: PatientsRead, session: SessionDep, name: NamePath, page: PageParams, response: Response
+    instance: PatientsInstance, session: SessionDep, page: PageParams, response: Response
 ) -> Page[PatientPublic]:
     """Patients (GESDENT users): personal data, so the key needs `patients:read`."""
-    patients, cursor = await service.patients(session, principal, name, page.request)
+    patients, cursor = await service.patients(session, instance, page.request)
     return page.answer([PatientPublic.build(p) for p in patients], cursor, response)
 
 
@@ -108,9 +108,8 @@ async def list_patients(
     responses=responses(401, 403, 404, 422),
 )
 async def list_reservations(
-    principal: SyncRead,
+    instance: SyncedInstance,
     session: SessionDep,
-    name: NamePath,
     page: PageParams,
     where: FiltersDep,
     response: Response,
@@ -118,7 +117,13 @@ async def list_reservations(
 ) -> Page[ReservationPublic]:
     """Reservations by start time; filter by resource, days and status."""
     reservations, cursor = await service.reservations(
-        session, principal, name, page.request, where.resource, where.start, where.end, status
+        session,
+        instance,
+        page.request,
+        resource=where.resource,
+        start=where.start,
+        end=where.end,
+        status=status,
     )
     return page.answer([ReservationPublic.build(r) for r in reservations], cursor, response)
 
@@ -130,16 +135,15 @@ async def list_reservations(
     responses=responses(401, 403, 404, 422),
 )
 async def list_availability(
-    principal: SyncRead,
+    instance: SyncedInstance,
     session: SessionDep,
-    name: NamePath,
     page: PageParams,
     where: FiltersDep,
     response: Response,
 ) -> Page[SlotPublic]:
     """Free slots as of the last complete availability fetch, by start time."""
     slots, cursor = await service.slots(
-        session, principal, name, page.request, where.resource, where.start, where.end
+        session, instance, page.request, resource=where.resource, start=where.start, end=where.end
     )
     return page.answer([SlotPublic.build(s) for s in slots], cursor, response)
 
@@ -152,9 +156,8 @@ async def list_availability(
     responses=responses(401, 403, 404, 422),
 )
 async def portal_availability(
-    principal: InstancesRead,
+    portal: AvailabilityPortal,
     session: SessionDep,
-    portal: PortalPath,
     service_code: Annotated[
         str, Query(alias="service", pattern=SERVICE_CODE_PATTERN, description="A portal service code.")
     ],
@@ -171,11 +174,14 @@ async def portal_availability(
             errors=[{"field": "query.to", "message": f"at most {MAX_PORTAL_DAYS} days after from"}],
         )
     start, end = _window(first, last)
-    assert start is not None and end is not None
-    members = await service.portal_availability(session, principal, portal, service_code, start, end)
+    assert start is not None
+    assert end is not None
+    # The portal is looked up once the window is known to be valid: a 422 comes before a 404.
+    found = await portal()
+    members = await service.portal_availability(session, found, service_code, start=start, end=end)
     return PortalAvailability.model_validate(
         {
-            "portal": portal,
+            "portal": found.instance.name,
             "service": service_code,
             "from": start,
             "to": end,

@@ -10,15 +10,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
 from app.crypto import SecretBox
-from app.db.models import GesdentConnection, utcnow
+from app.db.models import GesdentConnection, Instance, utcnow
 from app.db.repositories import gesdent as repo
 from app.domain import gesdent as rules
 from app.domain.errors import NotFound, ValidationFailed
 from app.etags import check_if_match, etag_of
 from app.schemas.gesdent import CredentialIn, GesdentPut
-from app.services.instances import require
 from app.sync.network import AddressRefused, public_addresses
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -33,11 +31,10 @@ def new_webhook_secret() -> str:
     return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-async def get(session: AsyncSession, principal: Principal, name: str) -> GesdentConnection:
-    instance = await require(session, principal, name)
+async def get(session: AsyncSession, instance: Instance) -> GesdentConnection:
     connection = await repo.get(session, instance.id)
     if connection is None:
-        raise NotFound(f"Instance {name} has no GESDENT connection rules.", instance=name)
+        raise NotFound(f"Instance {instance.name} has no GESDENT connection rules.", instance=instance.name)
     return connection
 
 
@@ -50,14 +47,14 @@ class Saved:
 
 async def put(
     session: AsyncSession,
-    principal: Principal,
-    name: str,
+    instance: Instance,
     data: GesdentPut,
+    *,
     if_match: str | None,
     box: SecretBox,
     allow_private: bool,
 ) -> Saved:
-    instance = await require(session, principal, name, lock=True)
+    """Set the rules of `instance` (loaded locked by the route)."""
     current = await repo.get(session, instance.id)
     check_if_match(if_match, None if current is None else etag(current))
     resource_ids, errors = await _validate(data, current, allow_private)
@@ -131,8 +128,8 @@ async def address_problem(url: str, allow_private: bool) -> str | None:
     return None
 
 
-async def delete(session: AsyncSession, principal: Principal, name: str, if_match: str | None) -> None:
-    connection = await get(session, principal, name)
+async def delete(session: AsyncSession, instance: Instance, if_match: str | None) -> None:
+    connection = await get(session, instance)
     check_if_match(if_match, etag(connection))
     await session.delete(connection)
     await session.flush()

@@ -8,12 +8,10 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
-from app.db.models import utcnow
+from app.db.models import Instance, utcnow
 from app.db.repositories import services as repo
 from app.domain import services_csv
 from app.domain.errors import CsvTooManyRows, InvalidCsv
-from app.services.instances import require
 from app.services.services import check_removable, remove_services
 
 # Rows written per statement: between two, the event loop answers other requests.
@@ -37,8 +35,7 @@ class _Plan:
     updates: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def export_csv(session: AsyncSession, principal: Principal, name: str) -> str:
-    instance = await require(session, principal, name)
+async def export_csv(session: AsyncSession, instance: Instance) -> str:
     services = await repo.all_of(session, instance.id)
     return services_csv.render(
         [(s.code, s.name, s.duration_minutes, s.price, s.web_enabled) for s in services]
@@ -95,8 +92,7 @@ def _plan(
 
 async def import_csv(
     session: AsyncSession,
-    principal: Principal,
-    name: str,
+    instance: Instance,
     data: bytes,
     *,
     replace: bool,
@@ -104,7 +100,7 @@ async def import_csv(
     cascade: bool,
     max_rows: int,
 ) -> ImportOutcome:
-    instance = await require(session, principal, name, lock=True)
+    """Import the CSV `data` into `instance` (loaded locked by the route)."""
     # Decoding, validating and comparing thousands of rows is CPU work: done in a worker thread, it
     # does not hold up the event loop, which meanwhile answers other requests (health checks too).
     rows = await anyio.to_thread.run_sync(read_rows, data, max_rows)

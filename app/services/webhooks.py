@@ -15,7 +15,7 @@ from app.db.repositories import webhooks as repo
 from app.domain.errors import InvalidSignature
 from app.domain.gesdent import notified_streams
 from app.domain.webhooks import verification_problem
-from app.services.sync_runs import trigger_for
+from app.services.sync_runs import trigger
 
 log = logging.getLogger("portico.sync")
 
@@ -67,7 +67,12 @@ async def receive(
     # with the same id must not make this one a replay.
     if not await repo.record_delivery(session, instance.id, webhook_id):
         return Delivery(None, instance.name, False)  # delivered before: at-least-once delivery, act once
-    run, created = await trigger_for(
-        session, instance, "webhook", False, default_base_url, notified_streams(streams)
+    run, created = await trigger(
+        session,
+        instance,
+        "webhook",
+        full_refresh=False,
+        default_base_url=default_base_url,
+        streams=notified_streams(streams),
     )
     return Delivery(run, instance.name, created)
