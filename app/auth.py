@@ -22,6 +22,7 @@ from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingSco
 from app.negotiation import wants_html
 
 KEY_PREFIX = "ptc_"
+LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
 
 
 class Scope(StrEnum):
@@ -61,7 +62,7 @@ class NewKey:
 
 def generate_key() -> NewKey:
     """A key `ptc_<lookup>_<secret>`: the lookup finds the row, the secret carries 192 random bits."""
-    lookup = secrets.token_hex(8)
+    lookup = secrets.token_hex(LOOKUP_BYTES)
     plaintext = f"{KEY_PREFIX}{lookup}_{secrets.token_urlsafe(24)}"
     return NewKey(plaintext, lookup, hash_key(plaintext))
 
@@ -75,7 +76,7 @@ def parse_lookup(plaintext: str) -> str | None:
     if not plaintext.startswith(KEY_PREFIX):
         return None
     lookup, sep, secret = plaintext[len(KEY_PREFIX) :].partition("_")
-    if not sep or not secret or len(lookup) != 16:
+    if not sep or not secret or len(lookup) != 2 * LOOKUP_BYTES:
         return None
     return lookup
 

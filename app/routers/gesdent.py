@@ -49,14 +49,8 @@ async def put_gesdent(
     """Set the connection rules: base URL, resource IDs, one HTTP Digest credential per endpoint
     family (`{"username", "password"}` or `"username:password"`; omit a password to keep it), and the
     schedule. The first PUT (and `rotate_webhook_secret`) answers the webhook secret, once."""
-    saved = await service.put(
-        session,
-        instance,
-        body,
-        if_match=if_match,
-        box=box,
-        allow_private=settings.gesdent_allow_private_networks,
-    )
+    guards = service.Safeguards(box, allow_private=settings.gesdent_allow_private_networks)
+    saved = await service.put(session, instance, body, if_match=if_match, guards=guards)
     if saved.created:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = f"/v1/instances/{instance.name}/gesdent"

@@ -68,9 +68,8 @@ async def legacy_trigger(
         return views.run_confirm_page(request, db_name)
     else:
         instance = await instances.require(session, principal, db_name)
-        found, created = await sync_runs.trigger(
-            session, instance, "manual", full_refresh=False, default_base_url=settings.gesdent_base_url
-        )
+        order = sync_runs.RunOrder("manual")
+        found, created = await sync_runs.trigger(session, instance, order, settings.gesdent_base_url)
     public = answer_trigger(found, db_name, created, response)
     if html:
         return views.run_page(request, public, created, response.status_code)

@@ -45,9 +45,8 @@ async def list_services(
         bool | None, Query(description="Only services that are (or are not) part of a mapping.")
     ] = None,
 ) -> Page[ServicePublic]:
-    rows, cursor = await service.list_page(
-        session, instance, page.request, q=q, web_enabled=web_enabled, mapped=mapped
-    )
+    where = service.ServiceFilter(q, web_enabled, mapped)
+    rows, cursor = await service.list_page(session, instance, page.request, where)
     return page.answer([ServicePublic.build(r.service, r.mapped_to) for r in rows], cursor, response)
 
 
@@ -117,15 +116,10 @@ async def import_services(
     with `'` followed by `=`, `+`, `-`, `@`, a tab, a carriage return, another `'` or whitespace, or
     ending with whitespace, loses that first `'` and keeps its whitespace (the export's escape)."""
     data = await read_csv(request)
-    outcome = await services_csv.import_csv(
-        session,
-        await target(),
-        data,
-        replace=mode == "replace",
-        dry_run=dry_run,
-        cascade=cascade,
-        max_rows=settings.max_csv_rows,
+    options = services_csv.ImportOptions(
+        replace=mode == "replace", dry_run=dry_run, cascade=cascade, max_rows=settings.max_csv_rows
     )
+    outcome = await services_csv.import_csv(session, await target(), data, options)
     return ImportReport(
         dry_run=dry_run,
         mode=mode,

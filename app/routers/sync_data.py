@@ -4,7 +4,6 @@ slots a portal shows."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
@@ -27,6 +26,7 @@ from app.schemas.sync_data import (
     SlotPublic,
 )
 from app.services import sync_data as service
+from app.services.sync_data import Filters
 
 router = APIRouter(tags=["imported data"], route_class=LookupRoute)
 Resource = Annotated[
@@ -57,13 +57,6 @@ def _window(start: date | None, end: date | None) -> tuple[datetime | None, date
         datetime.combine(start, time.min, UTC) if start else None,
         datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None,
     )
-
-
-@dataclass(frozen=True)
-class Filters:
-    resource: str | None
-    start: datetime | None
-    end: datetime | None
 
 
 async def filters(resource: Resource = None, from_: From = None, to: To = None) -> Filters:
@@ -116,15 +109,7 @@ async def list_reservations(
     status: Annotated[Literal["booked", "cancelled", "attended", "no_show"] | None, Query()] = None,
 ) -> Page[ReservationPublic]:
     """Reservations by start time; filter by resource, days and status."""
-    reservations, cursor = await service.reservations(
-        session,
-        instance,
-        page.request,
-        resource=where.resource,
-        start=where.start,
-        end=where.end,
-        status=status,
-    )
+    reservations, cursor = await service.reservations(session, instance, page.request, where, status)
     return page.answer([ReservationPublic.build(r) for r in reservations], cursor, response)
 
 
@@ -142,9 +127,7 @@ async def list_availability(
     response: Response,
 ) -> Page[SlotPublic]:
     """Free slots as of the last complete availability fetch, by start time."""
-    slots, cursor = await service.slots(
-        session, instance, page.request, resource=where.resource, start=where.start, end=where.end
-    )
+    slots, cursor = await service.slots(session, instance, page.request, where)
     return page.answer([SlotPublic.build(s) for s in slots], cursor, response)
 
 

@@ -49,9 +49,8 @@ async def create_sync_run(
     """Run the GESDENT import now. At most one run per instance is queued or running: a second
     trigger answers that run (200) instead of queuing another."""
     full_refresh = bool(body and body.full_refresh)
-    run, created = await service.trigger(
-        session, instance, "manual", full_refresh=full_refresh, default_base_url=settings.gesdent_base_url
-    )
+    order = service.RunOrder("manual", full_refresh=full_refresh)
+    run, created = await service.trigger(session, instance, order, settings.gesdent_base_url)
     return answer_trigger(run, instance.name, created, response)
 
 

@@ -39,6 +39,15 @@ async def get(session: AsyncSession, instance: Instance) -> GesdentConnection:
 
 
 @dataclass(frozen=True)
+class Safeguards:
+    """What guards the rules in this deployment: the box that encrypts their secrets, and whether
+    their base URL may name a private address (PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS)."""
+
+    box: SecretBox
+    allow_private: bool
+
+
+@dataclass(frozen=True)
 class Saved:
     connection: GesdentConnection
     created: bool
@@ -51,13 +60,12 @@ async def put(
     data: GesdentPut,
     *,
     if_match: str | None,
-    box: SecretBox,
-    allow_private: bool,
+    guards: Safeguards,
 ) -> Saved:
     """Set the rules of `instance` (loaded locked by the route)."""
     current = await repo.get(session, instance.id)
     check_if_match(if_match, None if current is None else etag(current))
-    resource_ids, errors = await _validate(data, current, allow_private)
+    resource_ids, errors = await _validate(data, current, guards.allow_private)
     if errors:
         raise ValidationFailed(
             f"{len(errors)} invalid field(s): " + "; ".join(e["message"] for e in errors), errors
@@ -73,11 +81,11 @@ async def put(
         credential: CredentialIn = getattr(data.credentials, family)
         values[f"{family}_username"] = credential.username
         if credential.password is not None:
-            values[f"{family}_password"] = box.encrypt(credential.password)
+            values[f"{family}_password"] = guards.box.encrypt(credential.password)
     needs_secret = current is None or not current.webhook_secret or data.rotate_webhook_secret
     issued = new_webhook_secret() if needs_secret else None
     if issued is not None:
-        values["webhook_secret"] = box.encrypt(issued)
+        values["webhook_secret"] = guards.box.encrypt(issued)
     if current is None:
         current = GesdentConnection(instance_id=instance.id, **values)
         session.add(current)

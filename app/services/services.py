@@ -25,20 +25,27 @@ class InstanceService:
     mapped_to: str | None
 
 
+_CODES_SHOWN = 10  # in the message of a refused delete; the problem's `services` lists them all
+
+
 def etag(service: Service) -> str:
     return etag_of("service", service.id, service.version)
 
 
+@dataclass(frozen=True)
+class ServiceFilter:
+    """What a list of services is narrowed to: a text in the code or name, bookable online or not,
+    part of a mapping or not. None leaves a criterion out."""
+
+    q: str | None = None
+    web_enabled: bool | None = None
+    mapped: bool | None = None
+
+
 async def list_page(
-    session: AsyncSession,
-    instance: Instance,
-    page: PageRequest,
-    *,
-    q: str | None,
-    web_enabled: bool | None,
-    mapped: bool | None,
+    session: AsyncSession, instance: Instance, page: PageRequest, where: ServiceFilter
 ) -> tuple[list[repo.ServiceRow], str | None]:
-    return await repo.list_page(session, instance.id, page, q, web_enabled, mapped)
+    return await repo.list_page(session, instance.id, page, where.q, where.web_enabled, where.mapped)
 
 
 async def require_service(session: AsyncSession, instance: Instance, code: str) -> InstanceService:
@@ -94,7 +101,7 @@ async def check_removable(session: AsyncSession, services: list[Service], cascad
     mapped = sum(touching.values())
     if mapped and not cascade:
         codes = [s.code for s in services if s.id in touching]
-        shown = ", ".join(codes[:10]) + (" …" if len(codes) > 10 else "")
+        shown = ", ".join(codes[:_CODES_SHOWN]) + (" …" if len(codes) > _CODES_SHOWN else "")
         raise ServiceMapped(
             f"{mapped} mapping(s) use service(s) {shown}; "
             "remove the mappings first or repeat with ?cascade=true",

@@ -25,29 +25,27 @@ async def patients(
     return await repo.patients_page(session, instance.id, page)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What the reservations and the availability are narrowed to: a resource and a span of time."""
+
+    resource: str | None
+    start: datetime | None
+    end: datetime | None
+
+
 async def reservations(
-    session: AsyncSession,
-    instance: Instance,
-    page: PageRequest,
-    *,
-    resource: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    status: str | None,
+    session: AsyncSession, instance: Instance, page: PageRequest, where: Filters, status: str | None
 ) -> tuple[list[GesdentReservation], str | None]:
-    return await repo.reservations_page(session, instance.id, page, resource, start, end, status)
+    return await repo.reservations_page(
+        session, instance.id, page, where.resource, where.start, where.end, status
+    )
 
 
 async def slots(
-    session: AsyncSession,
-    instance: Instance,
-    page: PageRequest,
-    *,
-    resource: str | None,
-    start: datetime | None,
-    end: datetime | None,
+    session: AsyncSession, instance: Instance, page: PageRequest, where: Filters
 ) -> tuple[list[GesdentSlot], str | None]:
-    return await repo.slots_page(session, instance.id, page, resource, start, end)
+    return await repo.slots_page(session, instance.id, page, where.resource, where.start, where.end)
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,17 @@ from app.services.instances import partner_of
 from app.sync import queue
 
 
+@dataclass(frozen=True)
+class RunOrder:
+    """What a run is asked for: who asks (`manual`, `webhook`), a full refresh or not, which streams."""
+
+    trigger: str
+    full_refresh: bool = False
+    streams: tuple[Stream, ...] = STREAMS
+
+
 async def trigger(
-    session: AsyncSession,
-    instance: Instance,
-    trigger: str,
-    *,
-    full_refresh: bool,
-    default_base_url: str | None,
-    streams: tuple[Stream, ...] = STREAMS,
+    session: AsyncSession, instance: Instance, order: RunOrder, default_base_url: str | None
 ) -> tuple[SyncRun, bool]:
     """Queue a run of `instance` (or find the active one): (run, created)."""
     connection = await gesdent.get(session, instance.id)
@@ -43,7 +46,9 @@ async def trigger(
             f"complete them with PUT /v1/instances/{instance.name}/gesdent{where}.",
             missing=missing,
         )
-    return await queue.enqueue(session, instance.id, trigger, full_refresh=full_refresh, streams=streams)
+    return await queue.enqueue(
+        session, instance.id, order.trigger, full_refresh=order.full_refresh, streams=order.streams
+    )
 
 
 async def run_of(session: AsyncSession, instance: Instance, run_id: str) -> SyncRun:
