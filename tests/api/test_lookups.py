@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Instance
+from app.db.repositories import api_keys as api_keys_repo
 from app.db.repositories import instances as instances_repo
 from app.routers import deps
 from app.routers.lookups import Lookup, LookupRoute
@@ -99,3 +100,24 @@ async def test_an_unknown_name_comes_after_the_routes_own_checks(make_client):
     window = {"service": "LIMP", "from": "2026-01-01", "to": "2026-06-30"}
     response = await limited.get("/v1/portals/tt_lookups_unknown/availability", params=window)
     assert_problem(response, 422, "validation-error")
+
+
+async def test_the_key_is_checked_once_when_the_route_and_its_lookups_need_the_caller(api, monkeypatch):
+    """The route and its lookups share the caller, which FastAPI solves once per request: one query
+    for the key, however many lookups the route has."""
+    await create_portal(api, "tt_lookups_keyed")
+    await create_instance(api, "tt_lookups_joining")
+    checked: list[str] = []
+    original = api_keys_repo.get_by_lookup
+
+    async def counting(session: AsyncSession, lookup: str) -> Any:
+        checked.append(lookup)
+        return await original(session, lookup)
+
+    monkeypatch.setattr(api_keys_repo, "get_by_lookup", counting)
+    joined = await api.post("/v1/portals/tt_lookups_keyed/members", json={"instance": "tt_lookups_joining"})
+    assert joined.status_code == 201, joined.text
+    assert len(checked) == 1
+    checked.clear()
+    assert (await api.get("/v1/portals/tt_lookups_keyed/members/tt_lookups_joining")).status_code == 200
+    assert len(checked) == 1
