@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -21,7 +22,7 @@ from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingSco
 from app.negotiation import wants_html
 
 KEY_PREFIX = "ptc_"
-LOOKUP_LENGTH = 16  # hex digits of the public part of a key, by which it is found
+LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
 
 
 class Scope(StrEnum):
@@ -61,7 +62,7 @@ class NewKey:
 
 def generate_key() -> NewKey:
     """A key `ptc_<lookup>_<secret>`: the lookup finds the row, the secret carries 192 random bits."""
-    lookup = secrets.token_hex(LOOKUP_LENGTH // 2)
+    lookup = secrets.token_hex(LOOKUP_BYTES)
     plaintext = f"{KEY_PREFIX}{lookup}_{secrets.token_urlsafe(24)}"
     return NewKey(plaintext, lookup, hash_key(plaintext))
 
@@ -75,7 +76,7 @@ def parse_lookup(plaintext: str) -> str | None:
     if not plaintext.startswith(KEY_PREFIX):
         return None
     lookup, sep, secret = plaintext[len(KEY_PREFIX) :].partition("_")
-    if not sep or not secret or len(lookup) != LOOKUP_LENGTH:
+    if not sep or not secret or len(lookup) != 2 * LOOKUP_BYTES:
         return None
     return lookup
 
@@ -170,6 +171,13 @@ def _unauthorized(detail: str, challenges: list[str] | None = None) -> Unauthori
 def require(scope: Scope, *, page: bool = False) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency: a partner key carrying `scope`. The master key is refused with a hint. With
     `page`, the route is a page for people too, and takes HTTP Basic from a browser."""
+    return _scoped(scope, page)
+
+
+# One dependency per (scope, page): a route's principal and its lookups' (app/routers/deps.py) are
+# then one dependency, which FastAPI solves once per request.
+@functools.cache
+def _scoped(scope: Scope, page: bool) -> Callable[[Principal], Awaitable[Principal]]:
     authenticate = _page_principal if page else current_principal
 
     # A default, not an annotation: annotations are resolved in the module's globals, and

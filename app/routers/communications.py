@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.auth import InstancesRead, InstancesWrite
 from app.db.session import SessionDep
 from app.problems import responses
-from app.routers.common import IfMatch, NamePath
+from app.routers.common import IfMatch
+from app.routers.deps import InstanceDep, InstanceToWrite
+from app.routers.lookups import LookupRoute
 from app.schemas.communications import CommunicationsPublic, CommunicationsPut
 from app.services import communications as service
 
-router = APIRouter(tags=["communications"])
+router = APIRouter(tags=["communications"], route_class=LookupRoute)
 
 
 @router.get(
@@ -20,10 +21,7 @@ router = APIRouter(tags=["communications"])
     response_model=CommunicationsPublic,
     responses=responses(401, 403, 404, 422),
 )
-async def get_communications(
-    principal: InstancesRead, session: SessionDep, name: NamePath, response: Response
-) -> CommunicationsPublic:
-    instance = await service.get(session, principal, name)
+async def get_communications(instance: InstanceDep, response: Response) -> CommunicationsPublic:
     response.headers["ETag"] = service.etag(instance)
     return CommunicationsPublic.build(instance)
 
@@ -35,14 +33,13 @@ async def get_communications(
     responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def put_communications(
-    principal: InstancesWrite,
+    instance: InstanceToWrite,
     session: SessionDep,
-    name: NamePath,
     body: CommunicationsPut,
     response: Response,
     if_match: IfMatch = None,
 ) -> CommunicationsPublic:
     """Switch automatic communications on or off. A portal with members must keep them off (invariant 2)."""
-    instance = await service.put(session, principal, name, body, if_match)
+    await service.put(session, instance, body, if_match)
     response.headers["ETag"] = service.etag(instance)
     return CommunicationsPublic.build(instance)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.auth import InstancesRead, InstancesWrite
 from app.db.session import SessionDep
 from app.problems import responses
-from app.routers.common import IfMatch, NamePath
+from app.routers.common import IfMatch
+from app.routers.deps import InstanceDep, InstanceToWrite, InstanceWriteNoLock
+from app.routers.lookups import LookupRoute
 from app.schemas.gesdent import GesdentPublic, GesdentPut
 from app.services import gesdent as service
 from app.state import SecretBoxDep, SettingsDep
 
-router = APIRouter(tags=["gesdent"])
+router = APIRouter(tags=["gesdent"], route_class=LookupRoute)
 
 
 @router.get(
@@ -22,10 +23,10 @@ router = APIRouter(tags=["gesdent"])
     responses=responses(401, 403, 404, 422),
 )
 async def get_gesdent(
-    principal: InstancesRead, session: SessionDep, settings: SettingsDep, name: NamePath, response: Response
+    instance: InstanceDep, session: SessionDep, settings: SettingsDep, response: Response
 ) -> GesdentPublic:
     """The connection rules. Passwords and the webhook secret are never shown: only that they are set."""
-    connection = await service.get(session, principal, name)
+    connection = await service.get(session, instance)
     response.headers["ETag"] = service.etag(connection)
     return GesdentPublic.build(connection, settings.gesdent_base_url)
 
@@ -37,11 +38,10 @@ async def get_gesdent(
     responses={**responses(401, 403, 404, 412, 422), 201: {"model": GesdentPublic, "description": "Created"}},
 )
 async def put_gesdent(
-    principal: InstancesWrite,
+    instance: InstanceToWrite,
     session: SessionDep,
     settings: SettingsDep,
     box: SecretBoxDep,
-    name: NamePath,
     body: GesdentPut,
     response: Response,
     if_match: IfMatch = None,
@@ -49,18 +49,11 @@ async def put_gesdent(
     """Set the connection rules: base URL, resource IDs, one HTTP Digest credential per endpoint
     family (`{"username", "password"}` or `"username:password"`; omit a password to keep it), and the
     schedule. The first PUT (and `rotate_webhook_secret`) answers the webhook secret, once."""
-    saved = await service.put(
-        session,
-        principal,
-        name,
-        body,
-        if_match,
-        box,
-        settings.gesdent_allow_private_networks,
-    )
+    guards = service.Safeguards(box, allow_private=settings.gesdent_allow_private_networks)
+    saved = await service.put(session, instance, body, if_match=if_match, guards=guards)
     if saved.created:
         response.status_code = status.HTTP_201_CREATED
-        response.headers["Location"] = f"/v1/instances/{name}/gesdent"
+        response.headers["Location"] = f"/v1/instances/{instance.name}/gesdent"
     if saved.webhook_secret is not None:
         response.headers["Cache-Control"] = "no-store"
     response.headers["ETag"] = service.etag(saved.connection)
@@ -74,8 +67,8 @@ async def put_gesdent(
     responses=responses(401, 403, 404, 412, 422),
 )
 async def delete_gesdent(
-    principal: InstancesWrite, session: SessionDep, name: NamePath, if_match: IfMatch = None
+    instance: InstanceWriteNoLock, session: SessionDep, if_match: IfMatch = None
 ) -> Response:
     """Remove the connection rules; the instance is no longer synchronised."""
-    await service.delete(session, principal, name, if_match)
+    await service.delete(session, instance, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,7 +12,9 @@ from app.domain.errors import MissingScope
 from app.domain.rules import kind_of
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import Cascade, IfMatch, NamePath, SearchText
+from app.routers.common import Cascade, IfMatch, SearchText
+from app.routers.deps import CloneSource, InstanceDep, InstanceToWrite
+from app.routers.lookups import LookupRoute
 from app.schemas.clone import CloneCopied, CloneRequest, CloneResult
 from app.schemas.instances import (
     InstanceCreate,
@@ -24,7 +26,7 @@ from app.schemas.instances import (
 from app.services import clone as clone_service
 from app.services import instances as service
 
-router = APIRouter(tags=["instances"])
+router = APIRouter(tags=["instances"], route_class=LookupRoute)
 
 
 @router.get(
@@ -71,10 +73,8 @@ async def create_instance(
     response_model=InstancePublic,
     responses=responses(401, 403, 404, 422),
 )
-async def get_instance(
-    principal: InstancesRead, session: SessionDep, name: NamePath, response: Response
-) -> InstancePublic:
-    instance, facts = await service.get(session, principal, name)
+async def get_instance(instance: InstanceDep, session: SessionDep, response: Response) -> InstancePublic:
+    facts = await service.facts(session, instance)
     response.headers["ETag"] = service.etag(instance, facts)
     return InstancePublic.build(instance, facts)
 
@@ -86,14 +86,13 @@ async def get_instance(
     responses=responses(401, 403, 404, 412, 422),
 )
 async def update_instance(
-    principal: InstancesWrite,
+    instance: InstanceToWrite,
     session: SessionDep,
-    name: NamePath,
     body: InstanceUpdate,
     response: Response,
     if_match: IfMatch = None,
 ) -> InstancePublic:
-    instance, facts = await service.update(session, principal, name, body, if_match)
+    facts = await service.update(session, instance, body, if_match)
     response.headers["ETag"] = service.etag(instance, facts)
     return InstancePublic.build(instance, facts)
 
@@ -105,14 +104,14 @@ async def update_instance(
     responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def delete_instance(
-    principal: InstancesWrite,
+    instance: InstanceToWrite,
     session: SessionDep,
-    name: NamePath,
     cascade: Cascade = False,
     if_match: IfMatch = None,
 ) -> InstanceDeleted:
     """Delete an instance. A portal with members needs `cascade=true`, which detaches them first."""
-    detached, removed = await service.delete(session, principal, name, cascade, if_match)
+    name = instance.name  # before the delete expires the row
+    detached, removed = await service.delete(session, instance, cascade=cascade, if_match=if_match)
     return InstanceDeleted(name=name, detached_members=detached, removed_mappings=removed)
 
 
@@ -126,7 +125,7 @@ async def delete_instance(
 async def clone_instance(
     principal: InstancesWrite,
     session: SessionDep,
-    name: NamePath,
+    source: CloneSource,
     body: CloneRequest,
     response: Response,
 ) -> CloneResult:
@@ -137,7 +136,7 @@ async def clone_instance(
         raise MissingScope(
             "join_portal needs the scope 'portals:write'.", required_scope=Scope.PORTALS_WRITE.value
         )
-    cloned = await clone_service.clone(session, principal, name, body)
+    cloned = await clone_service.clone(session, principal, await source(), body)
     response.headers["Location"] = f"/v1/instances/{cloned.instance.name}"
     return CloneResult(
         instance=InstancePublic.build(cloned.instance, cloned.facts),

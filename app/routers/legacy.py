@@ -18,7 +18,7 @@ from app.problems import responses
 from app.routers.sync_runs import ACCEPTED, RUN_ID_PATTERN, answer_trigger
 from app.schemas.common import instance_name
 from app.schemas.sync_runs import SyncRunPublic
-from app.services import sync_runs
+from app.services import instances, sync_runs
 from app.state import SettingsDep
 
 router = APIRouter(tags=["sync"])
@@ -61,14 +61,15 @@ async def legacy_trigger(
     (any) and a password (the API key), and shows a page that follows the run until it ends."""
     html = wants_html(request)
     if run is not None:
-        found, created = await sync_runs.run_of(session, principal, db_name, run), False
+        instance = await instances.require(session, principal, db_name)
+        found, created = await sync_runs.run_of(session, instance, run), False
     elif html and from_another_site(request):
         # A link on another site must not start runs with the credentials the browser keeps.
         return views.run_confirm_page(request, db_name)
     else:
-        found, created = await sync_runs.trigger(
-            session, principal, db_name, "manual", False, settings.gesdent_base_url
-        )
+        instance = await instances.require(session, principal, db_name)
+        order = sync_runs.RunOrder("manual")
+        found, created = await sync_runs.trigger(session, instance, order, settings.gesdent_base_url)
     public = answer_trigger(found, db_name, created, response)
     if html:
         return views.run_page(request, public, created, response.status_code)

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from app.auth import InstancesRead, PortalsWrite
 from app.db.repositories.mappings import MappingRow
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import IfMatch, MemberPath, PortalPath, ServiceCodePath
+from app.routers.common import IfMatch
+from app.routers.deps import MemberDep, MemberServiceCode, MemberToWrite
+from app.routers.lookups import LookupRoute
 from app.schemas.mappings import (
     MappingCreate,
     MappingDeleted,
@@ -23,20 +24,27 @@ from app.schemas.mappings import (
     SuggestionPublic,
 )
 from app.services import mappings as service
+from app.services.members import Member
 
-router = APIRouter(tags=["mappings"])
+router = APIRouter(tags=["mappings"], route_class=LookupRoute)
 BASE = "/v1/portals/{portal}/members/{member}"
 
 
-def _public(portal: str, member: str, row: MappingRow) -> MappingPublic:
+def _public(member: Member, row: MappingRow) -> MappingPublic:
     return MappingPublic(
-        portal=portal,
-        member=member,
+        portal=member.portal.instance.name,
+        member=member.instance.name,
         member_service=row.member_code,
         member_service_name=row.member_name,
         portal_service=row.portal_code,
         portal_service_name=row.portal_name,
         created_at=row.mapping.created_at,
+    )
+
+
+def _location(member: Member, member_service: str) -> str:
+    return (
+        f"/v1/portals/{member.portal.instance.name}/members/{member.instance.name}/mappings/{member_service}"
     )
 
 
@@ -47,15 +55,13 @@ def _public(portal: str, member: str, row: MappingRow) -> MappingPublic:
     responses=responses(401, 403, 404, 422),
 )
 async def list_mappings(
-    principal: InstancesRead,
+    member: MemberDep,
     session: SessionDep,
-    portal: PortalPath,
-    member: MemberPath,
     page: PageParams,
     response: Response,
 ) -> Page[MappingPublic]:
-    rows, cursor = await service.list_page(session, principal, portal, member, page.request)
-    return page.answer([_public(portal, member, r) for r in rows], cursor, response)
+    rows, cursor = await service.list_page(session, member, page.request)
+    return page.answer([_public(member, r) for r in rows], cursor, response)
 
 
 @router.post(
@@ -69,21 +75,17 @@ async def list_mappings(
     },
 )
 async def create_mapping(
-    principal: PortalsWrite,
+    member: MemberToWrite,
     session: SessionDep,
-    portal: PortalPath,
-    member: MemberPath,
     body: MappingCreate,
     response: Response,
 ) -> MappingPublic:
     """Map a member service to a portal service. A member service already mapped elsewhere is a 409
     naming its target (invariant 5); PUT `…/mappings/{member_service}` replaces it."""
-    row, created = await service.create(
-        session, principal, portal, member, body.member_service, body.portal_service
-    )
+    row, created = await service.create(session, member, body.member_service, body.portal_service)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    response.headers["Location"] = f"/v1/portals/{portal}/members/{member}/mappings/{body.member_service}"
-    return _public(portal, member, row)
+    response.headers["Location"] = _location(member, body.member_service)
+    return _public(member, row)
 
 
 @router.put(
@@ -93,17 +95,15 @@ async def create_mapping(
     responses=responses(401, 403, 404, 422),
 )
 async def replace_mappings(
-    principal: PortalsWrite,
+    member: MemberToWrite,
     session: SessionDep,
-    portal: PortalPath,
-    member: MemberPath,
     body: Annotated[list[MappingCreate], Body(max_length=10_000)],
 ) -> MappingsReplaced:
     """Replace the member's whole set of mappings at once. Every bad item is reported; none is applied."""
     items = [(item.member_service, item.portal_service) for item in body]
-    result = await service.replace_all(session, principal, portal, member, items)
+    result = await service.replace_all(session, member, items)
     return MappingsReplaced(
-        items=[_public(portal, member, r) for r in result.rows],
+        items=[_public(member, r) for r in result.rows],
         added=result.added,
         retargeted=result.retargeted,
         removed=result.removed,
@@ -118,16 +118,14 @@ async def replace_mappings(
     responses=responses(401, 403, 404, 422),
 )
 async def get_mapping(
-    principal: InstancesRead,
+    member: MemberDep,
     session: SessionDep,
-    portal: PortalPath,
-    member: MemberPath,
-    member_service: ServiceCodePath,
+    member_service: MemberServiceCode,
     response: Response,
 ) -> MappingPublic:
-    row = await service.get(session, principal, portal, member, member_service)
+    row = await service.get(session, member, member_service)
     response.headers["ETag"] = service.etag(row)
-    return _public(portal, member, row)
+    return _public(member, row)
 
 
 @router.put(
@@ -137,24 +135,20 @@ async def get_mapping(
     responses={**responses(401, 403, 404, 412, 422), 201: {"model": MappingPublic, "description": "Mapped"}},
 )
 async def put_mapping(
-    principal: PortalsWrite,
+    member: MemberToWrite,
     session: SessionDep,
-    portal: PortalPath,
-    member: MemberPath,
-    member_service: ServiceCodePath,
+    member_service: MemberServiceCode,
     body: MappingTarget,
     response: Response,
     if_match: IfMatch = None,
 ) -> MappingPublic:
     """Map the member service to this portal service, replacing any target it had."""
-    row, created = await service.put_one(
-        session, principal, portal, member, member_service, body.portal_service, if_match
-    )
+    row, created = await service.put_one(session, member, member_service, body.portal_service, if_match)
     response.headers["ETag"] = service.etag(row)
     if created:
         response.status_code = status.HTTP_201_CREATED
-        response.headers["Location"] = f"/v1/portals/{portal}/members/{member}/mappings/{member_service}"
-    return _public(portal, member, row)
+        response.headers["Location"] = _location(member, member_service)
+    return _public(member, row)
 
 
 @router.delete(
@@ -164,14 +158,12 @@ async def put_mapping(
     responses=responses(401, 403, 404, 412, 422),
 )
 async def delete_mapping(
-    principal: PortalsWrite,
+    member: MemberToWrite,
     session: SessionDep,
-    portal: PortalPath,
-    member: MemberPath,
-    member_service: ServiceCodePath,
+    member_service: MemberServiceCode,
     if_match: IfMatch = None,
 ) -> MappingDeleted:
-    await service.delete_one(session, principal, portal, member, member_service, if_match)
+    await service.delete_one(session, member, member_service, if_match)
     return MappingDeleted(member_service=member_service)
 
 
@@ -182,16 +174,14 @@ async def delete_mapping(
     responses=responses(401, 403, 404, 422),
 )
 async def suggest_mappings(
-    principal: InstancesRead,
+    member: MemberDep,
     session: SessionDep,
-    portal: PortalPath,
-    member: MemberPath,
     limit: Annotated[int, Query(ge=1, le=10, description="Suggestions per member service.")] = 3,
     min_score: Annotated[float, Query(ge=0, le=100, description="Leave out weaker matches.")] = 50.0,
 ) -> SuggestionList:
     """For each unmapped member service, the portal services most alike by code and name
     (accent- and case-insensitive), best first."""
-    found = await service.suggestions(session, principal, portal, member, limit, min_score)
+    found = await service.suggestions(session, member, limit=limit, min_score=min_score)
     return SuggestionList(
         items=[
             ServiceSuggestions(

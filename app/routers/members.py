@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.auth import InstancesRead, PortalsWrite
+from app.auth import PortalsWrite
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import Cascade, MemberPath, PortalPath
+from app.routers.common import Cascade
+from app.routers.deps import MemberDep, MemberToWrite, PortalDep, PortalToJoin
+from app.routers.lookups import LookupRoute
 from app.schemas.instances import InstanceRef
 from app.schemas.members import MemberPublic, MemberRemoved
+from app.services import instances
 from app.services import members as service
 
-router = APIRouter(tags=["portals"])
+router = APIRouter(tags=["portals"], route_class=LookupRoute)
 
 
 @router.get(
@@ -23,10 +26,11 @@ router = APIRouter(tags=["portals"])
     responses=responses(401, 403, 404, 422),
 )
 async def list_members(
-    principal: InstancesRead, session: SessionDep, portal: PortalPath, page: PageParams, response: Response
+    portal: PortalDep, session: SessionDep, page: PageParams, response: Response
 ) -> Page[MemberPublic]:
-    rows, cursor = await service.list_page(session, principal, portal, page.request)
-    return page.answer([MemberPublic.build(portal, r.instance, r.joined_at) for r in rows], cursor, response)
+    rows, cursor = await service.list_page(session, portal, page.request)
+    name = portal.instance.name
+    return page.answer([MemberPublic.build(name, r.instance, r.joined_at) for r in rows], cursor, response)
 
 
 @router.post(
@@ -37,12 +41,13 @@ async def list_members(
     responses=responses(401, 403, 404, 409, 422),
 )
 async def add_member(
-    principal: PortalsWrite, session: SessionDep, portal: PortalPath, body: InstanceRef, response: Response
+    principal: PortalsWrite, session: SessionDep, portal: PortalToJoin, body: InstanceRef, response: Response
 ) -> MemberPublic:
     """Attach an instance to a ready portal (invariants 1 and 3); a 409 lists every unmet requirement."""
-    member, joined_at = await service.add(session, principal, portal, body.instance)
-    response.headers["Location"] = f"/v1/portals/{portal}/members/{member.name}"
-    return MemberPublic.build(portal, member, joined_at)
+    member = await instances.require(session, principal, body.instance)
+    joined_at = await service.add(session, portal, member)
+    response.headers["Location"] = f"/v1/portals/{portal.name}/members/{member.name}"
+    return MemberPublic.build(portal.name, member, joined_at)
 
 
 @router.get(
@@ -51,11 +56,8 @@ async def add_member(
     response_model=MemberPublic,
     responses=responses(401, 403, 404, 422),
 )
-async def get_member(
-    principal: InstancesRead, session: SessionDep, portal: PortalPath, member: MemberPath
-) -> MemberPublic:
-    instance, joined_at = await service.get(session, principal, portal, member)
-    return MemberPublic.build(portal, instance, joined_at)
+async def get_member(member: MemberDep) -> MemberPublic:
+    return MemberPublic.build(member.portal.instance.name, member.instance, member.joined_at)
 
 
 @router.delete(
@@ -65,12 +67,10 @@ async def get_member(
     responses=responses(401, 403, 404, 409, 422),
 )
 async def remove_member(
-    principal: PortalsWrite,
-    session: SessionDep,
-    portal: PortalPath,
-    member: MemberPath,
-    cascade: Cascade = False,
+    member: MemberToWrite, session: SessionDep, cascade: Cascade = False
 ) -> MemberRemoved:
     """Detach a member from its portal; the instance itself stays."""
-    removed = await service.remove(session, principal, portal, member, cascade)
-    return MemberRemoved(portal=portal, name=member, removed_mappings=removed)
+    removed = await service.remove(session, member, cascade=cascade)
+    return MemberRemoved(
+        portal=member.portal.instance.name, name=member.instance.name, removed_mappings=removed
+    )

@@ -9,12 +9,14 @@ from app.db.session import SessionDep
 from app.domain import rules
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import Cascade, PortalPath
+from app.routers.common import Cascade
+from app.routers.deps import PortalDep, PortalToWrite
+from app.routers.lookups import LookupRoute
 from app.schemas.instances import InstanceRef
 from app.schemas.portals import PortalDemoted, PortalPublic
 from app.services import portals as service
 
-router = APIRouter(tags=["portals"])
+router = APIRouter(tags=["portals"], route_class=LookupRoute)
 
 
 @router.get(
@@ -64,10 +66,8 @@ async def promote_portal(
     response_model=PortalPublic,
     responses=responses(401, 403, 404, 422),
 )
-async def get_portal(
-    principal: InstancesRead, session: SessionDep, portal: PortalPath, response: Response
-) -> PortalPublic:
-    instance, facts = await service.require_portal(session, principal, portal)
+async def get_portal(portal: PortalDep, response: Response) -> PortalPublic:
+    instance, facts = portal.instance, portal.facts
     response.headers["ETag"] = service.etag(instance, facts.member_count)
     unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
     return PortalPublic.build(instance, unmet, facts.member_count)
@@ -80,8 +80,8 @@ async def get_portal(
     responses=responses(401, 403, 404, 409, 422),
 )
 async def demote_portal(
-    principal: PortalsWrite, session: SessionDep, portal: PortalPath, cascade: Cascade = False
+    portal: PortalToWrite, session: SessionDep, cascade: Cascade = False
 ) -> PortalDemoted:
     """Demote a portal to a standalone instance. With members, needs `cascade=true`, which detaches them."""
-    detached, removed = await service.demote(session, principal, portal, cascade)
-    return PortalDemoted(name=portal, detached_members=detached, removed_mappings=removed)
+    detached, removed = await service.demote(session, portal, cascade=cascade)
+    return PortalDemoted(name=portal.instance.name, detached_members=detached, removed_mappings=removed)

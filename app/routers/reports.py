@@ -19,16 +19,17 @@ from app.negotiation import CSV, HTML, JSON, negotiate
 from app.pages import views
 from app.pages.render import from_another_site
 from app.problems import responses
-from app.routers.common import PortalPath
 from app.routers.csv import CsvResponse
+from app.routers.deps import ReportPortal, ReportPortalToWrite
+from app.routers.lookups import LookupRoute
 from app.schemas.common import InstanceName
 from app.schemas.reports import PortalReport
 from app.schemas.services import ServiceUpdate
-from app.services import members, services
+from app.services import instances, members, services
 from app.services import reports as service
 from app.state import CsrfDep
 
-router = APIRouter(tags=["portals"])
+router = APIRouter(tags=["portals"], route_class=LookupRoute)
 
 
 def csrf_subject(portal: str) -> str:
@@ -56,7 +57,7 @@ async def portal_report(
     session: SessionDep,
     csrf: CsrfDep,
     request: Request,
-    portal: PortalPath,
+    portal: ReportPortal,
     accept: Annotated[
         str | None, Header(max_length=1000, description="`text/csv` for CSV, `text/html` for the page.")
     ] = None,
@@ -74,18 +75,19 @@ async def portal_report(
     or, for a browser (`Accept: text/html`, HTTP Basic with the API key as password), a page with
     every member's services and the Web column, whose bullets switch online booking off and on."""
     wanted = negotiate(accept, (JSON, CSV, HTML))
+    name = portal.instance.name
     if wanted == HTML:
-        data = await service.report_page(session, principal, portal, page)
+        data = await service.report_page(session, portal, page)
         token = None
         if Scope.INSTANCES_WRITE in principal.scopes and principal.key_id is not None:
             token = csrf.issue(principal.key_id, csrf_subject(data.report.portal))
-        toggle_url = str(request.scope.get("root_path", "")).rstrip("/") + f"/v1/portals/{portal}/report/web"
+        toggle_url = str(request.scope.get("root_path", "")).rstrip("/") + f"/v1/portals/{name}/report/web"
         return views.report_page(request, data, toggle_url=toggle_url, csrf_token=token)
-    result = await service.report(session, principal, portal)
+    result = await service.report(session, portal)
     if wanted == CSV:
         return CsvResponse(
             service.to_csv(result),
-            headers={"Content-Disposition": f'attachment; filename="{portal}-report.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}-report.csv"'},
         )
     return result
 
@@ -101,7 +103,7 @@ async def switch_web(
     session: SessionDep,
     csrf: CsrfDep,
     request: Request,
-    portal: PortalPath,
+    portal: ReportPortalToWrite,
     member: Annotated[InstanceName, Form()],
     csrf_token: Annotated[str, Form(max_length=200)],
     set_: Annotated[str, Form(alias="set", pattern=rf"^(on|off):{SERVICE_CODE_PATTERN[1:]}")],
@@ -109,17 +111,19 @@ async def switch_web(
 ) -> RedirectResponse:
     """Switch one member service's online booking, then show the report again where it was."""
     # Another partner's portal, or not a member of it: 404, as everywhere (nothing is written).
-    await members.get(session, principal, portal, member)
+    await members.get(session, portal, member)
     if from_another_site(request):
         raise CsrfRejected("Portico's forms can only be sent from Portico's own pages.")
     assert principal.key_id is not None  # pages take partner keys only
-    if not csrf.valid(csrf_token, principal.key_id, csrf_subject(portal)):
+    if not csrf.valid(csrf_token, principal.key_id, csrf_subject(portal.instance.name)):
         raise CsrfRejected(
             "The form expired or was not served by Portico to this API key: reload the report and try again."
         )
     state, _, code = set_.partition(":")
     change = ServiceUpdate(web_enabled=state == "on")
-    await services.update(session, principal, member, code, change, None)
-    target = f"/v1/portals/{portal}/report?page={page}#{quote(member)}"
+    target_instance = await instances.require(session, principal, member, lock=True)
+    found = await services.require_service(session, target_instance, code)
+    await services.update(session, found, change, None)
+    target = f"/v1/portals/{portal.instance.name}/report?page={page}#{quote(member)}"
     root = str(request.scope.get("root_path", "")).rstrip("/")
     return RedirectResponse(root + target, status_code=status.HTTP_303_SEE_OTHER)

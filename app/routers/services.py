@@ -6,12 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.auth import InstancesRead, InstancesWrite
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import Cascade, IfMatch, NamePath, SearchText, ServiceCodePath
+from app.routers.common import Cascade, IfMatch, SearchText
 from app.routers.csv import CSV_BODY, RECEIVED_FIRST, CsvResponse, csv_ok, read_csv
+from app.routers.deps import ImportTarget, InstanceDep, InstanceToWrite, ServiceDep, ServiceToWrite
+from app.routers.lookups import LookupRoute
 from app.schemas.services import (
     ImportCodes,
     ImportReport,
@@ -24,7 +25,7 @@ from app.services import services as service
 from app.services import services_csv
 from app.state import SettingsDep
 
-router = APIRouter(tags=["services"])
+router = APIRouter(tags=["services"], route_class=LookupRoute)
 
 
 @router.get(
@@ -34,9 +35,8 @@ router = APIRouter(tags=["services"])
     responses=responses(401, 403, 404, 422),
 )
 async def list_services(
-    principal: InstancesRead,
+    instance: InstanceDep,
     session: SessionDep,
-    name: NamePath,
     page: PageParams,
     response: Response,
     q: SearchText = None,
@@ -45,7 +45,8 @@ async def list_services(
         bool | None, Query(description="Only services that are (or are not) part of a mapping.")
     ] = None,
 ) -> Page[ServicePublic]:
-    rows, cursor = await service.list_page(session, principal, name, page.request, q, web_enabled, mapped)
+    where = service.ServiceFilter(q, web_enabled, mapped)
+    rows, cursor = await service.list_page(session, instance, page.request, where)
     return page.answer([ServicePublic.build(r.service, r.mapped_to) for r in rows], cursor, response)
 
 
@@ -57,10 +58,10 @@ async def list_services(
     responses=responses(401, 403, 404, 409, 422),
 )
 async def create_service(
-    principal: InstancesWrite, session: SessionDep, name: NamePath, body: ServiceCreate, response: Response
+    instance: InstanceToWrite, session: SessionDep, body: ServiceCreate, response: Response
 ) -> ServicePublic:
-    created = await service.create(session, principal, name, body)
-    response.headers["Location"] = f"/v1/instances/{name}/services/{created.code}"
+    created = await service.create(session, instance, body)
+    response.headers["Location"] = f"/v1/instances/{instance.name}/services/{created.code}"
     response.headers["ETag"] = service.etag(created)
     return ServicePublic.build(created, None)
 
@@ -74,15 +75,16 @@ async def create_service(
         **responses(401, 403, 404, 422),
     },
 )
-async def export_services(principal: InstancesRead, session: SessionDep, name: NamePath) -> CsvResponse:
+async def export_services(instance: InstanceDep, session: SessionDep) -> CsvResponse:
     """Every service as CSV: `code,name,duration_minutes,price,web_enabled`. Importing it changes nothing.
 
     A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
     carriage return) is written with a leading `'`, and so is a cell that starts with `'` or that
     starts or ends with whitespace; the import removes exactly that one quote and keeps that
     whitespace, so export then import is exact."""
-    text = await services_csv.export_csv(session, principal, name)
-    return CsvResponse(text, headers={"Content-Disposition": f'attachment; filename="{name}-services.csv"'})
+    text = await services_csv.export_csv(session, instance)
+    disposition = f'attachment; filename="{instance.name}-services.csv"'
+    return CsvResponse(text, headers={"Content-Disposition": disposition})
 
 
 @router.post(
@@ -94,10 +96,9 @@ async def export_services(principal: InstancesRead, session: SessionDep, name: N
     dependencies=[RECEIVED_FIRST],
 )
 async def import_services(
-    principal: InstancesWrite,
+    target: ImportTarget,
     session: SessionDep,
     settings: SettingsDep,
-    name: NamePath,
     request: Request,
     mode: Annotated[
         Literal["upsert", "replace"],
@@ -115,16 +116,10 @@ async def import_services(
     with `'` followed by `=`, `+`, `-`, `@`, a tab, a carriage return, another `'` or whitespace, or
     ending with whitespace, loses that first `'` and keeps its whitespace (the export's escape)."""
     data = await read_csv(request)
-    outcome = await services_csv.import_csv(
-        session,
-        principal,
-        name,
-        data,
-        replace=mode == "replace",
-        dry_run=dry_run,
-        cascade=cascade,
-        max_rows=settings.max_csv_rows,
+    options = services_csv.ImportOptions(
+        replace=mode == "replace", dry_run=dry_run, cascade=cascade, max_rows=settings.max_csv_rows
     )
+    outcome = await services_csv.import_csv(session, await target(), data, options)
     return ImportReport(
         dry_run=dry_run,
         mode=mode,
@@ -149,12 +144,9 @@ async def import_services(
     response_model=ServicePublic,
     responses=responses(401, 403, 404, 422),
 )
-async def get_service(
-    principal: InstancesRead, session: SessionDep, name: NamePath, code: ServiceCodePath, response: Response
-) -> ServicePublic:
-    found, mapped_to = await service.require_service(session, principal, name, code)
-    response.headers["ETag"] = service.etag(found)
-    return ServicePublic.build(found, mapped_to)
+async def get_service(found: ServiceDep, response: Response) -> ServicePublic:
+    response.headers["ETag"] = service.etag(found.service)
+    return ServicePublic.build(found.service, found.mapped_to)
 
 
 @router.patch(
@@ -164,18 +156,16 @@ async def get_service(
     responses=responses(401, 403, 404, 412, 422),
 )
 async def update_service(
-    principal: InstancesWrite,
+    found: ServiceToWrite,
     session: SessionDep,
-    name: NamePath,
-    code: ServiceCodePath,
     body: ServiceUpdate,
     response: Response,
     if_match: IfMatch = None,
 ) -> ServicePublic:
     """Change a service; `{"web_enabled": true}` makes it bookable online (the Web column)."""
-    updated, mapped_to = await service.update(session, principal, name, code, body, if_match)
+    updated = await service.update(session, found, body, if_match)
     response.headers["ETag"] = service.etag(updated)
-    return ServicePublic.build(updated, mapped_to)
+    return ServicePublic.build(updated, found.mapped_to)
 
 
 @router.delete(
@@ -185,13 +175,12 @@ async def update_service(
     responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def delete_service(
-    principal: InstancesWrite,
+    found: ServiceToWrite,
     session: SessionDep,
-    name: NamePath,
-    code: ServiceCodePath,
     cascade: Cascade = False,
     if_match: IfMatch = None,
 ) -> ServiceDeleted:
     """Delete a service. When mappings use it, needs `cascade=true`, which removes them (invariant 6)."""
-    removed = await service.delete(session, principal, name, code, cascade, if_match)
+    code = found.service.code  # before the delete expires the row
+    removed = await service.delete(session, found, cascade=cascade, if_match=if_match)
     return ServiceDeleted(code=code, removed_mappings=removed)

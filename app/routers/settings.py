@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
-from app.auth import InstancesRead, InstancesWrite
 from app.db.session import SessionDep
 from app.problems import responses
-from app.routers.common import IfMatch, NamePath, SettingKeyPath
+from app.routers.common import IfMatch
+from app.routers.deps import InstanceDep, InstanceToWrite, SettingKey
+from app.routers.lookups import LookupRoute
 from app.schemas.settings import SettingPublic, SettingPut, SettingsMap, SettingsPatch
 from app.services import settings as service
 
-router = APIRouter(tags=["settings"])
+router = APIRouter(tags=["settings"], route_class=LookupRoute)
 
 
 @router.get(
@@ -22,10 +23,8 @@ router = APIRouter(tags=["settings"])
     response_model=SettingsMap,
     responses=responses(401, 403, 404, 422),
 )
-async def get_settings(
-    principal: InstancesRead, session: SessionDep, name: NamePath, response: Response
-) -> SettingsMap:
-    settings = await service.get_all(session, principal, name)
+async def get_settings(instance: InstanceDep, session: SessionDep, response: Response) -> SettingsMap:
+    settings = await service.get_all(session, instance)
     response.headers["ETag"] = service.map_etag(settings)
     return SettingsMap(settings)
 
@@ -37,9 +36,8 @@ async def get_settings(
     responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def patch_settings(
-    principal: InstancesWrite,
+    instance: InstanceToWrite,
     session: SessionDep,
-    name: NamePath,
     body: Annotated[SettingsPatch, Body(media_type="application/merge-patch+json")],
     response: Response,
     if_match: IfMatch = None,
@@ -47,7 +45,7 @@ async def patch_settings(
     """JSON merge patch: a string sets a key, null removes it.
 
     `portalInstanceName` obeys invariants 2 and 3."""
-    settings = await service.merge_patch(session, principal, name, body.root, if_match)
+    settings = await service.merge_patch(session, instance, body.root, if_match)
     response.headers["ETag"] = service.map_etag(settings)
     return SettingsMap(settings)
 
@@ -59,9 +57,9 @@ async def patch_settings(
     responses=responses(401, 403, 404, 422),
 )
 async def get_setting(
-    principal: InstancesRead, session: SessionDep, name: NamePath, key: SettingKeyPath, response: Response
+    instance: InstanceDep, session: SessionDep, key: SettingKey, response: Response
 ) -> SettingPublic:
-    value = await service.get_one(session, principal, name, key)
+    value = await service.get_one(session, instance, key)
     response.headers["ETag"] = service.item_etag(key, value) or ""
     return SettingPublic(key=key, value=value)
 
@@ -76,19 +74,18 @@ async def get_setting(
     },
 )
 async def put_setting(
-    principal: InstancesWrite,
+    instance: InstanceToWrite,
     session: SessionDep,
-    name: NamePath,
-    key: SettingKeyPath,
+    key: SettingKey,
     body: SettingPut,
     response: Response,
     if_match: IfMatch = None,
 ) -> SettingPublic:
     """Set one setting (201 when it is new). `portalInstanceName=portal` makes the instance a portal."""
-    created = await service.put_one(session, principal, name, key, body.value, if_match)
+    created = await service.put_one(session, instance, key, body.value, if_match)
     if created:
         response.status_code = status.HTTP_201_CREATED
-        response.headers["Location"] = f"/v1/instances/{name}/settings/{key}"
+        response.headers["Location"] = f"/v1/instances/{instance.name}/settings/{key}"
     response.headers["ETag"] = service.item_etag(key, body.value) or ""
     return SettingPublic(key=key, value=body.value)
 
@@ -100,11 +97,10 @@ async def put_setting(
     responses=responses(401, 403, 404, 409, 412, 422),
 )
 async def delete_setting(
-    principal: InstancesWrite,
+    instance: InstanceToWrite,
     session: SessionDep,
-    name: NamePath,
-    key: SettingKeyPath,
+    key: SettingKey,
     if_match: IfMatch = None,
 ) -> Response:
-    await service.delete_one(session, principal, name, key, if_match)
+    await service.delete_one(session, instance, key, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

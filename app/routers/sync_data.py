@@ -4,20 +4,19 @@ slots a portal shows."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BeforeValidator
 
-from app.auth import InstancesRead, PatientsRead, SyncRead
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
 from app.domain.values import SERVICE_CODE_PATTERN
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import NamePath, PortalPath
+from app.routers.deps import AvailabilityPortal, PatientsInstance, SyncedInstance
+from app.routers.lookups import LookupRoute
 from app.schemas.sync_data import (
     MemberSlots,
     PatientPublic,
@@ -27,8 +26,9 @@ from app.schemas.sync_data import (
     SlotPublic,
 )
 from app.services import sync_data as service
+from app.services.sync_data import Filters
 
-router = APIRouter(tags=["imported data"])
+router = APIRouter(tags=["imported data"], route_class=LookupRoute)
 Resource = Annotated[
     str | None,
     Query(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$", max_length=100, description="A GESDENT resource ID."),
@@ -59,13 +59,6 @@ def _window(start: date | None, end: date | None) -> tuple[datetime | None, date
     )
 
 
-@dataclass(frozen=True)
-class Filters:
-    resource: str | None
-    start: datetime | None
-    end: datetime | None
-
-
 async def filters(resource: Resource = None, from_: From = None, to: To = None) -> Filters:
     """The filters the reservations and the availability share: a resource and a span of days."""
     return Filters(resource, *_window(from_, to))
@@ -81,9 +74,9 @@ FiltersDep = Annotated[Filters, Depends(filters)]
     responses=responses(401, 403, 404, 422),
 )
 async def list_resources(
-    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams, response: Response
+    instance: SyncedInstance, session: SessionDep, page: PageParams, response: Response
 ) -> Page[ResourcePublic]:
-    resources, cursor = await service.resources(session, principal, name, page.request)
+    resources, cursor = await service.resources(session, instance, page.request)
     return page.answer([ResourcePublic.build(r) for r in resources], cursor, response)
 
 
@@ -94,10 +87,10 @@ async def list_resources(
     responses=responses(401, 403, 404, 422),
 )
 async def list_patients(
-    principal: PatientsRead, session: SessionDep, name: NamePath, page: PageParams, response: Response
+    instance: PatientsInstance, session: SessionDep, page: PageParams, response: Response
 ) -> Page[PatientPublic]:
     """Patients (GESDENT users): personal data, so the key needs `patients:read`."""
-    patients, cursor = await service.patients(session, principal, name, page.request)
+    patients, cursor = await service.patients(session, instance, page.request)
     return page.answer([PatientPublic.build(p) for p in patients], cursor, response)
 
 
@@ -108,18 +101,15 @@ async def list_patients(
     responses=responses(401, 403, 404, 422),
 )
 async def list_reservations(
-    principal: SyncRead,
+    instance: SyncedInstance,
     session: SessionDep,
-    name: NamePath,
     page: PageParams,
     where: FiltersDep,
     response: Response,
     status: Annotated[Literal["booked", "cancelled", "attended", "no_show"] | None, Query()] = None,
 ) -> Page[ReservationPublic]:
     """Reservations by start time; filter by resource, days and status."""
-    reservations, cursor = await service.reservations(
-        session, principal, name, page.request, where.resource, where.start, where.end, status
-    )
+    reservations, cursor = await service.reservations(session, instance, page.request, where, status)
     return page.answer([ReservationPublic.build(r) for r in reservations], cursor, response)
 
 
@@ -130,17 +120,14 @@ async def list_reservations(
     responses=responses(401, 403, 404, 422),
 )
 async def list_availability(
-    principal: SyncRead,
+    instance: SyncedInstance,
     session: SessionDep,
-    name: NamePath,
     page: PageParams,
     where: FiltersDep,
     response: Response,
 ) -> Page[SlotPublic]:
     """Free slots as of the last complete availability fetch, by start time."""
-    slots, cursor = await service.slots(
-        session, principal, name, page.request, where.resource, where.start, where.end
-    )
+    slots, cursor = await service.slots(session, instance, page.request, where)
     return page.answer([SlotPublic.build(s) for s in slots], cursor, response)
 
 
@@ -152,9 +139,8 @@ async def list_availability(
     responses=responses(401, 403, 404, 422),
 )
 async def portal_availability(
-    principal: InstancesRead,
+    portal: AvailabilityPortal,
     session: SessionDep,
-    portal: PortalPath,
     service_code: Annotated[
         str, Query(alias="service", pattern=SERVICE_CODE_PATTERN, description="A portal service code.")
     ],
@@ -171,11 +157,14 @@ async def portal_availability(
             errors=[{"field": "query.to", "message": f"at most {MAX_PORTAL_DAYS} days after from"}],
         )
     start, end = _window(first, last)
-    assert start is not None and end is not None
-    members = await service.portal_availability(session, principal, portal, service_code, start, end)
+    assert start is not None
+    assert end is not None
+    # The portal is looked up once the window is known to be valid: a 422 comes before a 404.
+    found = await portal()
+    members = await service.portal_availability(session, found, service_code, start=start, end=end)
     return PortalAvailability.model_validate(
         {
-            "portal": portal,
+            "portal": found.instance.name,
             "service": service_code,
             "from": start,
             "to": end,

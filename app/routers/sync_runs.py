@@ -6,17 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
-from app.auth import PatientsRead, SyncRead, SyncRunner
+from app.auth import PatientsRead, SyncRead
 from app.db.models import SyncRun
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
-from app.routers.common import NamePath
+from app.routers.deps import InstanceToSync, SyncedInstance
+from app.routers.lookups import LookupRoute
 from app.schemas.sync_runs import RunSummary, SyncRejectionPublic, SyncRunCreate, SyncRunPublic, SyncStatus
 from app.services import sync_runs as service
 from app.state import SettingsDep
 
-router = APIRouter(tags=["sync"])
+router = APIRouter(tags=["sync"], route_class=LookupRoute)
 RUN_ID_PATTERN = r"^[0-9a-f-]{36}$"
 RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="Sync run id.")]
 ACCEPTED: dict[int | str, dict[str, Any]] = {
@@ -39,20 +40,18 @@ def answer_trigger(run: SyncRun, instance: str, created: bool, response: Respons
     responses={**ACCEPTED, **responses(401, 403, 404, 409, 422)},
 )
 async def create_sync_run(
-    principal: SyncRunner,
+    instance: InstanceToSync,
     session: SessionDep,
     settings: SettingsDep,
-    name: NamePath,
     response: Response,
     body: SyncRunCreate | None = None,
 ) -> SyncRunPublic:
     """Run the GESDENT import now. At most one run per instance is queued or running: a second
     trigger answers that run (200) instead of queuing another."""
     full_refresh = bool(body and body.full_refresh)
-    run, created = await service.trigger(
-        session, principal, name, "manual", full_refresh, settings.gesdent_base_url
-    )
-    return answer_trigger(run, name, created, response)
+    order = service.RunOrder("manual", full_refresh=full_refresh)
+    run, created = await service.trigger(session, instance, order, settings.gesdent_base_url)
+    return answer_trigger(run, instance.name, created, response)
 
 
 @router.get(
@@ -62,11 +61,11 @@ async def create_sync_run(
     responses=responses(401, 403, 404, 422),
 )
 async def list_sync_runs(
-    principal: SyncRead, session: SessionDep, name: NamePath, page: PageParams, response: Response
+    instance: SyncedInstance, session: SessionDep, page: PageParams, response: Response
 ) -> Page[SyncRunPublic]:
     """The instance's runs, newest first."""
-    runs, cursor = await service.list_page(session, principal, name, page.request)
-    return page.answer([SyncRunPublic.build(run, name) for run in runs], cursor, response)
+    runs, cursor = await service.list_page(session, instance, page.request)
+    return page.answer([SyncRunPublic.build(run, instance.name) for run in runs], cursor, response)
 
 
 @router.get(
@@ -102,9 +101,10 @@ async def list_sync_rejections(
     response_model=SyncStatus,
     responses=responses(401, 403, 404, 422),
 )
-async def get_sync_status(principal: SyncRead, session: SessionDep, name: NamePath) -> SyncStatus:
+async def get_sync_status(instance: SyncedInstance, session: SessionDep) -> SyncStatus:
     """Last success, last error, the active run and the next scheduled run."""
-    found = await service.status(session, principal, name)
+    found = await service.status(session, instance)
+    name = instance.name
 
     def summary(run: SyncRun | None) -> RunSummary | None:
         if run is None:

@@ -66,17 +66,15 @@ async def gesdent_webhook(
         raise ValidationFailed(
             f'The notification is not {{"type": "data.changed", "db_name", "streams"}}: {detail}', errors
         ) from None
-    delivery = await service.receive(
-        session,
-        box,
+    signed = service.SignedNotification(
         db_name=notification.db_name,
         streams=notification.streams,
         webhook_id=webhook_id,
         timestamp=webhook_timestamp,
         signatures=webhook_signature,
         body=raw,
-        default_base_url=settings.gesdent_base_url,
     )
+    delivery = await service.receive(session, box, signed, settings.gesdent_base_url)
     if delivery.run is None:
         response.status_code = status.HTTP_200_OK
         return WebhookAnswer(status="duplicate")

@@ -34,11 +34,11 @@ class Cloned:
     gesdent_credentials: bool
 
 
-async def clone(session: AsyncSession, principal: Principal, source_name: str, data: CloneRequest) -> Cloned:
-    source = await instances.require(session, principal, source_name)
+async def clone(session: AsyncSession, principal: Principal, source: Instance, data: CloneRequest) -> Cloned:
+    """Clone `source` (the caller's, loaded by the route) as `data` asks."""
     source_facts = await repo.facts(session, source)
     if data.join_portal and source_facts.member_of is None:
-        raise SourceNotMember(f"{source_name} is not a member of a portal; join_portal needs one.")
+        raise SourceNotMember(f"{source.name} is not a member of a portal; join_portal needs one.")
     include = set(data.include)
     if CloneInclude.gesdent_credentials in include:
         include.add(CloneInclude.gesdent)
@@ -63,7 +63,8 @@ async def clone(session: AsyncSession, principal: Principal, source_name: str, d
     mapping_count = 0
     if data.join_portal:
         assert source_facts.member_of is not None
-        await members.add(session, principal, source_facts.member_of, new.name)
+        portal = await instances.require(session, principal, source_facts.member_of)
+        await members.add(session, portal, new)
         mapping_count = await _copy_mappings(session, source, new, copies)
     return Cloned(
         instance=new,

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
 from app.db.models import Instance
 from app.db.repositories import instances as repo
 from app.domain import rules
 from app.etags import check_if_match, etag_of
 from app.schemas.communications import CommunicationsPut
-from app.services.instances import require
 
 
 def etag(instance: Instance) -> str:
@@ -23,14 +21,10 @@ def etag(instance: Instance) -> str:
     )
 
 
-async def get(session: AsyncSession, principal: Principal, name: str) -> Instance:
-    return await require(session, principal, name)
-
-
 async def put(
-    session: AsyncSession, principal: Principal, name: str, data: CommunicationsPut, if_match: str | None
+    session: AsyncSession, instance: Instance, data: CommunicationsPut, if_match: str | None
 ) -> Instance:
-    instance = await require(session, principal, name, lock=True)
+    """Switch the communications of `instance` (loaded locked by the route)."""
     check_if_match(if_match, etag(instance))
     rules.check_communications_change(await repo.facts(session, instance), data.enabled)
     instance.comms_enabled = data.enabled

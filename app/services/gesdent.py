@@ -10,15 +10,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
 from app.crypto import SecretBox
-from app.db.models import GesdentConnection, utcnow
+from app.db.models import GesdentConnection, Instance, utcnow
 from app.db.repositories import gesdent as repo
 from app.domain import gesdent as rules
 from app.domain.errors import NotFound, ValidationFailed
 from app.etags import check_if_match, etag_of
 from app.schemas.gesdent import CredentialIn, GesdentPut
-from app.services.instances import require
 from app.sync.network import AddressRefused, public_addresses
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -33,12 +31,20 @@ def new_webhook_secret() -> str:
     return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-async def get(session: AsyncSession, principal: Principal, name: str) -> GesdentConnection:
-    instance = await require(session, principal, name)
+async def get(session: AsyncSession, instance: Instance) -> GesdentConnection:
     connection = await repo.get(session, instance.id)
     if connection is None:
-        raise NotFound(f"Instance {name} has no GESDENT connection rules.", instance=name)
+        raise NotFound(f"Instance {instance.name} has no GESDENT connection rules.", instance=instance.name)
     return connection
+
+
+@dataclass(frozen=True)
+class Safeguards:
+    """What guards the rules in this deployment: the box that encrypts their secrets, and whether
+    their base URL may name a private address (PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS)."""
+
+    box: SecretBox
+    allow_private: bool
 
 
 @dataclass(frozen=True)
@@ -50,17 +56,16 @@ class Saved:
 
 async def put(
     session: AsyncSession,
-    principal: Principal,
-    name: str,
+    instance: Instance,
     data: GesdentPut,
+    *,
     if_match: str | None,
-    box: SecretBox,
-    allow_private: bool,
+    guards: Safeguards,
 ) -> Saved:
-    instance = await require(session, principal, name, lock=True)
+    """Set the rules of `instance` (loaded locked by the route)."""
     current = await repo.get(session, instance.id)
     check_if_match(if_match, None if current is None else etag(current))
-    resource_ids, errors = await _validate(data, current, allow_private)
+    resource_ids, errors = await _validate(data, current, guards.allow_private)
     if errors:
         raise ValidationFailed(
             f"{len(errors)} invalid field(s): " + "; ".join(e["message"] for e in errors), errors
@@ -76,11 +81,11 @@ async def put(
         credential: CredentialIn = getattr(data.credentials, family)
         values[f"{family}_username"] = credential.username
         if credential.password is not None:
-            values[f"{family}_password"] = box.encrypt(credential.password)
+            values[f"{family}_password"] = guards.box.encrypt(credential.password)
     needs_secret = current is None or not current.webhook_secret or data.rotate_webhook_secret
     issued = new_webhook_secret() if needs_secret else None
     if issued is not None:
-        values["webhook_secret"] = box.encrypt(issued)
+        values["webhook_secret"] = guards.box.encrypt(issued)
     if current is None:
         current = GesdentConnection(instance_id=instance.id, **values)
         session.add(current)
@@ -131,8 +136,8 @@ async def address_problem(url: str, allow_private: bool) -> str | None:
     return None
 
 
-async def delete(session: AsyncSession, principal: Principal, name: str, if_match: str | None) -> None:
-    connection = await get(session, principal, name)
+async def delete(session: AsyncSession, instance: Instance, if_match: str | None) -> None:
+    connection = await get(session, instance)
     check_if_match(if_match, etag(connection))
     await session.delete(connection)
     await session.flush()

@@ -55,9 +55,8 @@ async def not_found(session: AsyncSession, principal: Principal, name: str) -> N
     return NotFound(f"Instance {name} not found.{hint}", instance=name, suggestions=suggestions)
 
 
-async def get(session: AsyncSession, principal: Principal, name: str) -> tuple[Instance, rules.InstanceFacts]:
-    instance = await require(session, principal, name)
-    return instance, await repo.facts(session, instance)
+async def facts(session: AsyncSession, instance: Instance) -> rules.InstanceFacts:
+    return await repo.facts(session, instance)
 
 
 async def list_page(
@@ -91,27 +90,27 @@ def _taken(name: str) -> NameTaken:
 
 
 async def update(
-    session: AsyncSession, principal: Principal, name: str, data: InstanceUpdate, if_match: str | None
-) -> tuple[Instance, rules.InstanceFacts]:
-    instance = await require(session, principal, name, lock=True)
+    session: AsyncSession, instance: Instance, data: InstanceUpdate, if_match: str | None
+) -> rules.InstanceFacts:
+    """Change the instance (loaded locked by the route); returns its facts after the change."""
     check_if_match(if_match, etag(instance, await repo.facts(session, instance)))
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(changes, ["display_name"])
     if apply(instance, changed_fields(instance, changes)):
         await session.flush()
-    return instance, await repo.facts(session, instance)
+    return await repo.facts(session, instance)
 
 
 async def delete(
-    session: AsyncSession, principal: Principal, name: str, cascade: bool, if_match: str | None
+    session: AsyncSession, instance: Instance, *, cascade: bool, if_match: str | None
 ) -> tuple[list[str], int]:
-    """Delete the instance. Returns the members a cascade detached and the mappings it removed."""
-    instance = await require(session, principal, name, lock=True)
-    facts = await repo.facts(session, instance)
-    check_if_match(if_match, etag(instance, facts))
-    rules.check_can_delete_instance(facts, cascade)
+    """Delete the instance (loaded locked by the route). Returns the members a cascade detached and
+    the mappings it removed."""
+    current = await repo.facts(session, instance)
+    check_if_match(if_match, etag(instance, current))
+    rules.check_can_delete_instance(current, cascade)
     own_mappings = await mappings_repo.count_for_member(session, instance.id)
-    rules.check_can_detach_member(name, own_mappings, cascade)
+    rules.check_can_detach_member(instance.name, own_mappings, cascade)
     detached, removed = await repo.detach_all(session, instance.id)
     removed += await mappings_repo.delete_for_member(session, instance.id)
     await repo.detach_member(session, instance.id)

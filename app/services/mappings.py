@@ -7,68 +7,47 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
-from app.db.models import Instance, Mapping, Service
-from app.db.repositories import instances as instances_repo
+from app.db.models import Mapping, Service
 from app.db.repositories import mappings as repo
 from app.db.repositories.mappings import MappingRow
 from app.db.repositories.pages import PageRequest
 from app.domain.errors import AlreadyMapped, NotFound, ValidationFailed
 from app.domain.matching import Candidate, Suggestion, suggest
 from app.etags import check_if_match, etag_of
-from app.services import members
-from app.services.portals import require_portal
+from app.services.members import Member
 
-
-@dataclass(frozen=True)
-class Pair:
-    portal: Instance
-    member: Instance
-
-
-async def _pair(session: AsyncSession, principal: Principal, portal: str, member: str, *, lock: bool) -> Pair:
-    """The portal and its member, or 404. With `lock`, a mapping write takes turns with every write
-    that locks the portal or the member: the mappings of this member, a change to either's services
-    (a `mode=replace` import, a delete), a detach. Without the portal's lock, a mapping could target
-    a portal service that a concurrent import is deleting, and one of the two would fail at commit."""
-    portal_row, _ = await require_portal(session, principal, portal)
-    if lock:
-        # Portal first, then member (the order members.remove uses), so two writers never wait on each
-        # other in a cycle. The membership is read after the portal's lock, so a detach that won is seen.
-        await instances_repo.lock_rows(session, [portal_row.id])
-    member_row, _ = await members.get(session, principal, portal, member)
-    if lock:
-        await instances_repo.lock_rows(session, [member_row.id])
-    return Pair(portal_row, member_row)
+# Every function takes the member with its portal, loaded by the route. A write's route loads them
+# locked: a mapping write takes turns with every write that locks the portal or the member (the
+# mappings of this member, a change to either's services such as a `mode=replace` import or a
+# delete, a detach). Without the portal's lock, a mapping could target a portal service that a
+# concurrent import is deleting, and one of the two would fail at commit.
 
 
 async def list_page(
-    session: AsyncSession, principal: Principal, portal: str, member: str, page: PageRequest
+    session: AsyncSession, member: Member, page: PageRequest
 ) -> tuple[list[MappingRow], str | None]:
-    pair = await _pair(session, principal, portal, member, lock=False)
-    return await repo.list_page(session, pair.member.id, page)
+    return await repo.list_page(session, member.instance.id, page)
 
 
-async def get(session: AsyncSession, principal: Principal, portal: str, member: str, code: str) -> MappingRow:
-    pair = await _pair(session, principal, portal, member, lock=False)
-    return await _require_mapping(session, pair, code)
+async def get(session: AsyncSession, member: Member, code: str) -> MappingRow:
+    return await _require_mapping(session, member, code)
 
 
-async def _require_mapping(session: AsyncSession, pair: Pair, code: str) -> MappingRow:
-    row = await repo.one(session, pair.member.id, code)
+async def _require_mapping(session: AsyncSession, member: Member, code: str) -> MappingRow:
+    row = await repo.one(session, member.instance.id, code)
     if row is None:
         raise NotFound(
-            f"Service {code} of {pair.member.name} is not mapped (or does not exist).", service=code
+            f"Service {code} of {member.instance.name} is not mapped (or does not exist).", service=code
         )
     return row
 
 
 async def _resolve(
-    session: AsyncSession, pair: Pair, items: list[tuple[str, str]], field_prefix: str
+    session: AsyncSession, member: Member, items: list[tuple[str, str]], field_prefix: str
 ) -> tuple[list[tuple[Service, Service]], list[dict[str, str]]]:
     """Look up (member code, portal code) pairs; every unknown code and repeated member code is an error."""
-    member_services = await repo.services_by_code(session, pair.member.id, {m for m, _ in items})
-    portal_services = await repo.services_by_code(session, pair.portal.id, {p for _, p in items})
+    member_services = await repo.services_by_code(session, member.instance.id, {m for m, _ in items})
+    portal_services = await repo.services_by_code(session, member.portal.instance.id, {p for _, p in items})
     resolved, errors, seen = [], [], set()
     for index, (member_code, portal_code) in enumerate(items):
         where = field_prefix.format(index=index)
@@ -77,7 +56,7 @@ async def _resolve(
             errors.append(
                 {
                     "field": f"{where}member_service",
-                    "message": f"{pair.member.name} has no service {member_code}",
+                    "message": f"{member.instance.name} has no service {member_code}",
                 }
             )
             ok = False
@@ -90,7 +69,7 @@ async def _resolve(
             errors.append(
                 {
                     "field": f"{where}portal_service",
-                    "message": f"portal {pair.portal.name} has no service {portal_code}",
+                    "message": f"portal {member.portal.instance.name} has no service {portal_code}",
                 }
             )
             ok = False
@@ -108,42 +87,41 @@ def _invalid(errors: list[dict[str, str]]) -> ValidationFailed:
 
 
 async def create(
-    session: AsyncSession, principal: Principal, portal: str, member: str, member_code: str, portal_code: str
+    session: AsyncSession, member: Member, member_code: str, portal_code: str
 ) -> tuple[MappingRow, bool]:
     """Map a member service; (row, created). The same mapping again is not an error; another target is."""
-    pair = await _pair(session, principal, portal, member, lock=True)
-    resolved, errors = await _resolve(session, pair, [(member_code, portal_code)], "body.")
+    resolved, errors = await _resolve(session, member, [(member_code, portal_code)], "body.")
     if errors:
         raise _invalid(errors)
     ((member_service, portal_service),) = resolved
-    existing = await repo.one(session, pair.member.id, member_code)
+    existing = await repo.one(session, member.instance.id, member_code)
     if existing is not None:
         if existing.portal_code == portal_code:
             return existing, False
-        raise _already(pair, member_code, existing.portal_code)
+        raise _already(member, member_code, existing.portal_code)
     try:
         async with session.begin_nested():
-            session.add(_mapping(pair, member_service, portal_service))
+            session.add(_mapping(member, member_service, portal_service))
     except IntegrityError:  # mapped concurrently; the primary key keeps one target
-        row = await repo.one(session, pair.member.id, member_code)
-        raise _already(pair, member_code, row.portal_code if row else "another service") from None
-    return await _require_mapping(session, pair, member_code), True
+        row = await repo.one(session, member.instance.id, member_code)
+        raise _already(member, member_code, row.portal_code if row else "another service") from None
+    return await _require_mapping(session, member, member_code), True
 
 
-def _already(pair: Pair, member_code: str, target: str) -> AlreadyMapped:
+def _already(member: Member, member_code: str, target: str) -> AlreadyMapped:
     return AlreadyMapped(
-        f"Service {member_code} of {pair.member.name} already maps to portal service {target}; "
+        f"Service {member_code} of {member.instance.name} already maps to portal service {target}; "
         f"PUT …/mappings/{member_code} to replace the target.",
         existing_portal_service=target,
     )
 
 
-def _mapping(pair: Pair, member_service: Service, portal_service: Service) -> Mapping:
+def _mapping(member: Member, member_service: Service, portal_service: Service) -> Mapping:
     return Mapping(
         member_service_id=member_service.id,
         portal_service_id=portal_service.id,
-        member_id=pair.member.id,
-        portal_id=pair.portal.id,
+        member_id=member.instance.id,
+        portal_id=member.portal.instance.id,
     )
 
 
@@ -152,43 +130,28 @@ def etag(row: MappingRow) -> str:
 
 
 async def put_one(
-    session: AsyncSession,
-    principal: Principal,
-    portal: str,
-    member: str,
-    member_code: str,
-    portal_code: str,
-    if_match: str | None,
+    session: AsyncSession, member: Member, member_code: str, portal_code: str, if_match: str | None
 ) -> tuple[MappingRow, bool]:
     """Map a member service to this target, replacing any other; (row, created)."""
-    pair = await _pair(session, principal, portal, member, lock=True)
-    existing = await repo.one(session, pair.member.id, member_code)
+    existing = await repo.one(session, member.instance.id, member_code)
     check_if_match(if_match, None if existing is None else etag(existing))
-    resolved, errors = await _resolve(session, pair, [(member_code, portal_code)], "")
+    resolved, errors = await _resolve(session, member, [(member_code, portal_code)], "")
     if errors:
         if any(e["field"] == "member_service" for e in errors):
-            raise NotFound(f"{pair.member.name} has no service {member_code}.", service=member_code)
+            raise NotFound(f"{member.instance.name} has no service {member_code}.", service=member_code)
         raise _invalid([{**e, "field": "body.portal_service"} for e in errors])
     ((member_service, portal_service),) = resolved
     current = await repo.get(session, member_service.id)
     if current is None:
-        session.add(_mapping(pair, member_service, portal_service))
+        session.add(_mapping(member, member_service, portal_service))
     else:
         current.portal_service_id = portal_service.id
     await session.flush()
-    return await _require_mapping(session, pair, member_code), current is None
+    return await _require_mapping(session, member, member_code), current is None
 
 
-async def delete_one(
-    session: AsyncSession,
-    principal: Principal,
-    portal: str,
-    member: str,
-    member_code: str,
-    if_match: str | None,
-) -> None:
-    pair = await _pair(session, principal, portal, member, lock=True)
-    row = await _require_mapping(session, pair, member_code)
+async def delete_one(session: AsyncSession, member: Member, member_code: str, if_match: str | None) -> None:
+    row = await _require_mapping(session, member, member_code)
     check_if_match(if_match, etag(row))
     await repo.delete_ids(session, [row.mapping.member_service_id])
 
@@ -202,16 +165,14 @@ class Replaced:
     unchanged: int
 
 
-async def replace_all(
-    session: AsyncSession, principal: Principal, portal: str, member: str, items: list[tuple[str, str]]
-) -> Replaced:
+async def replace_all(session: AsyncSession, member: Member, items: list[tuple[str, str]]) -> Replaced:
     """Make `items` the member's whole set of mappings, atomically; every bad item is reported."""
-    pair = await _pair(session, principal, portal, member, lock=True)
-    resolved, errors = await _resolve(session, pair, items, "body.{index}.")
+    resolved, errors = await _resolve(session, member, items, "body.{index}.")
     if errors:
         raise _invalid(errors)
     current = {
-        row.mapping.member_service_id: row.mapping for row in await repo.for_member(session, pair.member.id)
+        row.mapping.member_service_id: row.mapping
+        for row in await repo.for_member(session, member.instance.id)
     }
     wanted = {member_service.id: portal_service for member_service, portal_service in resolved}
     removed = [sid for sid in current if sid not in wanted]
@@ -220,7 +181,7 @@ async def replace_all(
     for member_service, portal_service in resolved:
         existing = current.get(member_service.id)
         if existing is None:
-            session.add(_mapping(pair, member_service, portal_service))
+            session.add(_mapping(member, member_service, portal_service))
             added += 1
         elif existing.portal_service_id != portal_service.id:
             existing.portal_service_id = portal_service.id
@@ -228,19 +189,19 @@ async def replace_all(
         else:
             unchanged += 1
     await session.flush()
-    rows = await repo.for_member(session, pair.member.id)
+    rows = await repo.for_member(session, member.instance.id)
     return Replaced(rows, added, retargeted, len(removed), unchanged)
 
 
 async def suggestions(
-    session: AsyncSession, principal: Principal, portal: str, member: str, limit: int, min_score: float
+    session: AsyncSession, member: Member, *, limit: int, min_score: float
 ) -> list[tuple[Service, list[Suggestion]]]:
     """For each unmapped member service, the portal services it most resembles."""
-    pair = await _pair(session, principal, portal, member, lock=False)
-    member_services = await repo.services_by_code(session, pair.member.id)
-    mapped = {row.member_code for row in await repo.for_member(session, pair.member.id)}
+    member_services = await repo.services_by_code(session, member.instance.id)
+    mapped = {row.member_code for row in await repo.for_member(session, member.instance.id)}
     candidates = [
-        Candidate(s.code, s.name) for s in (await repo.services_by_code(session, pair.portal.id)).values()
+        Candidate(s.code, s.name)
+        for s in (await repo.services_by_code(session, member.portal.instance.id)).values()
     ]
     return [
         (service, suggest(service.code, service.name, candidates, limit=limit, min_score=min_score))

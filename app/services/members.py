@@ -2,69 +2,72 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
 from app.db.models import Instance, Membership
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.db.repositories.pages import PageRequest
 from app.domain import rules
 from app.domain.errors import AlreadyMember, NotFound
-from app.services.instances import require
-from app.services.portals import require_portal
+from app.services.portals import Portal
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of a portal of the caller's, and when it joined."""
+
+    portal: Portal
+    instance: Instance
+    joined_at: datetime
 
 
 async def list_page(
-    session: AsyncSession, principal: Principal, portal: str, page: PageRequest
+    session: AsyncSession, portal: Portal, page: PageRequest
 ) -> tuple[list[repo.MemberRow], str | None]:
-    instance, _ = await require_portal(session, principal, portal)
-    return await repo.members_page(session, instance.id, page)
+    return await repo.members_page(session, portal.instance.id, page)
 
 
-async def add(
-    session: AsyncSession, principal: Principal, portal: str, member: str
-) -> tuple[Instance, datetime]:
-    portal_row = await require(session, principal, portal)
-    member_row = await require(session, principal, member)
+async def add(session: AsyncSession, portal: Instance, member: Instance) -> datetime:
+    """Attach `member` to `portal` (both the caller's, loaded unlocked); returns when it joined."""
     # Both rows locked in id order: a concurrent promotion, demotion or second membership waits its turn.
-    await repo.lock_rows(session, [portal_row.id, member_row.id])
-    await session.refresh(portal_row)
-    rules.check_can_add_member(await repo.facts(session, portal_row), await repo.facts(session, member_row))
-    membership = Membership(member_id=member_row.id, portal_id=portal_row.id)
+    await repo.lock_rows(session, [portal.id, member.id])
+    await session.refresh(portal)
+    rules.check_can_add_member(await repo.facts(session, portal), await repo.facts(session, member))
+    membership = Membership(member_id=member.id, portal_id=portal.id)
     try:
         async with session.begin_nested():
             session.add(membership)
     except IntegrityError:  # the primary key on member_id caught a concurrent attach
-        facts = await repo.facts(session, member_row)
+        facts = await repo.facts(session, member)
         raise AlreadyMember(
-            f"{member} is already a member of portal {facts.member_of}", portal=facts.member_of
+            f"{member.name} is already a member of portal {facts.member_of}", portal=facts.member_of
         ) from None
-    return member_row, membership.created_at
+    return membership.created_at
 
 
-async def get(
-    session: AsyncSession, principal: Principal, portal: str, member: str
-) -> tuple[Instance, datetime]:
-    portal_row, _ = await require_portal(session, principal, portal)
-    row = await repo.get_member(session, portal_row.id, member)
+async def get(session: AsyncSession, portal: Portal, name: str, *, lock: bool = False) -> Member:
+    """Member `name` of `portal`, or 404. With `lock`, the member's row is locked, after the portal's
+    (the caller locked it): the order every write on a portal and its member takes."""
+    row = await repo.get_member(session, portal.instance.id, name)
     if row is None:
-        raise NotFound(f"{member} is not a member of portal {portal}.", instance=member)
-    return row.instance, row.joined_at
+        raise NotFound(f"{name} is not a member of portal {portal.instance.name}.", instance=name)
+    if lock:
+        await repo.lock_rows(session, [row.instance.id])
+    return Member(portal, row.instance, row.joined_at)
 
 
-async def remove(session: AsyncSession, principal: Principal, portal: str, member: str, cascade: bool) -> int:
-    """Detach a member; returns how many of its mappings the cascade removed."""
-    await require_portal(session, principal, portal, lock=True)
-    member_row, _ = await get(session, principal, portal, member)
-    await repo.lock_rows(session, [member_row.id])
+async def remove(session: AsyncSession, member: Member, *, cascade: bool) -> int:
+    """Detach a member (loaded with its portal, both locked); returns how many of its mappings the
+    cascade removed."""
     rules.check_can_detach_member(
-        member, await mappings_repo.count_for_member(session, member_row.id), cascade
+        member.instance.name, await mappings_repo.count_for_member(session, member.instance.id), cascade
     )
-    removed = await mappings_repo.delete_for_member(session, member_row.id)
-    await repo.detach_member(session, member_row.id)
+    removed = await mappings_repo.delete_for_member(session, member.instance.id)
+    await repo.detach_member(session, member.instance.id)
     await session.flush()
     return removed

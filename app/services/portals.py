@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
@@ -14,13 +16,21 @@ from app.etags import etag_of
 from app.services.instances import partner_of, require
 
 
+@dataclass(frozen=True)
+class Portal:
+    """A portal of the caller's, and its facts as read when it was loaded."""
+
+    instance: Instance
+    facts: rules.InstanceFacts
+
+
 def etag(instance: Instance, member_count: int) -> str:
     return etag_of("portal", instance.id, instance.version, instance.comms_enabled, member_count)
 
 
 async def require_portal(
     session: AsyncSession, principal: Principal, name: str, *, lock: bool = False
-) -> tuple[Instance, rules.InstanceFacts]:
+) -> Portal:
     """The caller's portal `name` and its facts, or 404 when it is not (or not the caller's) portal."""
     instance = await require(session, principal, name, lock=lock)
     facts = await repo.facts(session, instance)
@@ -28,7 +38,7 @@ async def require_portal(
         raise NotFound(
             f"{name} is not a portal (setting {rules.PORTAL_SETTING} is not 'portal').", instance=name
         )
-    return instance, facts
+    return Portal(instance, facts)
 
 
 async def list_page(
@@ -50,14 +60,11 @@ async def promote(session: AsyncSession, principal: Principal, name: str) -> tup
     return instance, facts.member_count, changed
 
 
-async def demote(
-    session: AsyncSession, principal: Principal, name: str, cascade: bool
-) -> tuple[list[str], int]:
-    """Remove portalInstanceName; with cascade, detach the members first (and their mappings).
-    Returns the members detached and the mappings removed."""
-    instance, facts = await require_portal(session, principal, name, lock=True)
-    rules.check_can_demote(facts, cascade)
-    detached, removed = await repo.detach_all(session, instance.id)
-    await repo.delete_setting(session, instance.id, rules.PORTAL_SETTING)
+async def demote(session: AsyncSession, portal: Portal, *, cascade: bool) -> tuple[list[str], int]:
+    """Remove portalInstanceName of the portal (loaded locked by the route); with cascade, detach the
+    members first (and their mappings). Returns the members detached and the mappings removed."""
+    rules.check_can_demote(portal.facts, cascade)
+    detached, removed = await repo.detach_all(session, portal.instance.id)
+    await repo.delete_setting(session, portal.instance.id, rules.PORTAL_SETTING)
     await session.flush()
     return detached, removed

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
 from app.db.models import Instance
 from app.db.repositories import reports as repo
 from app.domain import rules
 from app.domain.csv_cells import neutralise
 from app.schemas.portals import RequirementPublic
 from app.schemas.reports import MemberReport, PortalReport
-from app.services.portals import require_portal
+from app.services.portals import Portal
 
 CSV_COLUMNS = (
     "member",
@@ -30,9 +29,8 @@ CSV_COLUMNS = (
 )
 
 
-async def report(session: AsyncSession, principal: Principal, portal: str) -> PortalReport:
-    instance, facts = await require_portal(session, principal, portal)
-    return await _report_of(session, instance, facts)
+async def report(session: AsyncSession, portal: Portal) -> PortalReport:
+    return await _report_of(session, portal.instance, portal.facts)
 
 
 async def _report_of(session: AsyncSession, instance: Instance, facts: rules.InstanceFacts) -> PortalReport:
@@ -106,9 +104,9 @@ class ReportPage:
     services: dict[str, list[repo.ServiceLine]]  # member name → its services, by code
 
 
-async def report_page(session: AsyncSession, principal: Principal, portal: str, page: int) -> ReportPage:
-    instance, facts = await require_portal(session, principal, portal)
-    result = await _report_of(session, instance, facts)
+async def report_page(session: AsyncSession, portal: Portal, page: int) -> ReportPage:
+    instance = portal.instance
+    result = await _report_of(session, instance, portal.facts)
     pages = max(1, -(-len(result.members) // MEMBERS_PER_PAGE))
     page = min(page, pages)
     shown = result.members[(page - 1) * MEMBERS_PER_PAGE : page * MEMBERS_PER_PAGE]

@@ -2,58 +2,70 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
-from app.db.models import Service
+from app.db.models import Instance, Service
 from app.db.repositories import services as repo
 from app.db.repositories.pages import PageRequest
 from app.domain.errors import NotFound, ServiceCodeTaken, ServiceMapped
 from app.etags import check_if_match, etag_of
 from app.schemas.services import ServiceCreate, ServiceUpdate
 from app.services.changes import apply, changed_fields, reject_nulls
-from app.services.instances import require
+
+
+@dataclass(frozen=True)
+class InstanceService:
+    """A service of the caller's instance, and the code of the portal service it maps to."""
+
+    instance: Instance
+    service: Service
+    mapped_to: str | None
+
+
+_CODES_SHOWN = 10  # in the message of a refused delete; the problem's `services` lists them all
 
 
 def etag(service: Service) -> str:
     return etag_of("service", service.id, service.version)
 
 
+@dataclass(frozen=True)
+class ServiceFilter:
+    """What a list of services is narrowed to: a text in the code or name, bookable online or not,
+    part of a mapping or not. None leaves a criterion out."""
+
+    q: str | None = None
+    web_enabled: bool | None = None
+    mapped: bool | None = None
+
+
 async def list_page(
-    session: AsyncSession,
-    principal: Principal,
-    name: str,
-    page: PageRequest,
-    q: str | None,
-    web_enabled: bool | None,
-    mapped: bool | None,
+    session: AsyncSession, instance: Instance, page: PageRequest, where: ServiceFilter
 ) -> tuple[list[repo.ServiceRow], str | None]:
-    instance = await require(session, principal, name)
-    return await repo.list_page(session, instance.id, page, q, web_enabled, mapped)
+    return await repo.list_page(session, instance.id, page, where.q, where.web_enabled, where.mapped)
 
 
-async def require_service(
-    session: AsyncSession, principal: Principal, name: str, code: str
-) -> tuple[Service, str | None]:
-    """(service, mapped_to) of the caller's instance, or 404."""
-    instance = await require(session, principal, name)
+async def require_service(session: AsyncSession, instance: Instance, code: str) -> InstanceService:
+    """Service `code` of the caller's `instance`, or 404."""
     row = await repo.get(session, instance.id, code)
     if row is None:
-        raise NotFound(f"Instance {name} has no service {code}.", service=code)
-    return row.service, row.mapped_to
+        raise NotFound(f"Instance {instance.name} has no service {code}.", service=code)
+    return InstanceService(instance, row.service, row.mapped_to)
 
 
-async def create(session: AsyncSession, principal: Principal, name: str, data: ServiceCreate) -> Service:
-    instance = await require(session, principal, name, lock=True)
+async def create(session: AsyncSession, instance: Instance, data: ServiceCreate) -> Service:
+    """Create a service of `instance` (loaded locked by the route)."""
     if await repo.code_exists(session, instance.id, data.code):
-        raise _taken(name, data.code)
+        raise _taken(instance.name, data.code)
     service = Service(instance_id=instance.id, **data.model_dump())
     try:
         async with session.begin_nested():
             session.add(service)
     except IntegrityError:  # created concurrently
-        raise _taken(name, data.code) from None
+        raise _taken(instance.name, data.code) from None
     return service
 
 
@@ -62,31 +74,25 @@ def _taken(name: str, code: str) -> ServiceCodeTaken:
 
 
 async def update(
-    session: AsyncSession,
-    principal: Principal,
-    name: str,
-    code: str,
-    data: ServiceUpdate,
-    if_match: str | None,
-) -> tuple[Service, str | None]:
-    await require(session, principal, name, lock=True)
-    service, mapped_to = await require_service(session, principal, name, code)
+    session: AsyncSession, found: InstanceService, data: ServiceUpdate, if_match: str | None
+) -> Service:
+    """Change a service (its instance loaded locked by the route)."""
+    service = found.service
     check_if_match(if_match, etag(service))
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(changes, ["name", "duration_minutes", "web_enabled"])
     if apply(service, changed_fields(service, changes)):
         await session.flush()
-    return service, mapped_to
+    return service
 
 
 async def delete(
-    session: AsyncSession, principal: Principal, name: str, code: str, cascade: bool, if_match: str | None
+    session: AsyncSession, found: InstanceService, *, cascade: bool, if_match: str | None
 ) -> int:
-    """Delete a service; returns how many mappings the cascade removed with it."""
-    await require(session, principal, name, lock=True)
-    service, _ = await require_service(session, principal, name, code)
-    check_if_match(if_match, etag(service))
-    return await remove_services(session, [service], cascade)
+    """Delete a service (its instance loaded locked by the route); returns how many mappings the
+    cascade removed with it."""
+    check_if_match(if_match, etag(found.service))
+    return await remove_services(session, [found.service], cascade)
 
 
 async def check_removable(session: AsyncSession, services: list[Service], cascade: bool) -> int:
@@ -95,7 +101,7 @@ async def check_removable(session: AsyncSession, services: list[Service], cascad
     mapped = sum(touching.values())
     if mapped and not cascade:
         codes = [s.code for s in services if s.id in touching]
-        shown = ", ".join(codes[:10]) + (" …" if len(codes) > 10 else "")
+        shown = ", ".join(codes[:_CODES_SHOWN]) + (" …" if len(codes) > _CODES_SHOWN else "")
         raise ServiceMapped(
             f"{mapped} mapping(s) use service(s) {shown}; "
             "remove the mappings first or repeat with ?cascade=true",

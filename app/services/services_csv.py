@@ -8,12 +8,10 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
-from app.db.models import utcnow
+from app.db.models import Instance, utcnow
 from app.db.repositories import services as repo
 from app.domain import services_csv
 from app.domain.errors import CsvTooManyRows, InvalidCsv
-from app.services.instances import require
 from app.services.services import check_removable, remove_services
 
 # Rows written per statement: between two, the event loop answers other requests.
@@ -30,6 +28,18 @@ class ImportOutcome:
     removed_mappings: int = 0
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    """How an import writes: `replace` also deletes the services the file lacks, `dry_run` writes
+    nothing, `cascade` lets services that mappings use go with them (invariant 6), and the file has at
+    most `max_rows` rows."""
+
+    replace: bool
+    dry_run: bool
+    cascade: bool
+    max_rows: int
+
+
 @dataclass
 class _Plan:
     outcome: ImportOutcome = field(default_factory=ImportOutcome)
@@ -37,8 +47,7 @@ class _Plan:
     updates: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def export_csv(session: AsyncSession, principal: Principal, name: str) -> str:
-    instance = await require(session, principal, name)
+async def export_csv(session: AsyncSession, instance: Instance) -> str:
     services = await repo.all_of(session, instance.id)
     return services_csv.render(
         [(s.code, s.name, s.duration_minutes, s.price, s.web_enabled) for s in services]
@@ -94,29 +103,21 @@ def _plan(
 
 
 async def import_csv(
-    session: AsyncSession,
-    principal: Principal,
-    name: str,
-    data: bytes,
-    *,
-    replace: bool,
-    dry_run: bool,
-    cascade: bool,
-    max_rows: int,
+    session: AsyncSession, instance: Instance, data: bytes, options: ImportOptions
 ) -> ImportOutcome:
-    instance = await require(session, principal, name, lock=True)
+    """Import the CSV `data` into `instance` (loaded locked by the route)."""
     # Decoding, validating and comparing thousands of rows is CPU work: done in a worker thread, it
     # does not hold up the event loop, which meanwhile answers other requests (health checks too).
-    rows = await anyio.to_thread.run_sync(read_rows, data, max_rows)
+    rows = await anyio.to_thread.run_sync(read_rows, data, options.max_rows)
     stored = await repo.values_of(session, instance.id)
-    plan = await anyio.to_thread.run_sync(_plan, instance.id, rows, stored, replace)
+    plan = await anyio.to_thread.run_sync(_plan, instance.id, rows, stored, options.replace)
     outcome = plan.outcome
     gone = await repo.of_codes(session, instance.id, outcome.deleted)
-    if dry_run:
+    if options.dry_run:
         # Invariant 6 still applies, so a dry run predicts the real answer.
-        outcome.removed_mappings = await check_removable(session, gone, cascade)
+        outcome.removed_mappings = await check_removable(session, gone, options.cascade)
         return outcome
-    outcome.removed_mappings = await remove_services(session, gone, cascade)
+    outcome.removed_mappings = await remove_services(session, gone, options.cascade)
     now = utcnow()
     for start in range(0, len(plan.updates), _CHUNK):
         await repo.update_values(session, plan.updates[start : start + _CHUNK], now)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
+from app.db.models import Instance
 from app.db.repositories import instances as repo
 from app.domain import rules
 from app.domain.errors import NotFound
 from app.etags import check_if_match, etag_of
-from app.services.instances import require
 
 
 def map_etag(settings: dict[str, str]) -> str:
@@ -20,15 +19,14 @@ def item_etag(key: str, value: str | None) -> str | None:
     return None if value is None else etag_of("setting", key, value)
 
 
-async def get_all(session: AsyncSession, principal: Principal, name: str) -> dict[str, str]:
-    instance = await require(session, principal, name)
+async def get_all(session: AsyncSession, instance: Instance) -> dict[str, str]:
     return await repo.settings_of(session, instance.id)
 
 
 async def merge_patch(
-    session: AsyncSession, principal: Principal, name: str, patch: dict[str, str | None], if_match: str | None
+    session: AsyncSession, instance: Instance, patch: dict[str, str | None], if_match: str | None
 ) -> dict[str, str]:
-    instance = await require(session, principal, name, lock=True)
+    """Apply a merge patch to the settings of `instance` (loaded locked by the route)."""
     current = await repo.settings_of(session, instance.id)
     check_if_match(if_match, map_etag(current))
     facts = await repo.facts(session, instance)
@@ -42,18 +40,17 @@ async def merge_patch(
     return await repo.settings_of(session, instance.id)
 
 
-async def get_one(session: AsyncSession, principal: Principal, name: str, key: str) -> str:
-    settings = await get_all(session, principal, name)
+async def get_one(session: AsyncSession, instance: Instance, key: str) -> str:
+    settings = await get_all(session, instance)
     if key not in settings:
-        raise NotFound(f"Instance {name} has no setting {key}.", key=key)
+        raise NotFound(f"Instance {instance.name} has no setting {key}.", key=key)
     return settings[key]
 
 
 async def put_one(
-    session: AsyncSession, principal: Principal, name: str, key: str, value: str, if_match: str | None
+    session: AsyncSession, instance: Instance, key: str, value: str, if_match: str | None
 ) -> bool:
-    """Set one setting; True when it was created."""
-    instance = await require(session, principal, name, lock=True)
+    """Set one setting of `instance` (loaded locked by the route); True when it was created."""
     current = (await repo.settings_of(session, instance.id)).get(key)
     check_if_match(if_match, item_etag(key, current))
     rules.check_setting_change(await repo.facts(session, instance), key, value)
@@ -62,13 +59,11 @@ async def put_one(
     return current is None
 
 
-async def delete_one(
-    session: AsyncSession, principal: Principal, name: str, key: str, if_match: str | None
-) -> None:
-    instance = await require(session, principal, name, lock=True)
+async def delete_one(session: AsyncSession, instance: Instance, key: str, if_match: str | None) -> None:
+    """Remove one setting of `instance` (loaded locked by the route)."""
     current = (await repo.settings_of(session, instance.id)).get(key)
     if current is None:
-        raise NotFound(f"Instance {name} has no setting {key}.", key=key)
+        raise NotFound(f"Instance {instance.name} has no setting {key}.", key=key)
     check_if_match(if_match, item_etag(key, current))
     rules.check_setting_change(await repo.facts(session, instance), key, None)
     await repo.delete_setting(session, instance.id, key)

@@ -7,53 +7,45 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
-from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot
+from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, Instance
 from app.db.repositories import sync_data as repo
 from app.db.repositories.pages import PageRequest
-from app.services.instances import require
-from app.services.portals import require_portal
+from app.services.portals import Portal
 
 
 async def resources(
-    session: AsyncSession, principal: Principal, name: str, page: PageRequest
+    session: AsyncSession, instance: Instance, page: PageRequest
 ) -> tuple[list[GesdentResource], str | None]:
-    instance = await require(session, principal, name)
     return await repo.resources_page(session, instance.id, page)
 
 
 async def patients(
-    session: AsyncSession, principal: Principal, name: str, page: PageRequest
+    session: AsyncSession, instance: Instance, page: PageRequest
 ) -> tuple[list[GesdentPatient], str | None]:
-    instance = await require(session, principal, name)
     return await repo.patients_page(session, instance.id, page)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What the reservations and the availability are narrowed to: a resource and a span of time."""
+
+    resource: str | None
+    start: datetime | None
+    end: datetime | None
+
+
 async def reservations(
-    session: AsyncSession,
-    principal: Principal,
-    name: str,
-    page: PageRequest,
-    resource: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    status: str | None,
+    session: AsyncSession, instance: Instance, page: PageRequest, where: Filters, status: str | None
 ) -> tuple[list[GesdentReservation], str | None]:
-    instance = await require(session, principal, name)
-    return await repo.reservations_page(session, instance.id, page, resource, start, end, status)
+    return await repo.reservations_page(
+        session, instance.id, page, where.resource, where.start, where.end, status
+    )
 
 
 async def slots(
-    session: AsyncSession,
-    principal: Principal,
-    name: str,
-    page: PageRequest,
-    resource: str | None,
-    start: datetime | None,
-    end: datetime | None,
+    session: AsyncSession, instance: Instance, page: PageRequest, where: Filters
 ) -> tuple[list[GesdentSlot], str | None]:
-    instance = await require(session, principal, name)
-    return await repo.slots_page(session, instance.id, page, resource, start, end)
+    return await repo.slots_page(session, instance.id, page, where.resource, where.start, where.end)
 
 
 @dataclass(frozen=True)
@@ -76,13 +68,12 @@ class MemberAvailability:
 
 
 async def portal_availability(
-    session: AsyncSession, principal: Principal, portal: str, service: str, start: datetime, end: datetime
+    session: AsyncSession, portal: Portal, service: str, *, start: datetime, end: datetime
 ) -> list[MemberAvailability]:
     """Per member (by name): its web-enabled services mapped to `service`, and their free slots."""
-    instance, _ = await require_portal(session, principal, portal)
     members: dict[str, MemberAvailability] = {}
     seen: set[tuple[str, str, datetime]] = set()
-    for slot in await repo.portal_slots(session, instance.id, service, start, end):
+    for slot in await repo.portal_slots(session, portal.instance.id, service, start, end):
         member = members.setdefault(
             slot.member, MemberAvailability(slot.member, slot.display_name, slot.member_code)
         )

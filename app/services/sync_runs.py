@@ -15,31 +15,23 @@ from app.db.repositories.pages import PageRequest
 from app.domain.errors import GesdentNotConfigured, NotFound
 from app.domain.gesdent import STREAMS, Stream
 from app.services.gesdent import missing_parts
-from app.services.instances import partner_of, require
+from app.services.instances import partner_of
 from app.sync import queue
 
 
+@dataclass(frozen=True)
+class RunOrder:
+    """What a run is asked for: who asks (`manual`, `webhook`), a full refresh or not, which streams."""
+
+    trigger: str
+    full_refresh: bool = False
+    streams: tuple[Stream, ...] = STREAMS
+
+
 async def trigger(
-    session: AsyncSession,
-    principal: Principal,
-    name: str,
-    trigger: str,
-    full_refresh: bool,
-    default_base_url: str | None,
+    session: AsyncSession, instance: Instance, order: RunOrder, default_base_url: str | None
 ) -> tuple[SyncRun, bool]:
-    """Queue a run (or find the active one): (run, created)."""
-    instance = await require(session, principal, name)
-    return await trigger_for(session, instance, trigger, full_refresh, default_base_url)
-
-
-async def trigger_for(
-    session: AsyncSession,
-    instance: Instance,
-    trigger: str,
-    full_refresh: bool,
-    default_base_url: str | None,
-    streams: tuple[Stream, ...] = STREAMS,
-) -> tuple[SyncRun, bool]:
+    """Queue a run of `instance` (or find the active one): (run, created)."""
     connection = await gesdent.get(session, instance.id)
     if connection is None:
         raise GesdentNotConfigured(
@@ -54,22 +46,22 @@ async def trigger_for(
             f"complete them with PUT /v1/instances/{instance.name}/gesdent{where}.",
             missing=missing,
         )
-    return await queue.enqueue(session, instance.id, trigger, full_refresh=full_refresh, streams=streams)
+    return await queue.enqueue(
+        session, instance.id, order.trigger, full_refresh=order.full_refresh, streams=order.streams
+    )
 
 
-async def run_of(session: AsyncSession, principal: Principal, name: str, run_id: str) -> SyncRun:
-    """Run `run_id` of the caller's instance `name`, or 404."""
-    instance = await require(session, principal, name)
+async def run_of(session: AsyncSession, instance: Instance, run_id: str) -> SyncRun:
+    """Run `run_id` of the caller's `instance`, or 404."""
     run = await repo.get(session, run_id)
     if run is None or run.instance_id != instance.id:
-        raise NotFound(f"Instance {name} has no sync run {run_id}.")
+        raise NotFound(f"Instance {instance.name} has no sync run {run_id}.")
     return run
 
 
 async def list_page(
-    session: AsyncSession, principal: Principal, name: str, page: PageRequest
+    session: AsyncSession, instance: Instance, page: PageRequest
 ) -> tuple[list[SyncRun], str | None]:
-    instance = await require(session, principal, name)
     return await repo.list_page(session, instance.id, page)
 
 
@@ -98,8 +90,7 @@ class Status:
     next_scheduled_at: datetime | None
 
 
-async def status(session: AsyncSession, principal: Principal, name: str) -> Status:
-    instance = await require(session, principal, name)
+async def status(session: AsyncSession, instance: Instance) -> Status:
     connection = await gesdent.get(session, instance.id)
     next_at = None
     if connection is not None and connection.enabled:
