@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 from urllib.parse import urlsplit
 
-# forbidden_address: also imported from here, where it used to live
-from app.domain.addresses import forbidden_address as forbidden_address
-from app.domain.addresses import parse_address
+from app.domain.addresses import forbidden_address, parse_address
 
 # The streams of an import run, in the order it imports them. Each reads the endpoint family of
 # its name, so the two share one list.

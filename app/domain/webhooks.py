@@ -19,7 +19,7 @@ def sign(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
 
 
 def verification_problem(
-    secret: str, webhook_id: str, timestamp: str, signatures: str, body: bytes, now: float
+    secret: str, webhook_id: str, timestamp: str, signatures: str, body: bytes, *, now: float
 ) -> str | None:
     """Why the delivery does not verify, or None when it does."""
     try:

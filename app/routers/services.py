@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from app.db.repositories.services import ServiceFilter
 from app.db.session import SessionDep
 from app.pagination import Page, PageParams
 from app.problems import responses
@@ -45,7 +46,7 @@ async def list_services(
         bool | None, Query(description="Only services that are (or are not) part of a mapping.")
     ] = None,
 ) -> Page[ServicePublic]:
-    where = service.ServiceFilter(q, web_enabled, mapped)
+    where = ServiceFilter(q, web_enabled, mapped)
     rows, cursor = await service.list_page(session, instance, page.request, where)
     return page.answer([ServicePublic.build(r.service, r.mapped_to) for r in rows], cursor, response)
 

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BeforeValidator
 
+from app.db.repositories.sync_data import Filters
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
 from app.domain.values import SERVICE_CODE_PATTERN
@@ -26,7 +27,6 @@ from app.schemas.sync_data import (
     SlotPublic,
 )
 from app.services import sync_data as service
-from app.services.sync_data import Filters
 
 router = APIRouter(tags=["imported data"], route_class=LookupRoute)
 Resource = Annotated[

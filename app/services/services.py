@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Instance, Service
 from app.db.repositories import services as repo
 from app.db.repositories.pages import PageRequest
+from app.db.repositories.services import ServiceFilter
 from app.domain.errors import NotFound, ServiceCodeTaken, ServiceMapped
 from app.etags import check_if_match, etag_of
 from app.schemas.services import ServiceCreate, ServiceUpdate
@@ -32,20 +33,10 @@ def etag(service: Service) -> str:
     return etag_of("service", service.id, service.version)
 
 
-@dataclass(frozen=True)
-class ServiceFilter:
-    """What a list of services is narrowed to: a text in the code or name, bookable online or not,
-    part of a mapping or not. None leaves a criterion out."""
-
-    q: str | None = None
-    web_enabled: bool | None = None
-    mapped: bool | None = None
-
-
 async def list_page(
     session: AsyncSession, instance: Instance, page: PageRequest, where: ServiceFilter
 ) -> tuple[list[repo.ServiceRow], str | None]:
-    return await repo.list_page(session, instance.id, page, where.q, where.web_enabled, where.mapped)
+    return await repo.list_page(session, instance.id, page, where)
 
 
 async def require_service(session: AsyncSession, instance: Instance, code: str) -> InstanceService:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, Instance
 from app.db.repositories import sync_data as repo
 from app.db.repositories.pages import PageRequest
+from app.db.repositories.sync_data import Filters
 from app.services.portals import Portal
 
 
@@ -25,27 +26,16 @@ async def patients(
     return await repo.patients_page(session, instance.id, page)
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What the reservations and the availability are narrowed to: a resource and a span of time."""
-
-    resource: str | None
-    start: datetime | None
-    end: datetime | None
-
-
 async def reservations(
     session: AsyncSession, instance: Instance, page: PageRequest, where: Filters, status: str | None
 ) -> tuple[list[GesdentReservation], str | None]:
-    return await repo.reservations_page(
-        session, instance.id, page, where.resource, where.start, where.end, status
-    )
+    return await repo.reservations_page(session, instance.id, page, where, status)
 
 
 async def slots(
     session: AsyncSession, instance: Instance, page: PageRequest, where: Filters
 ) -> tuple[list[GesdentSlot], str | None]:
-    return await repo.slots_page(session, instance.id, page, where.resource, where.start, where.end)
+    return await repo.slots_page(session, instance.id, page, where)
 
 
 @dataclass(frozen=True)

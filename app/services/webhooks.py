@@ -49,7 +49,7 @@ def _verify(box: SecretBox, stored: str, notification: SignedNotification) -> st
         log.warning("webhook for an instance whose secret cannot be decrypted: %s", exc)
         return "secret unreadable"
     n = notification
-    return verification_problem(secret, n.webhook_id, n.timestamp, n.signatures, n.body, time.time())
+    return verification_problem(secret, n.webhook_id, n.timestamp, n.signatures, n.body, now=time.time())
 
 
 async def receive(

@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from app.domain.gesdent import forbidden_address
+from app.domain.addresses import forbidden_address
 from tests.conftest import assert_problem, create_instance
 
 URL = "/v1/instances/tt_c/gesdent"

@@ -44,22 +44,28 @@ def _is_mapped(service_id: SQLColumnExpression[str]) -> Exists:
     )
 
 
+@dataclass(frozen=True)
+class ServiceFilter:
+    """What a list of services is narrowed to: a text in the code or name, bookable online or not,
+    part of a mapping or not. None leaves a criterion out."""
+
+    q: str | None = None
+    web_enabled: bool | None = None
+    mapped: bool | None = None
+
+
 async def list_page(
-    session: AsyncSession,
-    instance_id: str,
-    page: PageRequest,
-    q: str | None,
-    web_enabled: bool | None,
-    mapped: bool | None,
+    session: AsyncSession, instance_id: str, page: PageRequest, where: ServiceFilter
 ) -> tuple[list[ServiceRow], str | None]:
-    """The instance's services by code, filtered by whichever of `q`, `web_enabled`, `mapped` is given."""
+    """The instance's services by code, narrowed by `where`."""
     stmt = _with_target(instance_id)
-    if q:
-        stmt = stmt.where(contains(q, col(Service.code), col(Service.name)))
-    if web_enabled is not None:
-        stmt = stmt.where(col(Service.web_enabled) == web_enabled)
-    if mapped is not None:
-        stmt = stmt.where(_is_mapped(col(Service.id)) if mapped else ~_is_mapped(col(Service.id)))
+    if where.q:
+        stmt = stmt.where(contains(where.q, col(Service.code), col(Service.name)))
+    if where.web_enabled is not None:
+        stmt = stmt.where(col(Service.web_enabled) == where.web_enabled)
+    if where.mapped is not None:
+        mapped = _is_mapped(col(Service.id))
+        stmt = stmt.where(mapped if where.mapped else ~mapped)
     return await fetch_page(
         session,
         stmt,

@@ -48,18 +48,22 @@ async def _by_gesdent_id(
     return await fetch_page(session, stmt, [key], page, item=entity(table), key_of=lambda r: [r.gesdent_id])
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What the reservations and the availability are narrowed to: a resource and a span of time
+    (starting in [start, end)). None leaves a criterion out."""
+
+    resource: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
 async def reservations_page(
-    session: AsyncSession,
-    instance_id: str,
-    page: PageRequest,
-    resource: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    status: str | None,
+    session: AsyncSession, instance_id: str, page: PageRequest, where: Filters, status: str | None
 ) -> tuple[list[GesdentReservation], str | None]:
-    """Reservations by start, of one resource and starting in [start, end) when given."""
+    """Reservations by start, narrowed by `where` and to one status when given."""
     table = GesdentReservation
-    stmt = _of_resource_between(select(table), table, instance_id, resource=resource, start=start, end=end)
+    stmt = _narrowed(select(table), table, instance_id, where)
     if status:
         stmt = stmt.where(col(table.status) == status)
     keys = [col(table.starts_at), col(table.gesdent_id)]
@@ -75,17 +79,10 @@ async def reservations_page(
 
 
 async def slots_page(
-    session: AsyncSession,
-    instance_id: str,
-    page: PageRequest,
-    resource: str | None,
-    start: datetime | None,
-    end: datetime | None,
+    session: AsyncSession, instance_id: str, page: PageRequest, where: Filters
 ) -> tuple[list[GesdentSlot], str | None]:
-    """Free slots by start, of one resource and starting in [start, end) when given."""
-    stmt = _of_resource_between(
-        select(GesdentSlot), GesdentSlot, instance_id, resource=resource, start=start, end=end
-    )
+    """Free slots by start, narrowed by `where`."""
+    stmt = _narrowed(select(GesdentSlot), GesdentSlot, instance_id, where)
     keys = [col(GesdentSlot.starts_at), col(GesdentSlot.resource_id)]
     return await fetch_page(
         session,
@@ -98,22 +95,16 @@ async def slots_page(
     )
 
 
-def _of_resource_between(
-    stmt: Select[T],
-    table: type[GesdentReservation] | type[GesdentSlot],
-    instance_id: str,
-    *,
-    resource: str | None,
-    start: datetime | None,
-    end: datetime | None,
+def _narrowed(
+    stmt: Select[T], table: type[GesdentReservation] | type[GesdentSlot], instance_id: str, where: Filters
 ) -> Select[T]:
     stmt = stmt.where(col(table.instance_id) == instance_id)
-    if resource:
-        stmt = stmt.where(col(table.resource_id) == resource)
-    if start is not None:
-        stmt = stmt.where(col(table.starts_at) >= start)
-    if end is not None:
-        stmt = stmt.where(col(table.starts_at) < end)
+    if where.resource:
+        stmt = stmt.where(col(table.resource_id) == where.resource)
+    if where.start is not None:
+        stmt = stmt.where(col(table.starts_at) >= where.start)
+    if where.end is not None:
+        stmt = stmt.where(col(table.starts_at) < where.end)
     return stmt
 
 

@@ -24,7 +24,7 @@ bodies = st.binary(max_size=512)
 def problem(
     secret: str, webhook_id: str, stamp: str, signatures: str, body: bytes, *, now: float = NOW
 ) -> str | None:
-    return verification_problem(secret, webhook_id, stamp, signatures, body, now)
+    return verification_problem(secret, webhook_id, stamp, signatures, body, now=now)
 
 
 def test_a_known_signature() -> None:
