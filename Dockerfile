@@ -20,7 +20,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY alembic/ alembic/
 COPY app/ app/
 RUN pip wheel --no-deps --wheel-dir /wheels .
