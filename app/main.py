@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Portico",
         version="1.0.0",
+        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",

@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BeforeValidator
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import PageSyncRunner
+from app.auth import PageSyncRunner, Principal
+from app.config import Settings
 from app.db.session import SessionDep, writes
 from app.domain.values import INSTANCE_NAME_INPUT_PATTERN
 from app.negotiation import wants_html
@@ -23,12 +25,16 @@ from app.state import SettingsDep
 
 router = APIRouter(tags=["sync"])
 _HTML = {"text/html": {"schema": {"type": "string"}}}
+# Deprecated on this day (RFC 9745: a Unix time), in favour of POST /v1/instances/{name}/sync-runs;
+# kept while cron lines and bookmarks still call it (docs/versioning.md).
+DEPRECATED_SINCE = "@1796515200"  # 2026-12-06T00:00:00Z
 
 
 @router.get(
     views.LEGACY_PATH,
     operation_id="sync_legacy_trigger",
     status_code=status.HTTP_202_ACCEPTED,
+    deprecated=True,
     response_model=SyncRunPublic,
     responses={
         **{code: {**entry, "content": _HTML} for code, entry in ACCEPTED.items()},
@@ -58,7 +64,26 @@ async def legacy_trigger(
 ) -> SyncRunPublic | Response:
     """A manual run of that database (or, with `run`, that run as it is now). Scripts send an API
     key with `sync:run` as Bearer. In a browser the URL works as a bookmark: it asks for a user name
-    (any) and a password (the API key), and shows a page that follows the run until it ends."""
+    (any) and a password (the API key), and shows a page that follows the run until it ends.
+
+    Deprecated: new scripts use `POST /v1/instances/{name}/sync-runs`. The answers of a run (its
+    JSON, its page) say so in a `Deprecation` header, with a `Link` to that successor."""
+    answer = await _legacy_answer(principal, session, settings, request, response, db_name, run)
+    headed = answer if isinstance(answer, Response) else response
+    headed.headers["Deprecation"] = DEPRECATED_SINCE
+    headed.headers["Link"] = f'</v1/instances/{db_name}/sync-runs>; rel="successor-version"'
+    return answer
+
+
+async def _legacy_answer(
+    principal: Principal,
+    session: AsyncSession,
+    settings: Settings,
+    request: Request,
+    response: Response,
+    db_name: str,
+    run: str | None,
+) -> SyncRunPublic | Response:
     html = wants_html(request)
     if run is not None:
         instance = await instances.require(session, principal, db_name)

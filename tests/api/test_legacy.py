@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from tests.api.test_pages import as_browser
 from tests.conftest import assert_problem, configure_gesdent
 
 
@@ -56,3 +57,16 @@ async def test_the_legacy_get_writes_under_the_write_lock(app, api, backend, dat
     finally:
         event.remove(app.state.engine.sync_engine, "before_cursor_execute", commit_elsewhere)
     assert response.status_code == 202, response.text
+
+
+async def test_every_answer_of_a_run_says_the_url_is_deprecated_and_names_its_successor(api):
+    await configure_gesdent(api)
+    started = await api.get("/cron_importer_gesdent.php", params={"dbName": "c"})
+    shown = await api.get("/cron_importer_gesdent.php", params={"dbName": "c", "run": started.json()["id"]})
+    page = await api.get(
+        "/cron_importer_gesdent.php", params={"dbName": "c"}, headers=as_browser(api, Origin="http://test")
+    )
+    assert page.headers["content-type"].startswith("text/html")
+    for response in (started, shown, page):
+        assert response.headers["Deprecation"] == "@1796515200"  # RFC 9745: 2026-12-06T00:00:00Z
+        assert response.headers["Link"] == '</v1/instances/tt_c/sync-runs>; rel="successor-version"'
