@@ -62,3 +62,6 @@ RESERVED_SERVICE_CODES = frozenset({"import", "export"})
 MAX_DURATION_MINUTES = 1440
 MAX_PRICE = 99_999_999
 PRICE_DECIMALS = 2  # cents
+# A price as JSON carries it: a decimal string, so that no binary floating point ever rounds a cent.
+PRICE_PATTERN = rf"^(0|[1-9][0-9]{{0,{len(str(MAX_PRICE)) - 1}}})(\.[0-9]{{1,{PRICE_DECIMALS}}})?$"
+PRICE_RE = re.compile(PRICE_PATTERN)

@@ -3,13 +3,23 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, PlainSerializer, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 
 from app.db.models import Service
 from app.domain.values import (
     MAX_DURATION_MINUTES,
     MAX_PRICE,
     PRICE_DECIMALS,
+    PRICE_PATTERN,
+    PRICE_RE,
     RESERVED_SERVICE_CODES,
     SERVICE_CODE_PATTERN,
 )
@@ -26,10 +36,33 @@ ServiceCode = Annotated[
     str, Field(pattern=SERVICE_CODE_PATTERN, examples=["LIMP"]), AfterValidator(_not_reserved)
 ]
 Duration = Annotated[StrictInt, Field(ge=1, le=MAX_DURATION_MINUTES, examples=[30])]
-PriceIn = Annotated[
-    Decimal, Field(ge=0, le=MAX_PRICE, max_digits=10, decimal_places=PRICE_DECIMALS, examples=[45.5])
+_PRICE_SCHEMA = {
+    "type": "string",
+    "pattern": PRICE_PATTERN,
+    "description": f"A decimal string, 0 to {MAX_PRICE} with at most {PRICE_DECIMALS} decimals (never a "
+    "JSON number, which a client may hold as binary floating point).",
+    "examples": ["45.50"],
+}
+
+
+def _price(value: object) -> Decimal:
+    if isinstance(value, Decimal):  # from Python (the CSV import, clones): the same rules, as text
+        value = format(value, "f")
+    if not isinstance(value, str):
+        raise ValueError('must be a decimal string such as "45.50", not a JSON number')
+    if not PRICE_RE.match(value):
+        raise ValueError(
+            f'must be a decimal string from "0" to "{MAX_PRICE}" with at most {PRICE_DECIMALS} decimals'
+        )
+    return Decimal(value)
+
+
+PriceIn = Annotated[Decimal, PlainValidator(_price), WithJsonSchema(_PRICE_SCHEMA, mode="validation")]
+PriceOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda price: f"{price:.{PRICE_DECIMALS}f}", return_type=str),
+    WithJsonSchema(_PRICE_SCHEMA, mode="serialization"),
 ]
-PriceOut = Annotated[Decimal, PlainSerializer(float, return_type=float)]
 
 
 class ServiceCreate(Input):

@@ -14,7 +14,7 @@ async def _model(api):
         ("L1", "tt_model"),
         ("R1", "tt_model"),
     ]:
-        body = {"code": code, "name": code, "duration_minutes": 30, "price": 10, "web_enabled": True}
+        body = {"code": code, "name": code, "duration_minutes": 30, "price": "10", "web_enabled": True}
         assert (await api.post(f"/v1/instances/{instance}/services", json=body)).status_code == 201
     url = "/v1/portals/tt_portal/members/tt_model/mappings"
     await api.post(url, json={"member_service": "L1", "portal_service": "LIMP"})
@@ -48,8 +48,8 @@ async def test_clone_copies_settings_communications_services(api):
     assert comms == {"enabled": True, "sms": False, "voice": True, "email": True}
     services = (await api.get("/v1/instances/tt_copy/services")).json()["items"]
     assert [(s["code"], s["price"], s["web_enabled"], s["mapped_to"]) for s in services] == [
-        ("L1", 10.0, True, None),
-        ("R1", 10.0, True, None),
+        ("L1", "10.00", True, None),
+        ("R1", "10.00", True, None),
     ]
 
 

@@ -2,7 +2,13 @@
 
 from tests.conftest import assert_problem, create_instance
 
-LIMP = {"code": "LIMP", "name": "Limpieza dental", "duration_minutes": 30, "price": 45.5, "web_enabled": True}
+LIMP = {
+    "code": "LIMP",
+    "name": "Limpieza dental",
+    "duration_minutes": 30,
+    "price": "45.50",
+    "web_enabled": True,
+}
 
 
 async def test_create_get_list(api):
@@ -50,7 +56,7 @@ async def test_invalid_services_are_422_listing_every_field(api):
         "code": "no spaces",
         "name": "",
         "duration_minutes": 0,
-        "price": -1,
+        "price": "-1",
         "web_enabled": "often",
         "x": 1,
     }
@@ -66,8 +72,30 @@ async def test_invalid_services_are_422_listing_every_field(api):
     for code in ["export", "import"]:
         reserved = await api.post("/v1/instances/tt_c/services", json={**LIMP, "code": code})
         assert_problem(reserved, 422, "validation-error")
-    too_precise = await api.post("/v1/instances/tt_c/services", json={**LIMP, "price": 1.234})
+    too_precise = await api.post("/v1/instances/tt_c/services", json={**LIMP, "price": "1.234"})
     assert_problem(too_precise, 422, "validation-error")
+    assert (await api.get("/v1/instances/tt_c/services")).json()["items"] == []
+
+
+async def test_a_price_travels_as_a_decimal_string_and_keeps_every_cent(api):
+    await create_instance(api, "tt_c")
+    # 0.1 + 0.2 and the largest price: exact as decimal strings, rounded by binary floating point.
+    for sent, kept in [("0.3", "0.30"), ("99999999.99", "99999999.99"), ("7", "7.00"), ("0", "0.00")]:
+        code = f"P{sent.replace('.', '_')}"
+        created = await api.post("/v1/instances/tt_c/services", json={**LIMP, "code": code, "price": sent})
+        assert created.json()["price"] == kept
+        assert (await api.get(f"/v1/instances/tt_c/services/{code}")).json()["price"] == kept
+    exported = (await api.get("/v1/instances/tt_c/services/export")).text
+    assert "P99999999_99,Limpieza dental,30,99999999.99,true" in exported
+
+
+async def test_a_price_as_a_json_number_is_refused_with_the_form_to_use(api):
+    await create_instance(api, "tt_c")
+    for price in [45.5, 45, "45.505", "045", "1e3", " 45", "-0", "100000000"]:
+        refused = await api.post("/v1/instances/tt_c/services", json={**LIMP, "price": price})
+        body = assert_problem(refused, 422, "validation-error")
+        assert [e["field"] for e in body["errors"]] == ["body.price"], price
+        assert "decimal string" in body["errors"][0]["message"], price
     assert (await api.get("/v1/instances/tt_c/services")).json()["items"] == []
 
 
@@ -90,7 +118,9 @@ async def test_patch_web_column_and_if_match(api):
     assert response.status_code == 200
     assert response.json()["web_enabled"] is True
     assert response.json()["version"] == 2
-    stale = await api.patch("/v1/instances/tt_c/services/LIMP", json={"price": 1}, headers={"If-Match": etag})
+    stale = await api.patch(
+        "/v1/instances/tt_c/services/LIMP", json={"price": "1"}, headers={"If-Match": etag}
+    )
     assert_problem(stale, 412, "precondition-failed")
     cleared = await api.patch("/v1/instances/tt_c/services/LIMP", json={"price": None})
     assert cleared.json()["price"] is None
@@ -100,7 +130,7 @@ async def test_patch_web_column_and_if_match(api):
     assert_problem(
         await api.patch("/v1/instances/tt_c/services/LIMP", json={"code": "X"}), 422, "validation-error"
     )
-    assert_problem(await api.patch("/v1/instances/tt_c/services/NOPE", json={"price": 1}), 404, "not-found")
+    assert_problem(await api.patch("/v1/instances/tt_c/services/NOPE", json={"price": "1"}), 404, "not-found")
 
 
 async def test_delete(api):

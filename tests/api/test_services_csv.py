@@ -59,7 +59,7 @@ async def test_bom_semicolons_crlf_and_multipart(api):
     response = await api.post(IMPORT, content=text.encode(), headers=CSV)
     assert response.status_code == 200, response.text
     service = (await api.get("/v1/instances/tt_c/services/LIMP")).json()
-    assert (service["name"], service["price"], service["web_enabled"]) == ("Limpieza", 45.5, True)
+    assert (service["name"], service["price"], service["web_enabled"]) == ("Limpieza", "45.50", True)
     files = {"file": ("services.csv", GOOD.encode(), "text/csv")}
     multipart = await api.post(IMPORT, files=files)
     assert multipart.status_code == 200, multipart.text
