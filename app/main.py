@@ -18,6 +18,7 @@ from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.keys import resolve_master_key, resolve_secret_keys
+from app.methods import AllowedMethods
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
 from app.pages.render import PageAssets
@@ -130,6 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RelativeRedirects, public_url=settings.public_url)
     # Outside BodyLimit: a wrong query string is refused before BodyLimit reads a body.
     app.add_middleware(StrictQueryStrings, router=app.router)
+    # Outside StrictQueryStrings: a method the path does not take is refused first, and a HEAD is
+    # checked as the GET it becomes.
+    app.add_middleware(AllowedMethods, router=app.router)
     # Added last, so outermost: an unexpected error anywhere below is answered as a problem.
     app.add_middleware(UnexpectedErrors)
     return app

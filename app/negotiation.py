@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 
 JSON = "application/json"
@@ -45,3 +46,10 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str:
 def wants_html(request: Request) -> bool:
     """A browser, rather than a script: it ranks text/html above JSON."""
     return negotiate(request.headers.get("accept"), (JSON, HTML)) == HTML
+
+
+def vary_on(headers: MutableHeaders, name: str) -> None:
+    """Add `name` to the response's `Vary`, once: the answer depends on that request header."""
+    present = [item.strip().lower() for item in headers.get("vary", "").split(",") if item.strip()]
+    if "*" not in present and name.lower() not in present:
+        headers["Vary"] = ", ".join([headers["vary"], name]) if present else name

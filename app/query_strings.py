@@ -203,7 +203,7 @@ class _RouteTable:
 
     def parameters(self, scope: Scope) -> QueryParameters | None:
         """The parameters of the route the router will pick; None when it is unchecked or none matches."""
-        return self.by_method.get(scope["method"], self.any_method).match(_route_path(scope))
+        return self.by_method.get(scope["method"], self.any_method).match(route_path(scope))
 
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")  # path parameters: names repeat across routes
@@ -219,7 +219,7 @@ class _Alternatives:
         return None if found is None or found.lastgroup is None else self.parameters[found.lastgroup]
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
     """The path the router matches: `path` without `root_path` (as starlette's `get_route_path`)."""
     path: str = scope["path"]
     root = scope.get("root_path", "")
