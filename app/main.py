@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.conditional import ConditionalGet
 from app.config import Settings
 from app.crypto import SecretBox
 from app.cursors import Cursors
@@ -54,7 +55,8 @@ instances**, and keeps each member's agenda in sync with its GESDENT server.
 
 Authenticate with `Authorization: Bearer <API key>`. Errors are RFC 9457 problems whose `type`
 is stable. Lists are keyset-paginated (`limit`, `cursor`, `next_cursor`, `Link`). Mutable
-resources carry an `ETag`; send it back in `If-Match` to avoid lost updates.
+resources carry an `ETag`; send it back in `If-Match` to avoid lost updates, or in `If-None-Match`
+to get a `304 Not Modified` when nothing changed.
 """
 
 
@@ -129,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(PAGE_ASSETS_URL, PageAssets(), name="page-assets")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RelativeRedirects, public_url=settings.public_url)
+    # The report is computed from many rows and has no version: its ETag is that of its bytes.
+    app.add_middleware(ConditionalGet, tagged_by_bytes=[reports.portal_report])
     # Outside BodyLimit: a wrong query string is refused before BodyLimit reads a body.
     app.add_middleware(StrictQueryStrings, router=app.router)
     # Outside StrictQueryStrings: a method the path does not take is refused first, and a HEAD is

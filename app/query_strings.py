@@ -48,7 +48,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import is_page_route
 from app.domain.errors import RepeatedQueryParameter, UnknownQueryParameter, ValidationFailed
-from app.negotiation import wants_html
+from app.negotiation import vary_on, wants_html
 from app.pages.render import problem_page
 from app.problems import error_response
 
@@ -262,6 +262,8 @@ class StrictQueryStrings:
                     )
                 else:
                     response = error_response(problem)
+                    if parameters is not None and parameters.for_people:  # a browser gets a page
+                        vary_on(response.headers, "Accept")
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
