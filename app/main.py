@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.compression import Compression
 from app.conditional import ConditionalGet
 from app.config import Settings
 from app.crypto import SecretBox
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RelativeRedirects, public_url=settings.public_url)
     # The report is computed from many rows and has no version: its ETag is that of its bytes.
     app.add_middleware(ConditionalGet, tagged_by_bytes=[reports.portal_report])
+    # Outside ConditionalGet: the 304 is decided on the uncompressed answer's tag.
+    app.add_middleware(Compression)
     # Outside BodyLimit: a wrong query string is refused before BodyLimit reads a body.
     app.add_middleware(StrictQueryStrings, router=app.router)
     # Outside StrictQueryStrings: a method the path does not take is refused first, and a HEAD is

@@ -12,15 +12,12 @@ CSV = "text/csv"
 HTML = "text/html"
 
 
-def negotiate(accept: str | None, offers: Sequence[str]) -> str:
-    """The offer the client ranks highest (RFC 9110 §12.5.1: the most specific range that matches
-    gives an offer its quality). Ties, and a missing or unusable Accept, go to the earliest offer, so
-    `offers[0]` is the default: scripts that send `*/*` get it, browsers that name text/html get HTML."""
-    if not accept:
-        return offers[0]
-    ranges: dict[str, float] = {}
-    for part in accept.split(","):
-        media_range, *params = (piece.strip().lower() for piece in part.split(";"))
+def qualities(header: str) -> dict[str, float]:
+    """The items of an Accept-style header (`Accept`, `Accept-Encoding`) with their q-values, lower
+    case; an item named twice keeps its first q-value, and a q-value that is not a number is 0."""
+    ranked: dict[str, float] = {}
+    for part in header.split(","):
+        item, *params = (piece.strip().lower() for piece in part.split(";"))
         quality = 1.0
         for param in params:
             name, _, value = param.partition("=")
@@ -29,8 +26,18 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str:
                     quality = min(max(float(value), 0.0), 1.0)
                 except ValueError:
                     quality = 0.0
-        if media_range:
-            ranges.setdefault(media_range, quality)
+        if item:
+            ranked.setdefault(item, quality)
+    return ranked
+
+
+def negotiate(accept: str | None, offers: Sequence[str]) -> str:
+    """The offer the client ranks highest (RFC 9110 §12.5.1: the most specific range that matches
+    gives an offer its quality). Ties, and a missing or unusable Accept, go to the earliest offer, so
+    `offers[0]` is the default: scripts that send `*/*` get it, browsers that name text/html get HTML."""
+    if not accept:
+        return offers[0]
+    ranges = qualities(accept)
 
     def quality_of(offer: str) -> float:
         kind = offer.split("/", 1)[0]
@@ -41,6 +48,13 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str:
 
     best = max(offers, key=quality_of)  # max keeps the first of equals
     return best if quality_of(best) > 0 else offers[0]
+
+
+def accepts_coding(accept_encoding: str | None, coding: str) -> bool:
+    """Whether `Accept-Encoding` allows a content coding (RFC 9110 §12.5.3): named with a q-value
+    above 0, or not named and `*` is."""
+    ranked = qualities(accept_encoding or "")
+    return ranked.get(coding, ranked.get("*", 0.0)) > 0
 
 
 def wants_html(request: Request) -> bool:
