@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import cors
 from app.compression import Compression
 from app.conditional import ConditionalGet
 from app.config import Settings
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AllowedMethods, router=app.router)
     # Added last, so outermost: an unexpected error anywhere below is answered as a problem.
     app.add_middleware(UnexpectedErrors)
+    # Outside even that: the 500 a browser's page gets carries the CORS headers it needs to read it.
+    cors.install(app, settings.cors_origin_list)
     return app
 
 
