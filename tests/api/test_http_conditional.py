@@ -118,12 +118,12 @@ async def test_the_report_etag_follows_its_content_and_its_form(api):
     assert changed.headers["etag"] != as_json.headers["etag"]
 
 
-@pytest.mark.parametrize("accept", ["application/json", "text/csv", "text/html"])
-async def test_the_negotiated_report_varies_on_accept(api, accept):
+async def test_the_negotiated_report_varies_on_accept(api):
     await _report_portal(api)
-    response = await api.get("/v1/portals/tt_portal/report", headers={"Accept": accept})
-    assert response.status_code == 200
-    assert "accept" in [v.strip().lower() for v in response.headers["vary"].split(",")]
+    for accept in ("application/json", "text/csv", "text/html"):
+        response = await api.get("/v1/portals/tt_portal/report", headers={"Accept": accept})
+        assert response.status_code == 200
+        assert "accept" in [v.strip().lower() for v in response.headers["vary"].split(",")], accept
     # Answers that do not depend on Accept do not vary on it.
     await create_instance(api, "tt_clinic")
     assert "vary" not in (await api.get("/v1/instances/tt_clinic")).headers

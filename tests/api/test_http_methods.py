@@ -49,9 +49,7 @@ async def test_options_answers_allow_on_any_existing_path(anon):
     both = await anon.options("/v1/instances/tt_whatever/services/import")
     assert both.status_code == 204
     assert _allow(both) == {"GET", "HEAD", "PATCH", "DELETE", "POST", "OPTIONS"}
-
-
-async def test_an_unknown_path_stays_a_404(anon):
+    # A path that does not exist stays a 404, whatever the method.
     assert_problem(await anon.options("/v1/nothing-here"), 404, "not-found")
     assert_problem(await anon.put("/v1/nothing-here"), 404, "not-found")
 
