@@ -123,6 +123,9 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks of the proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto are honoured (`*`: any); none when empty.",
     )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins whose pages may call the API from browsers; none if empty."
+    )
     db_pool_size: int = 10
 
     @field_validator("database_url")
@@ -205,6 +208,21 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         return _items(self.trusted_proxies)
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _plain_origins(cls, value: str) -> str:
+        """Origins as browsers send them in `Origin`, so that they can match: scheme://host[:port]."""
+        for item in _items(value):
+            if not _is_origin(item.lower()):
+                raise ValueError(
+                    f'PORTICO_CORS_ORIGINS: "{item}" is not scheme://host[:port], e.g. https://app.example'
+                )
+        return ",".join(item.lower() for item in _items(value))
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _items(self.cors_origins)
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -248,6 +266,16 @@ class Settings(BaseSettings):
 
 def _items(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _is_origin(value: str) -> bool:
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port != 0
+    except ValueError:  # a port that is not a number, or out of range
+        return False
+    plain = value == f"{parts.scheme}://{parts.netloc}" and "@" not in parts.netloc
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and plain and port_ok
 
 
 def load_settings() -> Settings:

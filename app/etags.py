@@ -1,4 +1,5 @@
-"""Strong ETags derived from a resource's state, and the If-Match check."""
+"""Strong ETags derived from a resource's state or a representation's bytes, and the If-Match and
+If-None-Match checks."""
 
 from __future__ import annotations
 
@@ -25,3 +26,18 @@ def check_if_match(if_match: str | None, current: str | None) -> None:
     if current is None or current not in candidates:
         now = "the resource does not exist" if current is None else f"the current ETag is {current}"
         raise PreconditionFailed(f"If-Match {if_match} does not match: {now}.", etag=current)
+
+
+def none_match(if_none_match: str, current: str) -> bool:
+    """Whether `If-None-Match` matches the current ETag by the weak comparison of RFC 9110 §13.1.2,
+    which GET uses: `*`, or a listed tag whose quoted part is the current one's, `W/` or not. A match
+    means the client's copy is current: 304 Not Modified."""
+    if if_none_match.strip() == "*":
+        return True
+    opaque = current.strip().removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
+
+
+def etag_of_bytes(body: bytes) -> str:
+    """A strong ETag of a representation's bytes (for a document with no state of its own to tag)."""
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'

@@ -11,6 +11,9 @@ from fastapi import FastAPI
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import cors
+from app.compression import Compression
+from app.conditional import ConditionalGet
 from app.config import Settings
 from app.crypto import SecretBox
 from app.cursors import Cursors
@@ -18,6 +21,7 @@ from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.keys import resolve_master_key, resolve_secret_keys
+from app.methods import AllowedMethods
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
 from app.pages.render import PageAssets
@@ -53,7 +57,8 @@ instances**, and keeps each member's agenda in sync with its GESDENT server.
 
 Authenticate with `Authorization: Bearer <API key>`. Errors are RFC 9457 problems whose `type`
 is stable. Lists are keyset-paginated (`limit`, `cursor`, `next_cursor`, `Link`). Mutable
-resources carry an `ETag`; send it back in `If-Match` to avoid lost updates.
+resources carry an `ETag`; send it back in `If-Match` to avoid lost updates, or in `If-None-Match`
+to get a `304 Not Modified` when nothing changed.
 """
 
 
@@ -129,10 +134,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(PAGE_ASSETS_URL, PageAssets(), name="page-assets")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RelativeRedirects, public_url=settings.public_url)
+    # The report is computed from many rows and has no version: its ETag is that of its bytes.
+    app.add_middleware(ConditionalGet, tagged_by_bytes=[reports.portal_report])
+    # Outside ConditionalGet: the 304 is decided on the uncompressed answer's tag.
+    app.add_middleware(Compression)
     # Outside BodyLimit: a wrong query string is refused before BodyLimit reads a body.
     app.add_middleware(StrictQueryStrings, router=app.router)
+    # Outside StrictQueryStrings: a method the path does not take is refused first, and a HEAD is
+    # checked as the GET it becomes.
+    app.add_middleware(AllowedMethods, router=app.router)
     # Added last, so outermost: an unexpected error anywhere below is answered as a problem.
     app.add_middleware(UnexpectedErrors)
+    # Outside even that: the 500 a browser's page gets carries the CORS headers it needs to read it.
+    cors.install(app, settings.cors_origin_list)
     return app
 
 

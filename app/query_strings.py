@@ -48,7 +48,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import is_page_route
 from app.domain.errors import RepeatedQueryParameter, UnknownQueryParameter, ValidationFailed
-from app.negotiation import wants_html
+from app.negotiation import vary_on, wants_html
 from app.pages.render import problem_page
 from app.problems import error_response
 
@@ -203,7 +203,7 @@ class _RouteTable:
 
     def parameters(self, scope: Scope) -> QueryParameters | None:
         """The parameters of the route the router will pick; None when it is unchecked or none matches."""
-        return self.by_method.get(scope["method"], self.any_method).match(_route_path(scope))
+        return self.by_method.get(scope["method"], self.any_method).match(route_path(scope))
 
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")  # path parameters: names repeat across routes
@@ -219,7 +219,7 @@ class _Alternatives:
         return None if found is None or found.lastgroup is None else self.parameters[found.lastgroup]
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
     """The path the router matches: `path` without `root_path` (as starlette's `get_route_path`)."""
     path: str = scope["path"]
     root = scope.get("root_path", "")
@@ -262,6 +262,8 @@ class StrictQueryStrings:
                     )
                 else:
                     response = error_response(problem)
+                    if parameters is not None and parameters.for_people:  # a browser gets a page
+                        vary_on(response.headers, "Accept")
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

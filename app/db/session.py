@@ -25,11 +25,15 @@ def writes(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
+def writes_on_get(endpoint: object) -> bool:
+    """Whether an endpoint is a GET that writes (marked by `writes`)."""
+    return bool(getattr(endpoint, "portico_writes", False))
+
+
 def _writes(request: Request) -> bool:
     if request.method not in _SAFE_METHODS:
         return True
-    endpoint = getattr(request.scope.get("route"), "endpoint", None)
-    return bool(getattr(endpoint, "portico_writes", False))
+    return writes_on_get(getattr(request.scope.get("route"), "endpoint", None))
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
