@@ -54,3 +54,31 @@ def test_every_tag_used_is_declared_with_a_description(spec: dict[str, Any]) -> 
     assert set(declared) <= used, f"tags declared but not used: {sorted(set(declared) - used)}"
     undescribed = [name for name, description in declared.items() if not description.strip()]
     assert not undescribed, f"tags without a description: {undescribed}"
+
+
+def _has_example(schema: dict[str, Any]) -> bool:
+    if "examples" in schema or "const" in schema:
+        return True
+    return any(_has_example(option) for option in schema.get("anyOf", []))
+
+
+def test_every_field_of_a_request_body_has_an_example(spec: dict[str, Any]) -> None:
+    components = spec["components"]["schemas"]
+
+    def resolve(schema: dict[str, Any]) -> dict[str, Any]:
+        ref = schema.get("$ref") or next((o["$ref"] for o in schema.get("anyOf", []) if "$ref" in o), None)
+        return components[ref.rsplit("/", 1)[-1]] if ref else schema
+
+    missing = []
+    for label, operation in operations(spec):
+        for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+            if not media_type.endswith("json"):
+                continue
+            body = resolve(content["schema"])
+            body = resolve(body.get("items", body)) if body.get("type") == "array" else body
+            missing += [
+                f"{label} {name}"
+                for name, field in body.get("properties", {}).items()
+                if not _has_example(field)
+            ]
+    assert not missing, f"request body fields without an example: {missing}"

@@ -16,9 +16,11 @@ class InstanceKind(StrEnum):
 
 
 class InstanceCreate(Input):
-    name: InstanceName
-    display_name: DisplayName | None = Field(None, description="Defaults to the name.")
-    member_code: MemberCode | None = None
+    name: InstanceName = Field(examples=["tt_clinic_north"])
+    display_name: DisplayName | None = Field(
+        None, examples=["Clinic North"], description="Defaults to the name."
+    )
+    member_code: MemberCode | None = Field(None, examples=["N01"])
 
 
 # The body of a promotion and of a new membership: an instance, by name.
@@ -27,8 +29,8 @@ class InstanceRef(Input):
 
 
 class InstanceUpdate(Input):
-    display_name: DisplayName | None = Field(None, description="Cannot be null.")
-    member_code: MemberCode | None = Field(None, description="null removes it.")
+    display_name: DisplayName | None = Field(None, examples=["Clinic North"], description="Cannot be null.")
+    member_code: MemberCode | None = Field(None, examples=["N01"], description="null removes it.")
 
 
 class InstancePublic(Output):

@@ -7,7 +7,7 @@ from app.schemas.common import DisplayName, Input, Label, Output, Timestamp
 
 
 class PartnerCreate(Input):
-    name: DisplayName
+    name: DisplayName = Field(examples=["Sanitas"])
 
 
 class PartnerPublic(Output):
@@ -17,10 +17,11 @@ class PartnerPublic(Output):
 
 
 class ApiKeyCreate(Input):
-    name: Label = "default"
+    name: Label = Field("default", examples=["agenda sync"])
     scopes: list[Scope] | None = Field(
         None,
         min_length=1,
+        examples=[["instances:read", "sync:read", "sync:run"]],
         description="Scopes of the key. Default: every scope except `patients:read` and `keys:write`.",
     )
 

@@ -34,17 +34,19 @@ PriceOut = Annotated[Decimal, PlainSerializer(float, return_type=float)]
 
 class ServiceCreate(Input):
     code: ServiceCode
-    name: Label
+    name: Label = Field(examples=["Limpieza dental"])
     duration_minutes: Duration
     price: PriceIn | None = None
-    web_enabled: StrictBool = Field(False, description="Bookable online (the Web column's green bullet).")
+    web_enabled: StrictBool = Field(
+        False, examples=[True], description="Bookable online (the Web column's green bullet)."
+    )
 
 
 class ServiceUpdate(Input):
-    name: Label | None = None
+    name: Label | None = Field(None, examples=["Limpieza dental"])
     duration_minutes: Duration | None = None
     price: PriceIn | None = Field(None, description="null removes the price.")
-    web_enabled: StrictBool | None = None
+    web_enabled: StrictBool | None = Field(None, examples=[True])
 
 
 class ServicePublic(Output):
