@@ -34,15 +34,17 @@ class InstanceUpdate(Input):
 
 
 class InstancePublic(Output):
-    name: str
-    display_name: str
-    member_code: str | None
-    kind: InstanceKind
-    portal: str | None = Field(description="For a member: the portal it belongs to.")
-    cloned_from: str | None
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
+    name: str = Field(examples=["tt_clinic_north"])
+    display_name: str = Field(examples=["Clinic North"])
+    member_code: str | None = Field(examples=["N01"])
+    kind: InstanceKind = Field(examples=["member"])
+    portal: str | None = Field(
+        examples=["tt_portal_sanitas"], description="For a member: the portal it belongs to."
+    )
+    cloned_from: str | None = Field(examples=[None])
+    version: int = Field(examples=[1])
+    created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
+    updated_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
     @classmethod
     def build(cls, instance: Instance, facts: InstanceFacts) -> InstancePublic:

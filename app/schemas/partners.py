@@ -11,9 +11,9 @@ class PartnerCreate(Input):
 
 
 class PartnerPublic(Output):
-    id: str
-    name: str
-    created_at: Timestamp
+    id: str = Field(examples=["0b7f6a52-3c1e-4d8a-9f2b-6e4c1d7a8b90"])
+    name: str = Field(examples=["Sanitas"])
+    created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
 
 class ApiKeyCreate(Input):

@@ -27,5 +27,5 @@ class SettingPut(Input):
 
 
 class SettingPublic(Output):
-    key: str
-    value: str
+    key: str = Field(examples=["portalInstanceName"])
+    value: str = Field(examples=["portal"])
