@@ -22,6 +22,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.methods import AllowedMethods
+from app.openapi_meta import METADATA
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
 from app.pages.render import PageAssets
@@ -50,16 +51,6 @@ from app.sync.client import client_limits
 from app.sync.scheduler import SyncService
 
 log = logging.getLogger("portico")
-
-DESCRIPTION = """\
-Portico automates how a clinic booking platform sets up a **portal instance** with **member
-instances**, and keeps each member's agenda in sync with its GESDENT server.
-
-Authenticate with `Authorization: Bearer <API key>`. Errors are RFC 9457 problems whose `type`
-is stable. Lists are keyset-paginated (`limit`, `cursor`, `next_cursor`, `Link`). Mutable
-resources carry an `ETag`; send it back in `If-Match` to avoid lost updates, or in `If-None-Match`
-to get a `304 Not Modified` when nothing changed.
-"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,10 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(
-        title="Portico",
-        version="1.0.0",
-        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
-        description=DESCRIPTION,
+        **METADATA,
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url=None,  # served by app.routers.docs, with bundled assets instead of a CDN

@@ -31,6 +31,7 @@ from app.domain.errors import (
     ValidationFailed,
 )
 from app.negotiation import wants_html
+from app.openapi_meta import mark_public
 from app.pages.render import problem_page
 
 PROBLEM_JSON = "application/problem+json"
@@ -259,6 +260,7 @@ def _declare_problem_schemas(app: FastAPI) -> None:
                     if isinstance(operation, dict) and "requestBody" in operation:
                         for status, entry in responses(400, 413, 415).items():
                             operation["responses"].setdefault(str(status), entry)
+            mark_public(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -21,7 +21,8 @@ from alembic.script import ScriptDirectory
 from tests.processes import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "app", "alembic")  # what the Dockerfile's build stage copies
+# What the Dockerfile's build stage copies.
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "app", "alembic")
 MIGRATIONS = "app/_migrations"
 PIP_SECONDS = 240  # the dependencies come from pip's cache: about 10 s in all
 

@@ -22,6 +22,7 @@ router = APIRouter(tags=["communications"], route_class=LookupRoute)
     responses=responses(401, 403, 404, 422),
 )
 async def get_communications(instance: InstanceDep, response: Response) -> CommunicationsPublic:
+    """The general switch for automatic communications and its SMS, voice and e-mail channels."""
     response.headers["ETag"] = service.etag(instance)
     return CommunicationsPublic.build(instance)
 

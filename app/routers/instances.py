@@ -45,6 +45,8 @@ async def list_instances(
     ] = None,
     q: SearchText = None,
 ) -> Page[InstancePublic]:
+    """The partner's instances by name, one page at a time; filter by `kind`, and search the name
+    and the display name with `q`."""
     rows, cursor = await service.list_page(session, principal, page.request, kind, q)
     items = [InstancePublic.of(r.instance, kind_of(r.portal_setting, r.member_of), r.member_of) for r in rows]
     return page.answer(items, cursor, response)
@@ -60,6 +62,7 @@ async def list_instances(
 async def create_instance(
     principal: InstancesWrite, session: SessionDep, body: InstanceCreate, response: Response
 ) -> InstancePublic:
+    """Create a standalone instance, with no settings or services yet. 409 when the name is taken."""
     instance = await service.create(session, principal, body)
     response.headers["Location"] = f"/v1/instances/{instance.name}"
     facts = service.new_facts(instance)
@@ -74,6 +77,7 @@ async def create_instance(
     responses=responses(401, 403, 404, 422),
 )
 async def get_instance(instance: InstanceDep, session: SessionDep, response: Response) -> InstancePublic:
+    """One instance: its kind, its portal if it is a member, and its `ETag`."""
     facts = await service.facts(session, instance)
     response.headers["ETag"] = service.etag(instance, facts)
     return InstancePublic.build(instance, facts)
@@ -92,6 +96,8 @@ async def update_instance(
     response: Response,
     if_match: IfMatch = None,
 ) -> InstancePublic:
+    """Change the display name or the membership code. Send the `ETag` in `If-Match` to avoid
+    lost updates (412 when it no longer matches)."""
     facts = await service.update(session, instance, body, if_match)
     response.headers["ETag"] = service.etag(instance, facts)
     return InstancePublic.build(instance, facts)

@@ -60,6 +60,8 @@ async def list_mappings(
     page: PageParams,
     response: Response,
 ) -> Page[MappingPublic]:
+    """The member's mappings, one page at a time: each member service code and the portal service
+    it maps to."""
     rows, cursor = await service.list_page(session, member, page.request)
     return page.answer([_public(member, r) for r in rows], cursor, response)
 
@@ -123,6 +125,7 @@ async def get_mapping(
     member_service: MemberServiceCode,
     response: Response,
 ) -> MappingPublic:
+    """The mapping of one member service; 404 when it maps nowhere."""
     row = await service.get(session, member, member_service)
     response.headers["ETag"] = service.etag(row)
     return _public(member, row)
@@ -163,6 +166,7 @@ async def delete_mapping(
     member_service: MemberServiceCode,
     if_match: IfMatch = None,
 ) -> MappingDeleted:
+    """Remove the mapping of one member service; the services themselves stay."""
     await service.delete_one(session, member, member_service, if_match)
     return MappingDeleted(member_service=member_service)
 

@@ -28,6 +28,7 @@ router = APIRouter(tags=["portals"], route_class=LookupRoute)
 async def list_members(
     portal: PortalDep, session: SessionDep, page: PageParams, response: Response
 ) -> Page[MemberPublic]:
+    """The portal's members, one page at a time."""
     rows, cursor = await service.list_page(session, portal, page.request)
     name = portal.instance.name
     return page.answer([MemberPublic.build(name, r.instance, r.joined_at) for r in rows], cursor, response)
@@ -57,6 +58,7 @@ async def add_member(
     responses=responses(401, 403, 404, 422),
 )
 async def get_member(member: MemberDep) -> MemberPublic:
+    """One member of the portal; 404 when the instance is not a member of it."""
     return MemberPublic.build(member.portal.instance.name, member.instance, member.joined_at)
 
 

@@ -27,6 +27,7 @@ KeyId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="API key id.
 async def list_partners(
     _: Master, session: SessionDep, page: PageParams, response: Response
 ) -> Page[PartnerPublic]:
+    """The partners, one page at a time. Master key only."""
     partners, cursor = await service.list_page(session, page.request)
     return page.answer([PartnerPublic.model_validate(p) for p in partners], cursor, response)
 
@@ -41,6 +42,8 @@ async def list_partners(
 async def create_partner(
     _: Master, session: SessionDep, body: PartnerCreate, response: Response
 ) -> PartnerPublic:
+    """Create a partner (master key only). It owns the instances and API keys created for it;
+    its first key comes from `POST /v1/partners/{partner_id}/api-keys`."""
     partner = await service.create(session, body.name)
     response.headers["Location"] = f"/v1/partners/{partner.id}"
     return PartnerPublic.model_validate(partner)
@@ -53,6 +56,7 @@ async def create_partner(
     responses=responses(401, 403, 404, 422),
 )
 async def get_partner(_: Master, session: SessionDep, partner_id: PartnerId) -> PartnerPublic:
+    """One partner. Master key only."""
     return PartnerPublic.model_validate(await service.require(session, partner_id))
 
 
@@ -65,6 +69,8 @@ async def get_partner(_: Master, session: SessionDep, partner_id: PartnerId) -> 
 async def list_api_keys(
     _: Master, session: SessionDep, partner_id: PartnerId, page: PageParams, response: Response
 ) -> Page[ApiKeyPublic]:
+    """The partner's API keys, revoked ones included, without the keys themselves: only their
+    `prefix`. Master key only."""
     keys, cursor = await service.list_keys_page(session, partner_id, page.request)
     return page.answer([service.key_public(key) for key in keys], cursor, response)
 
@@ -79,6 +85,8 @@ async def list_api_keys(
 async def create_api_key(
     _: Master, session: SessionDep, partner_id: PartnerId, body: ApiKeyCreate, response: Response
 ) -> ApiKeyCreated:
+    """Issue an API key for the partner (master key only), with the default scopes unless
+    `scopes` lists them. The key is in the answer once and never again (`Cache-Control: no-store`)."""
     row, plaintext = await service.create_key(session, partner_id, body)
     response.headers["Location"] = f"/v1/partners/{partner_id}/api-keys"
     response.headers["Cache-Control"] = "no-store"

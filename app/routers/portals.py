@@ -28,6 +28,7 @@ router = APIRouter(tags=["portals"], route_class=LookupRoute)
 async def list_portals(
     principal: InstancesRead, session: SessionDep, page: PageParams, response: Response
 ) -> Page[PortalPublic]:
+    """The portals the key can see, each with its readiness and its number of members."""
     rows, cursor = await service.list_page(session, principal, page.request)
     items = [
         PortalPublic.build(
@@ -67,6 +68,7 @@ async def promote_portal(
     responses=responses(401, 403, 404, 422),
 )
 async def get_portal(portal: PortalDep, response: Response) -> PortalPublic:
+    """One portal: whether it is ready to take members, what it still lacks, and its member count."""
     instance, facts = portal.instance, portal.facts
     response.headers["ETag"] = service.etag(instance, facts.member_count)
     unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)

@@ -46,6 +46,8 @@ async def list_services(
         bool | None, Query(description="Only services that are (or are not) part of a mapping.")
     ] = None,
 ) -> Page[ServicePublic]:
+    """The instance's services, one page at a time; search code and name with `q`, filter by
+    `web_enabled` and by whether a mapping uses them (`mapped`)."""
     where = ServiceFilter(q, web_enabled, mapped)
     rows, cursor = await service.list_page(session, instance, page.request, where)
     return page.answer([ServicePublic.build(r.service, r.mapped_to) for r in rows], cursor, response)
@@ -61,6 +63,7 @@ async def list_services(
 async def create_service(
     instance: InstanceToWrite, session: SessionDep, body: ServiceCreate, response: Response
 ) -> ServicePublic:
+    """Add a service to the instance. 409 when its code is taken."""
     created = await service.create(session, instance, body)
     response.headers["Location"] = f"/v1/instances/{instance.name}/services/{created.code}"
     response.headers["ETag"] = service.etag(created)
@@ -146,6 +149,7 @@ async def import_services(
     responses=responses(401, 403, 404, 422),
 )
 async def get_service(found: ServiceDep, response: Response) -> ServicePublic:
+    """One service, with the portal service it maps to when the instance is a member."""
     response.headers["ETag"] = service.etag(found.service)
     return ServicePublic.build(found.service, found.mapped_to)
 

@@ -24,6 +24,7 @@ router = APIRouter(tags=["settings"], route_class=LookupRoute)
     responses=responses(401, 403, 404, 422),
 )
 async def get_settings(instance: InstanceDep, session: SessionDep, response: Response) -> SettingsMap:
+    """Every setting of the instance, as one map of key to value, with an `ETag` over the whole map."""
     settings = await service.get_all(session, instance)
     response.headers["ETag"] = service.map_etag(settings)
     return SettingsMap(settings)
@@ -59,6 +60,7 @@ async def patch_settings(
 async def get_setting(
     instance: InstanceDep, session: SessionDep, key: SettingKey, response: Response
 ) -> SettingPublic:
+    """One setting; 404 when the key is not set. Its `ETag` goes in `If-Match` to change it."""
     value = await service.get_one(session, instance, key)
     response.headers["ETag"] = service.item_etag(key, value) or ""
     return SettingPublic(key=key, value=value)
@@ -102,5 +104,6 @@ async def delete_setting(
     key: SettingKey,
     if_match: IfMatch = None,
 ) -> Response:
+    """Remove one setting; 404 when the key is not set. `portalInstanceName` obeys invariants 2 and 3."""
     await service.delete_one(session, instance, key, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -76,6 +76,7 @@ FiltersDep = Annotated[Filters, Depends(filters)]
 async def list_resources(
     instance: SyncedInstance, session: SessionDep, page: PageParams, response: Response
 ) -> Page[ResourcePublic]:
+    """The resources (the agendas of GESDENT) the sync imported for the instance."""
     resources, cursor = await service.resources(session, instance, page.request)
     return page.answer([ResourcePublic.build(r) for r in resources], cursor, response)
 

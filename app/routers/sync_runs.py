@@ -75,6 +75,7 @@ async def list_sync_runs(
     responses=responses(401, 403, 404, 422),
 )
 async def get_sync_run(principal: SyncRead, session: SessionDep, run_id: RunId) -> SyncRunPublic:
+    """One sync run: its state, its counts per stream and, when it failed, why."""
     found = await service.get(session, principal, run_id)
     return SyncRunPublic.build(found.run, found.instance)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Request, Response, status
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
@@ -21,8 +21,8 @@ router = APIRouter(tags=["sync"])
 
 class ChangeNotification(BaseModel):
     type: Literal["data.changed"]
-    db_name: InstanceName
-    streams: list[NotifiedStream] | None = None
+    db_name: InstanceName = Field(examples=["tt_clinic_north"])
+    streams: list[NotifiedStream] | None = Field(None, examples=[["reservations", "availability"]])
 
 
 class WebhookAnswer(BaseModel):

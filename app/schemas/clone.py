@@ -20,18 +20,27 @@ DEFAULT_INCLUDE = [CloneInclude.settings, CloneInclude.communications, CloneIncl
 
 
 class CloneRequest(Input):
-    name: InstanceName = Field(description="Name (database name) of the new instance.")
-    display_name: DisplayName | None = Field(None, description="Defaults to the source's display name.")
-    member_code: MemberCode | None = Field(None, description="Membership code of the new centre.")
+    name: InstanceName = Field(
+        examples=["tt_clinic_east"], description="Name (database name) of the new instance."
+    )
+    display_name: DisplayName | None = Field(
+        None, examples=["Clinic East"], description="Defaults to the source's display name."
+    )
+    member_code: MemberCode | None = Field(
+        None, examples=["E01"], description="Membership code of the new centre."
+    )
     include: list[CloneInclude] = Field(
         default_factory=lambda: list(DEFAULT_INCLUDE),
         max_length=5,
+        examples=[["settings", "communications", "services"]],
         description="What to copy. Settings never include portalInstanceName. `gesdent` copies the "
         "connection rules without resource IDs, disabled until completed; `gesdent_credentials` adds "
         "the passwords.",
     )
     join_portal: StrictBool = Field(
-        False, description="Attach the clone to the source's portal and copy its mappings by service code."
+        False,
+        examples=[True],
+        description="Attach the clone to the source's portal and copy its mappings by service code.",
     )
 
 

@@ -7,10 +7,12 @@ from app.schemas.common import Input, Output
 
 
 class CommunicationsPut(Input):
-    enabled: StrictBool = Field(description="General switch for all automatic SMS, voice and e-mail.")
-    sms: StrictBool | None = Field(None, description="Omitted: unchanged.")
-    voice: StrictBool | None = Field(None, description="Omitted: unchanged.")
-    email: StrictBool | None = Field(None, description="Omitted: unchanged.")
+    enabled: StrictBool = Field(
+        examples=[False], description="General switch for all automatic SMS, voice and e-mail."
+    )
+    sms: StrictBool | None = Field(None, examples=[False], description="Omitted: unchanged.")
+    voice: StrictBool | None = Field(None, examples=[False], description="Omitted: unchanged.")
+    email: StrictBool | None = Field(None, examples=[True], description="Omitted: unchanged.")
 
 
 class CommunicationsPublic(Output):

@@ -15,8 +15,10 @@ Password = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(si
 class CredentialIn(Input):
     """Kept exactly as given, spaces included."""
 
-    username: Username
-    password: Password | None = Field(None, description="Omit to keep the stored password.")
+    username: Username = Field(examples=["digest"])
+    password: Password | None = Field(
+        None, examples=["wOPn7rKd2"], description="Omit to keep the stored password."
+    )
 
 
 class CredentialsIn(Input):
@@ -25,9 +27,9 @@ class CredentialsIn(Input):
     whitespace around the username and around the password is removed (`"digest: wOPn…"` is user
     `digest`). A password that really starts or ends with a space needs the object form."""
 
-    users: CredentialIn | str
-    reservations: CredentialIn | str
-    availability: CredentialIn | str
+    users: CredentialIn | str = Field(examples=["digest:wOPn7rKd2"])
+    reservations: CredentialIn | str = Field(examples=["digest:wOPn7rKd2"])
+    availability: CredentialIn | str = Field(examples=["digest:wOPn7rKd2"])
 
     @field_validator(*FAMILIES, mode="before")
     @classmethod
@@ -58,11 +60,25 @@ class GesdentPut(Input):
         "from the procedure. Case is forgiven; repeats are dropped.",
         examples=[["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"]],
     )
-    credentials: CredentialsIn
-    enabled: StrictBool = True
-    interval_minutes: StrictInt = Field(15, ge=1, le=1440, description="Minutes between scheduled runs.")
-    window_days: StrictInt = Field(14, ge=1, le=180, description="Days of availability to import.")
-    rotate_webhook_secret: StrictBool = Field(False, description="Issue a new webhook secret (shown once).")
+    credentials: CredentialsIn = Field(
+        examples=[
+            {
+                "users": "digest:wOPn7rKd2",
+                "reservations": "digest:wOPn7rKd2",
+                "availability": "digest:wOPn7rKd2",
+            }
+        ]
+    )
+    enabled: StrictBool = Field(True, examples=[True])
+    interval_minutes: StrictInt = Field(
+        15, ge=1, le=1440, examples=[15], description="Minutes between scheduled runs."
+    )
+    window_days: StrictInt = Field(
+        14, ge=1, le=180, examples=[14], description="Days of availability to import."
+    )
+    rotate_webhook_secret: StrictBool = Field(
+        False, examples=[False], description="Issue a new webhook secret (shown once)."
+    )
 
     @property
     def resource_id_list(self) -> list[str]:

@@ -16,9 +16,11 @@ class InstanceKind(StrEnum):
 
 
 class InstanceCreate(Input):
-    name: InstanceName
-    display_name: DisplayName | None = Field(None, description="Defaults to the name.")
-    member_code: MemberCode | None = None
+    name: InstanceName = Field(examples=["tt_clinic_north"])
+    display_name: DisplayName | None = Field(
+        None, examples=["Clinic North"], description="Defaults to the name."
+    )
+    member_code: MemberCode | None = Field(None, examples=["N01"])
 
 
 # The body of a promotion and of a new membership: an instance, by name.
@@ -27,20 +29,22 @@ class InstanceRef(Input):
 
 
 class InstanceUpdate(Input):
-    display_name: DisplayName | None = Field(None, description="Cannot be null.")
-    member_code: MemberCode | None = Field(None, description="null removes it.")
+    display_name: DisplayName | None = Field(None, examples=["Clinic North"], description="Cannot be null.")
+    member_code: MemberCode | None = Field(None, examples=["N01"], description="null removes it.")
 
 
 class InstancePublic(Output):
-    name: str
-    display_name: str
-    member_code: str | None
-    kind: InstanceKind
-    portal: str | None = Field(description="For a member: the portal it belongs to.")
-    cloned_from: str | None
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
+    name: str = Field(examples=["tt_clinic_north"])
+    display_name: str = Field(examples=["Clinic North"])
+    member_code: str | None = Field(examples=["N01"])
+    kind: InstanceKind = Field(examples=["member"])
+    portal: str | None = Field(
+        examples=["tt_portal_sanitas"], description="For a member: the portal it belongs to."
+    )
+    cloned_from: str | None = Field(examples=[None])
+    version: int = Field(examples=[1])
+    created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
+    updated_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
     @classmethod
     def build(cls, instance: Instance, facts: InstanceFacts) -> InstancePublic:

@@ -16,13 +16,13 @@ class MappingTarget(Input):
 
 
 class MappingPublic(Output):
-    portal: str
-    member: str
-    member_service: str
-    member_service_name: str
-    portal_service: str
-    portal_service_name: str
-    created_at: Timestamp
+    portal: str = Field(examples=["tt_portal_sanitas"])
+    member: str = Field(examples=["tt_clinic_north"])
+    member_service: str = Field(examples=["LIMP"])
+    member_service_name: str = Field(examples=["Limpieza"])
+    portal_service: str = Field(examples=["LIMP"])
+    portal_service_name: str = Field(examples=["Limpieza dental"])
+    created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
 
 class MappingsReplaced(Output):

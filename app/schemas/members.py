@@ -7,11 +7,11 @@ from app.schemas.common import Output, Timestamp
 
 
 class MemberPublic(Output):
-    portal: str
-    name: str
-    display_name: str
-    member_code: str | None
-    joined_at: Timestamp
+    portal: str = Field(examples=["tt_portal_sanitas"])
+    name: str = Field(examples=["tt_clinic_north"])
+    display_name: str = Field(examples=["Clinic North"])
+    member_code: str | None = Field(examples=["N01"])
+    joined_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
     @classmethod
     def build(cls, portal: str, member: Instance, joined_at: object) -> MemberPublic:

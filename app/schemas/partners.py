@@ -7,20 +7,21 @@ from app.schemas.common import DisplayName, Input, Label, Output, Timestamp
 
 
 class PartnerCreate(Input):
-    name: DisplayName
+    name: DisplayName = Field(examples=["Sanitas"])
 
 
 class PartnerPublic(Output):
-    id: str
-    name: str
-    created_at: Timestamp
+    id: str = Field(examples=["0b7f6a52-3c1e-4d8a-9f2b-6e4c1d7a8b90"])
+    name: str = Field(examples=["Sanitas"])
+    created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
 
 class ApiKeyCreate(Input):
-    name: Label = "default"
+    name: Label = Field("default", examples=["agenda sync"])
     scopes: list[Scope] | None = Field(
         None,
         min_length=1,
+        examples=[["instances:read", "sync:read", "sync:run"]],
         description="Scopes of the key. Default: every scope except `patients:read` and `keys:write`.",
     )
 

@@ -9,15 +9,15 @@ from app.schemas.common import Output
 
 class RequirementPublic(Output):
     code: str = Field(examples=["communications-enabled"])
-    message: str
+    message: str = Field(examples=["the general switch for automatic SMS, voice and e-mail must be off"])
 
 
 class PortalPublic(Output):
-    name: str
-    display_name: str
-    ready: bool = Field(description="True when the portal can take members.")
+    name: str = Field(examples=["tt_portal_sanitas"])
+    display_name: str = Field(examples=["Sanitas portal"])
+    ready: bool = Field(examples=[True], description="True when the portal can take members.")
     unmet_requirements: list[RequirementPublic]
-    member_count: int
+    member_count: int = Field(examples=[2])
 
     @classmethod
     def build(cls, instance: Instance, unmet: list[Requirement], member_count: int) -> PortalPublic:

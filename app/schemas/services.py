@@ -67,31 +67,33 @@ PriceOut = Annotated[
 
 class ServiceCreate(Input):
     code: ServiceCode
-    name: Label
+    name: Label = Field(examples=["Limpieza dental"])
     duration_minutes: Duration
     price: PriceIn | None = None
-    web_enabled: StrictBool = Field(False, description="Bookable online (the Web column's green bullet).")
+    web_enabled: StrictBool = Field(
+        False, examples=[True], description="Bookable online (the Web column's green bullet)."
+    )
 
 
 class ServiceUpdate(Input):
-    name: Label | None = None
+    name: Label | None = Field(None, examples=["Limpieza dental"])
     duration_minutes: Duration | None = None
     price: PriceIn | None = Field(None, description="null removes the price.")
-    web_enabled: StrictBool | None = None
+    web_enabled: StrictBool | None = Field(None, examples=[True])
 
 
 class ServicePublic(Output):
-    code: str
-    name: str
-    duration_minutes: int
-    price: PriceOut | None
-    web_enabled: bool
+    code: str = Field(examples=["LIMP"])
+    name: str = Field(examples=["Limpieza dental"])
+    duration_minutes: int = Field(examples=[30])
+    price: PriceOut | None = Field(examples=[45.5])
+    web_enabled: bool = Field(examples=[True])
     mapped_to: str | None = Field(
-        description="For a member's service: the code of the portal service it maps to."
+        examples=["LIMP"], description="For a member's service: the code of the portal service it maps to."
     )
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
+    version: int = Field(examples=[1])
+    created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
+    updated_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
     @classmethod
     def build(cls, service: Service, mapped_to: str | None) -> ServicePublic:

@@ -17,13 +17,15 @@ class SettingsMap(RootModel[dict[str, str]]):
 class SettingsPatch(RootModel[dict[SettingKey, SettingValue | None]]):
     """JSON merge patch (RFC 7396): a string sets a key, null removes it, absent keys stay."""
 
-    root: dict[SettingKey, SettingValue | None] = Field(max_length=200)
+    root: dict[SettingKey, SettingValue | None] = Field(
+        max_length=200, examples=[{"portalInstanceName": "portal"}]
+    )
 
 
 class SettingPut(Input):
-    value: SettingValue
+    value: SettingValue = Field(examples=["portal"])
 
 
 class SettingPublic(Output):
-    key: str
-    value: str
+    key: str = Field(examples=["portalInstanceName"])
+    value: str = Field(examples=["portal"])

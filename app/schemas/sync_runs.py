@@ -14,7 +14,9 @@ Trigger = Literal["schedule", "manual", "webhook"]
 
 
 class SyncRunCreate(Input):
-    full_refresh: StrictBool = Field(False, description="Ignore the cursors and fetch everything again.")
+    full_refresh: StrictBool = Field(
+        False, examples=[False], description="Ignore the cursors and fetch everything again."
+    )
 
 
 class StreamCounts(Output):
