@@ -18,6 +18,7 @@ picked (`scope["route"]`) when the answer starts:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -59,7 +60,7 @@ class ConditionalGet:
                 if self._is_page(route):
                     vary_on(headers, "Accept")
                 if is_get and message["status"] == HTTPStatus.OK:
-                    if "etag" not in headers and getattr(route, "endpoint", None) in self.tagged_by_bytes:
+                    if "etag" not in headers and _endpoint(route) in self.tagged_by_bytes:
                         start = message
                         return
                     etag = headers.get("etag")
@@ -94,6 +95,12 @@ class ConditionalGet:
         if known is None:
             known = self._pages[id(route)] = is_page_route(route)
         return known
+
+
+def _endpoint(route: object) -> object:
+    """The function a route serves, through the wrappers that keep its signature (app/routers/lookups.py)."""
+    endpoint = getattr(route, "endpoint", None)
+    return inspect.unwrap(endpoint) if callable(endpoint) else None
 
 
 async def _not_modified(start: Message, send: Send) -> None:
