@@ -23,8 +23,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app $(TOOLS) tests bench
-	$(BIN)/ruff format --check app $(TOOLS) tests bench
+	$(BIN)/ruff check app $(TOOLS) tests bench tools
+	$(BIN)/ruff format --check app $(TOOLS) tests bench tools
 	$(BIN)/mypy app $(TOOLS) tests bench
 
 openapi: $(STAMP)

@@ -31,9 +31,10 @@ def main(argv):
             f"Portico needs Python 3.11+, and {sys.executable} is {version}; "
             "name another interpreter, e.g. make run PYTHON=python3.12"
         )
-    if len(argv) < 3:
+    try:
+        _, venv, stamp, *tools = argv
+    except ValueError:
         return "usage: python3 tools/bootstrap.py VENV STAMP [TOOL ...]"
-    venv, stamp, tools = argv[1], argv[2], argv[3:]
     inputs = list(INPUTS) + [os.path.join(tool, "pyproject.toml") for tool in tools]
     with open(venv.rstrip("/") + ".lock", "a") as lock:
         try:
@@ -76,13 +77,13 @@ def has_pip(python):
     if not os.access(python, os.X_OK):
         return False
     found = subprocess.run(
-        [python, "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [python, "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
     )
     return found.returncode == 0
 
 
 def run(*command):
-    result = subprocess.run(command)
+    result = subprocess.run(command, check=False)  # the failure is said below, in one line
     if result.returncode != 0:
         sys.exit(f"bootstrap: failed ({result.returncode}): {' '.join(command)}")
 
