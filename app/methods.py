@@ -17,6 +17,10 @@ does, and decides before the router:
   `HEAD` with a `GET` that only reads, and `OPTIONS`;
 - no route matches the path: the router answers (a 404, or a redirect of a trailing slash).
 
+A path is the resource of its most concrete routes, those with the fewest parameters, as OpenAPI
+matches concrete paths before templated ones: `/v1/instances/tt_x/services/export` is the export
+(`GET`), never the service `{code}` = `export`, although the router would serve `PATCH` there as one.
+
 A mount (static assets) takes any method here and answers its own 405.
 """
 
@@ -49,6 +53,7 @@ class _Route:
     methods: frozenset[str] | None  # None: a mount, or a route that takes any method
     page: bool  # a page for people: a browser gets its errors as a page
     reads_only: bool  # a GET that writes nothing, so HEAD may run it
+    parameters: int  # how many path parameters: the fewer, the more concrete
 
 
 def _routes(router: Router) -> list[_Route]:
@@ -59,12 +64,14 @@ def _routes(router: Router) -> list[_Route]:
         regex = getattr(context, "path_regex", None)
         methods = getattr(context, "methods", None)
         pattern = ".*" if regex is None else _NAMED_GROUP.sub("(?:", regex.pattern)
+        parameters = 0 if regex is None else len(_NAMED_GROUP.findall(regex.pattern))
         found.append(
             _Route(
                 regex=re.compile(pattern),
                 methods=frozenset(methods) if methods and regex is not None else None,
                 page=is_page_route(context),
                 reads_only=not writes_on_get(getattr(context, "endpoint", None)),
+                parameters=parameters,
             )
         )
     return found
@@ -91,20 +98,33 @@ class _RouteTable:
             for method in every
         }
         self.any_method = _Alternatives([r for r in routes if r.methods is None])
+        self.most_concrete = _Alternatives(sorted(routes, key=lambda route: route.parameters))
+
+    def route(self, method: str, path: str) -> _Route | None:
+        """The route the router would pick for `method` and `path`, unless a more concrete route
+        (another resource) has the path."""
+        route = self.by_method.get(method, self.any_method).first(path)
+        concrete = self.most_concrete.first(path)
+        if route is None or concrete is None or route.parameters > concrete.parameters:
+            return None
+        return route
 
     def serves(self, method: str, path: str) -> bool:
-        return self.by_method.get(method, self.any_method).first(path) is not None
+        return self.route(method, path) is not None
 
     def head_as_get(self, path: str) -> bool:
         """HEAD runs the GET route the router would pick, if that route only reads."""
-        route = self.by_method["GET"].first(path) if "GET" in self.by_method else None
+        route = self.route("GET", path)
         return route is not None and route.methods is not None and route.reads_only
 
     def allowed(self, path: str) -> tuple[list[str], bool] | None:
-        """Every method of the routes of `path` and whether one is a page; None: no route has it."""
+        """Every method of the most concrete routes of `path`, and whether one is a page; None: no
+        route has it."""
         matching = [route for route in self.routes if route.regex.fullmatch(path)]
         if not matching:
             return None
+        fewest = min(route.parameters for route in matching)
+        matching = [route for route in matching if route.parameters == fewest]
         methods = {method for route in matching for method in route.methods or ()}
         if "GET" in methods and self.head_as_get(path):
             methods.add("HEAD")

@@ -45,13 +45,33 @@ async def test_options_answers_allow_on_any_existing_path(anon):
     assert response.status_code == 204
     assert _allow(response) == INSTANCE_METHODS
     assert response.content == b""
-    # A path where GET, PATCH and DELETE of a service and POST of the import overlap.
-    both = await anon.options("/v1/instances/tt_whatever/services/import")
-    assert both.status_code == 204
-    assert _allow(both) == {"GET", "HEAD", "PATCH", "DELETE", "POST", "OPTIONS"}
+    # A path that also matches a templated one (`services/{code}`) is its own resource, as OpenAPI
+    # matches concrete paths first: `import` and `export` are no service's code.
+    imports = await anon.options("/v1/instances/tt_whatever/services/import")
+    assert imports.status_code == 204
+    assert _allow(imports) == {"POST", "OPTIONS"}
     # A path that does not exist stays a 404, whatever the method.
     assert_problem(await anon.options("/v1/nothing-here"), 404, "not-found")
     assert_problem(await anon.put("/v1/nothing-here"), 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", "/v1/instances/tt_any/services/export", {"GET", "HEAD", "OPTIONS"}),
+        ("DELETE", "/v1/instances/tt_any/services/export", {"GET", "HEAD", "OPTIONS"}),
+        ("GET", "/v1/instances/tt_any/services/import", {"POST", "OPTIONS"}),
+        ("HEAD", "/v1/instances/tt_any/services/import", {"POST", "OPTIONS"}),
+        ("DELETE", "/v1/instances/tt_any/services/import", {"POST", "OPTIONS"}),
+    ],
+)
+async def test_a_concrete_path_is_not_taken_by_a_templated_one(api, method, path, allowed):
+    # The router would have served these as the service `export` or `import` (a 404: no service can
+    # have a reserved code), and OPTIONS listed the methods of both paths, against the spec.
+    response = await api.request(method, path)
+    assert response.status_code == 405
+    assert _allow(response) == allowed
+    assert _allow(await api.options(path)) == allowed
 
 
 async def test_head_is_the_get_without_its_body(api):
