@@ -42,6 +42,13 @@ def _suggest_instance_name(value: str) -> str | None:
     return name if INSTANCE_NAME_RE.match(name) else None
 
 
+# The same rules as JSON Schema patterns, for the spec (text_problem enforces them, with messages):
+# a single line holds no C0 control character and no DEL; any text, no NUL. A lone surrogate is not a
+# Unicode character at all, which no pattern can say; JSON encoders do not produce one.
+SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+TEXT_PATTERN = r"^[^\x00]*$"
+
+
 def text_problem(value: str, *, single_line: bool) -> str | None:
     """Why `value` cannot be stored as text (NUL, lone surrogates, control characters), or None."""
     if "\x00" in value:

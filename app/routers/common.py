@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import Header, Path, Query
 from pydantic import BeforeValidator
 
-from app.domain.values import INSTANCE_NAME_INPUT_PATTERN, SERVICE_CODE_PATTERN, SETTING_KEY_PATTERN
+from app.domain.values import (
+    INSTANCE_NAME_INPUT_PATTERN,
+    SERVICE_CODE_PATTERN,
+    SETTING_KEY_PATTERN,
+    SINGLE_LINE_PATTERN,
+)
 from app.schemas.common import instance_name
 
 _PREFIX_NOTE = " The `tt_` prefix may be left out."
@@ -39,6 +44,6 @@ Cascade = Annotated[
 SearchText = Annotated[
     str | None,
     Query(
-        max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="Case-insensitive substring to look for."
+        max_length=100, pattern=SINGLE_LINE_PATTERN, description="Case-insensitive substring to look for."
     ),
 ]

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from app.domain.values import (
     INSTANCE_NAME_INPUT_PATTERN,
     LABEL_LENGTH,
+    SINGLE_LINE_PATTERN,
+    TEXT_PATTERN,
     canonical_instance_name,
     text_problem,
 )
@@ -52,10 +65,30 @@ InstanceName = Annotated[
     Field(pattern=INSTANCE_NAME_INPUT_PATTERN, examples=["tt_portal_sanitas"], description=NAME_DESCRIPTION),
     BeforeValidator(instance_name),
 ]
-Label = Annotated[str, Field(min_length=1, max_length=LABEL_LENGTH), AfterValidator(single_line)]
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """A pattern the spec states for a rule that a validator enforces with a message of its own
+    (pydantic's would quote the pattern back at the caller)."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema: dict[str, Any] = handler(schema)
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
+# Text that people write: one line without control characters, or any text without NUL bytes.
+SingleLine = Annotated[str, AfterValidator(single_line), Declared(SINGLE_LINE_PATTERN)]
+PlainText = Annotated[str, AfterValidator(plain_text), Declared(TEXT_PATTERN)]
+Label = Annotated[SingleLine, Field(min_length=1, max_length=LABEL_LENGTH)]
 DisplayName = Label
-MemberCode = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(single_line)]
-SettingValue = Annotated[str, Field(max_length=2000), AfterValidator(plain_text)]
+MemberCode = Annotated[SingleLine, Field(min_length=1, max_length=64)]
+SettingValue = Annotated[PlainText, Field(max_length=2000)]
 
 
 class Input(BaseModel):

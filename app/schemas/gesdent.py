@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from app.db.models import GesdentConnection
 from app.domain.gesdent import FAMILIES, split_credential, split_resource_ids
-from app.schemas.common import Input, Output, Timestamp, single_line
+from app.schemas.common import Input, Output, SingleLine, Timestamp
 
-Username = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
-Password = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(single_line)]
+Username = Annotated[SingleLine, Field(min_length=1, max_length=200)]
+Password = Annotated[SingleLine, Field(min_length=1, max_length=500)]
 
 
 class CredentialIn(Input):
@@ -49,7 +49,7 @@ ResourceIds = Annotated[
 
 
 class GesdentPut(Input):
-    base_url: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(single_line)] | None = Field(
+    base_url: Annotated[SingleLine, Field(min_length=1, max_length=500)] | None = Field(
         None,
         examples=["https://gesdent.clinica.example/api/"],
         description="This instance's GESDENT address. Omit (or null) to use the deployment's "

@@ -1,5 +1,7 @@
 """Value rules shared by every layer: instance names and text without control bytes."""
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,6 +9,8 @@ from hypothesis import strategies as st
 from app.domain.values import (
     INSTANCE_NAME_INPUT_PATTERN,
     INSTANCE_NAME_RE,
+    SINGLE_LINE_PATTERN,
+    TEXT_PATTERN,
     canonical_instance_name,
     text_problem,
 )
@@ -90,3 +94,16 @@ def test_text_problems_name_exactly_nul_lone_surrogates_and_control_characters(t
     control = any(ord(c) < 32 or ord(c) == 127 for c in text)
     assert (text_problem(text, single_line=False) is None) == ("\x00" not in text and not surrogate)
     assert (text_problem(text, single_line=True) is None) == (not control and not surrogate)
+
+
+def test_the_text_patterns_say_what_text_problem_enforces():
+    """The spec's patterns and the validators agree on every character (but lone surrogates, which
+    no JSON encoder produces and no pattern can name)."""
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        single_line = re.fullmatch(SINGLE_LINE_PATTERN, char) is not None
+        text = re.fullmatch(TEXT_PATTERN, char) is not None
+        assert single_line == (text_problem(char, single_line=True) is None), hex(code)
+        assert text == (text_problem(char, single_line=False) is None), hex(code)

@@ -1,0 +1,78 @@
+"""The spec and the server agree on what a request may hold: a body the spec's schema allows is taken,
+one it refuses is a 422. Each probe is a value on which they once disagreed (schemathesis found most);
+the schema's verdict is jsonschema_rs's, the validator schemathesis uses, on the served spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import create_instance
+
+
+@pytest.fixture(scope="module")
+def spec(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()
+
+
+def schema_allows(
+    spec: dict[str, Any], method: str, template: str, body: object, media_type: str = "application/json"
+) -> bool:
+    """Whether the request body schema of `method template` allows `body`."""
+    schema = spec["paths"][template][method.lower()]["requestBody"]["content"][media_type]["schema"]
+    validator = jsonschema_rs.Draft202012Validator({**schema, "components": spec["components"]})
+    return bool(validator.is_valid(body))
+
+
+async def assert_agree(
+    client: httpx.AsyncClient,
+    spec: dict[str, Any],
+    method: str,
+    template: str,
+    path: str,
+    *,
+    body: object,
+    media_type: str = "application/json",
+) -> httpx.Response:
+    """The server takes `body` (2xx) exactly when the spec's schema allows it (otherwise 422)."""
+    allowed = schema_allows(spec, method, template, body, media_type)
+    response = await client.request(method, path, json=body, headers={"Content-Type": media_type})
+    verdict = "allows" if allowed else "refuses"
+    assert response.is_success == allowed, f"the schema {verdict} {body!r}; the server: {response.text}"
+    if not allowed:
+        assert response.status_code == 422, response.text
+    return response
+
+
+# --- Text: one line without control characters, or any text without NUL ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "allowed"),
+    [
+        ("Clínica Ñ", True),
+        ("a\x85b", True),  # NEL, a C1 control: taken
+        ("a\x1fb", False),
+        ("a\tb", False),
+        ("a\x7fb", False),
+        ("two\nlines", False),
+    ],
+)
+async def test_a_label_is_one_line_without_control_characters(admin, api, spec, text, allowed):
+    partner = await assert_agree(admin, spec, "POST", "/v1/partners", "/v1/partners", body={"name": text})
+    assert partner.is_success == allowed
+    body = {"name": "tt_labelled", "display_name": text, "member_code": text}
+    await assert_agree(api, spec, "POST", "/v1/instances", "/v1/instances", body=body)
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("two\nlines\ttabbed", True), ("a\x00b", False)])
+async def test_a_setting_value_is_any_text_without_nul(api, spec, value, allowed):
+    await create_instance(api, "tt_set")
+    template, path = "/v1/instances/{name}/settings/{key}", "/v1/instances/tt_set/settings/note"
+    response = await assert_agree(api, spec, "PUT", template, path, body={"value": value})
+    assert response.is_success == allowed
