@@ -91,6 +91,16 @@ MemberCode = Annotated[SingleLine, Field(min_length=1, max_length=64)]
 SettingValue = Annotated[PlainText, Field(max_length=2000)]
 
 
+def _whole_number(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer in a JSON body: JSON has one number type, and to JSON Schema (so to the spec's clients)
+# 30.0 is the integer 30; a fraction, a string ("30") or a boolean is refused. WholeNumber goes last,
+# after the bounds: pydantic would write bounds put after a validator as unknown keywords (`ge`).
+WholeNumber = BeforeValidator(_whole_number)
+
+
 class Input(BaseModel):
     """Base of request bodies: unknown fields are an error, not silently dropped."""
 

@@ -6,7 +6,7 @@ from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from app.db.models import GesdentConnection
 from app.domain.gesdent import FAMILIES, split_credential, split_resource_ids
-from app.schemas.common import Input, Output, SingleLine, Timestamp
+from app.schemas.common import Input, Output, SingleLine, Timestamp, WholeNumber
 
 Username = Annotated[SingleLine, Field(min_length=1, max_length=200)]
 Password = Annotated[SingleLine, Field(min_length=1, max_length=500)]
@@ -70,11 +70,11 @@ class GesdentPut(Input):
         ]
     )
     enabled: StrictBool = Field(True, examples=[True])
-    interval_minutes: StrictInt = Field(
-        15, ge=1, le=1440, examples=[15], description="Minutes between scheduled runs."
+    interval_minutes: Annotated[StrictInt, Field(ge=1, le=1440), WholeNumber] = Field(
+        15, examples=[15], description="Minutes between scheduled runs."
     )
-    window_days: StrictInt = Field(
-        14, ge=1, le=180, examples=[14], description="Days of availability to import."
+    window_days: Annotated[StrictInt, Field(ge=1, le=180), WholeNumber] = Field(
+        14, examples=[14], description="Days of availability to import."
     )
     rotate_webhook_secret: StrictBool = Field(
         False, examples=[False], description="Issue a new webhook secret (shown once)."

@@ -23,7 +23,7 @@ from app.domain.values import (
     RESERVED_SERVICE_CODES,
     SERVICE_CODE_PATTERN,
 )
-from app.schemas.common import Input, Label, Output, Timestamp
+from app.schemas.common import Input, Label, Output, Timestamp, WholeNumber
 
 
 def _not_reserved(code: str) -> str:
@@ -35,7 +35,7 @@ def _not_reserved(code: str) -> str:
 ServiceCode = Annotated[
     str, Field(pattern=SERVICE_CODE_PATTERN, examples=["LIMP"]), AfterValidator(_not_reserved)
 ]
-Duration = Annotated[StrictInt, Field(ge=1, le=MAX_DURATION_MINUTES, examples=[30])]
+Duration = Annotated[StrictInt, Field(ge=1, le=MAX_DURATION_MINUTES, examples=[30]), WholeNumber]
 _PRICE_SCHEMA = {
     "type": "string",
     "pattern": PRICE_PATTERN,

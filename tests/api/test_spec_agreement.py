@@ -12,7 +12,7 @@ import jsonschema_rs
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import create_instance
+from tests.conftest import GESDENT_RULES, create_instance
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +76,33 @@ async def test_a_setting_value_is_any_text_without_nul(api, spec, value, allowed
     template, path = "/v1/instances/{name}/settings/{key}", "/v1/instances/tt_set/settings/note"
     response = await assert_agree(api, spec, "PUT", template, path, body={"value": value})
     assert response.is_success == allowed
+
+
+# --- Integers: JSON has one number type, and 30.0 is the integer 30 to JSON Schema ---------------------
+
+
+@pytest.mark.parametrize(
+    ("minutes", "allowed"),
+    [(30, True), (30.0, True), (30.5, False), ("30", False), (True, False)],
+)
+async def test_an_integer_is_any_whole_number(api, spec, minutes, allowed):
+    await create_instance(api, "tt_counted")
+    body = {"code": "LIMP", "name": "Limpieza", "duration_minutes": minutes}
+    template = "/v1/instances/{name}/services"
+    created = await assert_agree(api, spec, "POST", template, "/v1/instances/tt_counted/services", body=body)
+    if allowed:
+        assert created.json()["duration_minutes"] == 30
+        template += "/{code}"
+        patched = await assert_agree(
+            api,
+            spec,
+            "PATCH",
+            template,
+            "/v1/instances/tt_counted/services/LIMP",
+            body={"duration_minutes": 45.0},
+        )
+        assert patched.json()["duration_minutes"] == 45
+    rules = {**GESDENT_RULES, "interval_minutes": minutes, "window_days": 7.0}
+    await assert_agree(
+        api, spec, "PUT", "/v1/instances/{name}/gesdent", "/v1/instances/tt_counted/gesdent", body=rules
+    )
