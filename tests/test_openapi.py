@@ -103,3 +103,111 @@ def test_every_operation_but_the_probes_needs_a_bearer_key(spec: dict[str, Any])
         assert any(set(requirement) & bearer for requirement in security), (
             f"{label} has no bearer security requirement (security: {security})"
         )
+
+
+# JSON Schema 2020-12's keywords, and the few OpenAPI 3.1 adds. A constraint under any other name is
+# one that no validator or generator reads: pydantic writes bounds that come after a validator in an
+# `Annotated` as `ge` and `le`, which the server enforces but clients never hear of.
+SCHEMA_KEYWORDS = frozenset(
+    {
+        "$ref",
+        "$defs",
+        "$schema",
+        "$id",
+        "$comment",
+        "type",
+        "enum",
+        "const",
+        "format",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "items",
+        "prefixItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+        "propertyNames",
+        "required",
+        "dependentRequired",
+        "dependentSchemas",
+        "minProperties",
+        "maxProperties",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "contentMediaType",
+        "contentEncoding",
+        "contentSchema",
+        "discriminator",
+        "xml",
+        "externalDocs",
+        "example",
+    }
+)
+_SUBSCHEMA = ("items", "not", "additionalProperties", "propertyNames", "contains", "if", "then", "else")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+
+
+def _schemas(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every schema of the spec's components, parameters, bodies and responses, with where it is."""
+    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        yield f"components.schemas.{name}", schema
+    for path, method, operation in operations(spec):
+        label = f"{method} {path}"
+        for parameter in operation.get("parameters", []):
+            yield f"{label} parameter {parameter['name']}", parameter.get("schema", {})
+        bodies = [("request", operation.get("requestBody", {}))]
+        bodies += [(f"response {status}", response) for status, response in operation["responses"].items()]
+        for where, body in bodies:
+            for media_type, content in body.get("content", {}).items():
+                yield f"{label} {where} {media_type}", content.get("schema", {})
+            for header, declared in body.get("headers", {}).items():
+                yield f"{label} {where} header {header}", declared.get("schema", {})
+
+
+def _keywords(where: str, schema: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for keyword, value in schema.items():
+        yield where, keyword
+        if keyword in _SUBSCHEMA and isinstance(value, dict):
+            yield from _keywords(f"{where}.{keyword}", value)
+        elif keyword in _SUBSCHEMA_MAPS:
+            for name, sub in value.items():
+                yield from _keywords(f"{where}.{keyword}.{name}", sub)
+        elif keyword in ("allOf", "anyOf", "oneOf", "prefixItems"):
+            for index, sub in enumerate(value):
+                yield from _keywords(f"{where}.{keyword}[{index}]", sub)
+
+
+def test_every_schema_speaks_json_schema(spec: dict[str, Any]) -> None:
+    unknown = [
+        f"{where}: {keyword}"
+        for location, schema in _schemas(spec)
+        for where, keyword in _keywords(location, schema)
+        if keyword not in SCHEMA_KEYWORDS
+    ]
+    assert not unknown, "keywords no JSON Schema tool reads:\n" + "\n".join(unknown)
