@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, RootModel
+from pydantic import ConfigDict, Field, RootModel
 
 from app.domain.values import SETTING_KEY_PATTERN
 from app.schemas.common import Input, Output, SettingValue
@@ -17,6 +17,8 @@ class SettingsMap(RootModel[dict[str, str]]):
 class SettingsPatch(RootModel[dict[SettingKey, SettingValue | None]]):
     """JSON merge patch (RFC 7396): a string sets a key, null removes it, absent keys stay."""
 
+    # pydantic states the keys' pattern as patternProperties, which leaves other names free.
+    model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
     root: dict[SettingKey, SettingValue | None] = Field(
         max_length=200, examples=[{"portalInstanceName": "portal"}]
     )

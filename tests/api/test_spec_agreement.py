@@ -106,3 +106,24 @@ async def test_an_integer_is_any_whole_number(api, spec, minutes, allowed):
     await assert_agree(
         api, spec, "PUT", "/v1/instances/{name}/gesdent", "/v1/instances/tt_counted/gesdent", body=rules
     )
+
+
+# --- Settings: a merge patch holds setting keys only ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patch", "allowed"),
+    [
+        ({"colour": "blue", "note": None}, True),
+        ({"bad key": "blue"}, False),
+        ({"": "blue"}, False),
+        ({"1st": None}, False),
+        ({"colour": {"nested": "object"}}, False),
+    ],
+)
+async def test_a_settings_patch_holds_setting_keys_only(api, spec, patch, allowed):
+    await create_instance(api, "tt_patched")
+    template, path = "/v1/instances/{name}/settings", "/v1/instances/tt_patched/settings"
+    await assert_agree(
+        api, spec, "PATCH", template, path, body=patch, media_type="application/merge-patch+json"
+    )
