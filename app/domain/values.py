@@ -66,6 +66,8 @@ SERVICE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$"
 SERVICE_CODE_RE = re.compile(SERVICE_CODE_PATTERN)
 # Words that follow /services/ in URLs of their own; a service cannot take them as its code.
 RESERVED_SERVICE_CODES = frozenset({"import", "export"})
+# The same, as the spec says it beside SERVICE_CODE_PATTERN.
+NOT_RESERVED_SERVICE_CODE = {"not": {"enum": sorted(RESERVED_SERVICE_CODES)}}
 MAX_DURATION_MINUTES = 1440
 MAX_PRICE = 99_999_999
 PRICE_DECIMALS = 2  # cents

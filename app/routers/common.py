@@ -9,6 +9,7 @@ from pydantic import BeforeValidator
 
 from app.domain.values import (
     INSTANCE_NAME_INPUT_PATTERN,
+    NOT_RESERVED_SERVICE_CODE,
     SERVICE_CODE_PATTERN,
     SETTING_KEY_PATTERN,
     SINGLE_LINE_PATTERN,
@@ -32,7 +33,13 @@ MemberPath = Annotated[
     Path(pattern=INSTANCE_NAME_INPUT_PATTERN, description="Name of the member instance." + _PREFIX_NOTE),
     BeforeValidator(instance_name),
 ]
-ServiceCodePath = Annotated[str, Path(pattern=SERVICE_CODE_PATTERN, description="Service code.")]
+# `import` and `export` in its place are other paths (/services/import, /services/export).
+ServiceCodePath = Annotated[
+    str,
+    Path(
+        pattern=SERVICE_CODE_PATTERN, description="Service code.", json_schema_extra=NOT_RESERVED_SERVICE_CODE
+    ),
+]
 SettingKeyPath = Annotated[str, Path(pattern=SETTING_KEY_PATTERN, description="Setting key.")]
 IfMatch = Annotated[
     str | None,
@@ -43,7 +50,5 @@ Cascade = Annotated[
 ]
 SearchText = Annotated[
     str | None,
-    Query(
-        max_length=100, pattern=SINGLE_LINE_PATTERN, description="Case-insensitive substring to look for."
-    ),
+    Query(max_length=100, pattern=SINGLE_LINE_PATTERN, description="Case-insensitive substring to look for."),
 ]

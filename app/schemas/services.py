@@ -17,6 +17,7 @@ from app.db.models import Service
 from app.domain.values import (
     MAX_DURATION_MINUTES,
     MAX_PRICE,
+    NOT_RESERVED_SERVICE_CODE,
     PRICE_DECIMALS,
     PRICE_PATTERN,
     PRICE_RE,
@@ -33,7 +34,9 @@ def _not_reserved(code: str) -> str:
 
 
 ServiceCode = Annotated[
-    str, Field(pattern=SERVICE_CODE_PATTERN, examples=["LIMP"]), AfterValidator(_not_reserved)
+    str,
+    Field(pattern=SERVICE_CODE_PATTERN, examples=["LIMP"], json_schema_extra=NOT_RESERVED_SERVICE_CODE),
+    AfterValidator(_not_reserved),
 ]
 Duration = Annotated[StrictInt, Field(ge=1, le=MAX_DURATION_MINUTES, examples=[30]), WholeNumber]
 _PRICE_SCHEMA = {

@@ -127,3 +127,22 @@ async def test_a_settings_patch_holds_setting_keys_only(api, spec, patch, allowe
     await assert_agree(
         api, spec, "PATCH", template, path, body=patch, media_type="application/merge-patch+json"
     )
+
+
+# --- Service codes: `import` and `export` are words of the URLs, no service's code ----------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "allowed"), [("Import", True), ("exports", True), ("import", False), ("export", False)]
+)
+async def test_a_service_code_is_not_a_reserved_word(api, spec, code, allowed):
+    await create_instance(api, "tt_coded")
+    body = {"code": code, "name": "Limpieza", "duration_minutes": 30}
+    await assert_agree(
+        api, spec, "POST", "/v1/instances/{name}/services", "/v1/instances/tt_coded/services", body=body
+    )
+    for method, operation in spec["paths"]["/v1/instances/{name}/services/{code}"].items():
+        # /services/import and /services/export are other paths: the spec must not send the code there.
+        [parameter] = [p for p in operation["parameters"] if p["name"] == "code"]
+        validator = jsonschema_rs.Draft202012Validator(parameter["schema"])
+        assert validator.is_valid(code) == allowed, (method, code)
