@@ -101,6 +101,15 @@ def _whole_number(value: object) -> object:
 WholeNumber = BeforeValidator(_whole_number)
 
 
+def not_nullable(schema: dict[str, Any]) -> None:
+    """The `json_schema_extra` of an update's field that may be left out but not set to null (the
+    service answers a 422 for null): its schema without the null branch and the null default."""
+    branches = [branch for branch in schema.pop("anyOf") if branch != {"type": "null"}]
+    [kept] = branches
+    schema.update(kept)
+    schema.pop("default", None)
+
+
 class Input(BaseModel):
     """Base of request bodies: unknown fields are an error, not silently dropped."""
 

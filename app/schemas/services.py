@@ -24,7 +24,7 @@ from app.domain.values import (
     RESERVED_SERVICE_CODES,
     SERVICE_CODE_PATTERN,
 )
-from app.schemas.common import Input, Label, Output, Timestamp, WholeNumber
+from app.schemas.common import Input, Label, Output, Timestamp, WholeNumber, not_nullable
 
 
 def _not_reserved(code: str) -> str:
@@ -79,10 +79,10 @@ class ServiceCreate(Input):
 
 
 class ServiceUpdate(Input):
-    name: Label | None = Field(None, examples=["Limpieza dental"])
-    duration_minutes: Duration | None = None
+    name: Label | None = Field(None, examples=["Limpieza dental"], json_schema_extra=not_nullable)
+    duration_minutes: Duration | None = Field(None, json_schema_extra=not_nullable)
     price: PriceIn | None = Field(None, description="null removes the price.")
-    web_enabled: StrictBool | None = Field(None, examples=[True])
+    web_enabled: StrictBool | None = Field(None, examples=[True], json_schema_extra=not_nullable)
 
 
 class ServicePublic(Output):
