@@ -9,7 +9,6 @@ from pydantic import BeforeValidator
 
 from app.domain.values import (
     INSTANCE_NAME_INPUT_PATTERN,
-    NOT_RESERVED_SERVICE_CODE,
     SERVICE_CODE_PATTERN,
     SETTING_KEY_PATTERN,
     SINGLE_LINE_PATTERN,
@@ -33,13 +32,10 @@ MemberPath = Annotated[
     Path(pattern=INSTANCE_NAME_INPUT_PATTERN, description="Name of the member instance." + _PREFIX_NOTE),
     BeforeValidator(instance_name),
 ]
-# `import` and `export` in its place are other paths (/services/import, /services/export).
-ServiceCodePath = Annotated[
-    str,
-    Path(
-        pattern=SERVICE_CODE_PATTERN, description="Service code.", json_schema_extra=NOT_RESERVED_SERVICE_CODE
-    ),
-]
+# No `not: {enum: [import, export]}` here, unlike a code in a body: OpenAPI matches the concrete paths
+# /services/import and /services/export first, so {code} never is one of them; and a tool that sends
+# them as invalid codes reaches the import and the export, not this route.
+ServiceCodePath = Annotated[str, Path(pattern=SERVICE_CODE_PATTERN, description="Service code.")]
 SettingKeyPath = Annotated[str, Path(pattern=SETTING_KEY_PATTERN, description="Setting key.")]
 IfMatch = Annotated[
     str | None,

@@ -141,44 +141,4 @@ async def test_a_service_code_is_not_a_reserved_word(api, spec, code, allowed):
     await assert_agree(
         api, spec, "POST", "/v1/instances/{name}/services", "/v1/instances/tt_coded/services", body=body
     )
-    for method, operation in spec["paths"]["/v1/instances/{name}/services/{code}"].items():
-        # /services/import and /services/export are other paths: the spec must not send the code there.
-        [parameter] = [p for p in operation["parameters"] if p["name"] == "code"]
-        validator = jsonschema_rs.Draft202012Validator(parameter["schema"])
-        assert validator.is_valid(code) == allowed, (method, code)
 
-
-# --- Updates: a field that may be left out is not always one that may be null --------------------------
-
-
-@pytest.mark.parametrize(
-    ("body", "allowed"),
-    [
-        ({"member_code": None}, True),
-        ({"display_name": "Clinic"}, True),
-        ({"display_name": None}, False),
-    ],
-)
-async def test_an_instance_update_nulls_what_may_be_null(api, spec, body, allowed):
-    await create_instance(api, "tt_nulled", member_code="N1")
-    await assert_agree(api, spec, "PATCH", "/v1/instances/{name}", "/v1/instances/tt_nulled", body=body)
-
-
-@pytest.mark.parametrize(
-    ("body", "allowed"),
-    [
-        ({"price": None}, True),
-        ({"name": "Limpieza"}, True),
-        ({"name": None}, False),
-        ({"duration_minutes": None}, False),
-        ({"web_enabled": None}, False),
-    ],
-)
-async def test_a_service_update_nulls_what_may_be_null(api, spec, body, allowed):
-    await create_instance(api, "tt_nulled")
-    created = await api.post(
-        "/v1/instances/tt_nulled/services", json={"code": "LIMP", "name": "L", "duration_minutes": 30}
-    )
-    assert created.status_code == 201, created.text
-    template, path = "/v1/instances/{name}/services/{code}", "/v1/instances/tt_nulled/services/LIMP"
-    await assert_agree(api, spec, "PATCH", template, path, body=body)
