@@ -93,9 +93,9 @@ async def update(
     session: AsyncSession, instance: Instance, data: InstanceUpdate, if_match: str | None
 ) -> rules.InstanceFacts:
     """Change the instance (loaded locked by the route); returns its facts after the change."""
-    check_if_match(if_match, etag(instance, await repo.facts(session, instance)))
     changes = data.model_dump(exclude_unset=True)
-    reject_nulls(changes, ["display_name"])
+    reject_nulls(changes, ["display_name"])  # an invalid body is a 422 whatever its If-Match
+    check_if_match(if_match, etag(instance, await repo.facts(session, instance)))
     if apply(instance, changed_fields(instance, changes)):
         await session.flush()
     return await repo.facts(session, instance)

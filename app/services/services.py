@@ -69,9 +69,9 @@ async def update(
 ) -> Service:
     """Change a service (its instance loaded locked by the route)."""
     service = found.service
-    check_if_match(if_match, etag(service))
     changes = data.model_dump(exclude_unset=True)
-    reject_nulls(changes, ["name", "duration_minutes", "web_enabled"])
+    reject_nulls(changes, ["name", "duration_minutes", "web_enabled"])  # a 422 whatever its If-Match
+    check_if_match(if_match, etag(service))
     if apply(service, changed_fields(service, changes)):
         await session.flush()
     return service

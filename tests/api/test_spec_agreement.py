@@ -142,3 +142,16 @@ async def test_a_service_code_is_not_a_reserved_word(api, spec, code, allowed):
         api, spec, "POST", "/v1/instances/{name}/services", "/v1/instances/tt_coded/services", body=body
     )
 
+
+async def test_an_invalid_update_is_a_422_whatever_its_if_match(api):
+    # An invalid body is refused as such before its precondition is read, null included.
+    await create_instance(api, "tt_nulled")
+    stale = {"If-Match": '"stale"'}
+    response = await api.patch("/v1/instances/tt_nulled", json={"display_name": None}, headers=stale)
+    assert response.status_code == 422, response.text
+    created = await api.post(
+        "/v1/instances/tt_nulled/services", json={"code": "L", "name": "L", "duration_minutes": 30}
+    )
+    assert created.status_code == 201, created.text
+    response = await api.patch("/v1/instances/tt_nulled/services/L", json={"name": None}, headers=stale)
+    assert response.status_code == 422, response.text
