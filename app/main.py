@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import cors
+from app import cors, openapi_links
 from app.compression import Compression
 from app.conditional import ConditionalGet
 from app.config import Settings
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    openapi_links.install(app)
     for module in (
         health,
         partners,
