@@ -143,6 +143,42 @@ async def test_a_service_code_is_not_a_reserved_word(api, spec, code, allowed):
     )
 
 
+# --- Updates: a field that may be left out is not always one that may be null --------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "allowed"),
+    [
+        ({"member_code": None}, True),
+        ({"display_name": "Clinic"}, True),
+        ({"display_name": None}, False),
+    ],
+)
+async def test_an_instance_update_nulls_what_may_be_null(api, spec, body, allowed):
+    await create_instance(api, "tt_nulled", member_code="N1")
+    await assert_agree(api, spec, "PATCH", "/v1/instances/{name}", "/v1/instances/tt_nulled", body=body)
+
+
+@pytest.mark.parametrize(
+    ("body", "allowed"),
+    [
+        ({"price": None}, True),
+        ({"name": "Limpieza"}, True),
+        ({"name": None}, False),
+        ({"duration_minutes": None}, False),
+        ({"web_enabled": None}, False),
+    ],
+)
+async def test_a_service_update_nulls_what_may_be_null(api, spec, body, allowed):
+    await create_instance(api, "tt_nulled")
+    created = await api.post(
+        "/v1/instances/tt_nulled/services", json={"code": "LIMP", "name": "L", "duration_minutes": 30}
+    )
+    assert created.status_code == 201, created.text
+    template, path = "/v1/instances/{name}/services/{code}", "/v1/instances/tt_nulled/services/LIMP"
+    await assert_agree(api, spec, "PATCH", template, path, body=body)
+
+
 async def test_an_invalid_update_is_a_422_whatever_its_if_match(api):
     # An invalid body is refused as such before its precondition is read, null included.
     await create_instance(api, "tt_nulled")
