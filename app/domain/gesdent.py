@@ -11,6 +11,7 @@ from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from app.domain.addresses import forbidden_address, parse_address
+from app.domain.gesdent_patterns import BASE_URL_PATTERN, MAX_LISTED
 
 # The streams of an import run, in the order it imports them. Each reads the endpoint family of
 # its name, so the two share one list.
@@ -33,6 +34,8 @@ CREDENTIAL_OF: dict[Endpoint, Family] = {
 }
 
 RESOURCE_ID_RE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
+# As written: ASCII letters of either case (str.upper() would make "\u00df-1" SS-1, "\u0131-1" I-1).
+_WRITTEN_ID_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
 MAX_RESOURCES = 50
 
 # How long each field GESDENT sends may be as Portico keeps it: the lengths of the gesdent_* columns
@@ -79,8 +82,9 @@ def normalise_resource_ids(values: list[str]) -> tuple[list[str], list[str]]:
     ids: list[str] = []
     problems: list[str] = []
     for index, value in enumerate(values):
-        normalised = value.strip().upper()
-        if not RESOURCE_ID_RE.match(normalised) or len(normalised) > ID_LENGTH:
+        written = value.strip()
+        normalised = written.upper()
+        if not _WRITTEN_ID_RE.fullmatch(written) or len(normalised) > ID_LENGTH:
             problems.append(
                 f"resource_ids[{index}]: {value!r} is not a GESDENT resource ID (e.g. EJEJQKV5-ETREAXNR)"
             )
@@ -112,6 +116,12 @@ def split_resource_ids(text: str) -> list[str]:
     return [part for part in _RESOURCE_ID_SEPARATORS.split(text) if part]
 
 
+def listed_ids_problem(text: str) -> str | None:
+    """Why one string of resource IDs lists too many (repeats included: a pattern cannot tell them)."""
+    listed = len(split_resource_ids(text))
+    return f"resource_ids: at most {MAX_LISTED} IDs in one string ({listed})" if listed > MAX_LISTED else None
+
+
 def base_url_problem(url: str) -> str | None:  # noqa: PLR0911 (one return per rule, in order)
     """Why `url` cannot be a GESDENT base URL (scheme, host, credentials, query), or None."""
     if " " in url or not url.isprintable():  # urlsplit would pass them; the requests would go astray
@@ -130,6 +140,20 @@ def base_url_problem(url: str) -> str | None:  # noqa: PLR0911 (one return per r
     if "?" in url or "#" in url:  # an empty one too: "https://g/?" would be stored as "https://g/?/"
         return "must not have a query or fragment"
     return None
+
+
+_BASE_URL_RE = re.compile(BASE_URL_PATTERN)
+
+
+def base_url_form_problem(url: str) -> str | None:
+    """Why `url`, which base_url_problem takes, is not in the form the API publishes, or None: a host
+    name in ASCII (xn-- for an international one), an IP address, a port, a path of URL characters."""
+    if _BASE_URL_RE.fullmatch(url):
+        return None
+    return (
+        "must be http(s)://host[:port][/path], the host a name in ASCII (xn-- for an international "
+        "one), an IPv4 address or an IPv6 one in brackets, the path of URL characters"
+    )
 
 
 def normalise_base_url(url: str) -> str:

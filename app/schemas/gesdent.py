@@ -6,7 +6,13 @@ from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from app.db.models import GesdentConnection
 from app.domain.gesdent import FAMILIES, split_credential, split_resource_ids
-from app.schemas.common import Input, Output, SingleLine, Timestamp, WholeNumber
+from app.domain.gesdent_patterns import (
+    BASE_URL_PATTERN,
+    CREDENTIAL_PATTERN,
+    RESOURCE_ID_ITEM_PATTERN,
+    RESOURCE_IDS_TEXT_PATTERN,
+)
+from app.schemas.common import Declared, Input, Output, SingleLine, Timestamp, WholeNumber
 
 Username = Annotated[SingleLine, Field(min_length=1, max_length=200)]
 Password = Annotated[SingleLine, Field(min_length=1, max_length=500)]
@@ -21,20 +27,27 @@ class CredentialIn(Input):
     )
 
 
+CREDENTIAL_TEXT_LENGTH = 1000
+CredentialText = Annotated[str, Field(max_length=CREDENTIAL_TEXT_LENGTH), Declared(CREDENTIAL_PATTERN)]
+
+
 class CredentialsIn(Input):
     """One HTTP Digest credential per endpoint family (resources are read with `availability`): an
     object, kept exactly as given, or the procedure's `"username:password"` string, as pasted: the
     whitespace around the username and around the password is removed (`"digest: wOPn…"` is user
     `digest`). A password that really starts or ends with a space needs the object form."""
 
-    users: CredentialIn | str = Field(examples=["digest:wOPn7rKd2"])
-    reservations: CredentialIn | str = Field(examples=["digest:wOPn7rKd2"])
-    availability: CredentialIn | str = Field(examples=["digest:wOPn7rKd2"])
+    users: CredentialIn | CredentialText = Field(examples=["digest:wOPn7rKd2"])
+    reservations: CredentialIn | CredentialText = Field(examples=["digest:wOPn7rKd2"])
+    availability: CredentialIn | CredentialText = Field(examples=["digest:wOPn7rKd2"])
 
     @field_validator(*FAMILIES, mode="before")
     @classmethod
     def _pair(cls, value: object) -> object:
+        # A string becomes the object here, before CredentialText's own rules could apply: so here too.
         if isinstance(value, str):
+            if len(value) > CREDENTIAL_TEXT_LENGTH:
+                raise ValueError(f"at most {CREDENTIAL_TEXT_LENGTH} characters")
             pair = split_credential(value)
             if pair is None:
                 raise ValueError('expected \'username:password\' or {"username", "password"}')
@@ -43,21 +56,26 @@ class CredentialsIn(Input):
 
 
 ResourceIds = Annotated[
-    list[Annotated[str, Field(max_length=100)]],
+    list[Annotated[str, Field(max_length=100), Declared(RESOURCE_ID_ITEM_PATTERN)]],
     Field(min_length=1, max_length=50, examples=[["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"]]),
 ]
 
+ResourceIdsText = Annotated[str, Field(min_length=1, max_length=6000), Declared(RESOURCE_IDS_TEXT_PATTERN)]
+
 
 class GesdentPut(Input):
-    base_url: Annotated[SingleLine, Field(min_length=1, max_length=500)] | None = Field(
+    base_url: (
+        Annotated[SingleLine, Field(min_length=1, max_length=500), Declared(BASE_URL_PATTERN)] | None
+    ) = Field(
         None,
         examples=["https://gesdent.clinica.example/api/"],
         description="This instance's GESDENT address. Omit (or null) to use the deployment's "
-        "(PORTICO_GESDENT_BASE_URL).",
+        "(PORTICO_GESDENT_BASE_URL). By default its host must have public addresses only: a private "
+        "one, or a name that does not resolve, is refused.",
     )
-    resource_ids: ResourceIds | Annotated[str, Field(min_length=1, max_length=6000)] = Field(
-        description="A list, or one string of IDs separated by commas, spaces or line breaks, as pasted "
-        "from the procedure. Case is forgiven; repeats are dropped.",
+    resource_ids: ResourceIds | ResourceIdsText = Field(
+        description="A list, or one string of at most 50 IDs separated by commas, semicolons, spaces or "
+        "line breaks, as pasted from the procedure. Case is forgiven; repeats are dropped.",
         examples=[["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"]],
     )
     credentials: CredentialsIn = Field(

@@ -105,9 +105,15 @@ async def _validate(
 ) -> tuple[list[str], list[dict[str, str]]]:
     errors: list[dict[str, str]] = []
     resource_ids, problems = rules.normalise_resource_ids(data.resource_id_list)
+    if isinstance(data.resource_ids, str) and (listed := rules.listed_ids_problem(data.resource_ids)):
+        problems.append(listed)
     errors += [{"field": "body.resource_ids", "message": p} for p in problems]
     if data.base_url is not None:
-        problem = rules.base_url_problem(data.base_url) or await address_problem(data.base_url, allow_private)
+        problem = (
+            rules.base_url_problem(data.base_url)
+            or rules.base_url_form_problem(data.base_url)
+            or await address_problem(data.base_url, allow_private)
+        )
         if problem:
             errors.append({"field": "body.base_url", "message": f"base_url {problem}"})
     for family in rules.FAMILIES:

@@ -191,3 +191,29 @@ async def test_an_invalid_update_is_a_422_whatever_its_if_match(api):
     assert created.status_code == 201, created.text
     response = await api.patch("/v1/instances/tt_nulled/services/L", json={"name": None}, headers=stale)
     assert response.status_code == 422, response.text
+
+
+# --- GESDENT rules: the credential string, the resource IDs, the base URL (tests/unit/domain/
+# test_gesdent_patterns.py checks each pattern against the rules on generated values) ------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "allowed"),
+    [
+        ({"credentials": {"users": "digest: pw", "reservations": "r:pw", "availability": "a:pw"}}, True),
+        ({"credentials": {"users": "no-colon", "reservations": "r:pw", "availability": "a:pw"}}, False),
+        ({"credentials": {"users": " :pw", "reservations": "r:pw", "availability": "a:pw"}}, False),
+        ({"resource_ids": "ejejqkv5-etreaxnr; AB-12"}, True),
+        ({"resource_ids": ["\u00df-1"]}, False),
+        ({"resource_ids": "AB-12 CD"}, False),
+        ({"base_url": "HTTP://[::1]:8900/api"}, True),
+        ({"base_url": "https://cl\u00ednica.example/"}, False),
+        ({"base_url": "https://gesdent.example:65536/"}, False),
+    ],
+)
+async def test_gesdent_rules_as_written(api, spec, change, allowed):
+    await create_instance(api, "tt_ruled")
+    body = {**GESDENT_RULES, **change}
+    await assert_agree(
+        api, spec, "PUT", "/v1/instances/{name}/gesdent", "/v1/instances/tt_ruled/gesdent", body=body
+    )

@@ -69,8 +69,14 @@ def test_normalising_is_idempotent(values: list[str]) -> None:
 @given(st.lists(st.one_of(pasted, st.text(max_size=12)), min_size=1, max_size=20))
 def test_every_invalid_value_is_named_by_its_index_and_the_valid_ones_kept(values: list[str]) -> None:
     ids, problems = normalise_resource_ids(values)
-    valid = [v.strip().upper() for v in values]
-    bad = [i for i, v in enumerate(valid) if not (RESOURCE_ID_RE.match(v) and len(v) <= 100)]
+    written = [v.strip() for v in values]
+    valid = [v.upper() for v in written]
+    # The letters as written must be ASCII: upper() makes some others ASCII ones (\u00df-1 is SS-1).
+    bad = [
+        i
+        for i, v in enumerate(valid)
+        if not (RESOURCE_ID_RE.match(v) and len(v) <= 100 and written[i].isascii())
+    ]
     assert problems == [
         f"resource_ids[{i}]: {values[i]!r} is not a GESDENT resource ID (e.g. EJEJQKV5-ETREAXNR)" for i in bad
     ]
