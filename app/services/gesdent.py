@@ -64,12 +64,12 @@ async def put(
 ) -> Saved:
     """Set the rules of `instance` (loaded locked by the route)."""
     current = await repo.get(session, instance.id)
-    check_if_match(if_match, None if current is None else etag(current))
     resource_ids, errors = await _validate(data, current, guards.allow_private)
-    if errors:
+    if errors:  # an invalid body is a 422 whatever its If-Match, as FastAPI's own checks are
         raise ValidationFailed(
             f"{len(errors)} invalid field(s): " + "; ".join(e["message"] for e in errors), errors
         )
+    check_if_match(if_match, None if current is None else etag(current))
     values: dict[str, Any] = {
         "base_url": None if data.base_url is None else rules.normalise_base_url(data.base_url),
         "resource_ids": " ".join(resource_ids),

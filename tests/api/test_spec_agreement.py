@@ -191,6 +191,11 @@ async def test_an_invalid_update_is_a_422_whatever_its_if_match(api):
     assert created.status_code == 201, created.text
     response = await api.patch("/v1/instances/tt_nulled/services/L", json={"name": None}, headers=stale)
     assert response.status_code == 422, response.text
+    rules = await api.put("/v1/instances/tt_nulled/gesdent", json=GESDENT_RULES)
+    assert rules.status_code == 201, rules.text
+    invalid = {**GESDENT_RULES, "resource_ids": "0"}
+    response = await api.put("/v1/instances/tt_nulled/gesdent", json=invalid, headers=stale)
+    assert response.status_code == 422, response.text
 
 
 # --- GESDENT rules: the credential string, the resource IDs, the base URL (tests/unit/domain/
