@@ -80,7 +80,9 @@ _NEW_MAPPING = dict(
     ]
 )
 
-# (operationId, status) → the links of that answer, by name.
+# (operationId, status) → the links of that answer, by name. A link leads where its values suffice:
+# none to POST …/members from a new portal, whose 404 for an unknown instance in the body would read
+# as the portal missing.
 LINKS: dict[tuple[str, str], dict[str, Link]] = {
     ("partners_create", "201"): dict(
         [
@@ -151,7 +153,6 @@ LINKS: dict[tuple[str, str], dict[str, Link]] = {
                 _to("portals_get", _NEW_PORTAL, "The portal and its readiness."),
                 _to("portals_report", _NEW_PORTAL, "Its summary report."),
                 _to("members_list", _NEW_PORTAL, "Its members."),
-                _to("members_add", _NEW_PORTAL, "Add a member."),
                 _to("portals_delete", _NEW_PORTAL, "Demote it."),
             ]
         )
