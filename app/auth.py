@@ -20,6 +20,7 @@ from app.db.repositories import api_keys as repo
 from app.db.session import SessionDep
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
 from app.negotiation import wants_html
+from app.openapi_contract import raises
 
 KEY_PREFIX = "ptc_"
 LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
@@ -102,6 +103,7 @@ _basic = _PageBasic(
 )
 
 
+@raises(Unauthorized)
 async def current_principal(
     request: Request,
     session: SessionDep,
@@ -115,6 +117,7 @@ async def current_principal(
     return await _principal_of(request, session, credentials.credentials, [BEARER_CHALLENGE])
 
 
+@raises(Unauthorized)
 async def _page_principal(
     request: Request,
     session: SessionDep,
@@ -182,6 +185,7 @@ def _scoped(scope: Scope, page: bool) -> Callable[[Principal], Awaitable[Princip
 
     # A default, not an annotation: annotations are resolved in the module's globals, and
     # `authenticate` is local.
+    @raises(MissingScope, MasterKeyNotAllowed)
     async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
         if principal.is_master:
             raise MasterKeyNotAllowed(
@@ -196,6 +200,7 @@ def _scoped(scope: Scope, page: bool) -> Callable[[Principal], Awaitable[Princip
     return dependency
 
 
+@raises(MasterKeyRequired)
 async def require_master(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_master:
         raise MasterKeyRequired("Partner administration needs the master key (PORTICO_MASTER_KEY).")

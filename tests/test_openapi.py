@@ -79,9 +79,20 @@ def test_every_operation_declares_its_errors_as_problems(spec: dict[str, Any]) -
                 f"{label} {status}: error content must be {PROBLEM_JSON} only, got {sorted(content)}"
             )
             schema = content[PROBLEM_JSON].get("schema", {})
-            assert schema.get("$ref") == "#/components/schemas/Problem", (
-                f"{label} {status}: the {PROBLEM_JSON} schema must be the Problem component, got {schema}"
-            )
+            refs = [schema] if "$ref" in schema else schema.get("oneOf", [])
+            assert refs, f"{label} {status}: neither a $ref nor a oneOf of problem types: {schema}"
+            types = {}
+            for ref in refs:
+                name = ref["$ref"].removeprefix("#/components/schemas/")
+                assert name.endswith("Problem"), f"{label} {status}: {ref}"
+                assert name in schemas, f"{label} {status}: {ref}"
+                problem = schemas[name]["properties"]
+                assert problem["status"].get("const", int(status)) == int(status), (
+                    f"{label}: {name} in {status}"
+                )
+                types[problem["type"]["const"]] = ref["$ref"]
+            if len(refs) > 1:
+                assert schema["discriminator"] == {"propertyName": "type", "mapping": types}, label
 
 
 def test_every_operation_but_the_probes_needs_a_bearer_key(spec: dict[str, Any]) -> None:

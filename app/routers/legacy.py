@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import PageSyncRunner, Principal
 from app.config import Settings
 from app.db.session import SessionDep, writes
+from app.domain.errors import GesdentNotConfigured, NotFound
 from app.domain.values import INSTANCE_NAME_INPUT_PATTERN
 from app.negotiation import wants_html
+from app.openapi_contract import raises, sends
 from app.pages import views
 from app.pages.render import from_another_site
-from app.problems import responses
 from app.routers.sync_runs import ACCEPTED, RUN_ID_PATTERN, answer_trigger
 from app.schemas.common import instance_name
 from app.schemas.sync_runs import SyncRunPublic
@@ -38,10 +39,11 @@ DEPRECATED_SINCE = "@1796515200"  # 2026-12-06T00:00:00Z
     response_model=SyncRunPublic,
     responses={
         **{code: {**entry, "content": _HTML} for code, entry in ACCEPTED.items()},
-        **responses(401, 403, 404, 409, 422),
     },
 )
 @writes
+@raises(NotFound, GesdentNotConfigured)
+@sends("Location")
 async def legacy_trigger(
     principal: PageSyncRunner,
     session: SessionDep,

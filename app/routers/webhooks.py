@@ -8,9 +8,10 @@ from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, Field, ValidationError
 
 from app.db.session import SessionDep
-from app.domain.errors import ValidationFailed
+from app.domain.errors import GesdentNotConfigured, InvalidSignature, NotFound, ValidationFailed
 from app.domain.gesdent import NotifiedStream
-from app.problems import describe_errors, responses
+from app.openapi_contract import raises, sends
+from app.problems import describe_errors
 from app.schemas.common import InstanceName
 from app.schemas.sync_runs import SyncRunPublic
 from app.services import webhooks as service
@@ -37,7 +38,6 @@ class WebhookAnswer(BaseModel):
     response_model=WebhookAnswer,
     responses={
         200: {"model": WebhookAnswer, "description": "Replay or run already active"},
-        **responses(401, 422),
     },
     openapi_extra={
         "requestBody": {
@@ -46,6 +46,8 @@ class WebhookAnswer(BaseModel):
         }
     },
 )
+@raises(InvalidSignature, NotFound, GesdentNotConfigured)
+@sends("Location")
 async def gesdent_webhook(
     request: Request,
     session: SessionDep,

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from app.db.models import Instance
 from app.domain.rules import InstanceFacts
-from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output, Timestamp
+from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output, Timestamp, not_null
 
 
 class InstanceKind(StrEnum):
@@ -29,7 +29,9 @@ class InstanceRef(Input):
 
 
 class InstanceUpdate(Input):
-    display_name: DisplayName | None = Field(None, examples=["Clinic North"], description="Cannot be null.")
+    display_name: DisplayName | None = Field(
+        None, examples=["Clinic North"], description="May be left out, not null.", json_schema_extra=not_null
+    )
     member_code: MemberCode | None = Field(None, examples=["N01"], description="null removes it.")
 
 

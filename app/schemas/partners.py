@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from app.auth import Scope
-from app.schemas.common import DisplayName, Input, Label, Output, Timestamp
+from app.schemas.common import DisplayName, Input, Label, Output, Timestamp, Uuid
 
 
 class PartnerCreate(Input):
@@ -11,7 +11,7 @@ class PartnerCreate(Input):
 
 
 class PartnerPublic(Output):
-    id: str = Field(examples=["0b7f6a52-3c1e-4d8a-9f2b-6e4c1d7a8b90"])
+    id: Uuid
     name: str = Field(examples=["Sanitas"])
     created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
@@ -27,8 +27,8 @@ class ApiKeyCreate(Input):
 
 
 class ApiKeyPublic(Output):
-    id: str
-    partner_id: str
+    id: Uuid
+    partner_id: Uuid
     name: str
     scopes: list[Scope]
     prefix: str = Field(description="First characters of the key, to recognise it.")

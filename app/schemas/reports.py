@@ -16,7 +16,9 @@ class MemberReport(Output):
     web_enabled_unmapped: list[str] = Field(
         description="Bookable online but unmapped: these will not appear on the portal."
     )
-    last_sync: Timestamp | None = Field(None, description="End of the last successful GESDENT sync.")
+    last_sync: Timestamp | None = Field(
+        description="End of the last successful GESDENT sync; null when there was none."
+    )
 
 
 class PortalReport(Output):

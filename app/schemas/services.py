@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -23,7 +23,7 @@ from app.domain.values import (
     RESERVED_SERVICE_CODES,
     SERVICE_CODE_PATTERN,
 )
-from app.schemas.common import Input, Label, Output, Timestamp
+from app.schemas.common import Input, Label, Output, Timestamp, not_null
 
 
 def _not_reserved(code: str) -> str:
@@ -76,10 +76,10 @@ class ServiceCreate(Input):
 
 
 class ServiceUpdate(Input):
-    name: Label | None = Field(None, examples=["Limpieza dental"])
-    duration_minutes: Duration | None = None
+    name: Label | None = Field(None, examples=["Limpieza dental"], json_schema_extra=not_null)
+    duration_minutes: Duration | None = Field(None, json_schema_extra=not_null)
     price: PriceIn | None = Field(None, description="null removes the price.")
-    web_enabled: StrictBool | None = Field(None, examples=[True])
+    web_enabled: StrictBool | None = Field(None, examples=[True], json_schema_extra=not_null)
 
 
 class ServicePublic(Output):
@@ -116,6 +116,9 @@ class ServiceDeleted(Output):
     removed_mappings: int = Field(description="Mappings removed with it (cascade).")
 
 
+ImportMode = Literal["upsert", "replace"]
+
+
 class ImportRowError(Output):
     line: int
     field: str | None
@@ -133,7 +136,7 @@ class ImportReport(Output):
     """Counts of what the import did (or, on a dry run, would do); `codes` names them."""
 
     dry_run: bool
-    mode: str
+    mode: ImportMode
     created: int
     updated: int
     unchanged: int

@@ -7,7 +7,7 @@ from pydantic import Field, StrictBool
 
 from app.db.models import SyncRejection, SyncRun
 from app.domain.gesdent import Stream
-from app.schemas.common import Input, Output, Timestamp
+from app.schemas.common import Input, Output, Timestamp, Uuid
 
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 Trigger = Literal["schedule", "manual", "webhook"]
@@ -34,7 +34,7 @@ class StreamCounts(Output):
 
 
 class SyncRunPublic(Output):
-    id: str
+    id: Uuid
     instance: str
     trigger: Trigger
     status: RunStatus
@@ -74,7 +74,7 @@ class SyncRunPublic(Output):
 
 
 class RunSummary(Output):
-    run_id: str
+    run_id: Uuid
     finished_at: Timestamp | None
     error: str | None = None
 

@@ -1,0 +1,281 @@
+"""The responses half of the spec, derived from what the routes do rather than written by hand.
+
+- **Problems.** A `Problem` schema (what every problem has) and one schema per problem type of
+  `app/domain/errors.py`, with its `type` as a constant and its extension members typed. An operation
+  answers a problem type when its endpoint or one of its dependencies is marked with `raises(...)`
+  (the principal → 401, a scope → 403, a path lookup → 404, ...), or by what it takes: a body (400,
+  413, 415, 422), a query (422 for an unknown or repeated parameter), `If-Match` (412), a `cursor`
+  (422 for a bad one). Every operation may meet a busy SQLite database (503) or a bug (500). Several
+  types under one status are a `oneOf` with a discriminator on `type`.
+- **Headers.** `ETag`, `Location` (on a 201) and `Link` (on a page of a list) where the route sends
+  them: `sends("ETag", ...)` marks the endpoint, a `cursor` parameter implies `Link`. A `GET` that sends
+  an `ETag` takes `If-None-Match` and declares its `304`. A `503` says when to retry (`Retry-After`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, TypeVar
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from app.domain.errors import (
+    ConcurrentChange,
+    DatabaseBusy,
+    InternalError,
+    InvalidCursor,
+    PayloadTooLarge,
+    PorticoError,
+    PreconditionFailed,
+    RepeatedQueryParameter,
+    RequestHeaderFieldsTooLarge,
+    UnknownQueryParameter,
+    UnsupportedMediaType,
+    ValidationFailed,
+    problem_types,
+)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEMS_ATTRIBUTE = "__problems__"
+HEADERS_ATTRIBUTE = "__sends__"
+REF = "#/components/schemas/{model}"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem. `type` is stable: branch on it, not on `title` or `detail`. Each type has
+    its own schema (e.g. `NotFoundProblem`) with the extension members it carries."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/not-found",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "Instance tt_clinic_nort not found. Did you mean tt_clinic_north?",
+                }
+            ]
+        },
+    )
+
+    type: str = Field(description="A URI reference naming the problem type; it answers a page about it.")
+    title: str = Field(description="A short summary of the problem type, the same for every occurrence.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str | None = Field(None, description="What went wrong this time, for people.")
+
+
+def raises(*kinds: type[PorticoError]) -> Callable[[F], F]:
+    """Mark an endpoint or a dependency as answering these problem types (for the spec)."""
+
+    def mark(function: F) -> F:
+        setattr(function, PROBLEMS_ATTRIBUTE, (*getattr(function, PROBLEMS_ATTRIBUTE, ()), *kinds))
+        return function
+
+    return mark
+
+
+Header = Literal["ETag", "Location"]
+
+
+def sends(*headers: Header, when_created: Iterable[Header] = ()) -> Callable[[F], F]:
+    """Mark an endpoint as sending `headers` on every successful answer, and `when_created` on its 201."""
+
+    def mark(function: F) -> F:
+        setattr(function, HEADERS_ATTRIBUTE, ({*headers}, {*when_created}))
+        return function
+
+    return mark
+
+
+def schema_name(kind: type[PorticoError]) -> str:
+    return "".join(part.capitalize() for part in kind.slug.split("-")) + "Problem"
+
+
+def type_uri(kind: type[PorticoError]) -> str:
+    return f"/problems/{kind.slug}"
+
+
+# The problems an operation can answer whatever it is.
+EVERYWHERE: tuple[type[PorticoError], ...] = (RequestHeaderFieldsTooLarge, InternalError, DatabaseBusy)
+BODY: tuple[type[PorticoError], ...] = (PorticoError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed)
+STATUS_DESCRIPTIONS = {
+    400: "The request cannot be parsed",
+    401: "Missing or invalid credentials",
+    403: "The credentials may not do this",
+    404: "Unknown, or owned by another partner",
+    406: "No acceptable media type",
+    409: "An invariant of the procedure would be broken",
+    412: "If-Match does not match the current ETag",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid input; `errors` lists every invalid field",
+    431: "Request header fields too large",
+    500: "Unexpected error; give the operator its `request_id`",
+    503: "The database is busy; retry after `Retry-After` seconds",
+}
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": "The representation's entity tag: send it in `If-Match` to change the resource "
+        "only if nobody else did, or in `If-None-Match` to get a 304 when nothing changed.",
+        "schema": {"type": "string", "examples": ['"5d41402abc4b2a76b9719d911017c592"']},
+    },
+    "Location": {
+        "description": "The URL of the resource created.",
+        "schema": {
+            "type": "string",
+            "format": "uri-reference",
+            "examples": ["/v1/instances/tt_clinic_north"],
+        },
+    },
+    "Link": {
+        "description": 'The next page (`rel="next"`), when there is one (RFC 8288).',
+        "schema": {"type": "string", "examples": ['</v1/instances?cursor=eyJrIjoi...>; rel="next"']},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0, "examples": [2]},
+    },
+}
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "ETags of the copies the client holds: 304 Not Modified, without a body, "
+    "when one is current.",
+    "schema": {"type": "string", "maxLength": 1000, "examples": ['"5d41402abc4b2a76b9719d911017c592"']},
+}
+
+
+def problem_schemas() -> dict[str, dict[str, Any]]:
+    """The `Problem` schema, one per problem type, and the schemas their members use."""
+    schemas = {"Problem": Problem.model_json_schema(ref_template=REF, mode="serialization")}
+    for kind in problem_types():
+        properties: dict[str, Any] = {
+            "type": {"type": "string", "const": type_uri(kind), "description": "The problem type."},
+            "title": {"type": "string", "examples": [kind.title]},
+            "status": {"type": "integer"}
+            if kind.status == PorticoError.status and kind is not PorticoError
+            else {"type": "integer", "const": kind.status},
+            "detail": {"type": "string", "description": "What went wrong this time, for people."},
+        }
+        required = ["type", "title", "status"]
+        for name, member in kind.extension_members().items():
+            member_schema = TypeAdapter(member.type).json_schema(ref_template=REF)
+            schemas.update(member_schema.pop("$defs", {}))
+            properties[name] = {**member_schema, "description": member.description}
+            if not member.optional:
+                required.append(name)
+        schemas[schema_name(kind)] = {
+            "title": schema_name(kind),
+            "description": f"{kind.description()} {kind.fix}",
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "examples": [
+                {"type": type_uri(kind), "title": kind.title, "status": kind.status, "detail": kind.fix}
+            ],
+        }
+    return schemas
+
+
+def _problems_of(route: APIRoute) -> Iterator[type[PorticoError]]:
+    seen: set[int] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if id(dependant) in seen:
+            continue
+        seen.add(id(dependant))
+        yield from getattr(dependant.call, PROBLEMS_ATTRIBUTE, ())
+        pending.extend(dependant.dependencies)
+
+
+def _answered(route: APIRoute, method: str, operation: dict[str, Any]) -> list[type[PorticoError]]:
+    parameters = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+    kinds = [*_problems_of(route), UnknownQueryParameter, *EVERYWHERE]
+    if method != "get":  # a write a constraint refuses at commit, when a concurrent one came first
+        kinds.append(ConcurrentChange)
+    if "requestBody" in operation:
+        kinds += BODY
+    if any(where == "query" for where, _ in parameters):
+        kinds.append(RepeatedQueryParameter)
+    if parameters or "requestBody" in operation:
+        kinds.append(ValidationFailed)
+    if ("header", "If-Match") in parameters:
+        kinds.append(PreconditionFailed)
+    if ("query", "cursor") in parameters:
+        kinds.append(InvalidCursor)
+    return list(dict.fromkeys(kinds))
+
+
+def _problem_response(status: int, kinds: Iterable[type[PorticoError]]) -> dict[str, Any]:
+    refs = {type_uri(kind): REF.format(model=schema_name(kind)) for kind in kinds}
+    schema: dict[str, Any]
+    if len(refs) == 1:
+        schema = {"$ref": next(iter(refs.values()))}
+    else:
+        schema = {
+            "oneOf": [{"$ref": ref} for ref in refs.values()],
+            "discriminator": {"propertyName": "type", "mapping": refs},
+        }
+    response: dict[str, Any] = {
+        "description": STATUS_DESCRIPTIONS[status],
+        "content": {PROBLEM_JSON: {"schema": schema}},
+    }
+    if status == DatabaseBusy.status:
+        response["headers"] = {"Retry-After": _header("Retry-After")}
+    return response
+
+
+def _header(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _declare(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
+    by_status: dict[int, list[type[PorticoError]]] = {}
+    for kind in _answered(route, method, operation):
+        by_status.setdefault(kind.status, []).append(kind)
+    responses = operation["responses"]
+    for status, kinds in sorted(by_status.items()):
+        # What the route declares itself stands, but FastAPI's own 422 body, which Portico never sends.
+        if str(status) not in responses or status == ValidationFailed.status:
+            responses[str(status)] = _problem_response(status, kinds)
+    always, created = getattr(route.endpoint, HEADERS_ATTRIBUTE, (set(), set()))
+    sent: set[str] = set(always)
+    if any(p["name"] == "cursor" and p["in"] == "query" for p in operation.get("parameters", [])):
+        sent.add("Link")
+    for status, response in responses.items():
+        if status.startswith("2"):
+            for header in sorted(sent | (created if status == "201" else set())):
+                response.setdefault("headers", {})[header] = _header(header)
+    if method == "get" and "ETag" in sent:
+        operation.setdefault("parameters", []).append(IF_NONE_MATCH)
+        responses["304"] = {
+            "description": "Not Modified: the copy whose ETag the client sent in `If-None-Match` is current.",
+            "headers": {"ETag": _header("ETag")},
+        }
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def complete(app: FastAPI, spec: dict[str, Any]) -> None:
+    """Add the problem schemas to `spec` and every operation's problems and headers."""
+    for context in iter_route_contexts(app.routes):  # the routes as included
+        route = context.route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        item = spec["paths"][route.path_format]
+        for method in route.methods or ():
+            operation = item.get(method.lower())
+            if operation is not None:
+                _declare(route, method.lower(), operation)
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    # FastAPI's own 422 body, replaced by ValidationErrorProblem everywhere.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    schemas.update(problem_schemas())
+    spec["components"]["headers"] = HEADERS
+    spec["components"]["schemas"] = dict(sorted(schemas.items()))
