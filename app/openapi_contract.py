@@ -21,8 +21,9 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from app.domain import conflicts, errors
+from app.domain.conflicts import ConcurrentChange
 from app.domain.errors import (
-    ConcurrentChange,
     DatabaseBusy,
     InternalError,
     InvalidCursor,
@@ -34,7 +35,6 @@ from app.domain.errors import (
     UnknownQueryParameter,
     UnsupportedMediaType,
     ValidationFailed,
-    problem_types,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -89,6 +89,21 @@ def sends(*headers: Header, when_created: Iterable[Header] = ()) -> Callable[[F]
         return function
 
     return mark
+
+
+DEFINED_IN = (errors, conflicts)
+
+
+def problem_types() -> list[type[PorticoError]]:
+    """Every problem type, the base first: the subclasses of PorticoError the modules that define them
+    (`DEFINED_IN`, imported here) declare."""
+    found: list[type[PorticoError]] = []
+    pending: list[type[PorticoError]] = [PorticoError]
+    while pending:
+        kind = pending.pop(0)
+        found.append(kind)
+        pending.extend(kind.__subclasses__())
+    return found
 
 
 def schema_name(kind: type[PorticoError]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.db.session import SessionDep
-from app.domain.errors import PortalHasMembers
+from app.domain.conflicts import PortalHasMembers
 from app.openapi_contract import raises, sends
 from app.routers.common import IfMatch
 from app.routers.deps import InstanceDep, InstanceToWrite

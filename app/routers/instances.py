@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.auth import InstancesRead, InstancesWrite, Scope
 from app.db.session import SessionDep
-from app.domain.errors import MissingScope, NameTaken, PortalHasMembers, PortalNotReady, SourceNotMember
+from app.domain.conflicts import NameTaken, PortalHasMembers, PortalNotReady, SourceNotMember
+from app.domain.errors import MissingScope
 from app.domain.rules import kind_of
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams

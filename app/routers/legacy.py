@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import PageSyncRunner, Principal
 from app.config import Settings
 from app.db.session import SessionDep, writes
-from app.domain.errors import GesdentNotConfigured, NotFound
+from app.domain.conflicts import GesdentNotConfigured
+from app.domain.errors import NotFound
 from app.domain.values import INSTANCE_NAME_INPUT_PATTERN
 from app.negotiation import wants_html
 from app.openapi_contract import raises, sends

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from app.db.repositories.mappings import MappingRow
 from app.db.session import SessionDep
-from app.domain.errors import AlreadyMapped, NotFound
+from app.domain.conflicts import AlreadyMapped
+from app.domain.errors import NotFound
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.routers.common import IfMatch

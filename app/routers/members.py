@@ -6,14 +6,14 @@ from fastapi import APIRouter, Response, status
 
 from app.auth import PortalsWrite
 from app.db.session import SessionDep
-from app.domain.errors import (
+from app.domain.conflicts import (
     AlreadyMember,
     MemberHasMappings,
-    NotFound,
     PortalCannotBeMember,
     PortalNotReady,
     SelfMembership,
 )
+from app.domain.errors import NotFound
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.routers.common import Cascade

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Response, status
 from app.auth import InstancesRead, PortalsWrite
 from app.db.session import SessionDep
 from app.domain import rules
-from app.domain.errors import MemberCannotBePortal, NotFound, PortalHasMembers
+from app.domain.conflicts import MemberCannotBePortal, PortalHasMembers
+from app.domain.errors import NotFound
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.routers.common import Cascade

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, TypeAdapter
 
-from app.domain.errors import NotFound, PorticoError, problem_types
+from app.domain.errors import NotFound, PorticoError
 from app.negotiation import JSON, vary_on, wants_html
-from app.openapi_contract import raises, schema_name, type_uri
+from app.openapi_contract import problem_types, raises, schema_name, type_uri
 from app.pages.render import page
 
 router = APIRouter(tags=["problems"])

@@ -8,13 +8,8 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.db.repositories.services import ServiceFilter
 from app.db.session import SessionDep
-from app.domain.errors import (
-    CsvTooManyRows,
-    InvalidCsv,
-    ServiceCodeTaken,
-    ServiceMapped,
-    UnsupportedMediaType,
-)
+from app.domain.conflicts import ServiceCodeTaken, ServiceMapped
+from app.domain.errors import CsvTooManyRows, InvalidCsv, UnsupportedMediaType
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.routers.common import Cascade, IfMatch, SearchText

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response, status
 
 from app.db.session import SessionDep
-from app.domain.errors import MemberCannotBePortal, NotFound, PortalHasMembers
+from app.domain.conflicts import MemberCannotBePortal, PortalHasMembers
+from app.domain.errors import NotFound
 from app.openapi_contract import raises, sends
 from app.routers.common import IfMatch
 from app.routers.deps import InstanceDep, InstanceToWrite, SettingKey

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Response, status
 from app.auth import PatientsRead, SyncRead
 from app.db.models import SyncRun
 from app.db.session import SessionDep
-from app.domain.errors import GesdentNotConfigured, NotFound
+from app.domain.conflicts import GesdentNotConfigured
+from app.domain.errors import NotFound
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.routers.deps import InstanceToSync, SyncedInstance

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, Field, ValidationError
 
 from app.db.session import SessionDep
-from app.domain.errors import GesdentNotConfigured, InvalidSignature, NotFound, ValidationFailed
+from app.domain.conflicts import GesdentNotConfigured
+from app.domain.errors import InvalidSignature, NotFound, ValidationFailed
 from app.domain.gesdent import NotifiedStream
 from app.openapi_contract import raises, sends
 from app.problems import describe_errors

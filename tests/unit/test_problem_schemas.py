@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.errors import NotFound, PorticoError, PreconditionFailed, ValidationFailed, problem_types
+from app.domain.errors import NotFound, PorticoError, PreconditionFailed, ValidationFailed
 from app.main import create_app
-from app.openapi_contract import schema_name
+from app.openapi_contract import problem_types, schema_name
 from app.problems import error_response
 
 SPEC = create_app().openapi()
