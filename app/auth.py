@@ -20,7 +20,7 @@ from app.db.repositories import api_keys as repo
 from app.db.session import SessionDep
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
 from app.negotiation import wants_html
-from app.openapi_contract import raises
+from app.openapi_contract import for_people, raises
 
 KEY_PREFIX = "ptc_"
 LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
@@ -117,6 +117,7 @@ async def current_principal(
     return await _principal_of(request, session, credentials.credentials, [BEARER_CHALLENGE])
 
 
+@for_people
 @raises(Unauthorized)
 async def _page_principal(
     request: Request,

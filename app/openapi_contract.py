@@ -38,8 +38,10 @@ from app.domain.errors import (
 )
 
 PROBLEM_JSON = "application/problem+json"
+HTML = "text/html"
 PROBLEMS_ATTRIBUTE = "__problems__"
 HEADERS_ATTRIBUTE = "__sends__"
+PAGE_ATTRIBUTE = "__for_people__"
 REF = "#/components/schemas/{model}"
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,6 +81,13 @@ def raises(*kinds: type[PorticoError]) -> Callable[[F], F]:
 
 
 Header = Literal["ETag", "Location"]
+
+
+def for_people(function: F) -> F:
+    """Mark the dependency that makes a route a page for people too: its problems come as pages to a
+    browser (`text/html`), as JSON to anything else."""
+    setattr(function, PAGE_ATTRIBUTE, True)
+    return function
 
 
 def sends(*headers: Header, when_created: Iterable[Header] = ()) -> Callable[[F], F]:
@@ -134,11 +143,13 @@ STATUS_DESCRIPTIONS = {
 }
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {
+        "required": True,
         "description": "The representation's entity tag: send it in `If-Match` to change the resource "
         "only if nobody else did, or in `If-None-Match` to get a 304 when nothing changed.",
         "schema": {"type": "string", "examples": ['"5d41402abc4b2a76b9719d911017c592"']},
     },
     "Location": {
+        "required": True,
         "description": "The URL of the resource created.",
         "schema": {
             "type": "string",
@@ -151,6 +162,7 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "examples": ['</v1/instances?cursor=eyJrIjoi...>; rel="next"']},
     },
     "Retry-After": {
+        "required": True,
         "description": "Seconds to wait before retrying.",
         "schema": {"type": "integer", "minimum": 0, "examples": [2]},
     },
@@ -197,16 +209,18 @@ def problem_schemas() -> dict[str, dict[str, Any]]:
     return schemas
 
 
-def _problems_of(route: APIRoute) -> Iterator[type[PorticoError]]:
-    seen: set[int] = set()
+def _calls(route: APIRoute) -> Iterator[Any]:
+    """The endpoint of `route` and every dependency it has, however deep."""
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()
-        if id(dependant) in seen:
-            continue
-        seen.add(id(dependant))
-        yield from getattr(dependant.call, PROBLEMS_ATTRIBUTE, ())
+        yield dependant.call
         pending.extend(dependant.dependencies)
+
+
+def _problems_of(route: APIRoute) -> Iterator[type[PorticoError]]:
+    for call in _calls(route):
+        yield from getattr(call, PROBLEMS_ATTRIBUTE, ())
 
 
 def _answered(route: APIRoute, method: str, operation: dict[str, Any]) -> list[type[PorticoError]]:
@@ -227,7 +241,7 @@ def _answered(route: APIRoute, method: str, operation: dict[str, Any]) -> list[t
     return list(dict.fromkeys(kinds))
 
 
-def _problem_response(status: int, kinds: Iterable[type[PorticoError]]) -> dict[str, Any]:
+def _problem_response(status: int, kinds: Iterable[type[PorticoError]], *, page: bool) -> dict[str, Any]:
     refs = {type_uri(kind): REF.format(model=schema_name(kind)) for kind in kinds}
     schema: dict[str, Any]
     if len(refs) == 1:
@@ -237,9 +251,12 @@ def _problem_response(status: int, kinds: Iterable[type[PorticoError]]) -> dict[
             "oneOf": [{"$ref": ref} for ref in refs.values()],
             "discriminator": {"propertyName": "type", "mapping": refs},
         }
+    content: dict[str, Any] = {PROBLEM_JSON: {"schema": schema}}
+    if page:
+        content[HTML] = {"schema": {"type": "string"}}
     response: dict[str, Any] = {
         "description": STATUS_DESCRIPTIONS[status],
-        "content": {PROBLEM_JSON: {"schema": schema}},
+        "content": content,
     }
     if status == DatabaseBusy.status:
         response["headers"] = {"Retry-After": _header("Retry-After")}
@@ -255,10 +272,11 @@ def _declare(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
     for kind in _answered(route, method, operation):
         by_status.setdefault(kind.status, []).append(kind)
     responses = operation["responses"]
+    page = any(getattr(call, PAGE_ATTRIBUTE, False) for call in _calls(route))
     for status, kinds in sorted(by_status.items()):
         # What the route declares itself stands, but FastAPI's own 422 body, which Portico never sends.
         if str(status) not in responses or status == ValidationFailed.status:
-            responses[str(status)] = _problem_response(status, kinds)
+            responses[str(status)] = _problem_response(status, kinds, page=page)
     always, created = getattr(route.endpoint, HEADERS_ATTRIBUTE, (set(), set()))
     sent: set[str] = set(always)
     if any(p["name"] == "cursor" and p["in"] == "query" for p in operation.get("parameters", [])):

@@ -75,8 +75,10 @@ def test_every_operation_declares_its_errors_as_problems(spec: dict[str, Any]) -
             assert not missing, f"{label} takes a body but does not declare {sorted(missing)}"
         for status, response in errors.items():
             content = response.get("content", {})
-            assert list(content) == [PROBLEM_JSON], (
-                f"{label} {status}: error content must be {PROBLEM_JSON} only, got {sorted(content)}"
+            # A page for people (it takes HTTP Basic) answers a browser's errors as pages too.
+            page = {"_PageBasic": []} in operation["security"]
+            assert list(content) == [PROBLEM_JSON, "text/html"] if page else [PROBLEM_JSON], (
+                f"{label} {status}: error content must be {PROBLEM_JSON} (and a page), got {sorted(content)}"
             )
             schema = content[PROBLEM_JSON].get("schema", {})
             refs = [schema] if "$ref" in schema else schema.get("oneOf", [])

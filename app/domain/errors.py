@@ -17,9 +17,10 @@ from typing_extensions import TypedDict
 
 
 class FieldError(TypedDict):
-    """One invalid field (`field`) or CSV line (`line`)."""
+    """One invalid field (`field`) or CSV line (`line`); a CSV error about a whole line has `field`
+    null."""
 
-    field: NotRequired[str]
+    field: NotRequired[str | None]
     line: NotRequired[int]
     message: str
 

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.auth import InstancesRead, InstancesWrite, Scope
 from app.db.session import SessionDep
-from app.domain.conflicts import NameTaken, PortalHasMembers, PortalNotReady, SourceNotMember
+from app.domain.conflicts import (
+    MemberHasMappings,
+    NameTaken,
+    PortalHasMembers,
+    PortalNotReady,
+    SourceNotMember,
+)
 from app.domain.errors import MissingScope
 from app.domain.rules import kind_of
 from app.openapi_contract import raises, sends
@@ -109,7 +115,7 @@ async def update_instance(
     operation_id="instances_delete",
     response_model=InstanceDeleted,
 )
-@raises(PortalHasMembers)
+@raises(PortalHasMembers, MemberHasMappings)
 async def delete_instance(
     instance: InstanceToWrite,
     session: SessionDep,

@@ -11,7 +11,7 @@ from app.db.session import SessionDep
 from app.domain.conflicts import GesdentNotConfigured
 from app.domain.errors import InvalidSignature, NotFound, ValidationFailed
 from app.domain.gesdent import NotifiedStream
-from app.openapi_contract import raises, sends
+from app.openapi_contract import raises
 from app.problems import describe_errors
 from app.schemas.common import InstanceName
 from app.schemas.sync_runs import SyncRunPublic
@@ -48,7 +48,6 @@ class WebhookAnswer(BaseModel):
     },
 )
 @raises(InvalidSignature, NotFound, GesdentNotConfigured)
-@sends("Location")
 async def gesdent_webhook(
     request: Request,
     session: SessionDep,
