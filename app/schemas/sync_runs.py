@@ -126,7 +126,9 @@ class RunSummary(Output):
 
     run_id: Uuid
     finished_at: Timestamp | None = Field(examples=["2026-12-01T02:22:08.988478Z"])
-    error: str | None = Field(None, examples=[RUN_ERROR])
+    error: str | None = Field(
+        None, examples=[RUN_ERROR], description="Why it failed or was partial; null for a run that succeeded."
+    )
 
 
 class SyncStatus(Output):
