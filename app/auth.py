@@ -27,6 +27,11 @@ LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
 
 
 class Scope(StrEnum):
+    """What an API key may do: read (`instances:read`) or change (`instances:write`) instances and
+    what they hold, promote portals and manage their members and mappings (`portals:write`), read
+    (`sync:read`) or trigger (`sync:run`) syncs, read patients' data (`patients:read`), and revoke
+    the partner's other keys (`keys:write`)."""
+
     INSTANCES_READ = "instances:read"
     INSTANCES_WRITE = "instances:write"
     PORTALS_WRITE = "portals:write"

@@ -36,6 +36,7 @@ from app.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from app.problem_examples import OBJECTS, member_example
 
 PROBLEM_JSON = "application/problem+json"
 HTML = "text/html"
@@ -190,22 +191,25 @@ def problem_schemas() -> dict[str, dict[str, Any]]:
             "detail": {"type": "string", "description": "What went wrong this time, for people."},
         }
         required = ["type", "title", "status"]
+        example = {"type": type_uri(kind), "title": kind.title, "status": kind.status, "detail": kind.fix}
         for name, member in kind.extension_members().items():
             member_schema = TypeAdapter(member.type).json_schema(ref_template=REF)
             schemas.update(member_schema.pop("$defs", {}))
-            properties[name] = {**member_schema, "description": member.description}
+            shown = member_example(kind, name)
+            properties[name] = {**member_schema, "description": member.description, "examples": [shown]}
             if not member.optional:
                 required.append(name)
+                example[name] = shown
         schemas[schema_name(kind)] = {
             "title": schema_name(kind),
             "description": f"{kind.description()} {kind.fix}",
             "type": "object",
             "properties": properties,
             "required": required,
-            "examples": [
-                {"type": type_uri(kind), "title": kind.title, "status": kind.status, "detail": kind.fix}
-            ],
+            "examples": [example],
         }
+    for name, objects in OBJECTS.items():  # what the members hold (FieldError, ...)
+        schemas[name]["examples"] = objects
     return schemas
 
 

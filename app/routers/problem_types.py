@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, TypeAdapter
 
+from app.domain.conflicts import AlreadyMapped
 from app.domain.errors import NotFound, PorticoError
 from app.negotiation import JSON, vary_on, wants_html
 from app.openapi_contract import problem_types, raises, schema_name, type_uri
@@ -19,9 +20,11 @@ _HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 class ProblemMember(BaseModel):
+    """A member a problem type's body carries beyond `type`, `title`, `status` and `detail`."""
+
     name: str = Field(examples=["existing_portal_service"])
     description: str = Field(examples=["The portal service it maps to now."])
-    always: bool = Field(description="Whether every occurrence of the problem carries it.")
+    always: bool = Field(examples=[True], description="Whether every occurrence of the problem carries it.")
 
 
 class ProblemType(BaseModel):
@@ -30,8 +33,8 @@ class ProblemType(BaseModel):
     type: str = Field(examples=["/problems/already-mapped"])
     title: str = Field(examples=["The member service already maps to another portal service"])
     status: int = Field(examples=[409], description="The HTTP status it comes with (400 for `http-error`).")
-    description: str
-    fix: str = Field(description="How to fix it.")
+    description: str = Field(examples=[AlreadyMapped.description()], description="When it happens.")
+    fix: str = Field(examples=[AlreadyMapped.fix], description="How to fix it.")
     schema_name: str = Field(
         examples=["AlreadyMappedProblem"], description="Its schema in the OpenAPI spec's components."
     )

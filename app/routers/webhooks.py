@@ -22,14 +22,28 @@ router = APIRouter(tags=["sync"])
 
 
 class ChangeNotification(BaseModel):
+    """GESDENT's word that an instance's data changed: which database, and which streams to import."""
+
     type: Literal["data.changed"]
     db_name: InstanceName = Field(examples=["tt_clinic_north"])
-    streams: list[NotifiedStream] | None = Field(None, examples=[["reservations", "availability"]])
+    streams: list[NotifiedStream] | None = Field(
+        None,
+        examples=[["reservations", "availability"]],
+        description="The streams to import (`patients` is `users`); all of them when left out.",
+    )
 
 
 class WebhookAnswer(BaseModel):
-    status: Literal["queued", "already_active", "duplicate"]
-    run: SyncRunPublic | None = None
+    """What became of a change notification: a run queued, a run already waiting, or a replay ignored."""
+
+    status: Literal["queued", "already_active", "duplicate"] = Field(
+        examples=["queued"],
+        description="`queued`: a new run (202); `already_active`: the instance's run already queued or "
+        "running (200); `duplicate`: a `webhook-id` seen before, nothing done (200).",
+    )
+    run: SyncRunPublic | None = Field(
+        None, description="The run, new or already active; null for a duplicate."
+    )
 
 
 @router.post(
