@@ -19,9 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from app.domain import conflicts, errors
 from app.domain.conflicts import ConcurrentChange
 from app.domain.errors import (
     DatabaseBusy,
@@ -36,39 +34,14 @@ from app.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from app.problem_examples import OBJECTS, member_example
+from app.problem_schemas import REF, problem_schemas, schema_name, type_uri
 
 PROBLEM_JSON = "application/problem+json"
 HTML = "text/html"
 PROBLEMS_ATTRIBUTE = "__problems__"
 HEADERS_ATTRIBUTE = "__sends__"
 PAGE_ATTRIBUTE = "__for_people__"
-REF = "#/components/schemas/{model}"
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem. `type` is stable: branch on it, not on `title` or `detail`. Each type has
-    its own schema (e.g. `NotFoundProblem`) with the extension members it carries."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "/problems/not-found",
-                    "title": "Not found",
-                    "status": 404,
-                    "detail": "Instance tt_clinic_nort not found. Did you mean tt_clinic_north?",
-                }
-            ]
-        },
-    )
-
-    type: str = Field(description="A URI reference naming the problem type; it answers a page about it.")
-    title: str = Field(description="A short summary of the problem type, the same for every occurrence.")
-    status: int = Field(description="The HTTP status code.")
-    detail: str | None = Field(None, description="What went wrong this time, for people.")
 
 
 def raises(*kinds: type[PorticoError]) -> Callable[[F], F]:
@@ -99,29 +72,6 @@ def sends(*headers: Header, when_created: Iterable[Header] = ()) -> Callable[[F]
         return function
 
     return mark
-
-
-DEFINED_IN = (errors, conflicts)
-
-
-def problem_types() -> list[type[PorticoError]]:
-    """Every problem type, the base first: the subclasses of PorticoError the modules that define them
-    (`DEFINED_IN`, imported here) declare."""
-    found: list[type[PorticoError]] = []
-    pending: list[type[PorticoError]] = [PorticoError]
-    while pending:
-        kind = pending.pop(0)
-        found.append(kind)
-        pending.extend(kind.__subclasses__())
-    return found
-
-
-def schema_name(kind: type[PorticoError]) -> str:
-    return "".join(part.capitalize() for part in kind.slug.split("-")) + "Problem"
-
-
-def type_uri(kind: type[PorticoError]) -> str:
-    return f"/problems/{kind.slug}"
 
 
 # The problems an operation can answer whatever it is.
@@ -176,41 +126,6 @@ IF_NONE_MATCH = {
     "when one is current.",
     "schema": {"type": "string", "maxLength": 1000, "examples": ['"5d41402abc4b2a76b9719d911017c592"']},
 }
-
-
-def problem_schemas() -> dict[str, dict[str, Any]]:
-    """The `Problem` schema, one per problem type, and the schemas their members use."""
-    schemas = {"Problem": Problem.model_json_schema(ref_template=REF, mode="serialization")}
-    for kind in problem_types():
-        properties: dict[str, Any] = {
-            "type": {"type": "string", "const": type_uri(kind), "description": "The problem type."},
-            "title": {"type": "string", "examples": [kind.title]},
-            "status": {"type": "integer"}
-            if kind.status == PorticoError.status and kind is not PorticoError
-            else {"type": "integer", "const": kind.status},
-            "detail": {"type": "string", "description": "What went wrong this time, for people."},
-        }
-        required = ["type", "title", "status"]
-        example = {"type": type_uri(kind), "title": kind.title, "status": kind.status, "detail": kind.fix}
-        for name, member in kind.extension_members().items():
-            member_schema = TypeAdapter(member.type).json_schema(ref_template=REF)
-            schemas.update(member_schema.pop("$defs", {}))
-            shown = member_example(kind, name)
-            properties[name] = {**member_schema, "description": member.description, "examples": [shown]}
-            if not member.optional:
-                required.append(name)
-                example[name] = shown
-        schemas[schema_name(kind)] = {
-            "title": schema_name(kind),
-            "description": f"{kind.description()} {kind.fix}",
-            "type": "object",
-            "properties": properties,
-            "required": required,
-            "examples": [example],
-        }
-    for name, objects in OBJECTS.items():  # what the members hold (FieldError, ...)
-        schemas[name]["examples"] = objects
-    return schemas
 
 
 def _calls(route: APIRoute) -> Iterator[Any]:

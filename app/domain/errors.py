@@ -176,14 +176,14 @@ class PayloadTooLarge(PorticoError):
     """The request body is larger than the route takes."""
 
     status, slug, title = 413, "payload-too-large", "Request body too large"
-    fix = "Send a smaller body; a large CSV can be split into several imports in `merge` mode."
+    fix = "Send a smaller body; a large CSV can be split into several imports in `upsert` mode (the default)."
 
 
 class CsvTooManyRows(PayloadTooLarge):
     """The CSV has more data rows than one import takes."""
 
     slug, title = "csv-too-many-rows", "The CSV has more rows than the import takes"
-    fix = "Split the CSV and import the parts in `merge` mode, or ask the operator to raise the limit."
+    fix = "Split the CSV and import the parts in `upsert` mode (the default), or ask the operator to raise the limit."
     members = {
         "max_rows": Member(int, "The most data rows one import takes."),
         "setting": Member(str, "The setting that sets the limit."),

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field, TypeAdapter
 from app.domain.conflicts import AlreadyMapped
 from app.domain.errors import NotFound, PorticoError
 from app.negotiation import JSON, vary_on, wants_html
-from app.openapi_contract import problem_types, raises, schema_name, type_uri
+from app.openapi_contract import raises
 from app.pages.render import page
+from app.problem_schemas import problem_types, schema_name, type_uri
 
 router = APIRouter(tags=["problems"])
 _HTML = {"text/html": {"schema": {"type": "string"}}}

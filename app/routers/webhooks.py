@@ -13,7 +13,7 @@ from app.domain.errors import InvalidSignature, NotFound, ValidationFailed
 from app.domain.gesdent import NotifiedStream
 from app.openapi_contract import raises
 from app.problems import describe_errors
-from app.schemas.common import InstanceName
+from app.schemas.common import InstanceName, Output
 from app.schemas.sync_runs import SyncRunPublic
 from app.services import webhooks as service
 from app.state import SecretBoxDep, SettingsDep
@@ -33,7 +33,7 @@ class ChangeNotification(BaseModel):
     )
 
 
-class WebhookAnswer(BaseModel):
+class WebhookAnswer(Output):
     """What became of a change notification: a run queued, a run already waiting, or a replay ignored."""
 
     status: Literal["queued", "already_active", "duplicate"] = Field(

@@ -3,7 +3,7 @@ page for a browser."""
 
 import pytest
 
-from app.openapi_contract import problem_types
+from app.problem_schemas import problem_types
 from tests.conftest import assert_problem, create_instance
 
 SLUGS = [kind.slug for kind in problem_types()]

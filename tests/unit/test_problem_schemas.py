@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from app.domain.errors import NotFound, PorticoError, PreconditionFailed, ValidationFailed
 from app.main import create_app
-from app.openapi_contract import problem_types, schema_name
+from app.problem_schemas import problem_types, schema_name
 from app.problems import error_response
 
 SPEC = create_app().openapi()
