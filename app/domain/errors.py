@@ -183,7 +183,10 @@ class CsvTooManyRows(PayloadTooLarge):
     """The CSV has more data rows than one import takes."""
 
     slug, title = "csv-too-many-rows", "The CSV has more rows than the import takes"
-    fix = "Split the CSV and import the parts in `upsert` mode (the default), or ask the operator to raise the limit."
+    fix = (
+        "Split the CSV and import the parts in `upsert` mode (the default), or ask the operator for a "
+        "higher limit."
+    )
     members = {
         "max_rows": Member(int, "The most data rows one import takes."),
         "setting": Member(str, "The setting that sets the limit."),
