@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     PlainSerializer,
+    WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -42,6 +43,9 @@ def plain_text(value: str) -> str:
     return value
 
 
+EXAMPLE_UUID = "0b7f6a52-3c1e-4d8a-9f2b-6e4c1d7a8b90"
+
+
 def _utc(value: datetime) -> str:
     # SQLite hands back naive datetimes; everything Portico stores is UTC.
     if value.tzinfo is None:
@@ -49,7 +53,27 @@ def _utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_utc, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-12-01T02:22:04.134805Z"]}),
+]
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# The keyword arguments of a path parameter holding such an id.
+UUID_FORMAT: dict[str, Any] = {"json_schema_extra": {"format": "uuid"}, "examples": [EXAMPLE_UUID]}
+# An id Portico made (str(uuid.UUID)): lower-case, with hyphens.
+Uuid = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid", "examples": [EXAMPLE_UUID]})]
+
+
+def not_null(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of an optional field that may be left out but not sent as null: the spec
+    says so (no null branch, no null default); the service refuses the null (app/services/changes.py)."""
+    branches = [branch for branch in schema.pop("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+    schema.pop("default", None)
 
 
 def instance_name(value: object) -> object:
@@ -101,15 +125,6 @@ def _whole_number(value: object) -> object:
 WholeNumber = BeforeValidator(_whole_number)
 
 
-def not_nullable(schema: dict[str, Any]) -> None:
-    """The `json_schema_extra` of an update's field that may be left out but not set to null (the
-    service answers a 422 for null): its schema without the null branch and the null default."""
-    branches = [branch for branch in schema.pop("anyOf") if branch != {"type": "null"}]
-    [kept] = branches
-    schema.update(kept)
-    schema.pop("default", None)
-
-
 class Input(BaseModel):
     """Base of request bodies: unknown fields are an error, not silently dropped."""
 
@@ -117,4 +132,7 @@ class Input(BaseModel):
 
 
 class Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Base of response bodies. Every field is always sent, defaults included: the spec says each is
+    required (a field that may be null says so)."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
