@@ -86,7 +86,7 @@ class ServicePublic(Output):
     code: str = Field(examples=["LIMP"])
     name: str = Field(examples=["Limpieza dental"])
     duration_minutes: int = Field(examples=[30])
-    price: PriceOut | None = Field(examples=[45.5])
+    price: PriceOut | None = Field(examples=["45.50"])
     web_enabled: bool = Field(examples=[True])
     mapped_to: str | None = Field(
         examples=["LIMP"], description="For a member's service: the code of the portal service it maps to."
