@@ -20,12 +20,18 @@ from app.db.repositories import api_keys as repo
 from app.db.session import SessionDep
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
 from app.negotiation import wants_html
+from app.openapi_contract import for_people, raises
 
 KEY_PREFIX = "ptc_"
 LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
 
 
 class Scope(StrEnum):
+    """What an API key may do: read (`instances:read`) or change (`instances:write`) instances and
+    what they hold, promote portals and manage their members and mappings (`portals:write`), read
+    (`sync:read`) or trigger (`sync:run`) syncs, read patients' data (`patients:read`), and revoke
+    the partner's other keys (`keys:write`)."""
+
     INSTANCES_READ = "instances:read"
     INSTANCES_WRITE = "instances:write"
     PORTALS_WRITE = "portals:write"
@@ -102,6 +108,7 @@ _basic = _PageBasic(
 )
 
 
+@raises(Unauthorized)
 async def current_principal(
     request: Request,
     session: SessionDep,
@@ -115,6 +122,8 @@ async def current_principal(
     return await _principal_of(request, session, credentials.credentials, [BEARER_CHALLENGE])
 
 
+@for_people
+@raises(Unauthorized)
 async def _page_principal(
     request: Request,
     session: SessionDep,
@@ -182,6 +191,7 @@ def _scoped(scope: Scope, page: bool) -> Callable[[Principal], Awaitable[Princip
 
     # A default, not an annotation: annotations are resolved in the module's globals, and
     # `authenticate` is local.
+    @raises(MissingScope, MasterKeyNotAllowed)
     async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
         if principal.is_master:
             raise MasterKeyNotAllowed(
@@ -196,6 +206,7 @@ def _scoped(scope: Scope, page: bool) -> Callable[[Principal], Awaitable[Princip
     return dependency
 
 
+@raises(MasterKeyRequired)
 async def require_master(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_master:
         raise MasterKeyRequired("Partner administration needs the master key (PORTICO_MASTER_KEY).")

@@ -40,6 +40,7 @@ from app.routers import (
     members,
     partners,
     portals,
+    problem_types,
     reports,
     services,
     sync_data,
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         legacy,
         sync_data,
         docs,
+        problem_types,
     ):
         app.include_router(module.router)
     app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")

@@ -72,6 +72,11 @@ TAGS = [
         "description": "What the sync keeps from GESDENT, read-only: resources, patients, reservations and "
         "free slots, and a portal's availability across its members.",
     },
+    {
+        "name": "problems",
+        "description": "The problem types errors come as: what each means and how to fix it. A problem's "
+        "`type` URI answers its page. They need no key.",
+    },
 ]
 
 # The keyword arguments of FastAPI() that describe the API.

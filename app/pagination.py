@@ -14,7 +14,7 @@ from typing import Annotated, Generic, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import URL
 
 from app.db.repositories.pages import PageRequest
@@ -26,9 +26,15 @@ DEFAULT_LIMIT = 50
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
+    """One page of a list, in a stable order: its items, and the cursor of the next page."""
+
+    # Each Page[X] is a class of its own, which does not inherit the docstring (the schema's description).
+    model_config = ConfigDict(json_schema_extra={"description": __doc__})
+
+    items: list[T] = Field(description="At most `limit` items.")
     next_cursor: str | None = Field(
-        description="Pass as `cursor` to get the next page; null on the last page."
+        examples=["9hPdMpHItlwvPB_xaFYb_VsidHRfY2xpbmljX25vcnRoIl0"],
+        description="Pass as `cursor` to get the next page; null on the last page.",
     )
 
 

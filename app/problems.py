@@ -10,8 +10,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,32 +29,11 @@ from app.domain.errors import (
     ValidationFailed,
 )
 from app.negotiation import wants_html
+from app.openapi_contract import PROBLEM_JSON, complete
 from app.openapi_meta import mark_public
 from app.pages.render import problem_page
 
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_REF = "#/components/schemas/Problem"
 log = logging.getLogger("portico")
-
-
-class ProblemError(BaseModel):
-    """One invalid field (`field`) or CSV line (`line`)."""
-
-    field: str | None = None
-    line: int | None = None
-    message: str
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem. `type` is stable; branch on it, not on `title` or `detail`."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(examples=["/problems/not-found"])
-    title: str
-    status: int
-    detail: str | None = None
-    errors: list[ProblemError] | None = None
 
 
 def problem_response(
@@ -158,7 +135,7 @@ def _answer_error(request: Request, error: PorticoError) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    _declare_problem_schemas(app)
+    _complete_spec(app)
 
     @app.exception_handler(PorticoError)
     async def _portico(request: Request, exc: PorticoError) -> Response:
@@ -238,54 +215,17 @@ class UnexpectedErrors:
             await response(scope, receive, send)
 
 
-def _declare_problem_schemas(app: FastAPI) -> None:
-    """Add Problem (and ProblemError) to the spec's components, which `responses()` refers to by `$ref`,
-    and the problems every route with a request body can answer."""
+def _complete_spec(app: FastAPI) -> None:
+    """Complete the spec FastAPI generates with the problems and headers of every operation
+    (app/openapi_contract.py) and the public operations' `security: []`."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = generate()
-            _, top = models_json_schema(
-                [(Problem, "serialization")], ref_template="#/components/schemas/{model}"
-            )
-            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            for name, schema in top["$defs"].items():
-                schemas.setdefault(name, schema)
-            spec["components"]["schemas"] = dict(sorted(schemas.items()))
-            # Every route with a body can answer 400 (FastAPI cannot parse it, e.g. it is not UTF-8),
-            # 413 (BodyLimit) and 415 (not JSON), whether or not the route lists them.
-            for item in spec.get("paths", {}).values():
-                for operation in item.values():
-                    if isinstance(operation, dict) and "requestBody" in operation:
-                        for status, entry in responses(400, 413, 415).items():
-                            operation["responses"].setdefault(str(status), entry)
+            complete(app, spec)
             mark_public(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries declaring the problems a route can answer."""
-    descriptions = {
-        400: "Bad request",
-        401: "Missing or invalid API key",
-        403: "Missing scope, or the wrong kind of key for this route",
-        404: "Unknown, or owned by another partner",
-        409: "An invariant of the procedure would be broken",
-        412: "If-Match does not match the current ETag",
-        413: "Request body too large",
-        415: "Unsupported media type",
-        422: "Invalid input; `errors` lists every invalid field",
-    }
-    # No `model`: FastAPI would also declare it under the route's media type, application/json.
-    # The Problem schemas are added to the components by `install()`.
-    return {
-        status: {
-            "description": descriptions[status],
-            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
-        }
-        for status in statuses
-    }

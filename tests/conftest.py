@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.crypto import new_key
 from app.main import create_app
+from tests import contract
 
 MASTER_KEY = "ptc_master_" + secrets.token_urlsafe(32)
 SECRET_KEY = new_key()
@@ -102,9 +103,15 @@ async def _wipe(app: FastAPI) -> None:
 BASE_URL = "http://portico.test"
 
 
+# Every answer a test client receives is checked against the spec (tests/contract.py).
+CHECKED = {"response": [contract.check]}
+
+
 def _client(app: FastAPI, key: str | None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers, event_hooks=CHECKED
+    )
 
 
 class PartnerClient(httpx.AsyncClient):
@@ -115,6 +122,7 @@ class PartnerClient(httpx.AsyncClient):
             transport=httpx.ASGITransport(app=app),
             base_url=BASE_URL,
             headers={"Authorization": f"Bearer {key}"},
+            event_hooks=CHECKED,
         )
         self.partner_id = partner_id
 

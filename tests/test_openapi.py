@@ -14,7 +14,7 @@ from app.cli import render_openapi
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 PROBLEM_JSON = "application/problem+json"
-PUBLIC_PATHS = {"/healthz", "/readyz"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/problems", "/problems/{slug}"}
 SIGNED_PATHS = {"/v1/webhooks/gesdent"}  # Standard Webhooks signature instead of a key
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 OPERATION_ID = re.compile(r"^[a-z_]+$")
@@ -75,13 +75,26 @@ def test_every_operation_declares_its_errors_as_problems(spec: dict[str, Any]) -
             assert not missing, f"{label} takes a body but does not declare {sorted(missing)}"
         for status, response in errors.items():
             content = response.get("content", {})
-            assert list(content) == [PROBLEM_JSON], (
-                f"{label} {status}: error content must be {PROBLEM_JSON} only, got {sorted(content)}"
+            # A page for people (it takes HTTP Basic) answers a browser's errors as pages too.
+            page = {"_PageBasic": []} in operation["security"]
+            assert list(content) == [PROBLEM_JSON, "text/html"] if page else [PROBLEM_JSON], (
+                f"{label} {status}: error content must be {PROBLEM_JSON} (and a page), got {sorted(content)}"
             )
             schema = content[PROBLEM_JSON].get("schema", {})
-            assert schema.get("$ref") == "#/components/schemas/Problem", (
-                f"{label} {status}: the {PROBLEM_JSON} schema must be the Problem component, got {schema}"
-            )
+            refs = [schema] if "$ref" in schema else schema.get("oneOf", [])
+            assert refs, f"{label} {status}: neither a $ref nor a oneOf of problem types: {schema}"
+            types = {}
+            for ref in refs:
+                name = ref["$ref"].removeprefix("#/components/schemas/")
+                assert name.endswith("Problem"), f"{label} {status}: {ref}"
+                assert name in schemas, f"{label} {status}: {ref}"
+                problem = schemas[name]["properties"]
+                assert problem["status"].get("const", int(status)) == int(status), (
+                    f"{label}: {name} in {status}"
+                )
+                types[problem["type"]["const"]] = ref["$ref"]
+            if len(refs) > 1:
+                assert schema["discriminator"] == {"propertyName": "type", "mapping": types}, label
 
 
 def test_every_operation_but_the_probes_needs_a_bearer_key(spec: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import SQLITE_WRITE
-from app.domain.errors import ConcurrentChange
+from app.domain.conflicts import ConcurrentChange
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger("portico")

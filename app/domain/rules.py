@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.domain.errors import (
+from app.domain.conflicts import (
     AlreadyMember,
     MemberCannotBePortal,
     MemberHasMappings,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.db.session import SessionDep
-from app.problems import responses
+from app.domain.conflicts import PortalHasMembers
+from app.openapi_contract import raises, sends
 from app.routers.common import IfMatch
 from app.routers.deps import InstanceDep, InstanceToWrite
 from app.routers.lookups import LookupRoute
@@ -19,8 +20,8 @@ router = APIRouter(tags=["communications"], route_class=LookupRoute)
     "/v1/instances/{name}/communications",
     operation_id="communications_get",
     response_model=CommunicationsPublic,
-    responses=responses(401, 403, 404, 422),
 )
+@sends("ETag")
 async def get_communications(instance: InstanceDep, response: Response) -> CommunicationsPublic:
     """The general switch for automatic communications and its SMS, voice and e-mail channels."""
     response.headers["ETag"] = service.etag(instance)
@@ -31,8 +32,9 @@ async def get_communications(instance: InstanceDep, response: Response) -> Commu
     "/v1/instances/{name}/communications",
     operation_id="communications_put",
     response_model=CommunicationsPublic,
-    responses=responses(401, 403, 404, 409, 412, 422),
 )
+@raises(PortalHasMembers)
+@sends("ETag")
 async def put_communications(
     instance: InstanceToWrite,
     session: SessionDep,

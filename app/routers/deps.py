@@ -22,6 +22,8 @@ from fastapi import Depends
 from app.auth import Principal, Scope, require
 from app.db.models import Instance
 from app.db.session import SessionDep
+from app.domain.errors import NotFound
+from app.openapi_contract import raises
 from app.routers.common import MemberPath, NamePath, PortalPath, ServiceCodePath, SettingKeyPath
 from app.routers.lookups import Lookup
 from app.services import instances
@@ -43,6 +45,7 @@ def instance(scope: Scope, *, lock: bool = False) -> InstanceLookup:
     scoped = require(scope)  # the route's own principal dependency: `require` answers the same one
 
     # The principal as a default, not an annotation: annotations are resolved in the module's globals.
+    @raises(NotFound)
     async def lookup(
         session: SessionDep, name: NamePath, principal: Principal = Depends(scoped)
     ) -> Lookup[Instance]:
@@ -55,6 +58,7 @@ def portal_instance(scope: Scope) -> InstanceLookup:
     """The caller's instance `{portal}`, whatever its kind: attaching a member checks the kind itself."""
     scoped = require(scope)
 
+    @raises(NotFound)
     async def lookup(
         session: SessionDep, portal: PortalPath, principal: Principal = Depends(scoped)
     ) -> Lookup[Instance]:
@@ -67,6 +71,7 @@ def portal(scope: Scope, *, page: bool = False, lock: bool = False) -> PortalLoo
     """The caller's portal `{portal}` and its facts, or 404 (unknown, or not a portal)."""
     scoped = require(scope, page=page)
 
+    @raises(NotFound)
     async def lookup(
         session: SessionDep, portal: PortalPath, principal: Principal = Depends(scoped)
     ) -> Lookup[Portal]:
@@ -100,6 +105,7 @@ def member(of: PortalLookup, *, lock: bool = False) -> MemberLookup:
     (`of` locks it), the membership read after that lock, then the member locked: the order every
     write on a portal and its member takes, so that two writers never wait on each other."""
 
+    @raises(NotFound)
     async def lookup(
         session: SessionDep,
         portal: Lookup[Portal] = Depends(of),
@@ -120,6 +126,7 @@ async def _service_code(code: ServiceCodePath) -> str:
 def service(of: InstanceLookup) -> ServiceLookup:
     """Service `{code}` of the instance `of` loads (and locks, for a write), or 404."""
 
+    @raises(NotFound)
     async def lookup(
         session: SessionDep,
         owner: Lookup[Instance] = Depends(of),

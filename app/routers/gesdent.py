@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from app.db.session import SessionDep
-from app.problems import responses
+from app.domain.errors import NotFound
+from app.openapi_contract import raises, sends
 from app.routers.common import IfMatch
 from app.routers.deps import InstanceDep, InstanceToWrite, InstanceWriteNoLock
 from app.routers.lookups import LookupRoute
@@ -20,8 +21,9 @@ router = APIRouter(tags=["gesdent"], route_class=LookupRoute)
     "/v1/instances/{name}/gesdent",
     operation_id="gesdent_get",
     response_model=GesdentPublic,
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
+@sends("ETag")
 async def get_gesdent(
     instance: InstanceDep, session: SessionDep, settings: SettingsDep, response: Response
 ) -> GesdentPublic:
@@ -35,8 +37,9 @@ async def get_gesdent(
     "/v1/instances/{name}/gesdent",
     operation_id="gesdent_put",
     response_model=GesdentPublic,
-    responses={**responses(401, 403, 404, 412, 422), 201: {"model": GesdentPublic, "description": "Created"}},
+    responses={201: {"model": GesdentPublic, "description": "Created"}},
 )
+@sends("ETag", when_created=("Location",))
 async def put_gesdent(
     instance: InstanceToWrite,
     session: SessionDep,
@@ -64,8 +67,8 @@ async def put_gesdent(
     "/v1/instances/{name}/gesdent",
     operation_id="gesdent_delete",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(401, 403, 404, 412, 422),
 )
+@raises(NotFound)
 async def delete_gesdent(
     instance: InstanceWriteNoLock, session: SessionDep, if_match: IfMatch = None
 ) -> Response:

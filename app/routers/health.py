@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from app.db.engine import ping
 from app.state import EngineDep
@@ -11,17 +14,28 @@ from app.state import EngineDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", operation_id="health_live", include_in_schema=True)
-async def healthz() -> dict[str, str]:
+class Health(BaseModel):
+    """What a probe found."""
+
+    status: Literal["ok", "unavailable"] = Field(examples=["ok"])
+
+
+@router.get("/healthz", operation_id="health_live", response_model=Health)
+async def healthz() -> Health:
     """The process is up."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
-@router.get("/readyz", operation_id="health_ready", responses={503: {"description": "Database unreachable"}})
+@router.get(
+    "/readyz",
+    operation_id="health_ready",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database does not answer"}},
+)
 async def readyz(engine: EngineDep) -> JSONResponse:
     """The database answers."""
     try:
         await ping(engine)
     except Exception:  # any failure to reach the database means not ready
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+        return JSONResponse(Health(status="unavailable").model_dump(), status_code=503)
+    return JSONResponse(Health(status="ok").model_dump())

@@ -8,10 +8,17 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.auth import InstancesRead, InstancesWrite, Scope
 from app.db.session import SessionDep
+from app.domain.conflicts import (
+    MemberHasMappings,
+    NameTaken,
+    PortalHasMembers,
+    PortalNotReady,
+    SourceNotMember,
+)
 from app.domain.errors import MissingScope
 from app.domain.rules import kind_of
+from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
-from app.problems import responses
 from app.routers.common import Cascade, IfMatch, SearchText
 from app.routers.deps import CloneSource, InstanceDep, InstanceToWrite
 from app.routers.lookups import LookupRoute
@@ -33,7 +40,6 @@ router = APIRouter(tags=["instances"], route_class=LookupRoute)
     "/v1/instances",
     operation_id="instances_list",
     response_model=Page[InstancePublic],
-    responses=responses(401, 403, 422),
 )
 async def list_instances(
     principal: InstancesRead,
@@ -57,8 +63,9 @@ async def list_instances(
     operation_id="instances_create",
     status_code=status.HTTP_201_CREATED,
     response_model=InstancePublic,
-    responses=responses(401, 403, 409, 422),
 )
+@raises(NameTaken)
+@sends("Location", "ETag")
 async def create_instance(
     principal: InstancesWrite, session: SessionDep, body: InstanceCreate, response: Response
 ) -> InstancePublic:
@@ -74,8 +81,8 @@ async def create_instance(
     "/v1/instances/{name}",
     operation_id="instances_get",
     response_model=InstancePublic,
-    responses=responses(401, 403, 404, 422),
 )
+@sends("ETag")
 async def get_instance(instance: InstanceDep, session: SessionDep, response: Response) -> InstancePublic:
     """One instance: its kind, its portal if it is a member, and its `ETag`."""
     facts = await service.facts(session, instance)
@@ -87,8 +94,8 @@ async def get_instance(instance: InstanceDep, session: SessionDep, response: Res
     "/v1/instances/{name}",
     operation_id="instances_update",
     response_model=InstancePublic,
-    responses=responses(401, 403, 404, 412, 422),
 )
+@sends("ETag")
 async def update_instance(
     instance: InstanceToWrite,
     session: SessionDep,
@@ -107,8 +114,8 @@ async def update_instance(
     "/v1/instances/{name}",
     operation_id="instances_delete",
     response_model=InstanceDeleted,
-    responses=responses(401, 403, 404, 409, 412, 422),
 )
+@raises(PortalHasMembers, MemberHasMappings)
 async def delete_instance(
     instance: InstanceToWrite,
     session: SessionDep,
@@ -126,8 +133,9 @@ async def delete_instance(
     operation_id="instances_clone",
     status_code=status.HTTP_201_CREATED,
     response_model=CloneResult,
-    responses=responses(401, 403, 404, 409, 422),
 )
+@raises(NameTaken, SourceNotMember, PortalNotReady)
+@sends("Location")
 async def clone_instance(
     principal: InstancesWrite,
     session: SessionDep,

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import PageSyncRunner, Principal
 from app.config import Settings
 from app.db.session import SessionDep, writes
+from app.domain.conflicts import GesdentNotConfigured
+from app.domain.errors import NotFound
 from app.domain.values import INSTANCE_NAME_INPUT_PATTERN
 from app.negotiation import wants_html
+from app.openapi_contract import raises
 from app.pages import views
 from app.pages.render import from_another_site
-from app.problems import responses
 from app.routers.sync_runs import ACCEPTED, RUN_ID_PATTERN, answer_trigger
 from app.schemas.common import instance_name
 from app.schemas.sync_runs import SyncRunPublic
@@ -28,6 +30,24 @@ _HTML = {"text/html": {"schema": {"type": "string"}}}
 # Deprecated on this day (RFC 9745: a Unix time), in favour of POST /v1/instances/{name}/sync-runs;
 # kept while cron lines and bookmarks still call it (docs/versioning.md).
 DEPRECATED_SINCE = "@1796515200"  # 2026-12-06T00:00:00Z
+_LEGACY_HEADERS = {
+    "Location": {
+        "description": "The run's URL (not on the page asking a browser that came from another site "
+        "to confirm).",
+        "schema": {"type": "string", "examples": ["/v1/sync-runs/0b7f6a52-3c1e-4d8a-9f2b-6e4c1d7a8b90"]},
+    },
+    "Deprecation": {
+        "description": "When this URL was deprecated (RFC 9745), on the answers of a run.",
+        "schema": {"type": "string", "examples": [DEPRECATED_SINCE]},
+    },
+    "Link": {
+        "description": 'The successor (`rel="successor-version"`): `POST /v1/instances/{name}/sync-runs`.',
+        "schema": {
+            "type": "string",
+            "examples": ['</v1/instances/tt_clinic_north/sync-runs>; rel="successor-version"'],
+        },
+    },
+}
 
 
 @router.get(
@@ -37,11 +57,11 @@ DEPRECATED_SINCE = "@1796515200"  # 2026-12-06T00:00:00Z
     deprecated=True,
     response_model=SyncRunPublic,
     responses={
-        **{code: {**entry, "content": _HTML} for code, entry in ACCEPTED.items()},
-        **responses(401, 403, 404, 409, 422),
+        code: {**entry, "content": _HTML, "headers": _LEGACY_HEADERS} for code, entry in ACCEPTED.items()
     },
 )
 @writes
+@raises(NotFound, GesdentNotConfigured)
 async def legacy_trigger(
     principal: PageSyncRunner,
     session: SessionDep,

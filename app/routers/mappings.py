@@ -8,8 +8,10 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from app.db.repositories.mappings import MappingRow
 from app.db.session import SessionDep
+from app.domain.conflicts import AlreadyMapped
+from app.domain.errors import NotFound
+from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
-from app.problems import responses
 from app.routers.common import IfMatch
 from app.routers.deps import MemberDep, MemberServiceCode, MemberToWrite
 from app.routers.lookups import LookupRoute
@@ -52,7 +54,6 @@ def _location(member: Member, member_service: str) -> str:
     f"{BASE}/mappings",
     operation_id="mappings_list",
     response_model=Page[MappingPublic],
-    responses=responses(401, 403, 404, 422),
 )
 async def list_mappings(
     member: MemberDep,
@@ -72,10 +73,11 @@ async def list_mappings(
     status_code=status.HTTP_201_CREATED,
     response_model=MappingPublic,
     responses={
-        **responses(401, 403, 404, 409, 422),
         200: {"model": MappingPublic, "description": "The same mapping existed already"},
     },
 )
+@raises(NotFound, AlreadyMapped)
+@sends("Location")
 async def create_mapping(
     member: MemberToWrite,
     session: SessionDep,
@@ -94,8 +96,8 @@ async def create_mapping(
     f"{BASE}/mappings",
     operation_id="mappings_replace",
     response_model=MappingsReplaced,
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
 async def replace_mappings(
     member: MemberToWrite,
     session: SessionDep,
@@ -117,8 +119,9 @@ async def replace_mappings(
     f"{BASE}/mappings/{{member_service}}",
     operation_id="mappings_get",
     response_model=MappingPublic,
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
+@sends("ETag")
 async def get_mapping(
     member: MemberDep,
     session: SessionDep,
@@ -135,8 +138,10 @@ async def get_mapping(
     f"{BASE}/mappings/{{member_service}}",
     operation_id="mappings_put",
     response_model=MappingPublic,
-    responses={**responses(401, 403, 404, 412, 422), 201: {"model": MappingPublic, "description": "Mapped"}},
+    responses={201: {"model": MappingPublic, "description": "Mapped"}},
 )
+@raises(NotFound)
+@sends("ETag", when_created=("Location",))
 async def put_mapping(
     member: MemberToWrite,
     session: SessionDep,
@@ -158,8 +163,8 @@ async def put_mapping(
     f"{BASE}/mappings/{{member_service}}",
     operation_id="mappings_delete",
     response_model=MappingDeleted,
-    responses=responses(401, 403, 404, 412, 422),
 )
+@raises(NotFound)
 async def delete_mapping(
     member: MemberToWrite,
     session: SessionDep,
@@ -175,7 +180,6 @@ async def delete_mapping(
     f"{BASE}/mapping-suggestions",
     operation_id="mappings_suggest",
     response_model=SuggestionList,
-    responses=responses(401, 403, 404, 422),
 )
 async def suggest_mappings(
     member: MemberDep,

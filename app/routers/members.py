@@ -6,8 +6,16 @@ from fastapi import APIRouter, Response, status
 
 from app.auth import PortalsWrite
 from app.db.session import SessionDep
+from app.domain.conflicts import (
+    AlreadyMember,
+    MemberHasMappings,
+    PortalCannotBeMember,
+    PortalNotReady,
+    SelfMembership,
+)
+from app.domain.errors import NotFound
+from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
-from app.problems import responses
 from app.routers.common import Cascade
 from app.routers.deps import MemberDep, MemberToWrite, PortalDep, PortalToJoin
 from app.routers.lookups import LookupRoute
@@ -23,7 +31,6 @@ router = APIRouter(tags=["portals"], route_class=LookupRoute)
     "/v1/portals/{portal}/members",
     operation_id="members_list",
     response_model=Page[MemberPublic],
-    responses=responses(401, 403, 404, 422),
 )
 async def list_members(
     portal: PortalDep, session: SessionDep, page: PageParams, response: Response
@@ -39,8 +46,9 @@ async def list_members(
     operation_id="members_add",
     status_code=status.HTTP_201_CREATED,
     response_model=MemberPublic,
-    responses=responses(401, 403, 404, 409, 422),
 )
+@raises(NotFound, PortalNotReady, PortalCannotBeMember, AlreadyMember, SelfMembership)
+@sends("Location")
 async def add_member(
     principal: PortalsWrite, session: SessionDep, portal: PortalToJoin, body: InstanceRef, response: Response
 ) -> MemberPublic:
@@ -55,7 +63,6 @@ async def add_member(
     "/v1/portals/{portal}/members/{member}",
     operation_id="members_get",
     response_model=MemberPublic,
-    responses=responses(401, 403, 404, 422),
 )
 async def get_member(member: MemberDep) -> MemberPublic:
     """One member of the portal; 404 when the instance is not a member of it."""
@@ -66,8 +73,8 @@ async def get_member(member: MemberDep) -> MemberPublic:
     "/v1/portals/{portal}/members/{member}",
     operation_id="members_remove",
     response_model=MemberRemoved,
-    responses=responses(401, 403, 404, 409, 422),
 )
+@raises(MemberHasMappings)
 async def remove_member(
     member: MemberToWrite, session: SessionDep, cascade: Cascade = False
 ) -> MemberRemoved:

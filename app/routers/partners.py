@@ -8,21 +8,22 @@ from fastapi import APIRouter, Path, Response, status
 
 from app.auth import AnyPrincipal, Master
 from app.db.session import SessionDep
+from app.domain.errors import MissingScope, NotFound
+from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
-from app.problems import responses
+from app.schemas.common import UUID_FORMAT, UUID_PATTERN
 from app.schemas.partners import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, PartnerCreate, PartnerPublic
 from app.services import partners as service
 
 router = APIRouter(tags=["partners"])
-PartnerId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Partner id.")]
-KeyId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="API key id.")]
+PartnerId = Annotated[str, Path(pattern=UUID_PATTERN, description="Partner id.", **UUID_FORMAT)]
+KeyId = Annotated[str, Path(pattern=UUID_PATTERN, description="API key id.", **UUID_FORMAT)]
 
 
 @router.get(
     "/v1/partners",
     operation_id="partners_list",
     response_model=Page[PartnerPublic],
-    responses=responses(401, 403, 422),
 )
 async def list_partners(
     _: Master, session: SessionDep, page: PageParams, response: Response
@@ -37,8 +38,8 @@ async def list_partners(
     operation_id="partners_create",
     status_code=status.HTTP_201_CREATED,
     response_model=PartnerPublic,
-    responses=responses(401, 403, 422),
 )
+@sends("Location")
 async def create_partner(
     _: Master, session: SessionDep, body: PartnerCreate, response: Response
 ) -> PartnerPublic:
@@ -53,8 +54,8 @@ async def create_partner(
     "/v1/partners/{partner_id}",
     operation_id="partners_get",
     response_model=PartnerPublic,
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
 async def get_partner(_: Master, session: SessionDep, partner_id: PartnerId) -> PartnerPublic:
     """One partner. Master key only."""
     return PartnerPublic.model_validate(await service.require(session, partner_id))
@@ -64,8 +65,8 @@ async def get_partner(_: Master, session: SessionDep, partner_id: PartnerId) -> 
     "/v1/partners/{partner_id}/api-keys",
     operation_id="api_keys_list",
     response_model=Page[ApiKeyPublic],
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
 async def list_api_keys(
     _: Master, session: SessionDep, partner_id: PartnerId, page: PageParams, response: Response
 ) -> Page[ApiKeyPublic]:
@@ -80,8 +81,9 @@ async def list_api_keys(
     operation_id="api_keys_create",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
+@sends("Location")
 async def create_api_key(
     _: Master, session: SessionDep, partner_id: PartnerId, body: ApiKeyCreate, response: Response
 ) -> ApiKeyCreated:
@@ -97,8 +99,8 @@ async def create_api_key(
     "/v1/api-keys/{key_id}",
     operation_id="api_keys_revoke",
     response_model=ApiKeyPublic,
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound, MissingScope)
 async def revoke_api_key(principal: AnyPrincipal, session: SessionDep, key_id: KeyId) -> ApiKeyPublic:
     """Revoke a key. The master key revokes any key. A partner key may always revoke itself; with
     the scope `keys:write` it may also revoke the other keys of its own partner (otherwise 403

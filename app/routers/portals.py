@@ -7,8 +7,10 @@ from fastapi import APIRouter, Response, status
 from app.auth import InstancesRead, PortalsWrite
 from app.db.session import SessionDep
 from app.domain import rules
+from app.domain.conflicts import MemberCannotBePortal, PortalHasMembers
+from app.domain.errors import NotFound
+from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
-from app.problems import responses
 from app.routers.common import Cascade
 from app.routers.deps import PortalDep, PortalToWrite
 from app.routers.lookups import LookupRoute
@@ -23,7 +25,6 @@ router = APIRouter(tags=["portals"], route_class=LookupRoute)
     "/v1/portals",
     operation_id="portals_list",
     response_model=Page[PortalPublic],
-    responses=responses(401, 403, 422),
 )
 async def list_portals(
     principal: InstancesRead, session: SessionDep, page: PageParams, response: Response
@@ -45,10 +46,11 @@ async def list_portals(
     status_code=status.HTTP_201_CREATED,
     response_model=PortalPublic,
     responses={
-        **responses(401, 403, 404, 409, 422),
         200: {"model": PortalPublic, "description": "Already a ready portal"},
     },
 )
+@raises(NotFound, MemberCannotBePortal)
+@sends("Location", "ETag")
 async def promote_portal(
     principal: PortalsWrite, session: SessionDep, body: InstanceRef, response: Response
 ) -> PortalPublic:
@@ -65,8 +67,8 @@ async def promote_portal(
     "/v1/portals/{portal}",
     operation_id="portals_get",
     response_model=PortalPublic,
-    responses=responses(401, 403, 404, 422),
 )
+@sends("ETag")
 async def get_portal(portal: PortalDep, response: Response) -> PortalPublic:
     """One portal: whether it is ready to take members, what it still lacks, and its member count."""
     instance, facts = portal.instance, portal.facts
@@ -79,8 +81,8 @@ async def get_portal(portal: PortalDep, response: Response) -> PortalPublic:
     "/v1/portals/{portal}",
     operation_id="portals_delete",
     response_model=PortalDemoted,
-    responses=responses(401, 403, 404, 409, 422),
 )
+@raises(PortalHasMembers)
 async def demote_portal(
     portal: PortalToWrite, session: SessionDep, cascade: Cascade = False
 ) -> PortalDemoted:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Header, Query, Request, Response, status
+from fastapi import APIRouter, Form, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from app.auth import PageInstancesRead, PageInstancesWrite, Scope
@@ -16,10 +16,10 @@ from app.db.session import SessionDep
 from app.domain.errors import CsrfRejected
 from app.domain.values import SERVICE_CODE_PATTERN
 from app.negotiation import CSV, HTML, JSON, negotiate
+from app.openapi_contract import sends
 from app.pages import views
 from app.pages.render import from_another_site
-from app.problems import responses
-from app.routers.csv import CsvResponse
+from app.routers.csv import CSV_MEDIA_TYPE, CsvResponse
 from app.routers.deps import ReportPortal, ReportPortalToWrite
 from app.routers.lookups import LookupRoute
 from app.schemas.common import InstanceName
@@ -30,6 +30,12 @@ from app.services import reports as service
 from app.state import CsrfDep
 
 router = APIRouter(tags=["portals"], route_class=LookupRoute)
+
+
+REPORT_CSV_EXAMPLE = (
+    ",".join(service.CSV_COLUMNS)
+    + "\r\ntt_clinic_north,Clinic North,N01,12,11,BLANQ,,2026-12-01T02:22:04.134805Z\r\n"
+)
 
 
 def csrf_subject(portal: str) -> str:
@@ -43,24 +49,25 @@ def csrf_subject(portal: str) -> str:
     response_model=PortalReport,
     responses={
         200: {
+            "description": "The report, in the media type `Accept` asks for (JSON when it names none): "
+            "JSON; CSV, one row per member; or the page for people.",
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
+                CSV_MEDIA_TYPE: {
+                    "schema": {"type": "string"},
+                    "example": REPORT_CSV_EXAMPLE,
+                },
                 "text/html": {"schema": {"type": "string"}},
             },
-            "description": "The report",
         },
-        **responses(401, 403, 404, 422),
     },
 )
+@sends("ETag")
 async def portal_report(
     principal: PageInstancesRead,
     session: SessionDep,
     csrf: CsrfDep,
     request: Request,
     portal: ReportPortal,
-    accept: Annotated[
-        str | None, Header(max_length=1000, description="`text/csv` for CSV, `text/html` for the page.")
-    ] = None,
     page: Annotated[
         int,
         Query(
@@ -74,7 +81,7 @@ async def portal_report(
     codes; portal services no member maps to. JSON; CSV (one row per member) with `Accept: text/csv`;
     or, for a browser (`Accept: text/html`, HTTP Basic with the API key as password), a page with
     every member's services and the Web column, whose bullets switch online booking off and on."""
-    wanted = negotiate(accept, (JSON, CSV, HTML))
+    wanted = negotiate(request.headers.get("accept"), (JSON, CSV, HTML))
     name = portal.instance.name
     if wanted == HTML:
         data = await service.report_page(session, portal, page)

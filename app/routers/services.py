@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.db.repositories.services import ServiceFilter
 from app.db.session import SessionDep
+from app.domain.conflicts import ServiceCodeTaken, ServiceMapped
+from app.domain.errors import CsvTooManyRows, InvalidCsv, UnsupportedMediaType
+from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
-from app.problems import responses
 from app.routers.common import Cascade, IfMatch, SearchText
 from app.routers.csv import CSV_BODY, RECEIVED_FIRST, CsvResponse, csv_ok, read_csv
 from app.routers.deps import ImportTarget, InstanceDep, InstanceToWrite, ServiceDep, ServiceToWrite
 from app.routers.lookups import LookupRoute
 from app.schemas.services import (
     ImportCodes,
+    ImportMode,
     ImportReport,
     ServiceCreate,
     ServiceDeleted,
@@ -33,7 +36,6 @@ router = APIRouter(tags=["services"], route_class=LookupRoute)
     "/v1/instances/{name}/services",
     operation_id="services_list",
     response_model=Page[ServicePublic],
-    responses=responses(401, 403, 404, 422),
 )
 async def list_services(
     instance: InstanceDep,
@@ -58,8 +60,9 @@ async def list_services(
     operation_id="services_create",
     status_code=status.HTTP_201_CREATED,
     response_model=ServicePublic,
-    responses=responses(401, 403, 404, 409, 422),
 )
+@raises(ServiceCodeTaken)
+@sends("Location", "ETag")
 async def create_service(
     instance: InstanceToWrite, session: SessionDep, body: ServiceCreate, response: Response
 ) -> ServicePublic:
@@ -76,7 +79,6 @@ async def create_service(
     response_class=CsvResponse,
     responses={
         200: csv_ok("The services as CSV (the columns import reads)."),
-        **responses(401, 403, 404, 422),
     },
 )
 async def export_services(instance: InstanceDep, session: SessionDep) -> CsvResponse:
@@ -95,17 +97,17 @@ async def export_services(instance: InstanceDep, session: SessionDep) -> CsvResp
     "/v1/instances/{name}/services/import",
     operation_id="services_import",
     response_model=ImportReport,
-    responses=responses(401, 403, 404, 409, 413, 415, 422),
     openapi_extra=CSV_BODY,
     dependencies=[RECEIVED_FIRST],
 )
+@raises(InvalidCsv, CsvTooManyRows, ServiceMapped, UnsupportedMediaType)
 async def import_services(
     target: ImportTarget,
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
     mode: Annotated[
-        Literal["upsert", "replace"],
+        ImportMode,
         Query(description="`replace` also deletes services absent from the file."),
     ] = "upsert",
     dry_run: Annotated[bool, Query(description="Validate and report; write nothing.")] = False,
@@ -146,8 +148,8 @@ async def import_services(
     "/v1/instances/{name}/services/{code}",
     operation_id="services_get",
     response_model=ServicePublic,
-    responses=responses(401, 403, 404, 422),
 )
+@sends("ETag")
 async def get_service(found: ServiceDep, response: Response) -> ServicePublic:
     """One service, with the portal service it maps to when the instance is a member."""
     response.headers["ETag"] = service.etag(found.service)
@@ -158,8 +160,8 @@ async def get_service(found: ServiceDep, response: Response) -> ServicePublic:
     "/v1/instances/{name}/services/{code}",
     operation_id="services_update",
     response_model=ServicePublic,
-    responses=responses(401, 403, 404, 412, 422),
 )
+@sends("ETag")
 async def update_service(
     found: ServiceToWrite,
     session: SessionDep,
@@ -177,8 +179,8 @@ async def update_service(
     "/v1/instances/{name}/services/{code}",
     operation_id="services_delete",
     response_model=ServiceDeleted,
-    responses=responses(401, 403, 404, 409, 412, 422),
 )
+@raises(ServiceMapped)
 async def delete_service(
     found: ServiceToWrite,
     session: SessionDep,

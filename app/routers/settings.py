@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response, status
 
 from app.db.session import SessionDep
-from app.problems import responses
+from app.domain.conflicts import MemberCannotBePortal, PortalHasMembers
+from app.domain.errors import NotFound
+from app.openapi_contract import raises, sends
 from app.routers.common import IfMatch
 from app.routers.deps import InstanceDep, InstanceToWrite, SettingKey
 from app.routers.lookups import LookupRoute
@@ -21,8 +23,8 @@ router = APIRouter(tags=["settings"], route_class=LookupRoute)
     "/v1/instances/{name}/settings",
     operation_id="settings_get_all",
     response_model=SettingsMap,
-    responses=responses(401, 403, 404, 422),
 )
+@sends("ETag")
 async def get_settings(instance: InstanceDep, session: SessionDep, response: Response) -> SettingsMap:
     """Every setting of the instance, as one map of key to value, with an `ETag` over the whole map."""
     settings = await service.get_all(session, instance)
@@ -34,8 +36,9 @@ async def get_settings(instance: InstanceDep, session: SessionDep, response: Res
     "/v1/instances/{name}/settings",
     operation_id="settings_patch",
     response_model=SettingsMap,
-    responses=responses(401, 403, 404, 409, 412, 422),
 )
+@raises(MemberCannotBePortal, PortalHasMembers)
+@sends("ETag")
 async def patch_settings(
     instance: InstanceToWrite,
     session: SessionDep,
@@ -55,8 +58,9 @@ async def patch_settings(
     "/v1/instances/{name}/settings/{key}",
     operation_id="settings_get",
     response_model=SettingPublic,
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
+@sends("ETag")
 async def get_setting(
     instance: InstanceDep, session: SessionDep, key: SettingKey, response: Response
 ) -> SettingPublic:
@@ -71,10 +75,11 @@ async def get_setting(
     operation_id="settings_put",
     response_model=SettingPublic,
     responses={
-        **responses(401, 403, 404, 409, 412, 422),
         201: {"model": SettingPublic, "description": "Created"},
     },
 )
+@raises(MemberCannotBePortal, PortalHasMembers)
+@sends("ETag", when_created=("Location",))
 async def put_setting(
     instance: InstanceToWrite,
     session: SessionDep,
@@ -96,8 +101,8 @@ async def put_setting(
     "/v1/instances/{name}/settings/{key}",
     operation_id="settings_delete",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(401, 403, 404, 409, 412, 422),
 )
+@raises(NotFound, PortalHasMembers)
 async def delete_setting(
     instance: InstanceToWrite,
     session: SessionDep,

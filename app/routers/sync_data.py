@@ -15,7 +15,6 @@ from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
 from app.domain.values import SERVICE_CODE_PATTERN
 from app.pagination import Page, PageParams
-from app.problems import responses
 from app.routers.deps import AvailabilityPortal, PatientsInstance, SyncedInstance
 from app.routers.lookups import LookupRoute
 from app.schemas.sync_data import (
@@ -71,7 +70,6 @@ FiltersDep = Annotated[Filters, Depends(filters)]
     "/v1/instances/{name}/resources",
     operation_id="imported_resources_list",
     response_model=Page[ResourcePublic],
-    responses=responses(401, 403, 404, 422),
 )
 async def list_resources(
     instance: SyncedInstance, session: SessionDep, page: PageParams, response: Response
@@ -85,7 +83,6 @@ async def list_resources(
     "/v1/instances/{name}/patients",
     operation_id="imported_patients_list",
     response_model=Page[PatientPublic],
-    responses=responses(401, 403, 404, 422),
 )
 async def list_patients(
     instance: PatientsInstance, session: SessionDep, page: PageParams, response: Response
@@ -99,7 +96,6 @@ async def list_patients(
     "/v1/instances/{name}/reservations",
     operation_id="imported_reservations_list",
     response_model=Page[ReservationPublic],
-    responses=responses(401, 403, 404, 422),
 )
 async def list_reservations(
     instance: SyncedInstance,
@@ -118,7 +114,6 @@ async def list_reservations(
     "/v1/instances/{name}/availability",
     operation_id="imported_availability_list",
     response_model=Page[SlotPublic],
-    responses=responses(401, 403, 404, 422),
 )
 async def list_availability(
     instance: SyncedInstance,
@@ -137,7 +132,6 @@ async def list_availability(
     operation_id="portals_availability",
     response_model=PortalAvailability,
     response_model_by_alias=True,
-    responses=responses(401, 403, 404, 422),
 )
 async def portal_availability(
     portal: AvailabilityPortal,

@@ -9,17 +9,20 @@ from fastapi import APIRouter, Path, Response, status
 from app.auth import PatientsRead, SyncRead
 from app.db.models import SyncRun
 from app.db.session import SessionDep
+from app.domain.conflicts import GesdentNotConfigured
+from app.domain.errors import NotFound
+from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
-from app.problems import responses
 from app.routers.deps import InstanceToSync, SyncedInstance
 from app.routers.lookups import LookupRoute
+from app.schemas.common import UUID_FORMAT, UUID_PATTERN
 from app.schemas.sync_runs import RunSummary, SyncRejectionPublic, SyncRunCreate, SyncRunPublic, SyncStatus
 from app.services import sync_runs as service
 from app.state import SettingsDep
 
 router = APIRouter(tags=["sync"], route_class=LookupRoute)
-RUN_ID_PATTERN = r"^[0-9a-f-]{36}$"
-RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="Sync run id.")]
+RUN_ID_PATTERN = UUID_PATTERN
+RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="Sync run id.", **UUID_FORMAT)]
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": SyncRunPublic, "description": "Queued"},
     200: {"model": SyncRunPublic, "description": "A run was already queued or running: that run"},
@@ -37,8 +40,10 @@ def answer_trigger(run: SyncRun, instance: str, created: bool, response: Respons
     operation_id="sync_runs_create",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SyncRunPublic,
-    responses={**ACCEPTED, **responses(401, 403, 404, 409, 422)},
+    responses={**ACCEPTED},
 )
+@raises(GesdentNotConfigured)
+@sends("Location")
 async def create_sync_run(
     instance: InstanceToSync,
     session: SessionDep,
@@ -58,7 +63,6 @@ async def create_sync_run(
     "/v1/instances/{name}/sync-runs",
     operation_id="sync_runs_list",
     response_model=Page[SyncRunPublic],
-    responses=responses(401, 403, 404, 422),
 )
 async def list_sync_runs(
     instance: SyncedInstance, session: SessionDep, page: PageParams, response: Response
@@ -72,8 +76,8 @@ async def list_sync_runs(
     "/v1/sync-runs/{run_id}",
     operation_id="sync_runs_get",
     response_model=SyncRunPublic,
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
 async def get_sync_run(principal: SyncRead, session: SessionDep, run_id: RunId) -> SyncRunPublic:
     """One sync run: its state, its counts per stream and, when it failed, why."""
     found = await service.get(session, principal, run_id)
@@ -84,8 +88,8 @@ async def get_sync_run(principal: SyncRead, session: SessionDep, run_id: RunId) 
     "/v1/sync-runs/{run_id}/rejections",
     operation_id="sync_runs_rejections_list",
     response_model=Page[SyncRejectionPublic],
-    responses=responses(401, 403, 404, 422),
 )
+@raises(NotFound)
 async def list_sync_rejections(
     principal: PatientsRead, session: SessionDep, run_id: RunId, page: PageParams, response: Response
 ) -> Page[SyncRejectionPublic]:
@@ -100,7 +104,6 @@ async def list_sync_rejections(
     "/v1/instances/{name}/sync-status",
     operation_id="sync_status_get",
     response_model=SyncStatus,
-    responses=responses(401, 403, 404, 422),
 )
 async def get_sync_status(instance: SyncedInstance, session: SessionDep) -> SyncStatus:
     """Last success, last error, the active run and the next scheduled run."""

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, Field, ValidationError
 
 from app.db.session import SessionDep
-from app.domain.errors import ValidationFailed
+from app.domain.conflicts import GesdentNotConfigured
+from app.domain.errors import InvalidSignature, NotFound, ValidationFailed
 from app.domain.gesdent import NotifiedStream
-from app.problems import describe_errors, responses
-from app.schemas.common import InstanceName
+from app.openapi_contract import raises
+from app.problems import describe_errors
+from app.schemas.common import InstanceName, Output
 from app.schemas.sync_runs import SyncRunPublic
 from app.services import webhooks as service
 from app.state import SecretBoxDep, SettingsDep
@@ -20,14 +22,28 @@ router = APIRouter(tags=["sync"])
 
 
 class ChangeNotification(BaseModel):
+    """GESDENT's word that an instance's data changed: which database, and which streams to import."""
+
     type: Literal["data.changed"]
     db_name: InstanceName = Field(examples=["tt_clinic_north"])
-    streams: list[NotifiedStream] | None = Field(None, examples=[["reservations", "availability"]])
+    streams: list[NotifiedStream] | None = Field(
+        None,
+        examples=[["reservations", "availability"]],
+        description="The streams to import (`patients` is `users`); all of them when left out.",
+    )
 
 
-class WebhookAnswer(BaseModel):
-    status: Literal["queued", "already_active", "duplicate"]
-    run: SyncRunPublic | None = None
+class WebhookAnswer(Output):
+    """What became of a change notification: a run queued, a run already waiting, or a replay ignored."""
+
+    status: Literal["queued", "already_active", "duplicate"] = Field(
+        examples=["queued"],
+        description="`queued`: a new run (202); `already_active`: the instance's run already queued or "
+        "running (200); `duplicate`: a `webhook-id` seen before, nothing done (200).",
+    )
+    run: SyncRunPublic | None = Field(
+        None, description="The run, new or already active; null for a duplicate."
+    )
 
 
 @router.post(
@@ -37,7 +53,6 @@ class WebhookAnswer(BaseModel):
     response_model=WebhookAnswer,
     responses={
         200: {"model": WebhookAnswer, "description": "Replay or run already active"},
-        **responses(401, 422),
     },
     openapi_extra={
         "requestBody": {
@@ -46,6 +61,7 @@ class WebhookAnswer(BaseModel):
         }
     },
 )
+@raises(InvalidSignature, NotFound, GesdentNotConfigured)
 async def gesdent_webhook(
     request: Request,
     session: SessionDep,

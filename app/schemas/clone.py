@@ -9,6 +9,9 @@ from app.schemas.instances import InstancePublic
 
 
 class CloneInclude(StrEnum):
+    """What a clone copies from its source: its settings, its communication switches, its services,
+    its GESDENT connection rules (`gesdent`), and with them their passwords (`gesdent_credentials`)."""
+
     settings = "settings"
     communications = "communications"
     services = "services"
@@ -20,6 +23,8 @@ DEFAULT_INCLUDE = [CloneInclude.settings, CloneInclude.communications, CloneIncl
 
 
 class CloneRequest(Input):
+    """A new instance made from an existing one, the model centre: its name, and what to copy."""
+
     name: InstanceName = Field(
         examples=["tt_clinic_east"], description="Name (database name) of the new instance."
     )
@@ -45,15 +50,25 @@ class CloneRequest(Input):
 
 
 class CloneCopied(Output):
-    settings: list[str] = Field(description="Keys of the settings copied.")
-    communications: bool
-    services: int
-    mappings: int
-    gesdent: bool = Field(description="Connection rules copied (to complete with resource IDs).")
-    gesdent_credentials: bool
+    """What the clone got from its source."""
+
+    settings: list[str] = Field(examples=[["timezone"]], description="Keys of the settings copied.")
+    communications: bool = Field(examples=[True], description="The communication switches were copied.")
+    services: int = Field(examples=[6], description="How many services were copied.")
+    mappings: int = Field(
+        examples=[3], description="How many of the source's mappings were copied (`join_portal`)."
+    )
+    gesdent: bool = Field(
+        examples=[False], description="Connection rules copied (to complete with resource IDs)."
+    )
+    gesdent_credentials: bool = Field(examples=[False], description="Their passwords copied too.")
 
 
 class CloneResult(Output):
+    """The new instance, what it got from its source, and the portal it joined."""
+
     instance: InstancePublic
     copied: CloneCopied
-    portal: str | None = Field(description="The portal the clone joined, if any.")
+    portal: str | None = Field(
+        examples=["tt_portal_sanitas"], description="The portal the clone joined, if any."
+    )

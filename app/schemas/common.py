@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 from app.domain.values import (
     INSTANCE_NAME_INPUT_PATTERN,
@@ -29,6 +37,9 @@ def plain_text(value: str) -> str:
     return value
 
 
+EXAMPLE_UUID = "0b7f6a52-3c1e-4d8a-9f2b-6e4c1d7a8b90"
+
+
 def _utc(value: datetime) -> str:
     # SQLite hands back naive datetimes; everything Portico stores is UTC.
     if value.tzinfo is None:
@@ -36,7 +47,27 @@ def _utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_utc, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-12-01T02:22:04.134805Z"]}),
+]
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# The keyword arguments of a path parameter holding such an id.
+UUID_FORMAT: dict[str, Any] = {"json_schema_extra": {"format": "uuid"}, "examples": [EXAMPLE_UUID]}
+# An id Portico made (str(uuid.UUID)): lower-case, with hyphens.
+Uuid = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid", "examples": [EXAMPLE_UUID]})]
+
+
+def not_null(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of an optional field that may be left out but not sent as null: the spec
+    says so (no null branch, no null default); the service refuses the null (app/services/changes.py)."""
+    branches = [branch for branch in schema.pop("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+    schema.pop("default", None)
 
 
 def instance_name(value: object) -> object:
@@ -65,4 +96,7 @@ class Input(BaseModel):
 
 
 class Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Base of response bodies. Every field is always sent, defaults included: the spec says each is
+    required (a field that may be null says so)."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)

@@ -7,6 +7,9 @@ from app.schemas.common import Input, Output
 
 
 class CommunicationsPut(Input):
+    """The general switch, and the channels to change; a channel left out stays as it is. A portal
+    with members keeps the general switch off."""
+
     enabled: StrictBool = Field(
         examples=[False], description="General switch for all automatic SMS, voice and e-mail."
     )
@@ -16,10 +19,14 @@ class CommunicationsPut(Input):
 
 
 class CommunicationsPublic(Output):
-    enabled: bool
-    sms: bool
-    voice: bool
-    email: bool
+    """An instance's automatic SMS, voice and e-mail: the general switch and each channel."""
+
+    enabled: bool = Field(
+        examples=[False], description="General switch for all automatic SMS, voice and e-mail."
+    )
+    sms: bool = Field(examples=[True])
+    voice: bool = Field(examples=[True])
+    email: bool = Field(examples=[True])
 
     @classmethod
     def build(cls, instance: Instance) -> CommunicationsPublic:

@@ -49,6 +49,9 @@ ResourceIds = Annotated[
 
 
 class GesdentPut(Input):
+    """An instance's GESDENT connection rules, whole: where its server is, which resources to import,
+    the credentials, and how often to sync."""
+
     base_url: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(single_line)] | None = Field(
         None,
         examples=["https://gesdent.clinica.example/api/"],
@@ -87,40 +90,51 @@ class GesdentPut(Input):
 
 
 class CredentialPublic(Output):
-    username: str
-    password_set: bool
+    """A stored credential: its username, and whether it has a password (never the password)."""
+
+    username: str = Field(examples=["digest"])
+    password_set: bool = Field(examples=[True])
 
 
 class CredentialsPublic(Output):
+    """The stored credential of each endpoint family (resources are read with `availability`)."""
+
     users: CredentialPublic
     reservations: CredentialPublic
     availability: CredentialPublic
 
 
 class GesdentPublic(Output):
+    """An instance's GESDENT connection rules, without the passwords; the webhook secret only when it
+    was just issued."""
+
     base_url: str | None = Field(
-        description="This instance's own address; null when it uses the deployment's."
+        examples=["https://gesdent.clinica.example/api/"],
+        description="This instance's own address; null when it uses the deployment's.",
     )
     effective_base_url: str | None = Field(
-        description="The address a sync uses now; null when neither the instance nor the deployment has one."
+        examples=["https://gesdent.clinica.example/api/"],
+        description="The address a sync uses now; null when neither the instance nor the deployment has one.",
     )
     base_url_source: Literal["instance", "deployment"] | None = Field(
+        examples=["instance"],
         description="Where effective_base_url comes from: the rules (`instance`) or PORTICO_GESDENT_BASE_URL "
-        "(`deployment`)."
+        "(`deployment`).",
     )
-    resource_ids: list[str]
+    resource_ids: list[str] = Field(examples=[["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"]])
     credentials: CredentialsPublic
-    enabled: bool
-    interval_minutes: int
-    window_days: int
-    webhook_secret_set: bool
+    enabled: bool = Field(examples=[True], description="Whether scheduled runs are on.")
+    interval_minutes: int = Field(examples=[15], description="Minutes between scheduled runs.")
+    window_days: int = Field(examples=[14], description="Days of availability to import.")
+    webhook_secret_set: bool = Field(examples=[True])
     webhook_secret: str | None = Field(
         None,
+        examples=["whsec_so3o0lmgf+CJsjv4YmdPuNya+KvNQnNgAHNgtfEzf90="],
         description="Only in the answer that created or rotated it: store it now, it is never shown again.",
     )
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
+    version: int = Field(examples=[1], description="Goes up by one with each PUT.")
+    created_at: Timestamp = Field(examples=["2026-12-01T02:22:05.278000Z"])
+    updated_at: Timestamp = Field(examples=["2026-12-01T02:22:05.278015Z"])
 
     @classmethod
     def build(

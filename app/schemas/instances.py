@@ -6,16 +6,21 @@ from pydantic import Field
 
 from app.db.models import Instance
 from app.domain.rules import InstanceFacts
-from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output, Timestamp
+from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output, Timestamp, not_null
 
 
 class InstanceKind(StrEnum):
+    """What an instance is in the procedure: a `portal` (setting `portalInstanceName=portal`), a
+    `member` of a portal, or `standalone`, neither."""
+
     portal = "portal"
     member = "member"
     standalone = "standalone"
 
 
 class InstanceCreate(Input):
+    """A new instance: one clinic's booking database, named `tt_…`."""
+
     name: InstanceName = Field(examples=["tt_clinic_north"])
     display_name: DisplayName | None = Field(
         None, examples=["Clinic North"], description="Defaults to the name."
@@ -23,26 +28,35 @@ class InstanceCreate(Input):
     member_code: MemberCode | None = Field(None, examples=["N01"])
 
 
-# The body of a promotion and of a new membership: an instance, by name.
 class InstanceRef(Input):
-    instance: InstanceName
+    """An instance, by name: the body of a promotion to portal and of a new membership."""
+
+    instance: InstanceName = Field(examples=["tt_clinic_north"])
 
 
 class InstanceUpdate(Input):
-    display_name: DisplayName | None = Field(None, examples=["Clinic North"], description="Cannot be null.")
+    """A change to an instance: the fields sent change, the others stay."""
+
+    display_name: DisplayName | None = Field(
+        None, examples=["Clinic North"], description="May be left out, not null.", json_schema_extra=not_null
+    )
     member_code: MemberCode | None = Field(None, examples=["N01"], description="null removes it.")
 
 
 class InstancePublic(Output):
+    """An instance: its name, what it is in the procedure and, for a member, its portal."""
+
     name: str = Field(examples=["tt_clinic_north"])
     display_name: str = Field(examples=["Clinic North"])
-    member_code: str | None = Field(examples=["N01"])
+    member_code: str | None = Field(examples=["N01"], description="The centre's membership code, if any.")
     kind: InstanceKind = Field(examples=["member"])
     portal: str | None = Field(
         examples=["tt_portal_sanitas"], description="For a member: the portal it belongs to."
     )
-    cloned_from: str | None = Field(examples=[None])
-    version: int = Field(examples=[1])
+    cloned_from: str | None = Field(
+        examples=["tt_sanitas_model"], description="The instance it was cloned from; null when created anew."
+    )
+    version: int = Field(examples=[1], description="Goes up by one each time a PATCH changes the instance.")
     created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
     updated_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
@@ -66,7 +80,12 @@ class InstancePublic(Output):
 
 
 class InstanceDeleted(Output):
-    name: str
-    deleted: bool = True
-    detached_members: list[str] = Field(description="Members that left the portal (cascade).")
-    removed_mappings: int = Field(description="Mappings removed with them (cascade).")
+    """The instance deleted, and what `cascade` removed with it: a portal's members, mappings."""
+
+    name: str = Field(examples=["tt_portal_sanitas"])
+    deleted: bool = Field(True, examples=[True])
+    detached_members: list[str] = Field(
+        examples=[["tt_clinic_north", "tt_clinic_south"]],
+        description="Members that left the portal (cascade).",
+    )
+    removed_mappings: int = Field(examples=[4], description="Mappings removed with them (cascade).")

@@ -7,11 +7,15 @@ from app.schemas.common import Output, Timestamp
 
 
 class MemberPublic(Output):
+    """A member of a portal: which instance, and since when."""
+
     portal: str = Field(examples=["tt_portal_sanitas"])
     name: str = Field(examples=["tt_clinic_north"])
     display_name: str = Field(examples=["Clinic North"])
-    member_code: str | None = Field(examples=["N01"])
-    joined_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
+    member_code: str | None = Field(examples=["N01"], description="The centre's membership code, if any.")
+    joined_at: Timestamp = Field(
+        examples=["2026-12-01T02:22:04.164464Z"], description="When it was attached to the portal."
+    )
 
     @classmethod
     def build(cls, portal: str, member: Instance, joined_at: object) -> MemberPublic:
@@ -27,7 +31,11 @@ class MemberPublic(Output):
 
 
 class MemberRemoved(Output):
-    portal: str
-    name: str
-    removed: bool = True
-    removed_mappings: int = Field(description="The member's mappings removed with it (cascade).")
+    """A member detached from its portal; it stays an instance of its own (standalone)."""
+
+    portal: str = Field(examples=["tt_portal_sanitas"])
+    name: str = Field(examples=["tt_clinic_west"])
+    removed: bool = Field(True, examples=[True])
+    removed_mappings: int = Field(
+        examples=[2], description="The member's mappings removed with it (cascade)."
+    )

@@ -3,20 +3,29 @@ from __future__ import annotations
 from pydantic import Field
 
 from app.auth import Scope
-from app.schemas.common import DisplayName, Input, Label, Output, Timestamp
+from app.schemas.common import DisplayName, Input, Label, Output, Timestamp, Uuid
+
+PARTNER_UUID = "3f2c9d14-7a6b-4e0f-8c1d-52b9e7a4f063"
+EXAMPLE_LOOKUP = "4d8c2506f377d6c1"  # the hex lookup part of a key: app/auth.py generate_key
 
 
 class PartnerCreate(Input):
+    """A new partner of the platform."""
+
     name: DisplayName = Field(examples=["Sanitas"])
 
 
 class PartnerPublic(Output):
-    id: str = Field(examples=["0b7f6a52-3c1e-4d8a-9f2b-6e4c1d7a8b90"])
+    """A partner of the platform: it owns instances, and calls Portico with its API keys."""
+
+    id: Uuid = Field(examples=[PARTNER_UUID])
     name: str = Field(examples=["Sanitas"])
     created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
 
 class ApiKeyCreate(Input):
+    """A new API key for a partner: a name to tell it apart, and what it may do."""
+
     name: Label = Field("default", examples=["agenda sync"])
     scopes: list[Scope] | None = Field(
         None,
@@ -27,14 +36,26 @@ class ApiKeyCreate(Input):
 
 
 class ApiKeyPublic(Output):
-    id: str
-    partner_id: str
-    name: str
-    scopes: list[Scope]
-    prefix: str = Field(description="First characters of the key, to recognise it.")
-    created_at: Timestamp
-    revoked_at: Timestamp | None
+    """An API key: its name, its scopes and its first characters; never the key itself."""
+
+    id: Uuid
+    partner_id: Uuid = Field(examples=[PARTNER_UUID])
+    name: str = Field(examples=["agenda sync"])
+    scopes: list[Scope] = Field(examples=[["instances:read", "sync:read", "sync:run"]])
+    prefix: str = Field(
+        examples=[f"ptc_{EXAMPLE_LOOKUP}"], description="First characters of the key, to recognise it."
+    )
+    created_at: Timestamp = Field(examples=["2026-12-01T02:22:03.876467Z"])
+    revoked_at: Timestamp | None = Field(
+        examples=["2026-12-14T09:30:12.501133Z"], description="When it was revoked; null while it is active."
+    )
 
 
 class ApiKeyCreated(ApiKeyPublic):
-    key: str = Field(description="The key itself. Shown once: store it now.")
+    """A key just created, with the key itself: the only answer that shows it."""
+
+    revoked_at: Timestamp | None = Field(examples=[None], description="Null: the key was just created.")
+    key: str = Field(
+        examples=[f"ptc_{EXAMPLE_LOOKUP}_qpiO4_yIBe4V7LUv4ETUq5UBXpS2WIXj"],
+        description="The key itself. Shown once: store it now.",
+    )

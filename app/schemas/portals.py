@@ -8,15 +8,24 @@ from app.schemas.common import Output
 
 
 class RequirementPublic(Output):
-    code: str = Field(examples=["communications-enabled"])
+    """A condition a portal must meet before it takes members, and what is wrong now."""
+
+    code: str = Field(
+        examples=["communications-enabled"],
+        description="What to branch on: `portal-instance-name` (the setting) or `communications-enabled`.",
+    )
     message: str = Field(examples=["the general switch for automatic SMS, voice and e-mail must be off"])
 
 
 class PortalPublic(Output):
+    """A portal: whether it can take members, what it still needs, and how many it has."""
+
     name: str = Field(examples=["tt_portal_sanitas"])
     display_name: str = Field(examples=["Sanitas portal"])
     ready: bool = Field(examples=[True], description="True when the portal can take members.")
-    unmet_requirements: list[RequirementPublic]
+    unmet_requirements: list[RequirementPublic] = Field(
+        examples=[[]], description="What the portal still needs; empty when it is ready."
+    )
     member_count: int = Field(examples=[2])
 
     @classmethod
@@ -31,7 +40,12 @@ class PortalPublic(Output):
 
 
 class PortalDemoted(Output):
-    name: str
-    demoted: bool = True
-    detached_members: list[str] = Field(description="Members that left the portal (cascade).")
-    removed_mappings: int = Field(description="Mappings removed with them (cascade).")
+    """A portal no longer: its setting removed and, with `cascade`, its members detached."""
+
+    name: str = Field(examples=["tt_portal_sanitas"])
+    demoted: bool = Field(True, examples=[True])
+    detached_members: list[str] = Field(
+        examples=[["tt_clinic_north", "tt_clinic_south"]],
+        description="Members that left the portal (cascade).",
+    )
+    removed_mappings: int = Field(examples=[4], description="Mappings removed with them (cascade).")

@@ -13,6 +13,8 @@ SettingKey = Annotated[str, Field(pattern=SETTING_KEY_PATTERN, examples=["portal
 class SettingsMap(RootModel[dict[str, str]]):
     """Every setting of an instance, key → value."""
 
+    root: dict[str, str] = Field(examples=[{"portalInstanceName": "portal", "timezone": "Europe/Madrid"}])
+
 
 class SettingsPatch(RootModel[dict[SettingKey, SettingValue | None]]):
     """JSON merge patch (RFC 7396): a string sets a key, null removes it, absent keys stay."""
@@ -23,9 +25,13 @@ class SettingsPatch(RootModel[dict[SettingKey, SettingValue | None]]):
 
 
 class SettingPut(Input):
+    """A setting's new value."""
+
     value: SettingValue = Field(examples=["portal"])
 
 
 class SettingPublic(Output):
+    """One setting of an instance."""
+
     key: str = Field(examples=["portalInstanceName"])
     value: str = Field(examples=["portal"])

@@ -7,13 +7,21 @@ from pydantic import Field
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot
 from app.schemas.common import Output, Timestamp
 
+RESOURCE_ID = "EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"
+# GESDENT's own times as it sent them (RFC 3339), not Portico's.
+SENT_AT = "2026-11-23T09:28:00Z"
+
 
 class ResourcePublic(Output):
-    id: str
-    name: str
-    kind: str
-    active: bool
-    updated_at: str = Field(description="As GESDENT sent it.")
+    """A GESDENT resource (a dentist, a hygienist, a chair) whose agenda the sync imports."""
+
+    id: str = Field(examples=[RESOURCE_ID], description="GESDENT's id of the resource.")
+    name: str = Field(examples=["Dra. Marta Ruiz"])
+    kind: str = Field(
+        examples=["dentist"], description="As GESDENT sent it, e.g. `dentist`, `hygienist`, `chair`."
+    )
+    active: bool = Field(examples=[True])
+    updated_at: str = Field(examples=[SENT_AT], description="As GESDENT sent it.")
 
     @classmethod
     def build(cls, row: GesdentResource) -> ResourcePublic:
@@ -27,15 +35,19 @@ class ResourcePublic(Output):
 
 
 class PatientPublic(Output):
-    id: str
-    first_name: str
-    last_name: str
-    phone: str | None
-    email: str | None
-    birth_date: str | None
-    member_code: str | None
-    deleted: bool
-    updated_at: str
+    """A patient (a GESDENT user) as the sync imported it: personal data, read with `patients:read`."""
+
+    id: str = Field(examples=["P-10001"], description="GESDENT's id of the patient.")
+    first_name: str = Field(examples=["Inés"])
+    last_name: str = Field(examples=["Moreno"])
+    phone: str | None = Field(examples=["+34694431935"])
+    email: str | None = Field(examples=["ines.moreno1@example.org"])
+    birth_date: str | None = Field(examples=["1954-02-13"], description="As GESDENT sent it: YYYY-MM-DD.")
+    member_code: str | None = Field(
+        examples=["S-83798"], description="The patient's membership code, if any."
+    )
+    deleted: bool = Field(examples=[False], description="GESDENT deleted the patient.")
+    updated_at: str = Field(examples=[SENT_AT], description="As GESDENT sent it.")
 
     @classmethod
     def build(cls, row: GesdentPatient) -> PatientPublic:
@@ -53,14 +65,19 @@ class PatientPublic(Output):
 
 
 class ReservationPublic(Output):
-    id: str
-    resource_id: str
-    user_id: str | None
-    treatment_code: str | None
-    start: Timestamp
-    end: Timestamp
-    status: str
-    updated_at: str
+    """A booking in a resource's agenda, as the sync imported it."""
+
+    id: str = Field(examples=["R-500977"], description="GESDENT's id of the reservation.")
+    resource_id: str = Field(examples=[RESOURCE_ID])
+    user_id: str | None = Field(examples=["P-10026"], description="The patient's id.")
+    treatment_code: str | None = Field(examples=["REV"])
+    start: Timestamp = Field(examples=["2026-12-02T08:00:00Z"])
+    end: Timestamp = Field(examples=["2026-12-02T08:30:00Z"])
+    status: str = Field(
+        examples=["booked"],
+        description="As GESDENT sent it, e.g. `booked`, `cancelled`, `attended`, `no_show`.",
+    )
+    updated_at: str = Field(examples=[SENT_AT], description="As GESDENT sent it.")
 
     @classmethod
     def build(cls, row: GesdentReservation) -> ReservationPublic:
@@ -77,10 +94,12 @@ class ReservationPublic(Output):
 
 
 class SlotPublic(Output):
-    resource_id: str
-    start: Timestamp
-    end: Timestamp
-    treatment_codes: list[str]
+    """A free slot in a resource's agenda, and the treatments it can take."""
+
+    resource_id: str = Field(examples=[RESOURCE_ID])
+    start: Timestamp = Field(examples=["2026-12-02T12:00:00Z"])
+    end: Timestamp = Field(examples=["2026-12-02T12:30:00Z"])
+    treatment_codes: list[str] = Field(examples=[["LIMP"]])
 
     @classmethod
     def build(cls, row: GesdentSlot) -> SlotPublic:
@@ -93,16 +112,22 @@ class SlotPublic(Output):
 
 
 class MemberSlots(Output):
-    name: str
-    display_name: str
-    member_code: str | None
-    services: list[str] = Field(description="The member's web-enabled services mapped to the portal service.")
+    """A member's free slots for a portal service."""
+
+    name: str = Field(examples=["tt_clinic_north"])
+    display_name: str = Field(examples=["Clinic North"])
+    member_code: str | None = Field(examples=["N01"])
+    services: list[str] = Field(
+        examples=[["LIMP"]], description="The member's web-enabled services mapped to the portal service."
+    )
     slots: list[SlotPublic]
 
 
 class PortalAvailability(Output):
-    portal: str
-    service: str
-    start: Timestamp = Field(alias="from", serialization_alias="from")
-    end: Timestamp = Field(alias="to", serialization_alias="to")
+    """Where a portal service can be booked: each member's free slots for it, over a time range."""
+
+    portal: str = Field(examples=["tt_portal_sanitas"])
+    service: str = Field(examples=["LIMP"], description="The portal service's code.")
+    start: Timestamp = Field(alias="from", serialization_alias="from", examples=["2026-12-02T00:00:00Z"])
+    end: Timestamp = Field(alias="to", serialization_alias="to", examples=["2026-12-03T00:00:00Z"])
     members: list[MemberSlots] = Field(description="Members with at least one free slot, by name.")

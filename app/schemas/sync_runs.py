@@ -7,48 +7,96 @@ from pydantic import Field, StrictBool
 
 from app.db.models import SyncRejection, SyncRun
 from app.domain.gesdent import Stream
-from app.schemas.common import Input, Output, Timestamp
+from app.schemas.common import EXAMPLE_UUID, Input, Output, Timestamp, Uuid
 
+# Literals, not enums: the spec states them inline, so the fields that use them describe them.
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 Trigger = Literal["schedule", "manual", "webhook"]
+STATUS_DESCRIPTION = (
+    "`queued` (waiting for a worker), `running`, `succeeded` (every stream imported), `partial` (a stream "
+    "failed after others were committed, or malformed records were skipped) or `failed`; `error` says why."
+)
+TRIGGER_DESCRIPTION = (
+    "What asked for the run: `schedule` (the rules' interval), `manual` (a POST, or the old importer's URL) "
+    "or `webhook` (GESDENT's change notification)."
+)
+RUN_ERROR = (
+    "reservations: 1 record rejected (malformed): record 'R-500977': field 'start' is not an RFC 3339 "
+    f"date-time; see GET /v1/sync-runs/{EXAMPLE_UUID}/rejections"
+)
 
 
 class SyncRunCreate(Input):
+    """A manual run of the GESDENT import."""
+
     full_refresh: StrictBool = Field(
         False, examples=[False], description="Ignore the cursors and fetch everything again."
     )
 
 
 class StreamCounts(Output):
-    fetched: int = 0
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
+    """What a run did with one stream's records, and how long the stream took."""
+
+    fetched: int = Field(0, examples=[994], description="Records GESDENT sent.")
+    created: int = Field(0, examples=[12])
+    updated: int = Field(0, examples=[3])
+    deleted: int = Field(0, examples=[0])
+    unchanged: int = Field(0, examples=[978])
     rejected: int = Field(
         0,
+        examples=[1],
         description="Records skipped as malformed (`fetched` counts them too); their ids and reasons: "
         "`GET /v1/sync-runs/{run_id}/rejections`.",
     )
-    seconds: float | None = None
+    seconds: float | None = Field(None, examples=[0.045])
 
 
 class SyncRunPublic(Output):
-    id: str
-    instance: str
-    trigger: Trigger
-    status: RunStatus
-    full_refresh: bool
-    streams: list[str]
-    requested_at: Timestamp
-    started_at: Timestamp | None
-    finished_at: Timestamp | None
-    duration_seconds: float | None
-    attempts: int
-    counts: dict[str, StreamCounts] = Field(
-        description="Per stream: resources, users, reservations, availability."
+    """A run of the GESDENT import: what asked for it, where it is, and what it did per stream."""
+
+    id: Uuid
+    instance: str = Field(examples=["tt_clinic_north"])
+    trigger: Trigger = Field(examples=["webhook"], description=TRIGGER_DESCRIPTION)
+    status: RunStatus = Field(examples=["partial"], description=STATUS_DESCRIPTION)
+    full_refresh: bool = Field(
+        examples=[False], description="The cursors were ignored: everything fetched again."
     )
-    error: str | None = Field(description="Why the run failed or was partial, readable.")
+    streams: list[str] = Field(
+        examples=[["reservations"]],
+        description="The streams it imports, in order: `resources`, `users`, `reservations`, `availability`, "
+        "or those a webhook named.",
+    )
+    requested_at: Timestamp = Field(examples=["2026-12-01T02:22:05.440556Z"])
+    started_at: Timestamp | None = Field(
+        examples=["2026-12-01T02:22:05.750824Z"], description="Null while it is queued."
+    )
+    finished_at: Timestamp | None = Field(
+        examples=["2026-12-01T02:22:05.888888Z"], description="Null until it ends."
+    )
+    duration_seconds: float | None = Field(examples=[0.138], description="Null until it ends.")
+    attempts: int = Field(
+        examples=[1],
+        description="How many times a worker took it up (again when one stopped); 0 while it is queued.",
+    )
+    counts: dict[str, StreamCounts] = Field(
+        examples=[
+            {
+                "reservations": {
+                    "fetched": 994,
+                    "created": 12,
+                    "updated": 3,
+                    "deleted": 0,
+                    "unchanged": 978,
+                    "rejected": 1,
+                    "seconds": 0.045,
+                }
+            }
+        ],
+        description="Per stream: resources, users, reservations, availability.",
+    )
+    error: str | None = Field(
+        examples=[RUN_ERROR], description="Why the run failed or was partial, readable."
+    )
 
     @classmethod
     def build(cls, run: SyncRun, instance: str) -> SyncRunPublic:
@@ -74,36 +122,61 @@ class SyncRunPublic(Output):
 
 
 class RunSummary(Output):
-    run_id: str
-    finished_at: Timestamp | None
-    error: str | None = None
+    """A run in short: which one, when it ended, and its error if it had one."""
+
+    run_id: Uuid
+    finished_at: Timestamp | None = Field(examples=["2026-12-01T02:22:08.988478Z"])
+    error: str | None = Field(
+        None, examples=[RUN_ERROR], description="Why it failed or was partial; null for a run that succeeded."
+    )
 
 
 class SyncStatus(Output):
-    instance: str
-    configured: bool
-    enabled: bool
-    interval_minutes: int | None
-    last_success: RunSummary | None
-    last_error: RunSummary | None
-    active_run: SyncRunPublic | None
-    next_scheduled_at: Timestamp | None
+    """An instance's sync at a glance: its rules, the last success, the last failure, the run under
+    way and the next scheduled one."""
+
+    instance: str = Field(examples=["tt_clinic_north"])
+    configured: bool = Field(examples=[True], description="The instance has GESDENT connection rules.")
+    enabled: bool = Field(examples=[True], description="Scheduled runs are on.")
+    interval_minutes: int | None = Field(
+        examples=[15], description="Minutes between scheduled runs; null without rules."
+    )
+    last_success: RunSummary | None = Field(description="The last run that succeeded; null when none did.")
+    last_error: RunSummary | None = Field(
+        description="The last run that failed or was partial; null when none."
+    )
+    active_run: SyncRunPublic | None = Field(
+        description="The run queued or under way; null when there is none."
+    )
+    next_scheduled_at: Timestamp | None = Field(
+        examples=["2026-12-01T02:30:00Z"],
+        description="When the next scheduled run is due; null when they are off.",
+    )
 
 
 class SyncRejectionPublic(Output):
     """A record a run skipped as malformed: which one, which field, what is wrong; never a value."""
 
-    stream: Stream
+    stream: Stream = Field(examples=["reservations"])
     resource_id: str | None = Field(
-        description="The resource whose answer held the record (reservations, availability)."
+        examples=["EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"],
+        description="The resource whose answer held the record (reservations, availability).",
     )
     position: int = Field(
+        examples=[41],
         description="The record's place in its answer, from 0, across the pages of the stream (per "
-        "resource for reservations and availability; for resources, in the connection rules)."
+        "resource for reservations and availability; for resources, in the connection rules).",
     )
-    record_id: str | None = Field(description="The record's GESDENT id; null when it has no usable one.")
-    field: str | None = Field(description="The field at fault; null when the record is not an object.")
-    reason: str = Field(description="What is wrong with the field (never its value).")
+    record_id: str | None = Field(
+        examples=["R-500977"], description="The record's GESDENT id; null when it has no usable one."
+    )
+    field: str | None = Field(
+        examples=["start"], description="The field at fault; null when the record is not an object."
+    )
+    reason: str = Field(
+        examples=["is not an RFC 3339 date-time"],
+        description="What is wrong with the field (never its value).",
+    )
 
     @classmethod
     def build(cls, rejection: SyncRejection) -> SyncRejectionPublic:

@@ -13,7 +13,7 @@ from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.db.repositories import services as services_repo
 from app.domain import rules
-from app.domain.errors import SourceNotMember
+from app.domain.conflicts import SourceNotMember
 from app.schemas.clone import CloneInclude, CloneRequest
 from app.schemas.instances import InstanceCreate
 from app.services import instances, members

@@ -11,7 +11,8 @@ from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.db.repositories.pages import PageRequest
 from app.domain import rules
-from app.domain.errors import NameTaken, NotFound
+from app.domain.conflicts import NameTaken
+from app.domain.errors import NotFound
 from app.domain.matching import closest_names
 from app.domain.values import INSTANCE_PREFIX
 from app.etags import check_if_match, etag_of

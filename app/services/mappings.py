@@ -11,7 +11,8 @@ from app.db.models import Mapping, Service
 from app.db.repositories import mappings as repo
 from app.db.repositories.mappings import MappingRow
 from app.db.repositories.pages import PageRequest
-from app.domain.errors import AlreadyMapped, NotFound, ValidationFailed
+from app.domain.conflicts import AlreadyMapped
+from app.domain.errors import NotFound, ValidationFailed
 from app.domain.matching import Candidate, Suggestion, suggest
 from app.etags import check_if_match, etag_of
 from app.services.members import Member

@@ -13,7 +13,8 @@ from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.db.repositories.pages import PageRequest
 from app.domain import rules
-from app.domain.errors import AlreadyMember, NotFound
+from app.domain.conflicts import AlreadyMember
+from app.domain.errors import NotFound
 from app.services.portals import Portal
 
 

@@ -11,7 +11,8 @@ from app.db.models import Instance, Service
 from app.db.repositories import services as repo
 from app.db.repositories.pages import PageRequest
 from app.db.repositories.services import ServiceFilter
-from app.domain.errors import NotFound, ServiceCodeTaken, ServiceMapped
+from app.domain.conflicts import ServiceCodeTaken, ServiceMapped
+from app.domain.errors import NotFound
 from app.etags import check_if_match, etag_of
 from app.schemas.services import ServiceCreate, ServiceUpdate
 from app.services.changes import apply, changed_fields, reject_nulls

@@ -12,7 +12,8 @@ from app.db.models import GesdentConnection, Instance, SyncRejection, SyncRun, u
 from app.db.repositories import gesdent
 from app.db.repositories import sync_runs as repo
 from app.db.repositories.pages import PageRequest
-from app.domain.errors import GesdentNotConfigured, NotFound
+from app.domain.conflicts import GesdentNotConfigured
+from app.domain.errors import NotFound
 from app.domain.gesdent import STREAMS, Stream
 from app.services.gesdent import missing_parts
 from app.services.instances import partner_of

@@ -32,7 +32,16 @@ from tests.conftest import (
 )
 
 # Served without a key, on purpose. Anything else must answer 401 without a valid key.
-PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/assets", "/redoc", "/openapi.json"}
+PUBLIC_PATHS = {
+    "/healthz",
+    "/readyz",
+    "/docs",
+    "/docs/assets",
+    "/redoc",
+    "/openapi.json",
+    "/problems",
+    "/problems/{slug}",
+}
 # Authenticated by its Standard Webhooks signature instead of a key (tests/api/test_webhooks.py).
 SIGNED_PATHS = {"/v1/webhooks/gesdent"}
 WRITE_ORDER = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}

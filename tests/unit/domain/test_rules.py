@@ -5,9 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain import rules
-from app.domain.errors import (
+from app.domain.conflicts import (
     AlreadyMember,
-    Conflict,
     MemberCannotBePortal,
     MemberHasMappings,
     PortalCannotBeMember,
@@ -15,6 +14,7 @@ from app.domain.errors import (
     PortalNotReady,
     SelfMembership,
 )
+from app.domain.errors import Conflict
 from app.domain.rules import InstanceFacts
 
 
