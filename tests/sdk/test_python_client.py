@@ -1,7 +1,8 @@
 """The procedure through a Python client that openapi-python-client generates from the committed
 spec, against a live `portico serve` on loopback (SQLite, then PostgreSQL): a portal and its
-members, services imported from CSV, a clone, mappings, a 409 read as a problem, the report as JSON
-and as CSV, and pages followed through `next_cursor`. The generator must not warn.
+members, services imported from CSV, a clone, mappings, a 409 read as a problem of its own type, the
+report as JSON and as CSV, pages followed through `next_cursor`, timestamps as datetimes. The
+generator must not warn.
 
 The tests below run in order on one server per backend, each step on what the steps before it made.
 A step the committed spec cannot serve yet is xfail (strict) only while the spec lacks what it needs:
@@ -43,13 +44,10 @@ IMPLANTE,Implante,90,900.00,true
 """
 IMPORT_PATH = f"/v1/instances/{PORTAL}/services/import"
 
-# What the committed spec has of the contract work of issue 11 that some steps need (see each step).
+# Whether the committed spec declares the import's text/csv body as bytes (see that step).
 _SPEC: dict[str, Any] = json.loads(SPEC.read_text(encoding="utf-8"))
-_SCHEMAS: dict[str, Any] = _SPEC["components"]["schemas"]
 _CSV_BODY = _SPEC["paths"]["/v1/instances/{name}/services/import"]["post"]["requestBody"]["content"]
 CSV_BODY_IS_BYTES = _CSV_BODY.get("text/csv", {}).get("schema", {}).get("format") == "binary"
-TYPED_PROBLEMS = "AlreadyMappedProblem" in _SCHEMAS
-DATE_TIMES = _SCHEMAS["InstancePublic"]["properties"]["created_at"].get("format") == "date-time"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,18 +275,14 @@ def test_a_409_is_read_as_a_problem(sdk: Generated, procedure: Procedure) -> Non
     assert _ok(put).portal_service == "REV"
 
 
-@pytest.mark.xfail(
-    not TYPED_PROBLEMS,
-    strict=True,
-    reason="the spec has one Problem schema for every type, so the client cannot give the 409 its "
-    "type and its extension members as attributes (issue 11: typed problems)",
-)
 def test_a_409_is_read_as_its_own_type(sdk: Generated, procedure: Procedure) -> None:
+    """Its class is the problem type's, its extension members attributes: the spec's oneOf of problem
+    schemas, each with its `type` a constant, which the generator tries in turn."""
     body = sdk.models.MappingCreate(member_service="REVISION", portal_service="BLANQ")
     problem = _ok(
         sdk.op("mappings_create").sync_detailed(PORTAL, NORTH, client=procedure.client, body=body), 409
     )
-    assert type(problem).__name__ == "AlreadyMappedProblem", type(problem)
+    assert isinstance(problem, sdk.models.AlreadyMappedProblem), type(problem)
     assert problem.type_ == "/problems/already-mapped"
     assert problem.existing_portal_service == "REV"
 
@@ -350,12 +344,6 @@ def test_pages_followed_through_next_cursor(sdk: Generated, procedure: Procedure
     assert rest.next_cursor is None
 
 
-@pytest.mark.xfail(
-    not DATE_TIMES,
-    strict=True,
-    reason="timestamps are {type: string} in the spec, without format: date-time, so the client "
-    "holds them as str (issue 11: date-time formats)",
-)
 def test_timestamps_are_datetimes(sdk: Generated, procedure: Procedure) -> None:
     instance = _ok(sdk.op("instances_get").sync_detailed(NORTH, client=procedure.client))
     assert isinstance(instance.created_at, datetime), type(instance.created_at)
