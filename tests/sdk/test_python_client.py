@@ -94,7 +94,6 @@ def test_a_spec_the_generator_cannot_read_fails_the_check_above(tmp_path: Path) 
 class Procedure:
     """A partner's generated client on a live server, and what the steps leave for the next ones."""
 
-    url: str
     client: Any  # the generated AuthenticatedClient, holding the partner's key
     sent: list[httpx.Request] = field(default_factory=list)  # every request the client sent
     csv_imported: bool = False
@@ -135,7 +134,7 @@ def procedure(sdk: Generated, live_url: str) -> Iterator[Procedure]:
     sent: list[httpx.Request] = []
     hooks = {"event_hooks": {"request": [sent.append]}}
     with authenticated(base_url=live_url, token=created.parsed.key, httpx_args=hooks) as client:
-        yield Procedure(live_url, client, sent)
+        yield Procedure(client, sent)
 
 
 def _ok(response: Any, status: int = 200) -> Any:
