@@ -124,7 +124,7 @@ IF_NONE_MATCH = {
     "required": False,
     "description": "ETags of the copies the client holds: 304 Not Modified, without a body, "
     "when one is current.",
-    "schema": {"type": "string", "maxLength": 1000, "examples": ['"5d41402abc4b2a76b9719d911017c592"']},
+    "schema": {"type": "string", "examples": ['"5d41402abc4b2a76b9719d911017c592"']},
 }
 
 

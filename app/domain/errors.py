@@ -15,6 +15,8 @@ from typing import Any, ClassVar, NotRequired
 
 from typing_extensions import TypedDict
 
+from app.domain.values import RequirementCode
+
 
 class FieldError(TypedDict):
     """One invalid field (`field`) or CSV line (`line`); a CSV error about a whole line has `field`
@@ -28,7 +30,7 @@ class FieldError(TypedDict):
 class UnmetRequirement(TypedDict):
     """A condition a portal must meet before it takes members."""
 
-    code: str
+    code: RequirementCode
     message: str
 
 

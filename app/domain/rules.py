@@ -13,6 +13,7 @@ from app.domain.conflicts import (
     PortalNotReady,
     SelfMembership,
 )
+from app.domain.values import RequirementCode
 
 PORTAL_SETTING = "portalInstanceName"
 PORTAL_VALUE = "portal"
@@ -22,7 +23,7 @@ PORTAL_VALUE = "portal"
 class Requirement:
     """One condition a portal must meet before it takes members."""
 
-    code: str
+    code: RequirementCode
     message: str
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Literal
 
 INSTANCE_PREFIX = "tt_"
 # The longest label people read: a service's name, an instance's display name, a partner's name.
@@ -65,3 +66,7 @@ PRICE_DECIMALS = 2  # cents
 # A price as JSON carries it: a decimal string, so that no binary floating point ever rounds a cent.
 PRICE_PATTERN = rf"^(0|[1-9][0-9]{{0,{len(str(MAX_PRICE)) - 1}}})(\.[0-9]{{1,{PRICE_DECIMALS}}})?$"
 PRICE_RE = re.compile(PRICE_PATTERN)
+
+
+# Why a portal is not ready to take members: its setting, its communications, or it is a member itself.
+RequirementCode = Literal["portal-instance-name", "communications-enabled", "is-member"]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from app.db.session import SessionDep
 from app.domain.conflicts import GesdentNotConfigured
-from app.domain.errors import InvalidSignature, NotFound, ValidationFailed
+from app.domain.errors import InvalidSignature, ValidationFailed
 from app.domain.gesdent import NotifiedStream
 from app.openapi_contract import raises
 from app.problems import describe_errors
@@ -61,7 +61,7 @@ class WebhookAnswer(Output):
         }
     },
 )
-@raises(InvalidSignature, NotFound, GesdentNotConfigured)
+@raises(InvalidSignature, GesdentNotConfigured)
 async def gesdent_webhook(
     request: Request,
     session: SessionDep,

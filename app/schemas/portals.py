@@ -4,15 +4,17 @@ from pydantic import Field
 
 from app.db.models import Instance
 from app.domain.rules import Requirement
+from app.domain.values import RequirementCode
 from app.schemas.common import Output
 
 
 class RequirementPublic(Output):
     """A condition a portal must meet before it takes members, and what is wrong now."""
 
-    code: str = Field(
+    code: RequirementCode = Field(
         examples=["communications-enabled"],
-        description="What to branch on: `portal-instance-name` (the setting) or `communications-enabled`.",
+        description="What to branch on: `portal-instance-name` (the setting), `communications-enabled`, "
+        "or `is-member` (the instance is a member of another portal).",
     )
     message: str = Field(examples=["the general switch for automatic SMS, voice and e-mail must be off"])
 

@@ -57,6 +57,7 @@ async def clone(session: AsyncSession, principal: Principal, source: Instance, d
     if CloneInclude.services in include:
         copies = {s.code: s for s in await _copy_services(session, source, new)}
     await session.flush()
+    await services_repo.after_bulk_write(session, len(copies))
     gesdent = CloneInclude.gesdent in include and await _copy_gesdent(
         session, source, new, with_credentials=CloneInclude.gesdent_credentials in include
     )

@@ -123,4 +123,5 @@ async def import_csv(
         await repo.update_values(session, plan.updates[start : start + _CHUNK], now)
     for start in range(0, len(plan.inserts), _CHUNK):
         await repo.insert_values(session, plan.inserts[start : start + _CHUNK])
+    await repo.after_bulk_write(session, len(plan.inserts) + len(plan.updates) + len(gone))
     return outcome

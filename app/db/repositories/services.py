@@ -6,7 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Exists, Select, SQLColumnExpression, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Exists,
+    Select,
+    SQLColumnExpression,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -180,3 +192,21 @@ async def update_values(session: AsyncSession, rows: list[dict[str, object]], no
     """Update services by id (each dict holds `id`, the new values and the new `version`)."""
     if rows:
         await session.execute(update(Service), [{**row, "updated_at": now} for row in rows])
+
+
+# A write of this many services makes the table's statistics stale enough to matter (below).
+STATISTICS_AFTER_ROWS = 1000
+
+
+async def after_bulk_write(session: AsyncSession, rows: int) -> None:
+    """Refresh PostgreSQL's statistics of `services` after a write of many rows, in the same
+    transaction (ANALYZE counts the rows the transaction itself wrote).
+
+    The foreign key from a mapping to its portal service is checked at commit for every deleted
+    service, by a plan each connection prepares once and keeps. Prepared while the table was small
+    and never analyzed since, that plan looks the service up by its instance alone and reads every
+    service of the instance for each one deleted: deleting an instance that had just imported 20,000
+    services took 3.5 s instead of 0.1 s, and 6 minutes for 50,000. An ANALYZE invalidates the
+    kept plans, and the next one knows the table's size. Autovacuum would, but only a minute later."""
+    if rows >= STATISTICS_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("ANALYZE services"))
