@@ -5,8 +5,7 @@ report as JSON and as CSV, pages followed through `next_cursor`, timestamps as d
 generator must not warn.
 
 The tests below run in order on one server per backend, each step on what the steps before it made.
-A step the committed spec cannot serve yet is xfail (strict) only while the spec lacks what it needs:
-once the spec has it, the step runs like the others."""
+"""
 
 from __future__ import annotations
 
@@ -46,8 +45,6 @@ IMPORT_PATH = f"/v1/instances/{PORTAL}/services/import"
 
 # Whether the committed spec declares the import's text/csv body as bytes (see that step).
 _SPEC: dict[str, Any] = json.loads(SPEC.read_text(encoding="utf-8"))
-_CSV_BODY = _SPEC["paths"]["/v1/instances/{name}/services/import"]["post"]["requestBody"]["content"]
-CSV_BODY_IS_BYTES = _CSV_BODY.get("text/csv", {}).get("schema", {}).get("format") == "binary"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -96,7 +93,6 @@ class Procedure:
 
     client: Any  # the generated AuthenticatedClient, holding the partner's key
     sent: list[httpx.Request] = field(default_factory=list)  # every request the client sent
-    csv_imported: bool = False
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -186,13 +182,6 @@ def test_communications_off_make_it_ready(sdk: Generated, procedure: Procedure) 
     assert portal.unmet_requirements == []
 
 
-@pytest.mark.xfail(
-    not CSV_BODY_IS_BYTES,
-    strict=True,
-    reason="the import's text/csv body is {type: string}: openapi-python-client (text/csv mapped onto "
-    "octet-stream) sends a raw body only for format: binary, its File type; for a str it generates "
-    "`body.payload`, which fails (issue 11: the import's request bodies)",
-)
 def test_services_import_sent_as_text_csv(sdk: Generated, procedure: Procedure) -> None:
     csv_file = sdk.types.File(
         payload=io.BytesIO(PORTAL_CSV.encode()), file_name="portal.csv", mime_type="text/csv"
@@ -202,13 +191,11 @@ def test_services_import_sent_as_text_csv(sdk: Generated, procedure: Procedure) 
     assert sorted(report.codes.created) == ["BLANQ", "LIMP", "ORTO", "REV"]
     (sent,) = [request for request in procedure.sent if request.url.path == IMPORT_PATH]
     assert sent.headers["content-type"] == "text/csv"  # not a multipart upload: the body is the file
-    procedure.csv_imported = True
 
 
 def test_services_import_sent_as_a_multipart_upload(sdk: Generated, procedure: Procedure) -> None:
-    """The other body the import takes. The portal's file again changes nothing (or, while the step
-    above is xfail, imports it); the model member's services come the same way; the other member's
-    are created one by one, the price a decimal string."""
+    """The other body the import takes. The portal's file again changes nothing; the model member's
+    services come the same way; the other member's are created one by one, the price a decimal string."""
     run_import = sdk.op("services_import").sync_detailed
     for name, text in [(PORTAL, PORTAL_CSV), (NORTH, NORTH_CSV)]:
         upload = sdk.types.File(
@@ -217,7 +204,7 @@ def test_services_import_sent_as_a_multipart_upload(sdk: Generated, procedure: P
         body = sdk.models.ServicesImportFilesBody(file=upload)
         report = _ok(run_import(name, client=procedure.client, body=body))
         codes = sorted(line.split(",")[0] for line in text.splitlines()[1:])
-        done = report.codes.unchanged if name == PORTAL and procedure.csv_imported else report.codes.created
+        done = report.codes.unchanged if name == PORTAL else report.codes.created
         assert sorted(done) == codes, report.to_dict()
     create = sdk.op("services_create").sync_detailed
     for code, name, price in [("PROFILAXIS", "Limpieza bucal", "39.50"), ("ORTODONCIA", "Ortodoncia", None)]:
