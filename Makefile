@@ -1,6 +1,7 @@
 # The two commands: `make run` starts Portico on SQLite; `make test` runs every test.
 # Each creates .venv and installs what it needs on first use; started together, one installs while
-# the other waits for it (tools/bootstrap.py holds .venv.lock).
+# the other waits for it (tools/bootstrap.py holds .venv.lock). `make test` also installs the SDK
+# tests' Node.js tools into clients/node_modules (tools/npm_ci.py holds clients/.npm-ci.lock).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,6 +9,10 @@ STAMP := $(VENV)/.installed
 # Development tools beside the product, each its own project, installed in place into the venv and
 # never part of Portico's wheel or image: the GESDENT sandbox (its `gesdent-sandbox` command).
 TOOLS := gesdent_sandbox
+# The Node.js tools of the SDK tests (tests/sdk/: TypeScript generators, tsc, Redocly), pinned by
+# clients/package-lock.json and installed there by `npm ci` (tools/npm_ci.py) for `make test` only.
+CLIENTS := clients
+NODE_STAMP := $(CLIENTS)/node_modules/.installed
 
 .PHONY: run test lint openapi migrate clean
 
@@ -19,7 +24,11 @@ $(STAMP): pyproject.toml constraints.txt $(TOOLS:%=%/pyproject.toml)
 run: $(STAMP)
 	$(BIN)/portico serve
 
-test: $(STAMP)
+# Without npm, tools/npm_ci.py says so and makes no stamp: the SDK tests skip (fail with CI=true).
+$(NODE_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	$(PYTHON) tools/npm_ci.py $(CLIENTS) $(NODE_STAMP)
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -34,4 +43,4 @@ migrate: $(STAMP)
 	$(BIN)/portico migrate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(CLIENTS)/node_modules .pytest_cache .hypothesis .ruff_cache .mypy_cache

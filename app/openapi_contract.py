@@ -35,6 +35,7 @@ from app.domain.errors import (
     ValidationFailed,
 )
 from app.problem_schemas import REF, problem_schemas, schema_name, type_uri
+from app.schemas.common import not_null
 
 PROBLEM_JSON = "application/problem+json"
 HTML = "text/html"
@@ -82,7 +83,6 @@ STATUS_DESCRIPTIONS = {
     401: "Missing or invalid credentials",
     403: "The credentials may not do this",
     404: "Unknown, or owned by another partner",
-    406: "No acceptable media type",
     409: "An invariant of the procedure would be broken",
     412: "If-Match does not match the current ETag",
     413: "Request body too large",
@@ -187,6 +187,10 @@ def _header(name: str) -> dict[str, str]:
 
 
 def _declare(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        # `str | None = None` makes FastAPI write a null branch, but a path, query or header value is
+        # never JSON null: absent is how a parameter says nothing.
+        not_null(parameter["schema"])
     by_status: dict[int, list[type[PorticoError]]] = {}
     for kind in _answered(route, method, operation):
         by_status.setdefault(kind.status, []).append(kind)

@@ -20,7 +20,6 @@ from app.domain.errors import (
     HttpError,
     InternalError,
     MethodNotAllowed,
-    NotAcceptable,
     NotFound,
     PayloadTooLarge,
     PorticoError,
@@ -69,7 +68,6 @@ _HTTP_ERRORS: dict[int, type[PorticoError]] = {
         Unauthorized,
         NotFound,
         MethodNotAllowed,
-        NotAcceptable,
         PayloadTooLarge,
         UnsupportedMediaType,
     )

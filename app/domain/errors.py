@@ -149,13 +149,6 @@ class MethodNotAllowed(PorticoError):
     fix = "Use one of the methods the `Allow` header lists."
 
 
-class NotAcceptable(PorticoError):
-    """The route cannot answer in any media type the `Accept` header admits."""
-
-    status, slug, title = 406, "not-acceptable", "Not acceptable"
-    fix = "Accept one of the media types the route's documentation lists, or send no `Accept` header."
-
-
 class Conflict(PorticoError):
     """An invariant of the procedure would be broken."""
 

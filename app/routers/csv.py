@@ -22,7 +22,7 @@ CSV_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
+            CSV_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
