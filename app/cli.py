@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ import typer
 
 from app.serving import Address, listen, one_line_errors, serve_http, usable_database
 
+log = logging.getLogger("portico")
 cli = typer.Typer(help="Portico: portal and member instances, and their GESDENT sync.", no_args_is_help=True)
 
 
@@ -26,11 +28,13 @@ def serve(
     """Start the HTTP service."""
     from app.config import load_settings
     from app.keys import resolve_master_key, resolve_secret_keys
+    from app.logs import configure as configure_logs
 
     # In this order, so that a setting that cannot work stops the start before anything has begun:
     # no migration and no sync ticker while the port is taken, no ticker on an unusable database.
     with one_line_errors():
         settings = load_settings()
+        configure_logs(settings.log_level, settings.log_format)
         where = Address(
             host or settings.host,
             settings.port if port is None else port,
@@ -98,11 +102,13 @@ def worker() -> None:
     from app.crypto import SecretBox
     from app.db.engine import create_engine, create_sessionmaker
     from app.keys import resolve_secret_keys
+    from app.logs import configure as configure_logs
     from app.sync.client import client_limits
     from app.sync.scheduler import SyncService
 
     with one_line_errors():
         settings = load_settings()
+        configure_logs(settings.log_level, settings.log_format)
         usable_database(settings)
         box = SecretBox(resolve_secret_keys(settings))
 
@@ -124,7 +130,7 @@ def worker() -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         service.start()
-        typer.echo(f"sync worker {service.workers[0].owner} started", err=True)
+        log.info("sync worker %s started", service.workers[0].owner)
         try:
             await stop.wait()
         finally:

@@ -9,12 +9,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
+from app.log_settings import LogSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
 DATABASE_URL_FORMS = (
@@ -26,7 +27,6 @@ NEW_SECRET_KEY = (
     "generate one with: "
     "python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
 )
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # nginx accepts 32 KiB of request line and headers (4 buffers of 8 KiB), Apache 100 header fields.
 DEFAULT_MAX_HEADER_BYTES = 32 * 1024
 DEFAULT_MAX_HEADERS = 100
@@ -36,7 +36,7 @@ class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
 
-class Settings(BaseSettings):
+class Settings(LogSettings):  # the logging settings are app/log_settings.py's
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")
@@ -96,7 +96,6 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
-    log_level: str = "info"
     max_body_bytes: int = Field(1_048_576, description="Largest accepted JSON request body.")
     max_csv_rows: int = Field(
         10_000,
@@ -222,13 +221,6 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return _items(self.cors_origins)
-
-    @field_validator("log_level")
-    @classmethod
-    def _known_log_level(cls, value: str) -> str:
-        if value.lower() not in LOG_LEVELS:  # uvicorn would fail on it with a KeyError
-            raise ValueError(f"PORTICO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
-        return value.lower()
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,13 +6,15 @@ A generated key is never printed, only where it is kept (stderr ends up in logs)
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
-import sys
 from pathlib import Path
 
 from app.config import NEW_MASTER_KEY, NEW_SECRET_KEY, ConfigError, Settings
 from app.crypto import new_key
+
+log = logging.getLogger("portico")
 
 SHOW_MASTER_KEY = "portico show-master-key"
 
@@ -91,7 +93,6 @@ def load_or_create_secret(path: Path, fresh: str, label: str, hint: str = "") ->
         return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(fresh + "\n")
-    print(
-        f"Portico generated a {label} and stored it in {path.absolute()} (mode 0600){hint}", file=sys.stderr
-    )
+    # A warning, so that it is seen before logging is configured too (Python then prints warnings).
+    log.warning("Portico generated a %s and stored it in %s (mode 0600)%s", label, path.absolute(), hint)
     return fresh

@@ -106,12 +106,23 @@ def server_config(
         port=port,
         reload=reload,
         log_level=settings.log_level,
+        log_config=None,  # Portico configures logging itself (app/logs.py)
         # X-Forwarded-For and -Proto only from the proxies named; without any, from nobody (uvicorn
         # would trust 127.0.0.1 and ::1, i.e. any process on the machine, or in the container).
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
         head_limits=HeadLimits(settings.max_header_bytes, settings.max_headers),
     )
+
+
+def reloaded_app() -> Any:
+    """The app of a process that `--reload` starts: its logging set up as its parent's was."""
+    from app.logs import configure
+    from app.main import create_app
+
+    settings = Settings()
+    configure(settings.log_level, settings.log_format)
+    return create_app(settings)
 
 
 def serve_http(settings: Settings, sock: socket.socket, *, reload: bool) -> None:
@@ -122,7 +133,7 @@ def serve_http(settings: Settings, sock: socket.socket, *, reload: bool) -> None
 
     host, port = sock.getsockname()[:2]
     # A reloaded process builds the app itself, from the same environment.
-    app = "app.main:create_app" if reload else create_app(settings)
+    app = "app.serving:reloaded_app" if reload else create_app(settings)
     config = server_config(settings, app, host, port, reload=reload)
     server = uvicorn.Server(config)
     # uvicorn announces the address only when it binds the socket itself.

@@ -1,0 +1,97 @@
+"""Portico's log lines: one JSON object a line for machines, readable lines for people at a terminal.
+
+Every logger of the process (Portico's own, uvicorn's, the libraries') goes through one handler on
+stderr, whose structlog formatter adds the time, the level, the logger's name, the context bound in
+contextvars (a request's `request_id`, a sync run's `run_id`, `instance_id` and `stream`) and the
+fields a call gives as `extra`. The code logs with the standard library; structlog only formats,
+so a module never needs to know how its lines end up written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+TRACE = 5  # uvicorn's level below DEBUG
+HANDLER_NAME = "portico"
+# Loud at INFO and of no use to an operator: one line per GESDENT request, per scheduler tick.
+QUIETER = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "alembic.runtime.plugins": logging.WARNING,
+}
+# No field of these names is ever written, whoever logs it (a safety net: nothing logs them today).
+SECRET_FIELDS = frozenset(
+    {"authorization", "api_key", "key", "master_key", "password", "secret", "secret_keys", "token"}
+)
+
+
+def resolve_format(log_format: str, stream: TextIO) -> str:
+    """`json` or `console`: `auto` is console at a terminal, JSON anywhere else."""
+    if log_format != "auto":
+        return log_format
+    return "console" if _is_terminal(stream) else "json"
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def level_number(level: str) -> int:
+    return TRACE if level.lower() == "trace" else logging.getLevelNamesMapping()[level.upper()]
+
+
+def _redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    event.pop("color_message", None)  # uvicorn's copy of the message, with terminal colours
+    for name in SECRET_FIELDS & event.keys():
+        event[name] = "[redacted]"
+    return event
+
+
+def formatter(log_format: str, *, colors: bool = False) -> structlog.stdlib.ProcessorFormatter:
+    """The formatter of `json` or `console` lines (in colour at a terminal)."""
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact,
+    ]
+    renderer: Processor
+    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if log_format == "json":
+        final.append(structlog.processors.format_exc_info)
+        renderer = structlog.processors.JSONRenderer(default=str)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=colors)
+    return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[*final, renderer])
+
+
+def configure(level: str = "info", log_format: str = "auto", stream: TextIO | None = None) -> str:
+    """Send every log record of the process to `stream` (stderr) as `log_format` says; returns the
+    format chosen (`json` or `console`). Calling it again replaces what it set up before."""
+    stream = stream or sys.stderr
+    chosen = resolve_format(log_format, stream)
+    handler = logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(formatter(chosen, colors=chosen == "console" and _is_terminal(stream)))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level_number(level))
+    # uvicorn's loggers write through the root's handler, not handlers of their own.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi", "uvicorn.access"):
+        own = logging.getLogger(name)
+        own.handlers.clear()
+        own.propagate = True
+    for name, quieter in QUIETER.items():
+        logging.getLogger(name).setLevel(max(quieter, level_number(level)))
+    return chosen
