@@ -21,6 +21,7 @@ from app.db.session import SessionDep
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
 from app.negotiation import wants_html
 from app.openapi_contract import for_people, raises
+from app.request_log import note_caller
 
 KEY_PREFIX = "ptc_"
 LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
@@ -159,6 +160,7 @@ async def _principal_of(
 ) -> Principal:
     master_key: str = request.app.state.master_key
     if hmac.compare_digest(presented.encode(), master_key.encode()):
+        note_caller(None, None)
         return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))
     lookup = parse_lookup(presented)
     row = await repo.get_by_lookup(session, lookup) if lookup else None
@@ -168,6 +170,7 @@ async def _principal_of(
         or not hmac.compare_digest(row.key_hash, hash_key(presented))
     ):
         raise _unauthorized("The API key is unknown or revoked.", challenges)
+    note_caller(row.partner_id, row.id)  # for the request's log line: ids, never the key
     return Principal(partner_id=row.partner_id, key_id=row.id, scopes=frozenset(row.scopes.split()))
 
 

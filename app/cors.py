@@ -18,9 +18,9 @@ from starlette.middleware.cors import CORSMiddleware
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # What a calling page may send, beyond the headers the Fetch standard always allows.
-ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match")
+ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID")
 # What a calling page may read, beyond the headers the Fetch standard always exposes.
-EXPOSED_HEADERS = ("ETag", "Location", "Link", "Retry-After")
+EXPOSED_HEADERS = ("ETag", "Location", "Link", "Retry-After", "X-Request-ID")
 PREFLIGHT_SECONDS = 600  # how long a browser may keep a preflight's answer
 
 

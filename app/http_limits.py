@@ -28,6 +28,7 @@ from uvicorn.server import ServerState
 
 from app.config import DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS
 from app.domain.errors import RequestHeaderFieldsTooLarge
+from app.request_log import accepted_id
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         """Answer 431 and close: nothing more is read from this connection."""
         self.refusal = detail
         problem = RequestHeaderFieldsTooLarge
+        # Answered before the app sees the request: the request id is chosen here, as RequestLog would.
+        given = next((value for name, value in self.headers if name == b"x-request-id"), None)
+        request_id = accepted_id(given.decode("latin-1") if given is not None else None)
         body = json.dumps(
             {
                 "type": f"/problems/{problem.slug}",
                 "title": problem.title,
                 "status": problem.status,
                 "detail": detail,
+                "request_id": request_id,
             }
         ).encode()
         head = [STATUS_LINE[problem.status]]
@@ -165,9 +170,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         head += [
             b"content-type: application/problem+json\r\n",
             b"content-length: %d\r\n" % len(body),
+            b"x-request-id: %s\r\n" % request_id.encode(),
             b"connection: close\r\n\r\n",
         ]
         peer = f"{self.client[0]}:{self.client[1]} - " if self.client else ""  # as uvicorn's log lines
-        self.logger.warning("%sRefused a request with 431: %s", peer, detail)
+        self.logger.warning(
+            "%sRefused a request with 431: %s", peer, detail, extra={"request_id": request_id, "status": 431}
+        )
         self.transport.write(b"".join(head) + body)
         self.transport.close()

@@ -87,11 +87,15 @@ def configure(level: str = "info", log_format: str = "auto", stream: TextIO | No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level_number(level))
-    # uvicorn's loggers write through the root's handler, not handlers of their own.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi", "uvicorn.access"):
+    # uvicorn's loggers write through the root's handler, not handlers of their own; its access log
+    # is off (app/request_log.py writes one line per request instead).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi"):
         own = logging.getLogger(name)
         own.handlers.clear()
         own.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
     for name, quieter in QUIETER.items():
         logging.getLogger(name).setLevel(max(quieter, level_number(level)))
     return chosen

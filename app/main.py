@@ -29,6 +29,7 @@ from app.pages.render import PageAssets
 from app.problems import UnexpectedErrors, error_response
 from app.problems import install as install_problem_handlers
 from app.query_strings import StrictQueryStrings
+from app.request_log import RequestLog
 from app.routers import (
     communications,
     docs,
@@ -138,6 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UnexpectedErrors)
     # Outside even that: the 500 a browser's page gets carries the CORS headers it needs to read it.
     cors.install(app, settings.cors_origin_list)
+    # Outermost: every answer carries the request id (CORS preflights included), and its log line
+    # times and sees all of it.
+    app.add_middleware(RequestLog, routes=app.router.routes)
     return app
 
 

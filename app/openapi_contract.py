@@ -10,6 +10,7 @@
 - **Headers.** `ETag`, `Location` (on a 201) and `Link` (on a page of a list) where the route sends
   them: `sends("ETag", ...)` marks the endpoint, a `cursor` parameter implies `Link`. A `GET` that sends
   an `ETag` takes `If-None-Match` and declares its `304`. A `503` says when to retry (`Retry-After`).
+  Every answer, of every status, has the request's id in `X-Request-ID` (app/request_log.py).
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from app.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from app.problem_examples import REQUEST_ID
 from app.problem_schemas import REF, problem_schemas, schema_name, type_uri
+from app.request_log import WELL_FORMED
 from app.schemas.common import not_null
 
 PROBLEM_JSON = "application/problem+json"
@@ -116,6 +119,13 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "description": "Seconds to wait before retrying.",
         "schema": {"type": "integer", "minimum": 0, "examples": [2]},
+    },
+    "X-Request-ID": {
+        "required": True,
+        "description": "The request's id: the `X-Request-ID` the request sent when it is 1 to 128 of "
+        "`A-Z a-z 0-9 . _ : -`, a new one otherwise. Every log line of the request carries it, and a "
+        "problem repeats it as `request_id`.",
+        "schema": {"type": "string", "pattern": f"^{WELL_FORMED.pattern}$", "examples": [REQUEST_ID]},
     },
 }
 IF_NONE_MATCH = {
@@ -214,6 +224,8 @@ def _declare(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
             "description": "Not Modified: the copy whose ETag the client sent in `If-None-Match` is current.",
             "headers": {"ETag": _header("ETag")},
         }
+    for response in responses.values():
+        response.setdefault("headers", {})["X-Request-ID"] = _header("X-Request-ID")
     operation["responses"] = dict(sorted(responses.items()))
 
 

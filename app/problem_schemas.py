@@ -11,9 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.domain import conflicts, errors
 from app.domain.errors import HttpError, PorticoError
-from app.problem_examples import OBJECTS, member_example
+from app.problem_examples import OBJECTS, REQUEST_ID, member_example
 
 REF = "#/components/schemas/{model}"
+REQUEST_ID_DESCRIPTION = (
+    "The id of the request, as the `X-Request-ID` header of the answer gives it: every log line of "
+    "the request carries it; quote it to the operator."
+)
 
 
 class Problem(BaseModel):
@@ -29,6 +33,7 @@ class Problem(BaseModel):
                     "title": "Not found",
                     "status": 404,
                     "detail": "Instance tt_clinic_nort not found. Did you mean tt_clinic_north?",
+                    "request_id": REQUEST_ID,
                 }
             ]
         },
@@ -38,6 +43,7 @@ class Problem(BaseModel):
     title: str = Field(description="A short summary of the problem type, the same for every occurrence.")
     status: int = Field(description="The HTTP status code.")
     detail: str | None = Field(None, description="What went wrong this time, for people.")
+    request_id: str = Field(description=REQUEST_ID_DESCRIPTION, examples=[REQUEST_ID])
 
 
 DEFINED_IN = (errors, conflicts)
@@ -73,8 +79,9 @@ def problem_schemas() -> dict[str, dict[str, Any]]:
             # An HttpError has the status of the framework's error it stands for.
             "status": {"type": "integer"} if kind is HttpError else {"type": "integer", "const": kind.status},
             "detail": {"type": "string", "description": "What went wrong this time, for people."},
+            "request_id": {"type": "string", "description": REQUEST_ID_DESCRIPTION, "examples": [REQUEST_ID]},
         }
-        required = ["type", "title", "status"]
+        required = ["type", "title", "status", "request_id"]
         example = {"type": type_uri(kind), "title": kind.title, "status": kind.status, "detail": kind.fix}
         for name, member in kind.extension_members().items():
             member_schema = TypeAdapter(member.type).json_schema(ref_template=REF)
@@ -84,6 +91,7 @@ def problem_schemas() -> dict[str, dict[str, Any]]:
             if not member.optional:
                 required.append(name)
                 example[name] = shown
+        example["request_id"] = REQUEST_ID
         schemas[schema_name(kind)] = {
             "title": schema_name(kind),
             "description": f"{kind.description()} {kind.fix}",

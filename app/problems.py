@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from app.negotiation import wants_html
 from app.openapi_contract import PROBLEM_JSON, complete
 from app.openapi_meta import mark_public
 from app.pages.render import problem_page
+from app.request_log import current_request_id
 
 log = logging.getLogger("portico")
 
@@ -47,6 +47,7 @@ def problem_response(
     if detail is not None:
         body["detail"] = detail
     body.update({k: v for k, v in ext.items() if v is not None})
+    body["request_id"] = current_request_id()
     response = JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
     for name, value in headers.items() if isinstance(headers, Mapping) else headers or ():
         response.headers.append(name, value)
@@ -183,10 +184,10 @@ class UnexpectedErrors:
 
     A handler of `Exception` would run in Starlette's ServerErrorMiddleware, which sends its answer
     and raises again; uvicorn then drops the keep-alive connection, without `Connection: close`, and
-    the client's next request on it fails. This middleware (the outermost) answers instead, and logs
-    the error once with an id that the problem repeats. A response already started cannot become a
-    500: the error goes on to uvicorn, which logs it and closes the connection, the only honest end
-    of a half-sent response."""
+    the client's next request on it fails. This middleware (outermost but for CORS and the request
+    log) answers instead, and logs the error once with the request's id, which the problem repeats. A
+    response already started cannot become a 500: the error goes on to uvicorn, which logs it and
+    closes the connection, the only honest end of a half-sent response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -207,9 +208,9 @@ class UnexpectedErrors:
         except Exception:
             if started:
                 raise
-            request_id = secrets.token_hex(8)
-            log.exception("unhandled error %s on %s %s", request_id, scope["method"], scope["path"])
-            response = error_response(InternalError("An unexpected error occurred.", request_id=request_id))
+            # The request's own id (app/request_log.py): the problem repeats it, the line carries it.
+            log.exception("unhandled error %s on %s %s", current_request_id(), scope["method"], scope["path"])
+            response = error_response(InternalError("An unexpected error occurred."))
             await response(scope, receive, send)
 
 

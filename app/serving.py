@@ -106,7 +106,10 @@ def server_config(
         port=port,
         reload=reload,
         log_level=settings.log_level,
-        log_config=None,  # Portico configures logging itself (app/logs.py)
+        # Portico configures logging itself (app/logs.py), and writes one line per request in place
+        # of uvicorn's access log (app/request_log.py).
+        log_config=None,
+        access_log=False,
         # X-Forwarded-For and -Proto only from the proxies named; without any, from nobody (uvicorn
         # would trust 127.0.0.1 and ::1, i.e. any process on the machine, or in the container).
         proxy_headers=bool(proxies),

@@ -3,10 +3,13 @@ Alembic, and HTTP clients over ASGI holding the master key or a partner's key.""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app import logs
 from app.config import Settings
 from app.crypto import new_key
 from app.main import create_app
@@ -225,4 +229,19 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     assert body["type"] == f"/problems/{slug}", body
     assert body["status"] == status
     assert body["title"]
+    assert body["request_id"] == response.headers["x-request-id"]  # the answer's own id
     return body
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Logging as `portico serve` configures it, in JSON, into a buffer: a function that returns
+    every line written so far, each parsed (a line that is not JSON fails the test)."""
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    logs.configure("info", "json", buffer)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    for handler in [h for h in root.handlers if h.get_name() == logs.HANDLER_NAME]:
+        root.removeHandler(handler)
+    root.setLevel(level)

@@ -17,9 +17,12 @@ INSTANCE = {
 }
 
 
+REQUEST_ID = {"X-Request-ID": "4bf92f3577b34da6a3ce929d0e0e4736"}  # on every answer
+
+
 def _answer(method, path, status, *, json=None, headers=None):
     request = httpx.Request(method, f"http://portico.test{path}")
-    return httpx.Response(status, json=json, headers=headers, request=request)
+    return httpx.Response(status, json=json, headers={**REQUEST_ID, **(headers or {})}, request=request)
 
 
 def test_a_conforming_answer_passes():
@@ -35,6 +38,9 @@ def test_each_kind_of_contradiction_is_reported():
     assert "status not declared" in status
     [header] = problems(_answer("GET", path, 200, json=INSTANCE))
     assert "required header ETag missing" in header
+    request = httpx.Request("GET", f"http://portico.test{path}")
+    [no_id] = problems(httpx.Response(200, json=INSTANCE, headers={"ETag": '"a"'}, request=request))
+    assert "required header X-Request-ID missing" in no_id
     [body] = problems(_answer("GET", path, 200, json={**INSTANCE, "kind": "clinic"}, headers={"ETag": '"a"'}))
     assert "clinic" in body
     [media] = problems(_answer("GET", "/v1/instances", 200, headers={"Content-Type": "text/plain"}))

@@ -60,7 +60,7 @@ def failing_port(tmp_path: Path) -> Iterator[int]:
 REQUEST = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
-def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog):
+def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog, log_lines):
     caplog.set_level(logging.INFO)
     with Connection(failing_port) as connection:
         connection.sock.sendall(REQUEST % b"/test-failure")
@@ -70,6 +70,7 @@ def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog
         assert headers.get("connection") != "close"
         problem = json.loads(body)
         assert problem["type"] == "/problems/internal-error"
+        assert problem["request_id"] == headers["x-request-id"]  # the request's own id
         # The same connection, again: it was neither closed nor reset.
         connection.sock.sendall(REQUEST % b"/healthz")
         assert connection.answer()[0] == 200
@@ -79,6 +80,12 @@ def test_after_a_500_the_connection_serves_the_next_request(failing_port, caplog
     assert "GET /test-failure" in errors[0].getMessage()
     assert errors[0].exc_info
     assert "a bug" in str(errors[0].exc_info[1])
+    # As written: one JSON line with the request's id and the traceback, and the request's line.
+    [error] = [line for line in log_lines() if line["level"] == "error"]
+    assert error["request_id"] == problem["request_id"]
+    assert "RuntimeError: a bug" in error["exception"]
+    [request] = [line for line in log_lines() if line.get("route") == "/test-failure"]
+    assert (request["request_id"], request["status"]) == (problem["request_id"], 500)
 
 
 async def test_a_locked_sqlite_database_is_a_503_to_retry(tmp_path: Path) -> None:

@@ -263,7 +263,6 @@ class InternalError(PorticoError):
 
     status, slug, title = 500, "internal-error", "Internal server error"
     fix = "Retry later; if it persists, give the operator the `request_id`."
-    members = {"request_id": Member(str, "The id under which the error was logged.")}
 
 
 class DatabaseBusy(PorticoError):
