@@ -45,6 +45,7 @@ from datetime import date
 from typing import Any, Literal
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.gesdent import STREAMS, ConnectionRules
@@ -123,7 +124,9 @@ async def run_import(
             result.failed_stream = list(result.timings)[-1]
             result.status = "partial" if importer.progressed else "failed"
             result.error = _out_of_time(result.failed_stream, f"the run took longer than {run_seconds:g} s")
-            logger.warning("GESDENT import of %s: %s", instance_id, result.error)
+            logger.warning(
+                "GESDENT import of %s: %s", instance_id, result.error, extra={"stream": result.failed_stream}
+            )
         _note_rejections(result, importer, instance_id)
     return result
 
@@ -157,6 +160,7 @@ async def _run_stream(
     """Import one stream and record its counts and timing; False when it failed (the result then
     has the status and the error)."""
     started = time.perf_counter()
+    bound = structlog.contextvars.bind_contextvars(stream=stream)  # on every line of the stream's work
     try:
         await importer.run(stream)
     except StreamFailed as failure:
@@ -175,7 +179,11 @@ async def _run_stream(
         else:
             logger.exception("GESDENT import of %s: %s", instance_id, result.error, exc_info=failure.cause)
         return False
+    else:
+        counts = importer.tallies[stream].as_dict() if stream in importer.tallies else {}
+        logger.info("GESDENT import of %s: %s stream done", instance_id, stream, extra={"counts": counts})
     finally:
+        structlog.contextvars.reset_contextvars(**bound)
         result.timings[stream] = round(time.perf_counter() - started, 3)
         if stream in importer.tallies:
             result.counts[stream] = importer.tallies[stream].as_dict()

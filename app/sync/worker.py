@@ -20,11 +20,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
 from app.db.models import new_id
-from app.db.repositories import gesdent
+from app.db.repositories import gesdent, instances
 from app.domain.gesdent import FAMILIES, ConnectionRules
 from app.sync import queue
 
@@ -91,6 +92,18 @@ class Worker:
         return True
 
     async def _execute(self, claim: queue.Claim) -> None:
+        # Every line of the run carries its id and instance (app/logs.py); the importer adds the stream.
+        async with self.sessionmaker() as session:
+            name = await instances.name_by_id(session, claim.instance_id)
+        bound = structlog.contextvars.bind_contextvars(
+            run_id=claim.run_id, instance=name, instance_id=claim.instance_id
+        )
+        try:
+            await self._execute_bound(claim)
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
+
+    async def _execute_bound(self, claim: queue.Claim) -> None:
         log.info(
             "sync run %s for instance %s: started (attempt %s)",
             claim.run_id,
@@ -107,7 +120,7 @@ class Worker:
         else:
             status, counts, error = importing.result()
             if await queue.finish(self.sessionmaker, claim.fence, status, counts, error):
-                log.info("sync run %s: %s", claim.run_id, status)
+                log.info("sync run %s: %s", claim.run_id, status, extra={"outcome": status})
             else:
                 log.warning("sync run %s: taken over before its outcome was recorded", claim.run_id)
 
