@@ -50,9 +50,8 @@ async def test_without_an_id_or_with_a_malformed_one_a_new_one_is_made(api: Part
 
 
 async def test_every_kind_of_answer_carries_the_id_and_problems_repeat_it(api: PartnerClient, anon):
-    etag = (await create_instance(api, "tt_clinic")) and (await api.get("/v1/instances/tt_clinic")).headers[
-        "etag"
-    ]
+    await create_instance(api, "tt_clinic")
+    etag: str = (await api.get("/v1/instances/tt_clinic")).headers["etag"]
     headers = {"X-Request-ID": GIVEN}
     answers = {
         "404 from a route": (await api.get("/v1/instances/tt_nowhere", headers=headers), 404, "not-found"),
