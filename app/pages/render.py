@@ -13,6 +13,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from app.request_log import current_request_id
+
 ASSETS_URL = "/pages/assets"
 
 # No script at all; styles from our own stylesheet; forms post only to Portico; never in a frame
@@ -120,4 +122,5 @@ def problem_page(
         errors=errors,
         alternatives=alternatives,
         sign_in=status == HTTPStatus.UNAUTHORIZED,
+        request_id=current_request_id(),  # what the operator finds the request's log lines by
     )

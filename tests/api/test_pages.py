@@ -158,6 +158,7 @@ async def test_errors_of_a_page_are_pages_with_the_likely_names(api, configured)
     assert typo.headers["content-type"].startswith("text/html")
     assert "Did you mean" in typo.text
     assert f'href="{LEGACY}?dbName=tt_sanitas_gesdent_digest"' in typo.text
+    assert f"request id <code>{typo.headers['x-request-id']}</code>" in typo.text  # to quote
     near = await httpx_get(api, f"{LEGACY}?dbName=Sanitas-Gesdent", as_browser(api))
     assert near.status_code == 422
     assert "did you mean &#39;tt_sanitas_gesdent&#39;?" in near.text
