@@ -9,10 +9,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.config_retention import RetentionSettings
 from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
 
@@ -36,7 +37,7 @@ class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
 
-class Settings(BaseSettings):
+class Settings(RetentionSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")
