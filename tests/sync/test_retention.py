@@ -1,17 +1,21 @@
 """Retention on both databases: what the pruning pass deletes and keeps, its batches, pruners at
-once."""
+once, the ticker's pass and `portico prune`."""
 
 import asyncio
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
 
 from app.config import Settings
+from app.crypto import SecretBox
 from app.db.models import Instance, SyncRejection, SyncRun, WebhookDelivery, new_id
 from app.db.models.base import table_of
 from app.sync.retention import RetentionPolicy, prune
-from tests.conftest import create_instance
+from app.sync.scheduler import SyncService
+from tests.conftest import SECRET_KEY, create_instance
+from tests.processes import clean_env, portico_command
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=40)
@@ -142,7 +146,31 @@ async def test_pruners_at_once_delete_each_row_once(app, api):
     assert await _count(app, deliveries) == 0
 
 
+async def test_the_ticker_prunes_with_the_configured_policy(app, api):
+    instance = await _instance(app, api, "tt_ticked")
+    await _add_runs(app, instance, 3, start=datetime.now(UTC) - timedelta(days=40))
+    service = SyncService(
+        app.state.sessionmaker, SecretBox([SECRET_KEY]), workers=0, retention=RetentionPolicy(runs_kept=2)
+    )
+    await service.prune()
+    assert await _count(app, runs) == 2
+
+
 def test_the_replay_window_bounds_the_delivery_retention():
     with pytest.raises(ValueError, match="webhook_delivery_retention_minutes"):
         Settings(webhook_delivery_retention_minutes=9)
     assert Settings().webhook_delivery_retention_minutes == 60
+
+
+async def test_portico_prune_on_the_database(app, api, database_url):
+    instance = await _instance(app, api, "tt_cli")
+    await _add_runs(app, instance, 5, start=datetime.now(UTC) - timedelta(days=10), rejected=1)
+    await _add_deliveries(app, instance, 2, datetime.now(UTC) - timedelta(hours=3))
+    env = clean_env(database_url=database_url, sync_run_retention_days="7", sync_runs_kept_per_instance="2")
+    done = await asyncio.to_thread(
+        subprocess.run, portico_command("prune"), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "pruned 3 sync run(s) with 3 rejection(s), 2 webhook delivery record(s)" in done.stdout
+    assert await _count(app, runs) == 2
+    assert await _count(app, deliveries) == 0
