@@ -6,10 +6,11 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from app.config import Settings
 from app.crypto import SecretBox
+from app.db.engine import SQLITE_WRITE
 from app.db.models import Instance, SyncRejection, SyncRun, WebhookDelivery, new_id
 from app.db.models.base import table_of
 from app.sync.retention import RetentionPolicy, prune
@@ -174,3 +175,38 @@ async def test_portico_prune_on_the_database(app, api, database_url):
     assert "pruned 3 sync run(s) with 3 rejection(s), 2 webhook delivery record(s)" in done.stdout
     assert await _count(app, runs) == 2
     assert await _count(app, deliveries) == 0
+
+
+async def test_a_writer_beside_the_pruner_waits_for_one_batch_at_most(app, api):
+    """On SQLite a waiting writer sleeps in the busy handler; without the pause between batches it
+    would miss the gaps and wait for the whole pass (a pass of a large backlog: many seconds)."""
+    instance = await _instance(app, api, "tt_backlog")
+    beside = (await _add_runs(app, await _instance(app, api, "tt_beside"), 1, start=NOW, status="running"))[0]
+    async with app.state.engine.begin() as connection:
+        at = [OLD + timedelta(seconds=i) for i in range(900)]
+        rows = [
+            {"id": new_id(), "instance_id": instance, "trigger": "schedule", "status": "failed"} for _ in at
+        ]
+        await connection.execute(
+            insert(runs), [{**row, "requested_at": t} for row, t in zip(rows, at, strict=True)]
+        )
+    waits: list[float] = []
+    done = asyncio.Event()
+
+    async def renew():  # as a worker renews its lease
+        while not done.is_set():
+            started = asyncio.get_running_loop().time()
+            async with app.state.sessionmaker() as session:
+                await session.connection(execution_options={SQLITE_WRITE: True})
+                await session.execute(update(runs).where(runs.c.id == beside).values(lease_expires_at=NOW))
+                await session.commit()
+            waits.append(asyncio.get_running_loop().time() - started)
+            await asyncio.sleep(0.005)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(renew())
+        pruned = await prune(app.state.sessionmaker, RetentionPolicy(runs_kept=1, batch=30), NOW)
+        done.set()
+    assert (pruned.runs, pruned.batches) == (899, 30)
+    assert len(waits) >= pruned.batches // 3, waits  # in between the batches
+    assert max(waits) < 0.5, max(waits)
