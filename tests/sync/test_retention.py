@@ -210,3 +210,25 @@ async def test_a_writer_beside_the_pruner_waits_for_one_batch_at_most(app, api):
     assert (pruned.runs, pruned.batches) == (899, 30)
     assert len(waits) >= pruned.batches // 3, waits  # in between the batches
     assert max(waits) < 0.5, max(waits)
+
+
+async def test_a_started_service_prunes_on_its_interval(app, api):
+    instance = await _instance(app, api, "tt_interval")
+    await _add_runs(app, instance, 3, start=datetime.now(UTC) - timedelta(days=40))
+    service = SyncService(
+        app.state.sessionmaker,
+        SecretBox([SECRET_KEY]),
+        workers=0,
+        tick_seconds=3600,
+        retention=RetentionPolicy(runs_kept=1),
+        prune_seconds=0.2,
+    )
+    service.start()
+    try:
+        for _ in range(200):  # the first pass comes after prune_seconds (at most a minute)
+            if await _count(app, runs) == 1:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await service.stop()
+    assert await _count(app, runs) == 1
