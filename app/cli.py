@@ -1,4 +1,4 @@
-"""The `portico` command: serve, show-master-key, migrate, openapi, worker, rotate-secrets.
+"""The `portico` command: serve, show-master-key, migrate, openapi, worker, rotate-secrets, prune.
 
 The GESDENT sandbox has its own command, `gesdent-sandbox` (gesdent_sandbox/, not part of Portico)."""
 
@@ -104,6 +104,7 @@ def worker() -> None:
     from app.keys import resolve_secret_keys
     from app.logs import configure as configure_logs
     from app.sync.client import client_limits
+    from app.sync.retention import RetentionPolicy
     from app.sync.scheduler import SyncService
 
     with one_line_errors():
@@ -124,6 +125,8 @@ def worker() -> None:
             client_options=client_limits(settings),
             allow_private_networks=settings.gesdent_allow_private_networks,
             default_base_url=settings.gesdent_base_url,
+            retention=RetentionPolicy.from_settings(settings),
+            prune_seconds=settings.prune_interval_seconds,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -169,6 +172,35 @@ def rotate_secrets() -> None:
             await engine.dispose()
 
     typer.echo(f"re-encrypted {asyncio.run(run())} secret(s) under the first key")
+
+
+@cli.command()
+def prune() -> None:
+    """Delete old sync runs and webhook replay records now, as the sync ticker does every hour.
+
+    What is kept: PORTICO_SYNC_RUN_RETENTION_DAYS, PORTICO_SYNC_RUNS_KEPT_PER_INSTANCE,
+    PORTICO_WEBHOOK_DELIVERY_RETENTION_MINUTES; PORTICO_PRUNE_BATCH_SIZE rows per transaction."""
+    from app.config import load_settings
+    from app.db.engine import create_engine, create_sessionmaker
+    from app.sync import retention
+
+    with one_line_errors():
+        settings = load_settings()
+        usable_database(settings)
+
+    async def run() -> retention.Pruned:
+        engine = create_engine(settings.database_url, null_pool=True)
+        try:
+            policy = retention.RetentionPolicy.from_settings(settings)
+            return await retention.prune(create_sessionmaker(engine), policy)
+        finally:
+            await engine.dispose()
+
+    pruned = asyncio.run(run())
+    typer.echo(
+        f"pruned {pruned.runs} sync run(s) with {pruned.rejections} rejection(s), "
+        f"{pruned.deliveries} webhook delivery record(s), in {pruned.batches} batch(es)"
+    )
 
 
 def render_openapi() -> str:

@@ -50,6 +50,7 @@ from app.routers import (
 )
 from app.routers import settings as settings_routes
 from app.sync.client import client_limits
+from app.sync.retention import RetentionPolicy
 from app.sync.scheduler import SyncService
 
 log = logging.getLogger("portico")
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 client_options=client_limits(settings),
                 allow_private_networks=settings.gesdent_allow_private_networks,
                 default_base_url=settings.gesdent_base_url,
+                retention=RetentionPolicy.from_settings(settings),
+                prune_seconds=settings.prune_interval_seconds,
             )
             sync_service.start()
         try:

@@ -142,6 +142,7 @@ def test_the_pages_hold_what_they_promise(tour: Script, walkthroughs: Script, op
         ".venv/bin/portico show-master-key",
         'PORTICO_SECRET_KEYS="$NEW,$OLD" .venv/bin/portico rotate-secrets',
         'sqlite3 portico.db ".backup',
+        ".venv/bin/portico prune",
     ):
         assert command in ops_code, f"docs/operations.md no longer runs {command}"
 

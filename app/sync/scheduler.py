@@ -3,7 +3,10 @@ workers that take runs from the queue. The database decides; any number of repli
 
 Several workers by default: an instance has at most one active run, so however slow its GESDENT
 server, it holds one worker (for at most `run_seconds`) while the others serve the rest in the
-queue's fair order (app/sync/queue.py)."""
+queue's fair order (app/sync/queue.py).
+
+The ticker also runs the pruning pass (app/sync/retention.py) every `prune_seconds`, the first a
+minute after start; every replica may run it, as its batches never wait on another pruner's rows."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
 from app.sync import queue
+from app.sync.retention import RetentionPolicy, prune
 from app.sync.worker import Worker
 
 log = logging.getLogger("portico.sync")
@@ -35,9 +39,13 @@ class SyncService:
         allow_private_networks: bool = False,
         default_base_url: str | None = None,
         client_options: dict[str, Any] | None = None,
+        retention: RetentionPolicy | None = None,
+        prune_seconds: float = 3600,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.tick_seconds = tick_seconds
+        self.retention = retention
+        self.prune_seconds = prune_seconds
         self.workers = [
             Worker(
                 sessionmaker,
@@ -63,6 +71,22 @@ class SyncService:
         if created:
             log.info("sync ticker: queued %s scheduled run(s)", created)
 
+    async def prune(self) -> None:
+        if self.retention is None:
+            return
+        try:
+            pruned = await prune(self.sessionmaker, self.retention)
+        except Exception:  # like a tick: the next pass deletes what this one left
+            log.exception("sync ticker: pruning failed")
+            return
+        if pruned.runs or pruned.deliveries:
+            log.info(
+                "sync ticker: pruned %s run(s), %s rejection(s), %s webhook delivery record(s)",
+                pruned.runs,
+                pruned.rejections,
+                pruned.deliveries,
+            )
+
     def start(self) -> None:
         self._scheduler.add_job(
             self.tick,
@@ -73,6 +97,16 @@ class SyncService:
             coalesce=True,
             id="enqueue-due-runs",
         )
+        if self.retention is not None:
+            self._scheduler.add_job(
+                self.prune,
+                "interval",
+                seconds=self.prune_seconds,
+                next_run_time=datetime.now(UTC) + timedelta(seconds=min(self.prune_seconds, 60)),
+                max_instances=1,
+                coalesce=True,
+                id="prune",
+            )
         self._scheduler.start()
         self._tasks = [asyncio.create_task(worker.run_forever(self._stop)) for worker in self.workers]
 

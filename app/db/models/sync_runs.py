@@ -28,6 +28,8 @@ class SyncRun(SQLModel, table=True):
         sa.UniqueConstraint("instance_id", "slot"),
         sa.Index(None, "status", "lease_expires_at"),
         sa.Index(None, "instance_id", "requested_at"),
+        # The pruning pass walks old runs in this order (app/sync/retention.py).
+        sa.Index(None, "requested_at", "id"),
         sa.CheckConstraint(
             "status IN ('queued', 'running', 'succeeded', 'partial', 'failed')", name="status_known"
         ),
