@@ -27,13 +27,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.db.engine import SQLITE_WRITE
-from app.db.models import GesdentConnection, SyncRun, new_id, utcnow
+from app.db.models import SyncRun, utcnow
 from app.db.repositories import sync_runs
 from app.domain.gesdent import STREAMS, Stream
 
@@ -64,51 +63,6 @@ async def enqueue(
             raise
         return existing, False
     return run, True
-
-
-def slot_of(now: datetime, interval_minutes: int) -> tuple[str, datetime]:
-    """The schedule slot `now` falls in, and when the next one starts."""
-    minutes = int(now.timestamp() // 60)
-    index = minutes // interval_minutes
-    next_start = datetime.fromtimestamp((index + 1) * interval_minutes * 60, tz=now.tzinfo)
-    return f"{interval_minutes}m:{index}", next_start
-
-
-async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
-    """Queue the scheduled run of every enabled instance whose current slot has none yet.
-    Idempotent per instance and slot, so any number of replicas may call it at once."""
-    now = now or utcnow()
-    async with sessionmaker() as session:
-        await session.connection(execution_options={SQLITE_WRITE: True})
-        rows = (
-            await session.execute(
-                select(col(GesdentConnection.instance_id), col(GesdentConnection.interval_minutes)).where(
-                    col(GesdentConnection.enabled).is_(True)
-                )
-            )
-        ).all()
-        if not rows:
-            return 0
-        values = [
-            {
-                "id": new_id(),
-                "instance_id": instance_id,
-                "trigger": "schedule",
-                "status": "queued",
-                "slot": slot_of(now, interval)[0],
-                "requested_at": now,
-            }
-            for instance_id, interval in rows
-        ]
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        created = 0
-        for value in values:
-            # No conflict target: a clash on the slot (done already) or on the one-active-run index
-            # (a run is under way) both mean "nothing to do".
-            result = await session.execute(insert(SyncRun).values(**value).on_conflict_do_nothing())
-            created += result.rowcount or 0  # type: ignore[attr-defined]
-        await session.commit()
-        return created
 
 
 class LeaseLost(Exception):
