@@ -1,11 +1,19 @@
 """The ticker's work: queue the scheduled run of every enabled instance whose current slot has none.
 
-One INSERT … SELECT per tick, whatever the number of instances: the database computes each
-instance's slot (`slot_sql`, equal to `slot_of`), skips the instances whose slot already has a run
-or that have a run under way, and inserts the rest. Replicas may tick at once: the unique indexes
-of sync_runs (one run per instance and slot, one active run per instance) decide, and
-`ON CONFLICT DO NOTHING` turns a clash into "done already". The rows are inserted in instance order,
-so two ticks that insert the same instances wait on each other in one order and cannot deadlock."""
+A constant number of statements per tick, whatever the number of instances. Each connection keeps
+`due_minute`, the minute its next slot starts (null: look at it at the next tick), on a partial
+index of the enabled ones; so a tick reads only the instances that may be due, and with nothing
+due that is an empty range of the index and the tick is this one statement:
+
+1. INSERT … SELECT the scheduled run of each instance that may be due, the database computing its
+   slot (`slot_sql`, proven equal to `slot_of` by the tests), but for those whose slot already has
+   a run or that have a run under way. Replicas may tick at once: the unique indexes of sync_runs
+   (one run per instance and slot, one active run per instance) decide, and `ON CONFLICT DO
+   NOTHING` turns a clash into "done already". Rows go in instance order, so two ticks inserting
+   the same instances wait on each other in one order and cannot deadlock.
+2. Only when (1) queued runs: UPDATE `due_minute` to the next slot's start for each instance that
+   may be due and whose current slot now has its run. An instance skipped because a run was under
+   way stays due, and gets the slot's run at a tick after that run ends, as before."""
 
 from __future__ import annotations
 
@@ -57,10 +65,18 @@ def _new_id_sql(dialect: str) -> sa.ColumnElement[str]:
     return prefix + digits(3) + sa.literal("-") + variant + digits(3) + sa.literal("-") + digits(12)
 
 
+def _may_be_due(minutes: int) -> sa.ColumnElement[bool]:
+    """Enabled, and its next slot has started (or not known yet): a range of the partial index."""
+    connections = table_of(GesdentConnection)
+    due = connections.c.due_minute
+    return sa.and_(connections.c.enabled, sa.or_(due.is_(None), due <= minutes))
+
+
 def due_runs_insert(dialect: str, now: datetime) -> Any:
-    """The tick's one statement: INSERT the due scheduled runs … ON CONFLICT DO NOTHING."""
+    """The tick's first statement: INSERT the due scheduled runs … ON CONFLICT DO NOTHING."""
     connections, runs = table_of(GesdentConnection), table_of(SyncRun)
-    slot = slot_sql(epoch_minutes(now), connections.c.interval_minutes)
+    minutes = epoch_minutes(now)
+    slot = slot_sql(minutes, connections.c.interval_minutes)
     done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
     busy = sa.select(runs.c.id).where(
         runs.c.instance_id == connections.c.instance_id, runs.c.status.in_(ACTIVE)
@@ -78,7 +94,7 @@ def due_runs_insert(dialect: str, now: datetime) -> Any:
             sa.literal(0),
             sa.literal("{}"),
         )
-        .where(connections.c.enabled, ~sa.exists(done), ~sa.exists(busy))
+        .where(_may_be_due(minutes), ~sa.exists(done), ~sa.exists(busy))
         .order_by(connections.c.instance_id)
     )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -86,12 +102,26 @@ def due_runs_insert(dialect: str, now: datetime) -> Any:
     return insert(runs).from_select([*columns, "attempts", "counts"], due).on_conflict_do_nothing()
 
 
+def due_minutes_update(now: datetime) -> Any:
+    """The tick's second statement: each instance whose current slot has its run is next due when
+    its next slot starts."""
+    connections, runs = table_of(GesdentConnection), table_of(SyncRun)
+    minutes, interval = epoch_minutes(now), connections.c.interval_minutes
+    slot = slot_sql(minutes, interval)
+    done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
+    next_start = (sa.literal(minutes, sa.BigInteger) // interval + 1) * interval
+    return connections.update().where(_may_be_due(minutes), sa.exists(done)).values(due_minute=next_start)
+
+
 async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
-    """Queue the scheduled run of every enabled instance whose current slot has none yet, in one
-    statement. Idempotent per instance and slot, so any number of replicas may call it at once."""
+    """Queue the scheduled run of every enabled instance whose current slot has none yet: one
+    statement, two when runs were queued. Idempotent per instance and slot, so any number of
+    replicas may call it at once."""
     now = now or utcnow()
     async with sessionmaker() as session:
         connection = await session.connection(execution_options={SQLITE_WRITE: True})
-        result = await connection.execute(due_runs_insert(connection.dialect.name, now))
+        created: int = (await connection.execute(due_runs_insert(connection.dialect.name, now))).rowcount
+        if created:
+            await connection.execute(due_minutes_update(now))
         await session.commit()
-        return result.rowcount or 0
+        return created
