@@ -51,6 +51,11 @@ def slot_sql(minutes: int, interval: sa.ColumnElement[int]) -> sa.ColumnElement[
     return sa.cast(interval, sa.String) + sa.literal("m:") + sa.cast(index, sa.String)
 
 
+def next_slot_sql(minutes: int, interval: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """The minute since the epoch at which `slot_of(now, interval)[1]`, the next slot, starts."""
+    return (sa.literal(minutes, sa.BigInteger) // interval + 1) * interval
+
+
 def _new_id_sql(dialect: str) -> sa.ColumnElement[str]:
     """A UUIDv7 per row, as `new_id` makes them: this moment's milliseconds, then random bits."""
     stamp = f"{int(time.time() * 1000):012x}"
@@ -109,8 +114,11 @@ def due_minutes_update(now: datetime) -> Any:
     minutes, interval = epoch_minutes(now), connections.c.interval_minutes
     slot = slot_sql(minutes, interval)
     done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
-    next_start = (sa.literal(minutes, sa.BigInteger) // interval + 1) * interval
-    return connections.update().where(_may_be_due(minutes), sa.exists(done)).values(due_minute=next_start)
+    return (
+        connections.update()
+        .where(_may_be_due(minutes), sa.exists(done))
+        .values(due_minute=next_slot_sql(minutes, interval))
+    )
 
 
 async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
