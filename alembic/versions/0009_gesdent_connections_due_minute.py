@@ -18,9 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Null for every existing row: each is looked at by the next tick, which sets it.
+    # 0 for every existing row: each is looked at by the next tick, which sets it.
     with op.batch_alter_table("gesdent_connections", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("due_minute", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("due_minute", sa.Integer(), server_default="0", nullable=False))
         batch_op.create_index(
             batch_op.f("ix_gesdent_connections_due_minute"),
             ["due_minute"],

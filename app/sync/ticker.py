@@ -1,7 +1,7 @@
 """The ticker's work: queue the scheduled run of every enabled instance whose current slot has none.
 
 A constant number of statements per tick, whatever the number of instances. Each connection keeps
-`due_minute`, the minute its next slot starts (null: look at it at the next tick), on a partial
+`due_minute`, the minute its next slot starts (0: look at it at the next tick), on a partial
 index of the enabled ones; so a tick reads only the instances that may be due, and with nothing
 due that is an empty range of the index and the tick is this one statement:
 
@@ -27,9 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentConnection, SyncRun, table_of, utcnow
+from app.db.models.sync_runs import ACTIVE_RUN
 from app.domain.gesdent import STREAMS
-
-ACTIVE = ("queued", "running")
 
 
 def epoch_minutes(now: datetime) -> int:
@@ -71,10 +70,9 @@ def _new_id_sql(dialect: str) -> sa.ColumnElement[str]:
 
 
 def _may_be_due(minutes: int) -> sa.ColumnElement[bool]:
-    """Enabled, and its next slot has started (or not known yet): a range of the partial index."""
+    """Enabled, and its next slot has started (0: not known yet): a range of the partial index."""
     connections = table_of(GesdentConnection)
-    due = connections.c.due_minute
-    return sa.and_(connections.c.enabled, sa.or_(due.is_(None), due <= minutes))
+    return sa.and_(connections.c.enabled, connections.c.due_minute <= minutes)
 
 
 def due_runs_insert(dialect: str, now: datetime) -> Any:
@@ -83,25 +81,21 @@ def due_runs_insert(dialect: str, now: datetime) -> Any:
     minutes = epoch_minutes(now)
     slot = slot_sql(minutes, connections.c.interval_minutes)
     done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
-    busy = sa.select(runs.c.id).where(
-        runs.c.instance_id == connections.c.instance_id, runs.c.status.in_(ACTIVE)
-    )
-    due = (
-        sa.select(
-            _new_id_sql(dialect),
-            connections.c.instance_id,
-            sa.literal("schedule"),
-            sa.literal("queued"),
-            sa.false(),
-            sa.literal(" ".join(STREAMS)),
-            slot,
-            sa.literal(now, sa.DateTime(timezone=True)),
-            sa.literal(0),
-            sa.literal("{}"),
-        )
-        .where(_may_be_due(minutes), ~sa.exists(done), ~sa.exists(busy))
-        .order_by(connections.c.instance_id)
-    )
+    busy = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, ACTIVE_RUN)
+    due = sa.select(
+        _new_id_sql(dialect),
+        connections.c.instance_id,
+        sa.literal("schedule"),
+        sa.literal("queued"),
+        sa.false(),
+        sa.literal(" ".join(STREAMS)),
+        slot,
+        sa.literal(now, sa.DateTime(timezone=True)),
+        sa.literal(0),
+        sa.literal("{}"),
+    ).where(_may_be_due(minutes), ~sa.exists(done), ~sa.exists(busy))
+    if dialect == "postgresql":  # concurrent writers: one order (SQLite has one writer at a time)
+        due = due.order_by(connections.c.instance_id)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = ["id", "instance_id", "trigger", "status", "full_refresh", "streams", "slot", "requested_at"]
     return insert(runs).from_select([*columns, "attempts", "counts"], due).on_conflict_do_nothing()
