@@ -48,7 +48,7 @@ BASE = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
 
 
 async def per_row_enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> int:
-    """The ticker before: read every enabled instance, then one INSERT each (commit c47ffac^)."""
+    """The ticker before: read every enabled instance, then one INSERT each (as of commit 21e70a5)."""
     async with sessionmaker() as session:
         await session.connection(execution_options={SQLITE_WRITE: True})
         rows = (
