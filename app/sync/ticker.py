@@ -9,8 +9,8 @@ due that is an empty range of the index and the tick is this one statement:
    slot (`slot_sql`, proven equal to `slot_of` by the tests), but for those whose slot already has
    a run or that have a run under way. Replicas may tick at once: the unique indexes of sync_runs
    (one run per instance and slot, one active run per instance) decide, and `ON CONFLICT DO
-   NOTHING` turns a clash into "done already". Rows go in instance order, so two ticks inserting
-   the same instances wait on each other in one order and cannot deadlock.
+   NOTHING` turns a clash into "done already". On PostgreSQL rows go in instance order, so two
+   ticks inserting the same instances wait on each other in one order and cannot deadlock.
 2. Only when (1) queued runs: UPDATE `due_minute` to the next slot's start for each instance that
    may be due and whose current slot now has its run. An instance skipped because a run was under
    way stays due, and gets the slot's run at a tick after that run ends, as before."""
