@@ -76,6 +76,7 @@ async def put(
         "enabled": data.enabled,
         "interval_minutes": data.interval_minutes,
         "window_days": data.window_days,
+        "due_minute": 0,  # the ticker looks at the instance again at its next tick
     }
     for family in rules.FAMILIES:
         credential: CredentialIn = getattr(data.credentials, family)

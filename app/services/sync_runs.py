@@ -17,7 +17,7 @@ from app.domain.errors import NotFound
 from app.domain.gesdent import STREAMS, Stream
 from app.services.gesdent import missing_parts
 from app.services.instances import partner_of
-from app.sync import queue
+from app.sync import queue, ticker
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ async def status(session: AsyncSession, instance: Instance) -> Status:
     connection = await gesdent.get(session, instance.id)
     next_at = None
     if connection is not None and connection.enabled:
-        next_at = queue.slot_of(utcnow(), connection.interval_minutes)[1]
+        next_at = ticker.slot_of(utcnow(), connection.interval_minutes)[1]
     return Status(
         connection=connection,
         last_success=await repo.last(session, instance.id, "succeeded"),

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.db.engine import SQLITE_WRITE
-from app.db.models import GesdentConnection, SyncRun, new_id, utcnow
+from app.db.models import SyncRun, utcnow
+from app.db.models.sync_runs import ACTIVE_RUN
 from app.db.repositories import sync_runs
 from app.domain.gesdent import STREAMS, Stream
 
@@ -64,51 +64,6 @@ async def enqueue(
             raise
         return existing, False
     return run, True
-
-
-def slot_of(now: datetime, interval_minutes: int) -> tuple[str, datetime]:
-    """The schedule slot `now` falls in, and when the next one starts."""
-    minutes = int(now.timestamp() // 60)
-    index = minutes // interval_minutes
-    next_start = datetime.fromtimestamp((index + 1) * interval_minutes * 60, tz=now.tzinfo)
-    return f"{interval_minutes}m:{index}", next_start
-
-
-async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
-    """Queue the scheduled run of every enabled instance whose current slot has none yet.
-    Idempotent per instance and slot, so any number of replicas may call it at once."""
-    now = now or utcnow()
-    async with sessionmaker() as session:
-        await session.connection(execution_options={SQLITE_WRITE: True})
-        rows = (
-            await session.execute(
-                select(col(GesdentConnection.instance_id), col(GesdentConnection.interval_minutes)).where(
-                    col(GesdentConnection.enabled).is_(True)
-                )
-            )
-        ).all()
-        if not rows:
-            return 0
-        values = [
-            {
-                "id": new_id(),
-                "instance_id": instance_id,
-                "trigger": "schedule",
-                "status": "queued",
-                "slot": slot_of(now, interval)[0],
-                "requested_at": now,
-            }
-            for instance_id, interval in rows
-        ]
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        created = 0
-        for value in values:
-            # No conflict target: a clash on the slot (done already) or on the one-active-run index
-            # (a run is under way) both mean "nothing to do".
-            result = await session.execute(insert(SyncRun).values(**value).on_conflict_do_nothing())
-            created += result.rowcount or 0  # type: ignore[attr-defined]
-        await session.commit()
-        return created
 
 
 class LeaseLost(Exception):
@@ -161,6 +116,21 @@ def _held(fence: Fence) -> tuple[Any, ...]:
     )
 
 
+def claimable(now: datetime) -> Any:
+    """The claim's SELECT: the run that has waited longest, on `ix_sync_runs_waiting_since`. A queued
+    run has no lease, so COALESCE(lease_expires_at, requested_at) is when each run began to wait;
+    the scan walks the active runs in that order and stops at the first queued or expired one
+    (passing only the runs under way), instead of sorting every queued run on each claim."""
+    waiting_since = func.coalesce(col(SyncRun.lease_expires_at), col(SyncRun.requested_at))
+    return (
+        select(SyncRun)
+        .where(ACTIVE_RUN, or_(col(SyncRun.status) == "queued", col(SyncRun.lease_expires_at) < now))
+        .order_by(waiting_since, col(SyncRun.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
 async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, lease: timedelta) -> Claim | None:
     """Take the run that has waited longest (see the module docstring): a queued one, or a running
     one whose lease expired; None when there is none."""
@@ -168,16 +138,7 @@ async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, leas
     async with sessionmaker() as session:
         await session.connection(execution_options={SQLITE_WRITE: True})
         now = utcnow()
-        expired = and_(col(SyncRun.status) == "running", col(SyncRun.lease_expires_at) < now)
-        waiting_since = case((expired, col(SyncRun.lease_expires_at)), else_=col(SyncRun.requested_at))
-        stmt = (
-            select(SyncRun)
-            .where(or_(col(SyncRun.status) == "queued", expired))
-            .order_by(waiting_since, col(SyncRun.id))
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        run = (await session.execute(stmt)).scalars().first()
+        run = (await session.execute(claimable(now))).scalars().first()
         if run is None:
             return None
         run.attempts += 1

@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
-from app.sync import queue
+from app.sync import ticker
 from app.sync.retention import RetentionPolicy, prune
 from app.sync.worker import Worker
 
@@ -64,7 +64,7 @@ class SyncService:
 
     async def tick(self) -> None:
         try:
-            created = await queue.enqueue_due(self.sessionmaker)
+            created = await ticker.enqueue_due(self.sessionmaker)
         except Exception:  # a tick that fails (database restarting) is retried at the next one
             log.exception("sync ticker: enqueuing due runs failed")
             return

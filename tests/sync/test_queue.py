@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlmodel import col
 
 from app.db.models import SyncRun
-from app.sync import queue
+from app.sync import queue, ticker
 from app.sync.worker import Worker
 from tests.conftest import create_instance
 
@@ -38,15 +38,15 @@ async def test_due_runs_are_queued_once_per_slot(app, api):
     await api.put("/v1/instances/tt_off/gesdent", json={**RULES, "enabled": False})
     now = datetime(2026, 11, 21, 10, 7, tzinfo=UTC)
     # Several replicas tick at the same moment.
-    created = await asyncio.gather(*(queue.enqueue_due(app.state.sessionmaker, now) for _ in range(5)))
+    created = await asyncio.gather(*(ticker.enqueue_due(app.state.sessionmaker, now) for _ in range(5)))
     assert sum(created) == 3
-    assert await queue.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=5)) == 0  # same slot
+    assert await ticker.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=5)) == 0  # same slot
     runs = await _runs(app)
     assert len(runs) == 3
     assert {r.trigger for r in runs} == {"schedule"}
     # The next slot while the runs are still queued: one active run per instance, nothing more.
-    assert await queue.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=15)) == 0
-    slot, next_start = queue.slot_of(now, 15)
+    assert await ticker.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=15)) == 0
+    slot, next_start = ticker.slot_of(now, 15)
     assert next_start == datetime(2026, 11, 21, 10, 15, tzinfo=UTC)
     assert slot.startswith("15m:")
 

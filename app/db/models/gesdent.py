@@ -18,6 +18,10 @@ class GesdentConnection(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("interval_minutes >= 1", name="interval_positive"),
         sa.CheckConstraint("window_days >= 1", name="window_positive"),
+        # The ticker's "who is due?" is a range of this index, empty when nothing is due.
+        sa.Index(
+            None, "due_minute", postgresql_where=sa.text("enabled"), sqlite_where=sa.text("enabled = 1")
+        ),
     )
 
     instance_id: str = Field(sa_column=foreign_key("instances.id", primary_key=True))
@@ -33,6 +37,9 @@ class GesdentConnection(SQLModel, table=True):
     enabled: bool = True
     interval_minutes: int = 15
     window_days: int = 14
+    # The minute (since the epoch) from which the next scheduled run is due, kept by the ticker
+    # (app/sync/ticker.py); 0: due at the next tick, as after any change of the rules.
+    due_minute: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

@@ -1,0 +1,129 @@
+"""The ticker's work: queue the scheduled run of every enabled instance whose current slot has none.
+
+A constant number of statements per tick, whatever the number of instances. Each connection keeps
+`due_minute`, the minute its next slot starts (0: look at it at the next tick), on a partial
+index of the enabled ones; so a tick reads only the instances that may be due, and with nothing
+due that is an empty range of the index and the tick is this one statement:
+
+1. INSERT … SELECT the scheduled run of each instance that may be due, the database computing its
+   slot (`slot_sql`, proven equal to `slot_of` by the tests), but for those whose slot already has
+   a run or that have a run under way. Replicas may tick at once: the unique indexes of sync_runs
+   (one run per instance and slot, one active run per instance) decide, and `ON CONFLICT DO
+   NOTHING` turns a clash into "done already". On PostgreSQL rows go in instance order, so two
+   ticks inserting the same instances wait on each other in one order and cannot deadlock.
+2. Only when (1) queued runs: UPDATE `due_minute` to the next slot's start for each instance that
+   may be due and whose current slot now has its run. An instance skipped because a run was under
+   way stays due, and gets the slot's run at a tick after that run ends, as before."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.engine import SQLITE_WRITE
+from app.db.models import GesdentConnection, SyncRun, table_of, utcnow
+from app.db.models.sync_runs import ACTIVE_RUN
+from app.domain.gesdent import STREAMS
+
+
+def epoch_minutes(now: datetime) -> int:
+    """Whole minutes since the epoch: slots are counted in these."""
+    return int(now.timestamp() // 60)
+
+
+def slot_of(now: datetime, interval_minutes: int) -> tuple[str, datetime]:
+    """The schedule slot `now` falls in, and when the next one starts."""
+    index = epoch_minutes(now) // interval_minutes
+    next_start = datetime.fromtimestamp((index + 1) * interval_minutes * 60, tz=now.tzinfo)
+    return f"{interval_minutes}m:{index}", next_start
+
+
+def slot_sql(minutes: int, interval: sa.ColumnElement[int]) -> sa.ColumnElement[str]:
+    """`slot_of(now, interval)[0]` computed by the database, `minutes` being `epoch_minutes(now)`
+    (at or after the epoch, where SQL's truncating division floors as Python's `//` does)."""
+    index = sa.literal(minutes, sa.BigInteger) // interval
+    return sa.cast(interval, sa.String) + sa.literal("m:") + sa.cast(index, sa.String)
+
+
+def next_slot_sql(minutes: int, interval: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """The minute since the epoch at which `slot_of(now, interval)[1]`, the next slot, starts."""
+    return (sa.literal(minutes, sa.BigInteger) // interval + 1) * interval
+
+
+def _new_id_sql(dialect: str) -> sa.ColumnElement[str]:
+    """A UUIDv7 per row, as `new_id` makes them: this moment's milliseconds, then random bits."""
+    stamp = f"{int(time.time() * 1000):012x}"
+    prefix = sa.literal(f"{stamp[:8]}-{stamp[8:]}-7")
+    if dialect == "postgresql":  # a v4 uuid's tail: 3 random digits, '-', the variant, and the rest
+        return prefix + sa.func.substr(sa.cast(sa.func.gen_random_uuid(), sa.String), 16)
+
+    def digits(count: int) -> sa.ColumnElement[str]:
+        return sa.func.substr(sa.func.lower(sa.func.hex(sa.func.randomblob((count + 1) // 2))), 1, count)
+
+    variant = sa.func.substr(sa.literal("89ab"), 1 + sa.func.abs(sa.func.random() % 4), 1)
+    return prefix + digits(3) + sa.literal("-") + variant + digits(3) + sa.literal("-") + digits(12)
+
+
+def _may_be_due(minutes: int) -> sa.ColumnElement[bool]:
+    """Enabled, and its next slot has started (0: not known yet): a range of the partial index."""
+    connections = table_of(GesdentConnection)
+    return sa.and_(connections.c.enabled, connections.c.due_minute <= minutes)
+
+
+def due_runs_insert(dialect: str, now: datetime) -> Any:
+    """The tick's first statement: INSERT the due scheduled runs … ON CONFLICT DO NOTHING."""
+    connections, runs = table_of(GesdentConnection), table_of(SyncRun)
+    minutes = epoch_minutes(now)
+    slot = slot_sql(minutes, connections.c.interval_minutes)
+    done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
+    busy = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, ACTIVE_RUN)
+    due = sa.select(
+        _new_id_sql(dialect),
+        connections.c.instance_id,
+        sa.literal("schedule"),
+        sa.literal("queued"),
+        sa.false(),
+        sa.literal(" ".join(STREAMS)),
+        slot,
+        sa.literal(now, sa.DateTime(timezone=True)),
+        sa.literal(0),
+        sa.literal("{}"),
+    ).where(_may_be_due(minutes), ~sa.exists(done), ~sa.exists(busy))
+    if dialect == "postgresql":  # concurrent writers: one order (SQLite has one writer at a time)
+        due = due.order_by(connections.c.instance_id)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = ["id", "instance_id", "trigger", "status", "full_refresh", "streams", "slot", "requested_at"]
+    return insert(runs).from_select([*columns, "attempts", "counts"], due).on_conflict_do_nothing()
+
+
+def due_minutes_update(now: datetime) -> Any:
+    """The tick's second statement: each instance whose current slot has its run is next due when
+    its next slot starts."""
+    connections, runs = table_of(GesdentConnection), table_of(SyncRun)
+    minutes, interval = epoch_minutes(now), connections.c.interval_minutes
+    slot = slot_sql(minutes, interval)
+    done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
+    return (
+        connections.update()
+        .where(_may_be_due(minutes), sa.exists(done))
+        .values(due_minute=next_slot_sql(minutes, interval))
+    )
+
+
+async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
+    """Queue the scheduled run of every enabled instance whose current slot has none yet: one
+    statement, two when runs were queued. Idempotent per instance and slot, so any number of
+    replicas may call it at once."""
+    now = now or utcnow()
+    async with sessionmaker() as session:
+        connection = await session.connection(execution_options={SQLITE_WRITE: True})
+        created: int = (await connection.execute(due_runs_insert(connection.dialect.name, now))).rowcount
+        if created:
+            await connection.execute(due_minutes_update(now))
+        await session.commit()
+        return created
