@@ -105,6 +105,7 @@ def worker() -> None:
     from app.logs import configure as configure_logs
     from app.sync.client import client_limits
     from app.sync.scheduler import SyncService
+    from app.tracing import instrument_engine, provider_from_env
 
     with one_line_errors():
         settings = load_settings()
@@ -114,6 +115,8 @@ def worker() -> None:
 
     async def run() -> None:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        provider = provider_from_env()
+        instrument_engine(engine, provider)
         service = SyncService(
             create_sessionmaker(engine),
             box,
@@ -124,6 +127,7 @@ def worker() -> None:
             client_options=client_limits(settings),
             allow_private_networks=settings.gesdent_allow_private_networks,
             default_base_url=settings.gesdent_base_url,
+            tracer_provider=provider,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -136,6 +140,8 @@ def worker() -> None:
         finally:
             await service.stop()
             await engine.dispose()
+            if provider is not None:
+                provider.shutdown()  # exports the spans still in its batch
 
     asyncio.run(run())
 
