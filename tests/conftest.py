@@ -37,6 +37,9 @@ POSTGRES_URL = os.environ.get(
     "PORTICO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# A developer's collector never receives the tests' spans, from this process or the servers it
+# starts: tests that trace pass a provider of their own (the `traced` fixture).
+os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
 
 
 async def _postgres_reachable(url: str) -> str | None:

@@ -111,7 +111,7 @@ class Worker:
                 links=tracing.link_to(claim.traceparent),
                 attributes={
                     "portico.sync.run_id": claim.run_id,
-                    "portico.sync.instance_id": claim.instance_id,
+                    "portico.instance_id": claim.instance_id,
                     "portico.sync.trigger": claim.trigger,
                     "portico.sync.attempt": claim.attempts,
                 },

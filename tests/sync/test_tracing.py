@@ -16,7 +16,7 @@ HTTPX_SCOPE = "opentelemetry.instrumentation.httpx"
 async def test_a_run_links_to_its_request_and_holds_its_sql_and_http(
     traced: Traced, api, sandbox: SandboxServer
 ):
-    await create_instance(api, "tt_run_traced")
+    instance = await create_instance(api, "tt_run_traced")
     assert (await api.put("/v1/instances/tt_run_traced/gesdent", json=rules_for(sandbox))).status_code == 201
     traced.spans.clear()
     async with traced.client(api) as client:
@@ -50,6 +50,7 @@ async def test_a_run_links_to_its_request_and_holds_its_sql_and_http(
     assert run.attributes["portico.sync.run_id"] == run_id
     assert run.attributes["portico.sync.trigger"] == "manual"
     assert run.attributes["portico.instance"] == "tt_run_traced"
+    assert run.attributes["portico.instance_id"] == instance["id"]
     assert run.attributes["portico.sync.status"] == "succeeded"
 
     streams = [s for s in spans if s.name == "sync.stream"]
