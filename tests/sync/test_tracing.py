@@ -16,7 +16,7 @@ HTTPX_SCOPE = "opentelemetry.instrumentation.httpx"
 async def test_a_run_links_to_its_request_and_holds_its_sql_and_http(
     traced: Traced, api, sandbox: SandboxServer
 ):
-    instance = await create_instance(api, "tt_run_traced")
+    await create_instance(api, "tt_run_traced")
     assert (await api.put("/v1/instances/tt_run_traced/gesdent", json=rules_for(sandbox))).status_code == 201
     traced.spans.clear()
     async with traced.client(api) as client:
@@ -25,9 +25,11 @@ async def test_a_run_links_to_its_request_and_holds_its_sql_and_http(
     run_id = queued.json()["id"]
     [request] = [s for s in traced.spans.get_finished_spans() if s.kind == SpanKind.SERVER]
     async with traced.app.state.engine.connect() as connection:
-        stored = (
-            await connection.execute(text("SELECT traceparent FROM sync_runs WHERE id = :id"), {"id": run_id})
-        ).scalar_one()
+        stored, instance_id = (
+            await connection.execute(
+                text("SELECT traceparent, instance_id FROM sync_runs WHERE id = :id"), {"id": run_id}
+            )
+        ).one()
     assert stored.startswith(f"00-{request.context.trace_id:032x}-{request.context.span_id:016x}-")
 
     traced.spans.clear()
@@ -50,7 +52,7 @@ async def test_a_run_links_to_its_request_and_holds_its_sql_and_http(
     assert run.attributes["portico.sync.run_id"] == run_id
     assert run.attributes["portico.sync.trigger"] == "manual"
     assert run.attributes["portico.instance"] == "tt_run_traced"
-    assert run.attributes["portico.instance_id"] == instance["id"]
+    assert run.attributes["portico.instance_id"] == instance_id
     assert run.attributes["portico.sync.status"] == "succeeded"
 
     streams = [s for s in spans if s.name == "sync.stream"]
