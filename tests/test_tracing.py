@@ -1,6 +1,7 @@
 """Tracing (app/tracing.py): a request's server span with its SQL statements beneath it, in one
 trace; and, with no OTLP endpoint, nothing instrumented at all."""
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -9,12 +10,14 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.resources import SERVICE_NAME
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
+from sqlalchemy import text
 from starlette.types import ASGIApp
 
 from app import tracing
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import MASTER_KEY, SECRET_KEY, Traced, create_instance
+from tests.api.test_webhooks import _signed
+from tests.conftest import MASTER_KEY, SECRET_KEY, Traced, configure_gesdent, create_instance
 
 SQL_SCOPE = "opentelemetry.instrumentation.sqlalchemy.engine"
 
@@ -63,6 +66,32 @@ async def test_a_request_is_one_trace_from_its_server_span_to_its_sql(traced: Tr
         assert statement.kind == SpanKind.CLIENT
         assert server in ancestors(statement, spans), statement.name
         assert statement.context.trace_id == server.context.trace_id
+
+
+@pytest.mark.parametrize("trigger", ["manual", "webhook", "legacy"])
+async def test_a_queued_run_keeps_the_traceparent_of_the_request_that_queued_it(traced: Traced, api, trigger):
+    secret = await configure_gesdent(api, "tt_c")
+    traced.spans.clear()
+    async with traced.client(api) as client:
+        if trigger == "manual":
+            response = await client.post("/v1/instances/tt_c/sync-runs")
+        elif trigger == "webhook":
+            body = json.dumps({"type": "data.changed", "db_name": "tt_c"}).encode()
+            response = await client.post("/v1/webhooks/gesdent", content=body, headers=_signed(secret, body))
+        else:
+            response = await client.get("/cron_importer_gesdent.php", params={"dbName": "tt_c"})
+    assert response.status_code in (200, 202), response.text
+    [server] = [s for s in traced.spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    async with traced.app.state.engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                text(
+                    "SELECT traceparent FROM sync_runs JOIN instances ON instances.id = sync_runs.instance_id"
+                    " WHERE instances.name = 'tt_c'"
+                )
+            )
+        ).scalar_one()
+    assert stored.startswith(f"00-{server.context.trace_id:032x}-{server.context.span_id:016x}-")
 
 
 async def test_without_an_endpoint_nothing_is_instrumented(traced: Traced, database_url, monkeypatch):
