@@ -147,8 +147,8 @@ class Claim:
     full_refresh: bool
     streams: tuple[str, ...]
     fence: Fence
-    trigger: str = "manual"
-    traceparent: str | None = None  # of the span that queued the run (app/tracing.py)
+    trigger: str
+    traceparent: str | None  # of the span that queued the run (app/tracing.py); None: untraced
 
     @property
     def run_id(self) -> str:
