@@ -106,6 +106,7 @@ def worker() -> None:
     from app.sync.client import client_limits
     from app.sync.retention import RetentionPolicy
     from app.sync.scheduler import SyncService
+    from app.tracing import instrument_engine, provider_from_env
 
     with one_line_errors():
         settings = load_settings()
@@ -115,6 +116,8 @@ def worker() -> None:
 
     async def run() -> None:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        provider = provider_from_env()
+        instrument_engine(engine, provider)
         service = SyncService(
             create_sessionmaker(engine),
             box,
@@ -127,6 +130,7 @@ def worker() -> None:
             default_base_url=settings.gesdent_base_url,
             retention=RetentionPolicy.from_settings(settings),
             prune_seconds=settings.prune_interval_seconds,
+            tracer_provider=provider,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -139,6 +143,8 @@ def worker() -> None:
         finally:
             await service.stop()
             await engine.dispose()
+            if provider is not None:
+                provider.shutdown()  # exports the spans still in its batch
 
     asyncio.run(run())
 

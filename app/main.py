@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import cors, openapi_links
+from app import cors, openapi_links, tracing
 from app.compression import Compression
 from app.conditional import ConditionalGet
 from app.config import Settings
@@ -56,8 +57,12 @@ from app.sync.scheduler import SyncService
 log = logging.getLogger("portico")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The application; traced with `tracer_provider` if given, else as OTEL_EXPORTER_OTLP_ENDPOINT
+    says (app/tracing.py)."""
     settings = settings or Settings()
+    own_provider = tracer_provider is None
+    provider = tracer_provider or tracing.provider_from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.csrf = CsrfTokens(secret_keys)
         app.state.cursors = Cursors(secret_keys)
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        tracing.instrument_engine(engine, provider)
         if settings.auto_migrate:
             await migrate.upgrade(engine)
         app.state.engine = engine
@@ -86,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 default_base_url=settings.gesdent_base_url,
                 retention=RetentionPolicy.from_settings(settings),
                 prune_seconds=settings.prune_interval_seconds,
+                tracer_provider=provider,
             )
             sync_service.start()
         try:
@@ -94,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if sync_service is not None:
                 await sync_service.stop()
             await engine.dispose()
+            if own_provider and provider is not None:
+                provider.shutdown()  # exports the spans still in its batch
 
     app = FastAPI(
         **METADATA,
@@ -145,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: every answer carries the request id (CORS preflights included), and its log line
     # times and sees all of it.
     app.add_middleware(RequestLog, routes=app.router.routes)
+    # Around even that: the request's span covers all of it (added when the stack is built).
+    tracing.instrument_app(app, provider)
     return app
 
 

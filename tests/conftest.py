@@ -11,6 +11,7 @@ import secrets
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -33,6 +37,9 @@ POSTGRES_URL = os.environ.get(
     "PORTICO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# A developer's collector never receives the tests' spans, from this process or the servers it
+# starts: tests that trace pass a provider of their own (the `traced` fixture).
+os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
 
 
 async def _postgres_reachable(url: str) -> str | None:
@@ -245,3 +252,37 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     for handler in [h for h in root.handlers if h.get_name() == logs.HANDLER_NAME]:
         root.removeHandler(handler)
     root.setLevel(level)
+
+
+@dataclass
+class Traced:
+    """An app on the session's database, traced with a provider of its own into `spans`."""
+
+    app: FastAPI
+    provider: TracerProvider
+    spans: InMemorySpanExporter
+
+    def client(self, partner: httpx.AsyncClient) -> httpx.AsyncClient:
+        """A client of this app holding `partner`'s key."""
+        headers = {"Authorization": partner.headers["Authorization"]}
+        transport = httpx.ASGITransport(app=self.app)
+        return httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=headers)
+
+
+@pytest.fixture
+async def traced(database_url: str, app: FastAPI) -> AsyncIterator[Traced]:
+    """Tracing without the global provider (which a process sets once): exported as each span ends."""
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    settings = Settings(
+        database_url=database_url,
+        master_key=MASTER_KEY,
+        secret_keys=SECRET_KEY,
+        gesdent_allow_private_networks=True,
+        scheduler=False,
+    )
+    application = create_app(settings, tracer_provider=provider)
+    async with application.router.lifespan_context(application):
+        yield Traced(application, provider, spans)
+    provider.shutdown()

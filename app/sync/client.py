@@ -25,6 +25,8 @@ from app.sync.requests import DEFAULT_REQUEST_SECONDS, Requester
 from app.sync.retries import RetryPolicy
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
     from app.config import Settings
 
 PAGE_LIMIT = 1000  # the contract's maximum
@@ -47,7 +49,8 @@ class GesdentClient:
     (username, password). Unless `allow_private_networks`, every connection it opens goes to a
     public address, checked as it connects. `limits`: the largest answer per endpoint family;
     `request_seconds`: the total deadline of one attempt; `deadline`: a `time.monotonic()` value
-    by which every request, retries included, has ended (the run's deadline), or None."""
+    by which every request, retries included, has ended (the run's deadline), or None;
+    `tracer_provider`: a client span per request (app/tracing.py), or none."""
 
     def __init__(
         self,
@@ -62,6 +65,7 @@ class GesdentClient:
         limits: AnswerLimits | None = None,
         request_seconds: float = DEFAULT_REQUEST_SECONDS,
         deadline: float | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         if not 1 <= page_limit <= PAGE_LIMIT:
             raise ValueError(f"page_limit must be from 1 to {PAGE_LIMIT}")
@@ -76,6 +80,7 @@ class GesdentClient:
             limits=limits,
             request_seconds=request_seconds,
             deadline=deadline,
+            tracer_provider=tracer_provider,
         )
 
     # The requester keeps these options; they stay readable on the client.

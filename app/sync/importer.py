@@ -48,6 +48,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import tracing
 from app.domain.gesdent import STREAMS, ConnectionRules
 from app.sync.client import GesdentClient
 from app.sync.errors import AddressForbidden, CredentialsRejected, GesdentError, RunDeadlineExceeded
@@ -162,7 +163,9 @@ async def _run_stream(
     started = time.perf_counter()
     bound = structlog.contextvars.bind_contextvars(stream=stream)  # on every line of the stream's work
     try:
-        await importer.run(stream)
+        # A child of the run's span (app/tracing.py); its statements and requests nest under it.
+        with tracing.span("sync.stream", {"portico.sync.stream": stream}):
+            await importer.run(stream)
     except StreamFailed as failure:
         result.failed_stream = stream
         result.error = _describe(failure)

@@ -36,6 +36,7 @@ from app.db.models import SyncRun, utcnow
 from app.db.models.sync_runs import ACTIVE_RUN
 from app.db.repositories import sync_runs
 from app.domain.gesdent import STREAMS, Stream
+from app.tracing import current_traceparent
 
 MAX_ATTEMPTS = 3
 
@@ -48,12 +49,17 @@ async def enqueue(
     full_refresh: bool = False,
     streams: tuple[Stream, ...] = STREAMS,
 ) -> tuple[SyncRun, bool]:
-    """Queue a run, or return the instance's active one: (run, created)."""
+    """Queue a run, or return the instance's active one: (run, created). The run keeps the current
+    span's traceparent (the request's, when traced), for its worker's span to link to."""
     existing = await sync_runs.active(session, instance_id)
     if existing is not None:
         return existing, False
     run = SyncRun(
-        instance_id=instance_id, trigger=trigger, full_refresh=full_refresh, streams=" ".join(streams)
+        instance_id=instance_id,
+        trigger=trigger,
+        full_refresh=full_refresh,
+        streams=" ".join(streams),
+        traceparent=current_traceparent(),
     )
     try:
         async with session.begin_nested():
@@ -96,6 +102,8 @@ class Claim:
     full_refresh: bool
     streams: tuple[str, ...]
     fence: Fence
+    trigger: str
+    traceparent: str | None  # of the span that queued the run (app/tracing.py); None: untraced
 
     @property
     def run_id(self) -> str:
@@ -151,7 +159,9 @@ async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, leas
         run.lease_expires_at = now + lease
         run.started_at = run.started_at or now
         fence = Fence(run.id, owner, run.attempts, lease, renewed_at=asked)
-        claimed = Claim(run.instance_id, run.full_refresh, tuple(run.streams.split()), fence)
+        claimed = Claim(
+            run.instance_id, run.full_refresh, tuple(run.streams.split()), fence, run.trigger, run.traceparent
+        )
         await session.commit()
         return claimed
 

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 
 from app.domain.gesdent import CREDENTIAL_OF, Endpoint
 from app.sync.answers import ERROR_BODY_BYTES, Answer, AnswerLimits, TooLarge, Undecodable, read_body
@@ -75,6 +77,7 @@ class Requester:
         limits: AnswerLimits | None = None,
         request_seconds: float = DEFAULT_REQUEST_SECONDS,
         deadline: float | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         if request_seconds <= 0:
             raise ValueError("request_seconds must be positive")
@@ -102,6 +105,9 @@ class Requester:
                 "User-Agent": "portico-gesdent-sync",
             },
         )
+
+        if tracer_provider is not None:  # a client span per attempt, under the run's (app/tracing.py)
+            HTTPXClientInstrumentor.instrument_client(self._http, tracer_provider=tracer_provider)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
@@ -41,6 +43,7 @@ class SyncService:
         client_options: dict[str, Any] | None = None,
         retention: RetentionPolicy | None = None,
         prune_seconds: float = 3600,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.tick_seconds = tick_seconds
@@ -55,6 +58,7 @@ class SyncService:
                 allow_private_networks=allow_private_networks,
                 default_base_url=default_base_url,
                 client_options=client_options,
+                tracer_provider=tracer_provider,
             )
             for _ in range(max(workers, 0))
         ]
@@ -64,7 +68,9 @@ class SyncService:
 
     async def tick(self) -> None:
         try:
-            created = await ticker.enqueue_due(self.sessionmaker)
+            # Not traced: a trace every tick_seconds would bury the ones worth reading.
+            with suppress_instrumentation():
+                created = await ticker.enqueue_due(self.sessionmaker)
         except Exception:  # a tick that fails (database restarting) is retried at the next one
             log.exception("sync ticker: enqueuing due runs failed")
             return

@@ -21,8 +21,14 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import tracing
 from app.crypto import SecretBox
 from app.db.models import new_id
 from app.db.repositories import gesdent, instances
@@ -58,6 +64,7 @@ class Worker:
         importer: Callable[..., Any] | None = None,
         allow_private_networks: bool = False,
         default_base_url: str | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.box = box
@@ -70,6 +77,8 @@ class Worker:
         self.allow_private_networks = allow_private_networks
         self.default_base_url = default_base_url  # PORTICO_GESDENT_BASE_URL
         self._sqlite = sessionmaker.kw["bind"].dialect.name == "sqlite"
+        self.tracer_provider = tracer_provider
+        self._tracer = tracer_provider.get_tracer("portico.sync") if tracer_provider else None
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; an error in one run never stops the loop."""
@@ -85,16 +94,39 @@ class Worker:
 
     async def run_once(self) -> bool:
         """Claim and execute one run; False when the queue had nothing to do."""
-        claim = await queue.claim(self.sessionmaker, self.owner, self.lease)
+        # Polling is not traced: it would make a trace of one statement every poll_seconds per worker.
+        with suppress_instrumentation():
+            claim = await queue.claim(self.sessionmaker, self.owner, self.lease)
         if claim is None:
             return False
-        await self._execute(claim)
+        if self._tracer is None:
+            await self._execute(claim)
+            return True
+        # A trace of its own (never under whatever called this), linked to the one that queued the
+        # run: a request's, when that was traced.
+        with (
+            self._tracer.start_as_current_span(
+                "sync.run",
+                context=Context(),
+                links=tracing.link_to(claim.traceparent),
+                attributes={
+                    "portico.sync.run_id": claim.run_id,
+                    "portico.instance_id": claim.instance_id,
+                    "portico.sync.trigger": claim.trigger,
+                    "portico.sync.attempt": claim.attempts,
+                },
+            ) as span,
+            tracing.run_tracer(self._tracer),
+        ):
+            await self._execute(claim, span)
         return True
 
-    async def _execute(self, claim: queue.Claim) -> None:
+    async def _execute(self, claim: queue.Claim, span: Span | None = None) -> None:
         # Every line of the run carries its id and instance (app/logs.py); the importer adds the stream.
         async with self.sessionmaker() as session:
             name = await instances.name_by_id(session, claim.instance_id)
+        if span is not None and name is not None:
+            span.set_attribute("portico.instance", name)
         bound = structlog.contextvars.bind_contextvars(
             run_id=claim.run_id, instance=name, instance_id=claim.instance_id
         )
@@ -119,6 +151,7 @@ class Worker:
             log.warning("sync run %s stopped, nothing recorded: %s", claim.run_id, lost.exceptions[0])
         else:
             status, counts, error = importing.result()
+            trace.get_current_span().set_attribute("portico.sync.status", status)  # no-op untraced
             if await queue.finish(self.sessionmaker, claim.fence, status, counts, error):
                 log.info("sync run %s: %s", claim.run_id, status, extra={"outcome": status})
             else:
@@ -171,6 +204,7 @@ class Worker:
             client_options={
                 **(self.client_options or {}),
                 "allow_private_networks": self.allow_private_networks,
+                **({"tracer_provider": self.tracer_provider} if self.tracer_provider else {}),
             },
         )
         return result.status, result.as_counts(), result.error

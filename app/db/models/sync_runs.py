@@ -63,6 +63,9 @@ class SyncRun(SQLModel, table=True):
     attempts: int = 0
     counts: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False, default="{}"))
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    # W3C traceparent of the span that queued the run (00-<trace>-<span>-<flags>: 55 characters),
+    # linked from the worker's span; null when tracing is off or the ticker queued it.
+    traceparent: str | None = Field(default=None, max_length=64)
 
 
 class SyncRejection(SQLModel, table=True):
