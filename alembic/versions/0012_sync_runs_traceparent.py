@@ -20,11 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # A nullable column with no default: an ALTER TABLE on both databases, no table copy on SQLite.
-    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("traceparent", sa.String(length=64), nullable=True))
+    # A nullable column with no default: a plain ALTER TABLE on both databases. Not a batch operation:
+    # on SQLite that copies the table, and the copy would lose the claim's expression index (0010),
+    # which Alembic cannot reflect there.
+    op.add_column("sync_runs", sa.Column("traceparent", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
-        batch_op.drop_column("traceparent")
+    # ALTER TABLE … DROP COLUMN: PostgreSQL, and SQLite since 3.35; again no table copy.
+    op.execute("ALTER TABLE sync_runs DROP COLUMN traceparent")
