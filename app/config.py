@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
 from app.log_settings import LogSettings
+from app.metrics_settings import MetricsSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
 DATABASE_URL_FORMS = (
@@ -36,7 +37,7 @@ class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
 
-class Settings(LogSettings):  # the logging settings are app/log_settings.py's
+class Settings(LogSettings, MetricsSettings):  # app/log_settings.py, app/metrics_settings.py
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")

@@ -22,6 +22,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.methods import AllowedMethods
+from app.metrics import Metrics
 from app.openapi_meta import METADATA
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
@@ -39,6 +40,7 @@ from app.routers import (
     legacy,
     mappings,
     members,
+    metrics,
     partners,
     portals,
     problem_types,
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    # Here, not in the lifespan: the middleware below counts into it.
+    app.state.metrics = Metrics()
     install_problem_handlers(app)
     openapi_links.install(app)
     for module in (
@@ -120,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sync_data,
         docs,
         problem_types,
+        metrics,
     ):
         app.include_router(module.router)
     app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")
@@ -141,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     cors.install(app, settings.cors_origin_list)
     # Outermost: every answer carries the request id (CORS preflights included), and its log line
     # times and sees all of it.
-    app.add_middleware(RequestLog, routes=app.router.routes)
+    app.add_middleware(RequestLog, routes=app.router.routes, metrics=app.state.metrics)
     return app
 
 
