@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 client_options=client_limits(settings),
                 allow_private_networks=settings.gesdent_allow_private_networks,
                 default_base_url=settings.gesdent_base_url,
+                metrics=app.state.metrics,
             )
             sync_service.start()
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
+from app.metrics import Metrics
 from app.sync import queue
 from app.sync.worker import Worker
 
@@ -35,8 +37,10 @@ class SyncService:
         allow_private_networks: bool = False,
         default_base_url: str | None = None,
         client_options: dict[str, Any] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.metrics = metrics
         self.tick_seconds = tick_seconds
         self.workers = [
             Worker(
@@ -47,6 +51,7 @@ class SyncService:
                 allow_private_networks=allow_private_networks,
                 default_base_url=default_base_url,
                 client_options=client_options,
+                metrics=metrics,
             )
             for _ in range(max(workers, 0))
         ]
@@ -55,11 +60,15 @@ class SyncService:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def tick(self) -> None:
+        started = time.monotonic()
         try:
             created = await queue.enqueue_due(self.sessionmaker)
         except Exception:  # a tick that fails (database restarting) is retried at the next one
             log.exception("sync ticker: enqueuing due runs failed")
             return
+        finally:
+            if self.metrics is not None:
+                self.metrics.ticker_duration.observe(time.monotonic() - started)
         if created:
             log.info("sync ticker: queued %s scheduled run(s)", created)
 

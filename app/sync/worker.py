@@ -27,6 +27,7 @@ from app.crypto import SecretBox
 from app.db.models import new_id
 from app.db.repositories import gesdent, instances
 from app.domain.gesdent import FAMILIES, ConnectionRules
+from app.metrics import Metrics
 from app.sync import queue
 
 # Imported up front: a first import inside a claimed run could outlast a short lease.
@@ -58,8 +59,10 @@ class Worker:
         importer: Callable[..., Any] | None = None,
         allow_private_networks: bool = False,
         default_base_url: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.metrics = metrics  # the process's (app/metrics.py): runs, streams, records, takeovers
         self.box = box
         self.owner = owner or default_owner()
         self.lease = lease
@@ -88,6 +91,8 @@ class Worker:
         claim = await queue.claim(self.sessionmaker, self.owner, self.lease)
         if claim is None:
             return False
+        if claim.taken_over and self.metrics is not None:
+            self.metrics.lease_takeovers.inc()
         await self._execute(claim)
         return True
 
@@ -110,6 +115,7 @@ class Worker:
             claim.instance_id,
             claim.attempts,
         )
+        started = time.monotonic()
         try:
             async with asyncio.TaskGroup() as group:
                 importing = group.create_task(self._outcome(claim))
@@ -121,6 +127,8 @@ class Worker:
             status, counts, error = importing.result()
             if await queue.finish(self.sessionmaker, claim.fence, status, counts, error):
                 log.info("sync run %s: %s", claim.run_id, status, extra={"outcome": status})
+                if self.metrics is not None:
+                    self.metrics.run_finished(status, claim.trigger, time.monotonic() - started, counts)
             else:
                 log.warning("sync run %s: taken over before its outcome was recorded", claim.run_id)
 
