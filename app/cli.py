@@ -96,13 +96,22 @@ def openapi(
 
 
 @cli.command()
-def worker() -> None:
-    """Run only the sync ticker and workers (no HTTP), e.g. as a separate deployment."""
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve GET /metrics on this port (default: no metrics port).")
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface of the metrics port (0.0.0.0 for a scraper in another host).")
+    ] = "127.0.0.1",
+) -> None:
+    """Run only the sync ticker and workers (no HTTP API), e.g. as a separate deployment."""
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import create_engine, create_sessionmaker
     from app.keys import resolve_secret_keys
     from app.logs import configure as configure_logs
+    from app.metrics import Metrics
+    from app.metrics_server import MetricsServer
     from app.sync.client import client_limits
     from app.sync.retention import RetentionPolicy
     from app.sync.scheduler import SyncService
@@ -118,8 +127,11 @@ def worker() -> None:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         provider = provider_from_env()
         instrument_engine(engine, provider)
+        sessionmaker, metrics = create_sessionmaker(engine), Metrics()
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        exporter = MetricsServer(metrics, engine, sessionmaker, token)
         service = SyncService(
-            create_sessionmaker(engine),
+            sessionmaker,
             box,
             tick_seconds=settings.scheduler_tick_seconds,
             workers=max(settings.sync_workers, 1),
@@ -131,16 +143,21 @@ def worker() -> None:
             retention=RetentionPolicy.from_settings(settings),
             prune_seconds=settings.prune_interval_seconds,
             tracer_provider=provider,
+            metrics=metrics,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if metrics_port is not None:
+            await exporter.start(metrics_host, metrics_port)
+            log.info("metrics on http://%s:%s/metrics", metrics_host, metrics_port)
         service.start()
         log.info("sync worker %s started", service.workers[0].owner)
         try:
             await stop.wait()
         finally:
+            await exporter.stop()
             await service.stop()
             await engine.dispose()
             if provider is not None:

@@ -17,6 +17,7 @@ from app.config_retention import RetentionSettings
 from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
 from app.log_settings import LogSettings
+from app.metrics_settings import MetricsSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
 DATABASE_URL_FORMS = (
@@ -37,9 +38,8 @@ class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
 
-class Settings(
-    LogSettings, RetentionSettings
-):  # their settings: app/log_settings.py, app/config_retention.py
+# Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py.
+class Settings(LogSettings, RetentionSettings, MetricsSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")

@@ -23,6 +23,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.methods import AllowedMethods
+from app.metrics import Metrics
 from app.openapi_meta import METADATA
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
@@ -40,6 +41,7 @@ from app.routers import (
     legacy,
     mappings,
     members,
+    metrics,
     partners,
     portals,
     problem_types,
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
                 retention=RetentionPolicy.from_settings(settings),
                 prune_seconds=settings.prune_interval_seconds,
                 tracer_provider=provider,
+                metrics=app.state.metrics,
             )
             sync_service.start()
         try:
@@ -112,6 +115,8 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         redoc_url=None,
     )
     app.state.settings = settings
+    # Here, not in the lifespan: the middleware below counts into it.
+    app.state.metrics = Metrics()
     install_problem_handlers(app)
     openapi_links.install(app)
     for module in (
@@ -132,6 +137,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         sync_data,
         docs,
         problem_types,
+        metrics,
     ):
         app.include_router(module.router)
     app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")
@@ -153,7 +159,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     cors.install(app, settings.cors_origin_list)
     # Outermost: every answer carries the request id (CORS preflights included), and its log line
     # times and sees all of it.
-    app.add_middleware(RequestLog, routes=app.router.routes)
+    app.add_middleware(RequestLog, routes=app.router.routes, metrics=app.state.metrics)
     # Around even that: the request's span covers all of it (added when the stack is built).
     tracing.instrument_app(app, provider)
     return app

@@ -6,7 +6,8 @@ line written meanwhile carries it (app/logs.py), every problem body repeats it (
 and every answer echoes it in `X-Request-ID`, whoever answered (a route, a middleware, the 500 of
 an unexpected error). When the answer is sent it writes one INFO line: method, route template (not
 the path, which may carry names and ids of anything), status, duration, and the partner and key
-ids of the caller the route authenticated (app/auth.py notes them; never the key itself)."""
+ids of the caller the route authenticated (app/auth.py notes them; never the key itself). With
+`metrics`, it counts and times the request there too, by the same route template (app/metrics.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import structlog
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.metrics import Metrics
 
 HEADER = "X-Request-ID"
 WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -71,9 +74,10 @@ def note_caller(partner_id: str | None, key_id: str | None) -> None:
 class RequestLog:
     """Give every request an id, echo it, and log one line per request (see the module's doc)."""
 
-    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute], metrics: Metrics | None = None) -> None:
         self.app = app
         self.routes = routes
+        self.metrics = metrics
         self._templates: list[tuple[re.Pattern[str], str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,6 +122,8 @@ class RequestLog:
         }
         if caller.master:
             fields["principal"] = "master"
+        if self.metrics is not None:
+            self.metrics.request(route, scope["method"], status, seconds)
         shown = route or "(no route)"
         log.info("%s %s %s %.1f ms", scope["method"], shown, status, duration_ms, extra=fields)
 

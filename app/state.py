@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.crypto import SecretBox
 from app.cursors import Cursors
+from app.metrics import Metrics
 from app.pages.csrf import CsrfTokens
 
 T = TypeVar("T")
@@ -44,8 +45,18 @@ def engine(request: Request) -> AsyncEngine:
     return _held(request, "engine", AsyncEngine)
 
 
+def metrics(request: Request) -> Metrics:
+    return _held(request, "metrics", Metrics)
+
+
+def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    return _held(request, "sessionmaker", async_sessionmaker)
+
+
 SettingsDep = Annotated[Settings, Depends(settings)]
 SecretBoxDep = Annotated[SecretBox, Depends(secret_box)]
 CsrfDep = Annotated[CsrfTokens, Depends(csrf_tokens)]
 CursorsDep = Annotated[Cursors, Depends(cursors)]
 EngineDep = Annotated[AsyncEngine, Depends(engine)]
+MetricsDep = Annotated[Metrics, Depends(metrics)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(sessionmaker)]

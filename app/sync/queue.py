@@ -104,6 +104,7 @@ class Claim:
     fence: Fence
     trigger: str
     traceparent: str | None  # of the span that queued the run (app/tracing.py); None: untraced
+    taken_over: bool = False  # the run was running under another worker's lease, which expired
 
     @property
     def run_id(self) -> str:
@@ -154,13 +155,20 @@ async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, leas
             _finish(run, "failed", run.counts, f"abandoned: its worker stopped {MAX_ATTEMPTS} times", now)
             await session.commit()
             return None
+        taken_over = run.status == "running"
         run.status = "running"
         run.lease_owner = owner
         run.lease_expires_at = now + lease
         run.started_at = run.started_at or now
         fence = Fence(run.id, owner, run.attempts, lease, renewed_at=asked)
         claimed = Claim(
-            run.instance_id, run.full_refresh, tuple(run.streams.split()), fence, run.trigger, run.traceparent
+            run.instance_id,
+            run.full_refresh,
+            tuple(run.streams.split()),
+            fence,
+            run.trigger,
+            run.traceparent,
+            taken_over,
         )
         await session.commit()
         return claimed

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
+from app.metrics import Metrics
 from app.sync import ticker
 from app.sync.retention import RetentionPolicy, prune
 from app.sync.worker import Worker
@@ -44,8 +46,10 @@ class SyncService:
         retention: RetentionPolicy | None = None,
         prune_seconds: float = 3600,
         tracer_provider: TracerProvider | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.metrics = metrics
         self.tick_seconds = tick_seconds
         self.retention = retention
         self.prune_seconds = prune_seconds
@@ -59,6 +63,7 @@ class SyncService:
                 default_base_url=default_base_url,
                 client_options=client_options,
                 tracer_provider=tracer_provider,
+                metrics=metrics,
             )
             for _ in range(max(workers, 0))
         ]
@@ -67,6 +72,7 @@ class SyncService:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def tick(self) -> None:
+        started = time.monotonic()
         try:
             # Not traced: a trace every tick_seconds would bury the ones worth reading.
             with suppress_instrumentation():
@@ -74,6 +80,9 @@ class SyncService:
         except Exception:  # a tick that fails (database restarting) is retried at the next one
             log.exception("sync ticker: enqueuing due runs failed")
             return
+        finally:
+            if self.metrics is not None:
+                self.metrics.ticker_duration.observe(time.monotonic() - started)
         if created:
             log.info("sync ticker: queued %s scheduled run(s)", created)
 

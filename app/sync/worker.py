@@ -33,6 +33,7 @@ from app.crypto import SecretBox
 from app.db.models import new_id
 from app.db.repositories import gesdent, instances
 from app.domain.gesdent import FAMILIES, ConnectionRules
+from app.metrics import Metrics
 from app.sync import queue
 
 # Imported up front: a first import inside a claimed run could outlast a short lease.
@@ -65,8 +66,10 @@ class Worker:
         allow_private_networks: bool = False,
         default_base_url: str | None = None,
         tracer_provider: TracerProvider | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.metrics = metrics  # the process's (app/metrics.py): runs, streams, records, takeovers
         self.box = box
         self.owner = owner or default_owner()
         self.lease = lease
@@ -99,6 +102,8 @@ class Worker:
             claim = await queue.claim(self.sessionmaker, self.owner, self.lease)
         if claim is None:
             return False
+        if claim.taken_over and self.metrics is not None:
+            self.metrics.lease_takeovers.inc()
         if self._tracer is None:
             await self._execute(claim)
             return True
@@ -142,6 +147,7 @@ class Worker:
             claim.instance_id,
             claim.attempts,
         )
+        started = time.monotonic()
         try:
             async with asyncio.TaskGroup() as group:
                 importing = group.create_task(self._outcome(claim))
@@ -154,6 +160,8 @@ class Worker:
             trace.get_current_span().set_attribute("portico.sync.status", status)  # no-op untraced
             if await queue.finish(self.sessionmaker, claim.fence, status, counts, error):
                 log.info("sync run %s: %s", claim.run_id, status, extra={"outcome": status})
+                if self.metrics is not None:
+                    self.metrics.run_finished(status, claim.trigger, time.monotonic() - started, counts)
             else:
                 log.warning("sync run %s: taken over before its outcome was recorded", claim.run_id)
 

@@ -4,8 +4,9 @@ renews and finishes runs; it finds an instance's active run here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -83,3 +84,10 @@ async def rejections_page(
 def _rejection_key(rejection: SyncRejection) -> list[str | int]:
     assert rejection.id is not None  # a stored row has its id
     return [rejection.id]
+
+
+async def queue_depth(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many runs are queued, and when the oldest was requested (one aggregate; for /metrics)."""
+    stmt = select(func.count(), func.min(col(SyncRun.requested_at))).where(col(SyncRun.status) == "queued")
+    waiting, oldest = (await session.execute(stmt)).one()
+    return int(waiting), oldest
