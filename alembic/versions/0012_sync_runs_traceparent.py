@@ -1,8 +1,5 @@
 """A sync run keeps the W3C traceparent of the request that queued it, which its worker's span links to.
 
-Numbered 0012 on a branch of its own, after 0008: 0009–0011 are being written beside it, and it is
-chained after them when the branches meet.
-
 Revision ID: 0012
 Revises: 0011
 """
