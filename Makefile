@@ -32,8 +32,8 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app $(TOOLS) tests bench tools
-	$(BIN)/ruff format --check app $(TOOLS) tests bench tools
+	$(BIN)/ruff check app $(TOOLS) tests bench tools alembic
+	$(BIN)/ruff format --check app $(TOOLS) tests bench tools alembic
 	$(BIN)/mypy app $(TOOLS) tests bench
 
 openapi: $(STAMP)

@@ -136,8 +136,8 @@ def test_the_product_and_the_sandbox_import_nothing_of_each_other():
 
 
 LINTERS = {
-    "ruff check": ["-m", "ruff", "check", "app", "gesdent_sandbox", "tests", "bench", "tools"],
-    "ruff format": ["-m", "ruff", "format", "--check", "app", "gesdent_sandbox", "tests", "bench", "tools"],
+    "ruff check": ["-m", "ruff", "check", "app", "gesdent_sandbox", "tests", "bench", "tools", "alembic"],
+    "ruff format": ["-m", "ruff", "format", "--check", "app", "gesdent_sandbox", "tests", "bench", "tools", "alembic"],
     "mypy": ["-m", "mypy", "app", "gesdent_sandbox", "tests", "bench"],
 }
 
