@@ -135,9 +135,10 @@ def test_the_product_and_the_sandbox_import_nothing_of_each_other():
                 assert not any(n == other or n.startswith(other + ".") for n in names), name
 
 
+LINTED = ["app", "gesdent_sandbox", "tests", "bench", "tools", "alembic"]
 LINTERS = {
-    "ruff check": ["-m", "ruff", "check", "app", "gesdent_sandbox", "tests", "bench", "tools", "alembic"],
-    "ruff format": ["-m", "ruff", "format", "--check", "app", "gesdent_sandbox", "tests", "bench", "tools", "alembic"],
+    "ruff check": ["-m", "ruff", "check", *LINTED],
+    "ruff format": ["-m", "ruff", "format", "--check", *LINTED],
     "mypy": ["-m", "mypy", "app", "gesdent_sandbox", "tests", "bench"],
 }
 
