@@ -178,7 +178,8 @@ class SyncService:
         self._stop.set()
         if self._tasks:
             under_way = sum(worker.holding is not None for worker in self.workers)
-            log.info("sync service stopping: %s run(s) under way, %g s to end", under_way, self.shutdown_grace)
+            grace = self.shutdown_grace
+            log.info("sync service stopping: %s run(s) under way, %g s to end", under_way, grace)
         if self._scheduler.running:
             self._scheduler.pause()  # no new tick or pass; the one under way goes on
         busy = {*self._tasks, *self._jobs}
