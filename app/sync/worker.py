@@ -83,12 +83,11 @@ class Worker:
         self.tracer_provider = tracer_provider
         self._tracer = tracer_provider.get_tracer("portico.sync") if tracer_provider else None
         # The run under way's claim; still set when its task was cancelled, for `hand_back`.
-        self.holding: queue.Fence | None = None
+        self.holding: queue.Claim | None = None
         self._stopping: asyncio.Event | None = None
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set (the run under way ends first); an error in one run never stops
-        the loop."""
+        """Work until `stop` is set (the run under way ends first); an error in a run never stops it."""
         self._stopping = stop
         while not stop.is_set():
             try:
@@ -107,7 +106,7 @@ class Worker:
             claim = await queue.claim(self.sessionmaker, self.owner, self.lease)
         if claim is None:
             return False
-        self.holding = claim.fence
+        self.holding = claim
         if self._stopping is not None and self._stopping.is_set():
             # Claimed while the process began to stop: another worker can start it at once.
             await self.hand_back()
@@ -125,13 +124,14 @@ class Worker:
     async def hand_back(self) -> bool:
         """Give back the run held when this worker's task was cancelled (the task ended), for another
         worker to resume at once; False when there was none, or it was no longer this worker's."""
-        fence, self.holding = self.holding, None
-        if fence is None:
+        claim, self.holding = self.holding, None
+        if claim is None:
             return False
-        if not await queue.hand_back(self.sessionmaker, fence):
-            log.warning("sync run %s: not handed back, it had ended or was taken over", fence.run_id)
+        about = {"run_id": claim.run_id, "instance_id": claim.instance_id}
+        if not await queue.hand_back(self.sessionmaker, claim.fence):
+            log.warning("sync run %s: not handed back (ended, or taken over)", claim.run_id, extra=about)
             return False
-        log.info("sync run %s: handed back to the queue, for another worker to resume", fence.run_id)
+        log.info("sync run %s: handed back to the queue, to resume at once", claim.run_id, extra=about)
         if self.metrics is not None:
             self.metrics.handed_back.inc()
         return True

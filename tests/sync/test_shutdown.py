@@ -141,7 +141,7 @@ async def test_stop_hands_back_the_run_it_cut_and_another_worker_resumes_it(
     assert (run.status, run.lease_owner, run.attempts) == ("queued", None, 0)
     assert "users" in await cursors(app, instance)  # the streams it finished stay committed
     handed = [r.getMessage() for r in caplog.records if "handed back" in r.getMessage()]
-    assert handed == [f"sync run {run.id}: handed back to the queue, for another worker to resume"]
+    assert handed == [f"sync run {run.id}: handed back to the queue, to resume at once"]
     after = await scrape(app)
     name = "portico_sync_runs_handed_back_total"
     assert after.value(name) == before.value(name) + 1
