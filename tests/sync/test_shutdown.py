@@ -223,3 +223,25 @@ async def test_stop_waits_for_a_tick_in_progress_within_the_grace(
     await service.stop()
     assert time.monotonic() - started < min(tick_seconds, grace) + 2
     assert service.ended == [ended]
+
+
+async def test_once_told_to_stop_taking_work_no_worker_claims(
+    app: FastAPI, api: httpx.AsyncClient, sandbox: SandboxServer
+) -> None:
+    """What `portico serve` does on SIGTERM, while uvicorn still closes its connections."""
+    await create_instance(api, "tt_late")
+    rules = {**rules_for(sandbox), "enabled": False}
+    assert (await api.put("/v1/instances/tt_late/gesdent", json=rules)).status_code == 201
+    service = SyncService(app.state.sessionmaker, app.state.secret_box, tick_seconds=3600, workers=2)
+    service.start()
+    try:
+        await asyncio.sleep(0.2)  # the workers poll the empty queue
+        service.stop_taking_work()
+        await asyncio.sleep(0.05)
+        assert (await api.post("/v1/instances/tt_late/sync-runs")).status_code == 202
+        await asyncio.sleep(2.5)  # more than two polls of every worker
+        run = await _run(app)
+        assert (run.status, run.attempts) == ("queued", 0)
+    finally:
+        await service.stop()
+    assert (await _run(app)).status == "queued"

@@ -1,7 +1,7 @@
-"""SIGTERM on a real `portico worker` mid-run, on both databases: the process exits within its grace
-(plus a margin), and another worker resumes the run at once, well before the 120 s lease would
-have run out, and the data ends complete; a run that ends within the grace is recorded by the
-stopping worker itself."""
+"""SIGTERM on a real `portico worker` (and `portico serve`) mid-run, on both databases: the process
+exits within its grace (plus a margin), and another worker resumes the run at once, well before the
+120 s lease would have run out, and the data ends complete; a run that ends within the grace is
+recorded by the stopping worker itself."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import httpx
 from fastapi import FastAPI
 
 from app.db.models import SyncRun
-from tests.conftest import SECRET_KEY, create_instance
-from tests.processes import LoggedProcess, portico_command, start, stop
+from tests.conftest import MASTER_KEY, SECRET_KEY, create_instance
+from tests.processes import LoggedProcess, clean_env, free_port, portico_command, start, stop, wait_ready
 from tests.sync.importing import cursors, stored
 from tests.sync.sandbox_server import SandboxServer
 from tests.sync.test_end_to_end import rules_for
@@ -129,5 +129,41 @@ async def test_a_run_ending_within_the_grace_is_recorded_by_the_stopping_worker(
     assert (run.status, run.attempts) == ("succeeded", 1), (run.error, output)
     assert run.lease_owner is not None
     assert f":{process.popen.pid}:" in run.lease_owner  # the stopping process recorded it
+    tables = sandbox.sandbox.dataset.tables
+    assert len(await stored(app, "reservations", run.instance_id)) == len(tables.reservation_by_id)
+
+
+async def test_sigterm_on_portico_serve_hands_its_run_back_too(
+    app: FastAPI, api: httpx.AsyncClient, sandbox: SandboxServer, database_url: str, tmp_path: Path
+) -> None:
+    port, grace = free_port(), 2.0
+    env = clean_env(
+        database_url=database_url,
+        port=str(port),
+        master_key=MASTER_KEY,
+        secret_keys=SECRET_KEY,
+        scheduler_tick_seconds="3600",
+        sync_workers="1",
+        sync_lease_seconds=str(LONG_LEASE.total_seconds()),
+        shutdown_grace_seconds=str(grace),
+        gesdent_allow_private_networks="true",
+    )
+    process = start("portico serve", portico_command("serve"), tmp_path / "serve.log", env=env, cwd=tmp_path)
+    try:
+        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/readyz", process, 30)
+        sandbox.control.fault("slow", endpoint="reservations", delay=30, times=1)
+        run_id = await _queued_run(api, sandbox, "tt_sigterm_serve")
+        exited_in = await _sigterm_when_slow(process, sandbox)
+    finally:
+        stop(process, seconds=5)
+    output = process.output()
+    assert process.popen.returncode == 0, output
+    assert exited_in < grace + MARGIN, (exited_in, output)
+    assert f"sync run {run_id}: handed back to the queue" in output, output
+    run = await _read(app, run_id)
+    assert (run.status, run.lease_owner, run.attempts) == ("queued", None, 0), output
+    assert await _worker(app, "rescuer").run_once()
+    run = await _read(app, run_id)
+    assert (run.status, run.attempts, run.lease_owner) == ("succeeded", 1, "rescuer"), run.error
     tables = sandbox.sandbox.dataset.tables
     assert len(await stored(app, "reservations", run.instance_id)) == len(tables.reservation_by_id)
