@@ -189,7 +189,7 @@ class SyncService:
         for task in late:
             task.cancel()
         # Awaited before any hand-back: a run's transaction rolled back, its writer gone.
-        await asyncio.gather(*late, return_exceptions=True)
+        await asyncio.gather(*busy, return_exceptions=True)
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         for loop in self.loops:
