@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from app.db.engine import SQLITE_WRITE
 from app.db.models import SyncRun
 from app.sync import queue
 from app.sync.scheduler import SyncService
@@ -294,3 +295,26 @@ async def _open_transactions(app: FastAPI) -> int:
         )
         count: int = (await connection.execute(stmt)).scalar_one()
         return count
+
+
+async def test_a_claim_that_lands_as_the_worker_stops_is_handed_back_untouched(
+    app: FastAPI, sandbox: SandboxServer, instance: str, backend: str
+) -> None:
+    """The claim waits on a lock (another writer's) while the stop comes: once it lands, the run goes
+    straight back to the queue instead of starting a run that the grace would cut."""
+    worker = _worker(app, "late")
+    stop = asyncio.Event()
+    async with app.state.engine.connect() as opened:
+        blocker = await opened.execution_options(**{SQLITE_WRITE: True})  # SQLite: BEGIN IMMEDIATE
+        if backend == "postgres":
+            await blocker.execute(sa.text("LOCK TABLE sync_runs IN EXCLUSIVE MODE"))
+        else:
+            await blocker.execute(sa.text("SELECT 1"))
+        working = asyncio.create_task(worker.run_forever(stop))
+        await asyncio.sleep(0.5)  # the worker's claim waits for the lock
+        stop.set()
+        await blocker.commit()
+    await asyncio.wait_for(working, 20)
+    run = await _run(app)
+    assert (run.status, run.lease_owner, run.attempts) == ("queued", None, 0)
+    assert sandbox.control.stats()["resources"]["requests"] == 0  # nothing of the run was started
