@@ -144,6 +144,7 @@ def worker(
             prune_seconds=settings.prune_interval_seconds,
             tracer_provider=provider,
             metrics=metrics,
+            shutdown_grace=settings.shutdown_grace_seconds,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -157,8 +158,8 @@ def worker(
         try:
             await stop.wait()
         finally:
-            await exporter.stop()
-            await service.stop()
+            await service.stop()  # within PORTICO_SHUTDOWN_GRACE_SECONDS, runs handed back after it
+            await exporter.stop()  # after: the metrics stay readable while the runs end
             await engine.dispose()
             if provider is not None:
                 provider.shutdown()  # exports the spans still in its batch

@@ -18,6 +18,7 @@ from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
 from app.log_settings import LogSettings
 from app.metrics_settings import MetricsSettings
+from app.sync_settings import SyncSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
 DATABASE_URL_FORMS = (
@@ -38,8 +39,9 @@ class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
 
-# Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py.
-class Settings(LogSettings, RetentionSettings, MetricsSettings):
+# Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py,
+# app/sync_settings.py.
+class Settings(LogSettings, RetentionSettings, MetricsSettings, SyncSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")
@@ -81,21 +83,6 @@ class Settings(LogSettings, RetentionSettings, MetricsSettings):
         gt=0,
         description="Total time one GESDENT request may take, its whole answer read (then it is "
         "retried like a timeout).",
-    )
-    scheduler: bool = Field(True, description="Run the sync ticker and workers in this process.")
-    scheduler_tick_seconds: float = Field(30, gt=0, description="How often due runs are enqueued.")
-    sync_workers: int = Field(
-        4,
-        ge=0,
-        le=16,
-        description="Concurrent sync runs in this process (several, so that one slow GESDENT server "
-        "cannot hold them all).",
-    )
-    sync_lease_seconds: float = Field(
-        60, gt=0, description="A run whose worker is silent this long is taken over."
-    )
-    sync_run_seconds: float = Field(
-        900, gt=0, description="A run still importing after this long stops (what committed stays)."
     )
     host: str = "127.0.0.1"
     port: int = 8000

@@ -96,8 +96,10 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
                 prune_seconds=settings.prune_interval_seconds,
                 tracer_provider=provider,
                 metrics=app.state.metrics,
+                shutdown_grace=settings.shutdown_grace_seconds,
             )
             sync_service.start()
+        app.state.sync_service = sync_service  # for `portico serve` to stop its claims on SIGTERM
         try:
             yield
         finally:

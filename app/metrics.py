@@ -89,6 +89,11 @@ class Metrics:
             "Runs this process claimed after another worker's lease on them expired.",
             registry=registry,
         )
+        self.handed_back = Counter(
+            "portico_sync_runs_handed_back",
+            "Runs this process gave back to the queue as it stopped, for another worker to resume at once.",
+            registry=registry,
+        )
         self.ticker_duration = Histogram(
             "portico_sync_ticker_duration_seconds",
             "Duration of one tick of the sync ticker (queuing the due scheduled runs).",

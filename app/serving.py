@@ -13,6 +13,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -138,7 +139,17 @@ def serve_http(settings: Settings, sock: socket.socket, *, reload: bool) -> None
     # A reloaded process builds the app itself, from the same environment.
     app = "app.serving:reloaded_app" if reload else create_app(settings)
     config = server_config(settings, app, host, port, reload=reload)
-    server = uvicorn.Server(config)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            # The sync service stops claiming runs at once; uvicorn ends the lifespan, where the
+            # service stops within its grace, only once every connection has closed.
+            service = getattr(getattr(app, "state", None), "sync_service", None)
+            if service is not None:
+                service.stop_taking_work()
+
+    server = Server(config)
     # uvicorn announces the address only when it binds the socket itself.
     shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
     logging.getLogger("uvicorn.error").info(

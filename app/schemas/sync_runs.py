@@ -68,7 +68,9 @@ class SyncRunPublic(Output):
     )
     requested_at: Timestamp = Field(examples=["2026-12-01T02:22:05.440556Z"])
     started_at: Timestamp | None = Field(
-        examples=["2026-12-01T02:22:05.750824Z"], description="Null while it is queued."
+        examples=["2026-12-01T02:22:05.750824Z"],
+        description="When a worker first took it up; null until then (a run handed back by a worker "
+        "that stopped is queued again, and keeps it).",
     )
     finished_at: Timestamp | None = Field(
         examples=["2026-12-01T02:22:05.888888Z"], description="Null until it ends."
@@ -76,7 +78,8 @@ class SyncRunPublic(Output):
     duration_seconds: float | None = Field(examples=[0.138], description="Null until it ends.")
     attempts: int = Field(
         examples=[1],
-        description="How many times a worker took it up (again when one stopped); 0 while it is queued.",
+        description="How many times a worker took it up (again when one died or lost it); 0 until one "
+        "does. A run handed back by a worker that stopped on request does not count it.",
     )
     counts: dict[str, StreamCounts] = Field(
         examples=[

@@ -2,7 +2,9 @@
 
 A run is claimed with `SELECT … FOR UPDATE SKIP LOCKED` (PostgreSQL; on SQLite the write lock taken
 at BEGIN serialises claims) and held under a lease that the worker renews; a run whose lease
-expired (its worker died) is claimed again by another worker.
+expired (its worker died) is claimed again by another worker; a run whose worker stops on request
+(SIGTERM) is handed back (`hand_back`): queued again, claimable at once rather than when its lease
+would have run out, in the place of a run whose lease expired at that moment.
 
 Claim order, the fairness rule: the run that has waited longest goes first. A queued run waits
 from `requested_at`; a run whose lease expired waits from `lease_expires_at`, the moment it became
@@ -200,6 +202,28 @@ async def renew(sessionmaker: async_sessionmaker[AsyncSession], fence: Fence) ->
         return False
     fence.extended(asked)
     return True
+
+
+async def hand_back(sessionmaker: async_sessionmaker[AsyncSession], fence: Fence) -> bool:
+    """Give the run back to the queue, claimable at once, if `fence` still holds it: one statement.
+    Its attempt is given back too: the worker stopped on request, it did not fail, so a rolling deploy
+    never makes a run "abandoned" (MAX_ATTEMPTS counts the workers that died or lost it). Call it only
+    once the work under `fence` has ended (its task cancelled and awaited): no writer is left under
+    that fence, so the next claim may take the same attempt number under another owner."""
+    async with sessionmaker() as session:
+        await session.connection(execution_options={SQLITE_WRITE: True})
+        result = await session.execute(
+            update(SyncRun)
+            .where(*_held(fence))
+            .values(
+                status="queued",
+                lease_owner=None,
+                lease_expires_at=utcnow(),
+                attempts=col(SyncRun.attempts) - 1,
+            )
+        )
+        await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def finish(

@@ -6,15 +6,22 @@ server, it holds one worker (for at most `run_seconds`) while the others serve t
 queue's fair order (app/sync/queue.py).
 
 The ticker also runs the pruning pass (app/sync/retention.py) every `prune_seconds`, the first a
-minute after start; every replica may run it, as its batches never wait on another pruner's rows."""
+minute after start; every replica may run it, as its batches never wait on another pruner's rows.
+
+Stopping (`stop`, on SIGTERM): every loop stops taking work at once; the work in hand (runs, a tick,
+a pruning pass) has `shutdown_grace` seconds to end normally, its outcome recorded; then what is
+left is cancelled and each loop hands back what it held: a run goes back to the queue, and another
+worker resumes it at once from the cursors its streams committed (a stream cut in the middle of its
+transaction loses only that transaction). Every loop (`Loop`) gets the same stop event and grace."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -28,6 +35,16 @@ from app.sync.retention import RetentionPolicy, prune
 from app.sync.worker import Worker
 
 log = logging.getLogger("portico.sync")
+
+
+class Loop(Protocol):
+    """A loop of the service (a worker, say): works until `stop` is set, the work in hand ending
+    first; when cancelled in the middle instead (the grace ran out), `hand_back` then gives back
+    what it held, for another process to take up at once."""
+
+    async def run_forever(self, stop: asyncio.Event) -> None: ...
+
+    async def hand_back(self) -> bool: ...
 
 
 class SyncService:
@@ -47,8 +64,10 @@ class SyncService:
         prune_seconds: float = 3600,
         tracer_provider: TracerProvider | None = None,
         metrics: Metrics | None = None,
+        shutdown_grace: float = 20,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.shutdown_grace = shutdown_grace  # PORTICO_SHUTDOWN_GRACE_SECONDS
         self.metrics = metrics
         self.tick_seconds = tick_seconds
         self.retention = retention
@@ -67,9 +86,13 @@ class SyncService:
             )
             for _ in range(max(workers, 0))
         ]
+        # What start() runs side by side; another loop (e.g. of deliveries) is added here before it.
+        self.loops: list[Loop] = list(self.workers)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._jobs: set[asyncio.Task[Any]] = set()  # a tick or pruning pass under way
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def tick(self) -> None:
         started = time.monotonic()
@@ -102,9 +125,26 @@ class SyncService:
                 pruned.deliveries,
             )
 
+    def _job(self, work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """`work` as a scheduled job that `stop` can wait for (APScheduler's shutdown would cancel it)."""
+
+        async def job() -> None:
+            if self._stop.is_set():
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._jobs.add(task)
+            try:
+                await work()
+            finally:
+                self._jobs.discard(task)
+
+        return job
+
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._scheduler.add_job(
-            self.tick,
+            self._job(self.tick),
             "interval",
             seconds=self.tick_seconds,
             next_run_time=datetime.now(UTC),
@@ -114,7 +154,7 @@ class SyncService:
         )
         if self.retention is not None:
             self._scheduler.add_job(
-                self.prune,
+                self._job(self.prune),
                 "interval",
                 seconds=self.prune_seconds,
                 next_run_time=datetime.now(UTC) + timedelta(seconds=min(self.prune_seconds, 60)),
@@ -123,12 +163,37 @@ class SyncService:
                 id="prune",
             )
         self._scheduler.start()
-        self._tasks = [asyncio.create_task(worker.run_forever(self._stop)) for worker in self.workers]
+        self._tasks = [asyncio.create_task(loop.run_forever(self._stop)) for loop in self.loops]
+
+    def stop_taking_work(self) -> None:
+        """Let no loop take new work from now on (what `stop` does first). Safe from a signal handler
+        and from another thread: `portico serve` calls it on SIGTERM, before uvicorn has closed its
+        connections and runs the lifespan's end, where `stop` is awaited."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
 
     async def stop(self) -> None:
-        self._scheduler.shutdown(wait=False)
+        """Stop taking work; give the work in hand `shutdown_grace` seconds to end normally; then
+        cancel what is left, and hand back what each loop held (see the module's doc)."""
         self._stop.set()
-        # A run in progress keeps its lease until it expires; another replica then takes it over.
-        for task in self._tasks:
+        if self._tasks:
+            under_way = sum(worker.holding is not None for worker in self.workers)
+            grace = self.shutdown_grace
+            log.info("sync service stopping: %s run(s) under way, %g s to end", under_way, grace)
+        if self._scheduler.running:
+            self._scheduler.pause()  # no new tick or pass; the one under way goes on
+        busy = {*self._tasks, *self._jobs}
+        late: set[asyncio.Task[Any]] = set()
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=self.shutdown_grace)
+        for task in late:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Awaited before any hand-back: a run's transaction rolled back, its writer gone.
+        await asyncio.gather(*busy, return_exceptions=True)
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        for loop in self.loops:
+            try:
+                await loop.hand_back()
+            except Exception:  # the database unreachable: this run waits for its lease to run out
+                log.exception("sync service: handing a run back failed; it is resumed when its lease expires")

@@ -82,9 +82,13 @@ class Worker:
         self._sqlite = sessionmaker.kw["bind"].dialect.name == "sqlite"
         self.tracer_provider = tracer_provider
         self._tracer = tracer_provider.get_tracer("portico.sync") if tracer_provider else None
+        # The run under way's claim; still set when its task was cancelled, for `hand_back`.
+        self.holding: queue.Claim | None = None
+        self._stopping: asyncio.Event | None = None
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set; an error in one run never stops the loop."""
+        """Work until `stop` is set (the run under way ends first); an error in a run never stops it."""
+        self._stopping = stop
         while not stop.is_set():
             try:
                 worked = await self.run_once()
@@ -102,11 +106,40 @@ class Worker:
             claim = await queue.claim(self.sessionmaker, self.owner, self.lease)
         if claim is None:
             return False
+        self.holding = claim
+        if self._stopping is not None and self._stopping.is_set():
+            # Claimed while the process began to stop: another worker can start it at once.
+            await self.hand_back()
+            return True
         if claim.taken_over and self.metrics is not None:
             self.metrics.lease_takeovers.inc()
+        try:
+            await self._traced(claim)
+        except Exception:
+            self.holding = None
+            raise
+        self.holding = None  # not in a `finally`: a cancelled run is still held, to be handed back
+        return True
+
+    async def hand_back(self) -> bool:
+        """Give back the run held when this worker's task was cancelled (the task ended), for another
+        worker to resume at once; False when there was none, or it was no longer this worker's."""
+        claim, self.holding = self.holding, None
+        if claim is None:
+            return False
+        about = {"run_id": claim.run_id, "instance_id": claim.instance_id}
+        if not await queue.hand_back(self.sessionmaker, claim.fence):
+            log.warning("sync run %s: not handed back (ended, or taken over)", claim.run_id, extra=about)
+            return False
+        log.info("sync run %s: handed back to the queue, to resume at once", claim.run_id, extra=about)
+        if self.metrics is not None:
+            self.metrics.handed_back.inc()
+        return True
+
+    async def _traced(self, claim: queue.Claim) -> None:
         if self._tracer is None:
             await self._execute(claim)
-            return True
+            return
         # A trace of its own (never under whatever called this), linked to the one that queued the
         # run: a request's, when that was traced.
         with (
@@ -124,7 +157,6 @@ class Worker:
             tracing.run_tracer(self._tracer),
         ):
             await self._execute(claim, span)
-        return True
 
     async def _execute(self, claim: queue.Claim, span: Span | None = None) -> None:
         # Every line of the run carries its id and instance (app/logs.py); the importer adds the stream.
