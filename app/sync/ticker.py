@@ -1,5 +1,11 @@
 """The ticker's work: queue the scheduled run of every enabled instance whose current slot has none.
 
+Slots are spread: each instance's slots start `phase % interval` minutes after the multiples of its
+interval (`schedule_phase`, fixed from the instance's id when its rules are made), so a fleet on a
+15-minute rule falls due a fifteenth at a time, every minute, instead of all at once on the quarter
+hour: each tick queues a small share of the fleet, and the workers see a steady stream of runs rather
+than a wave that the last clinic would wait minutes at the end of.
+
 A constant number of statements per tick, whatever the number of instances. Each connection keeps
 `due_minute`, the minute its next slot starts (0: look at it at the next tick), on a partial
 index of the enabled ones; so a tick reads only the instances that may be due, and with nothing
@@ -36,23 +42,35 @@ def epoch_minutes(now: datetime) -> int:
     return int(now.timestamp() // 60)
 
 
-def slot_of(now: datetime, interval_minutes: int) -> tuple[str, datetime]:
+def slot_of(now: datetime, interval_minutes: int, phase: int = 0) -> tuple[str, datetime]:
     """The schedule slot `now` falls in, and when the next one starts."""
-    index = epoch_minutes(now) // interval_minutes
-    next_start = datetime.fromtimestamp((index + 1) * interval_minutes * 60, tz=now.tzinfo)
+    offset = phase % interval_minutes
+    index = (epoch_minutes(now) - offset) // interval_minutes
+    next_start = datetime.fromtimestamp(((index + 1) * interval_minutes + offset) * 60, tz=now.tzinfo)
     return f"{interval_minutes}m:{index}", next_start
 
 
-def slot_sql(minutes: int, interval: sa.ColumnElement[int]) -> sa.ColumnElement[str]:
-    """`slot_of(now, interval)[0]` computed by the database, `minutes` being `epoch_minutes(now)`
-    (at or after the epoch, where SQL's truncating division floors as Python's `//` does)."""
-    index = sa.literal(minutes, sa.BigInteger) // interval
+def _index_sql(minutes: int, interval: sa.ColumnElement[int], phase: sa.ColumnElement[int]) -> Any:
+    """`(minutes - offset) // interval` in SQL. Written as `(minutes - offset + interval) // interval
+    - 1` so that the dividend is never negative (`minutes` is at or after the epoch and the offset
+    is under the interval), where SQL's truncating division floors as Python's `//` does."""
+    offset = phase % interval
+    return (sa.literal(minutes, sa.BigInteger) - offset + interval) // interval - 1
+
+
+def slot_sql(
+    minutes: int, interval: sa.ColumnElement[int], phase: sa.ColumnElement[int]
+) -> sa.ColumnElement[str]:
+    """`slot_of(now, interval, phase)[0]` computed by the database, `minutes` being `epoch_minutes(now)`."""
+    index = _index_sql(minutes, interval, phase)
     return sa.cast(interval, sa.String) + sa.literal("m:") + sa.cast(index, sa.String)
 
 
-def next_slot_sql(minutes: int, interval: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
-    """The minute since the epoch at which `slot_of(now, interval)[1]`, the next slot, starts."""
-    return (sa.literal(minutes, sa.BigInteger) // interval + 1) * interval
+def next_slot_sql(
+    minutes: int, interval: sa.ColumnElement[int], phase: sa.ColumnElement[int]
+) -> sa.ColumnElement[int]:
+    """The minute since the epoch at which `slot_of(now, interval, phase)[1]`, the next slot, starts."""
+    return (_index_sql(minutes, interval, phase) + 1) * interval + phase % interval
 
 
 def _new_id_sql(dialect: str) -> sa.ColumnElement[str]:
@@ -79,7 +97,7 @@ def due_runs_insert(dialect: str, now: datetime) -> Any:
     """The tick's first statement: INSERT the due scheduled runs … ON CONFLICT DO NOTHING."""
     connections, runs = table_of(GesdentConnection), table_of(SyncRun)
     minutes = epoch_minutes(now)
-    slot = slot_sql(minutes, connections.c.interval_minutes)
+    slot = slot_sql(minutes, connections.c.interval_minutes, connections.c.schedule_phase)
     done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
     busy = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, ACTIVE_RUN)
     due = sa.select(
@@ -105,13 +123,13 @@ def due_minutes_update(now: datetime) -> Any:
     """The tick's second statement: each instance whose current slot has its run is next due when
     its next slot starts."""
     connections, runs = table_of(GesdentConnection), table_of(SyncRun)
-    minutes, interval = epoch_minutes(now), connections.c.interval_minutes
-    slot = slot_sql(minutes, interval)
+    minutes, interval, phase = epoch_minutes(now), connections.c.interval_minutes, connections.c.schedule_phase
+    slot = slot_sql(minutes, interval, phase)
     done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
     return (
         connections.update()
         .where(_may_be_due(minutes), sa.exists(done))
-        .values(due_minute=next_slot_sql(minutes, interval))
+        .values(due_minute=next_slot_sql(minutes, interval, phase))
     )
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from app.db.models import GesdentConnection, SyncRun
+from app.domain.gesdent import schedule_phase
 from app.sync import queue, ticker
 from tests.conftest import create_instance
 from tests.sync.fleet import add_fleet
@@ -49,15 +50,18 @@ def _one_per_slot(runs: list[SyncRun]) -> Counter[tuple[str, str | None]]:
 @given(
     interval=st.integers(1, 1440) | st.integers(1, 10**7),
     now=st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+    phase=st.integers(0, 2**31 - 1),
 )
-async def test_the_database_computes_the_slot_and_the_next_one_as_slot_of(app, interval, now):
+async def test_the_database_computes_the_slot_and_the_next_one_as_slot_of(app, interval, now, phase):
     minutes = ticker.epoch_minutes(now)
     column = sa.literal(interval, sa.Integer)  # the type of gesdent_connections.interval_minutes
+    phased = sa.literal(phase, sa.Integer)  # and of schedule_phase
     async with app.state.engine.connect() as connection:
-        query = sa.select(ticker.slot_sql(minutes, column), ticker.next_slot_sql(minutes, column))
+        query = sa.select(ticker.slot_sql(minutes, column, phased), ticker.next_slot_sql(minutes, column, phased))
         slot, next_minute = (await connection.execute(query)).one()
-    expected, next_start = ticker.slot_of(now, interval)
+    expected, next_start = ticker.slot_of(now, interval, phase)
     assert slot == expected
+    assert now < next_start <= now + timedelta(minutes=interval)
     assert next_minute * 60 == next_start.timestamp()
 
 
@@ -193,19 +197,61 @@ async def test_each_rule_is_due_again_when_its_next_slot_starts(app, admin):
     assert due == {i: ticker.epoch_minutes(ticker.slot_of(last, 15 if i in quarter else 60)[1]) for i in due}
 
 
+async def test_a_phased_fleet_falls_due_a_share_at_a_time_each_instance_once_per_interval(app, admin):
+    ids = await add_fleet(app.state.sessionmaker, 1500, prefix="phased", phased=True)
+    start = datetime(2026, 11, 21, 10, 0, 30, tzinfo=UTC)
+    # The first tick after the rules were made queues every instance's current slot; from then on
+    # each minute brings the slots that start in it: about a fifteenth of the fleet.
+    assert await ticker.enqueue_due(app.state.sessionmaker, start) == 1500
+    await _finish_all(app)
+    per_minute = []
+    for minute in range(1, 16):
+        per_minute.append(await ticker.enqueue_due(app.state.sessionmaker, start + timedelta(minutes=minute)))
+        await _finish_all(app)
+    assert sum(per_minute) == 1500  # each instance once in the next 15 minutes
+    assert min(per_minute) > 50 and max(per_minute) < 150, per_minute  # 100 expected each minute
+    runs = await _scheduled(app)
+    _one_per_slot(runs)
+    phases = {i: ticker_phase for i, ticker_phase in zip(ids, map(schedule_phase, ids), strict=True)}
+    for run in runs:
+        requested = run.requested_at if run.requested_at.tzinfo else run.requested_at.replace(tzinfo=UTC)
+        assert run.slot == ticker.slot_of(requested, 15, phases[run.instance_id])[0]
+
+
+async def test_rules_made_through_the_api_and_by_a_clone_have_the_phase_of_their_instance(app, api):
+    await create_instance(api, "tt_phase")
+    assert (await api.put("/v1/instances/tt_phase/gesdent", json=RULES)).status_code == 201
+    clone = await api.post("/v1/instances/tt_phase/clone", json={"name": "tt_phase_copy", "include": ["gesdent"]})
+    assert clone.status_code == 201, clone.text
+    async with app.state.sessionmaker() as session:
+        rows = dict(
+            (await session.execute(select(GesdentConnection.instance_id, GesdentConnection.schedule_phase))).all()
+        )
+    assert len(rows) == 2 and rows == {i: schedule_phase(i) for i in rows}
+    assert len({phase % 15 for phase in rows.values()} | {0}) > 1  # not all on the quarter hours
+    status = (await api.get("/v1/instances/tt_phase/sync-status")).json()
+    next_at = datetime.fromisoformat(status["next_scheduled_at"])
+    phase = next(phase for phase in rows.values())  # tt_phase's rules were made first
+    assert (ticker.epoch_minutes(next_at) - phase % 15) % 15 == 0
+
+
 async def test_a_change_of_the_rules_is_looked_at_by_the_next_tick(app, api):
     await create_instance(api, "tt_t0")
     assert (await api.put("/v1/instances/tt_t0/gesdent", json=RULES)).status_code == 201
-    assert await ticker.enqueue_due(app.state.sessionmaker, NOW) == 1
+    async with app.state.sessionmaker() as session:
+        phase = (await session.execute(select(GesdentConnection.schedule_phase))).scalar_one()
+    now = ticker.slot_of(NOW, 15, phase)[1] - timedelta(minutes=7, seconds=30)  # mid-slot
+    assert await ticker.enqueue_due(app.state.sessionmaker, now) == 1
     await _finish_all(app)
-    assert await ticker.enqueue_due(app.state.sessionmaker, NOW + timedelta(minutes=1)) == 0
-    # Every 5 minutes now: 10:08 is in a 5-minute slot that has no run yet.
+    assert await ticker.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=1)) == 0
+    # Every 5 minutes now: a 5-minute slot that has no run yet.
     assert (
         await api.put("/v1/instances/tt_t0/gesdent", json={**RULES, "interval_minutes": 5})
     ).status_code == 200
-    assert await ticker.enqueue_due(app.state.sessionmaker, NOW + timedelta(minutes=1)) == 1
+    assert await ticker.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=1)) == 1
     slots = sorted(run.slot or "" for run in await _scheduled(app))
-    assert slots == sorted([ticker.slot_of(NOW, 15)[0], ticker.slot_of(NOW + timedelta(minutes=1), 5)[0]])
+    expected = [ticker.slot_of(now, 15, phase)[0], ticker.slot_of(now + timedelta(minutes=1), 5, phase)[0]]
+    assert slots == sorted(expected)
 
 
 async def _plan(app, statement) -> str:
