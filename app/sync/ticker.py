@@ -50,12 +50,15 @@ def slot_of(now: datetime, interval_minutes: int, phase: int = 0) -> tuple[str, 
     return f"{interval_minutes}m:{index}", next_start
 
 
-def _index_sql(minutes: int, interval: sa.ColumnElement[int], phase: sa.ColumnElement[int]) -> Any:
+def _index_sql(
+    minutes: int, interval: sa.ColumnElement[int], phase: sa.ColumnElement[int]
+) -> sa.ColumnElement[int]:
     """`(minutes - offset) // interval` in SQL. Written as `(minutes - offset + interval) // interval
     - 1` so that the dividend is never negative (`minutes` is at or after the epoch and the offset
     is under the interval), where SQL's truncating division floors as Python's `//` does."""
     offset = phase % interval
-    return (sa.literal(minutes, sa.BigInteger) - offset + interval) // interval - 1
+    index: sa.ColumnElement[int] = (sa.literal(minutes, sa.BigInteger) - offset + interval) // interval - 1
+    return index
 
 
 def slot_sql(
@@ -123,7 +126,11 @@ def due_minutes_update(now: datetime) -> Any:
     """The tick's second statement: each instance whose current slot has its run is next due when
     its next slot starts."""
     connections, runs = table_of(GesdentConnection), table_of(SyncRun)
-    minutes, interval, phase = epoch_minutes(now), connections.c.interval_minutes, connections.c.schedule_phase
+    minutes, interval, phase = (
+        epoch_minutes(now),
+        connections.c.interval_minutes,
+        connections.c.schedule_phase,
+    )
     slot = slot_sql(minutes, interval, phase)
     done = sa.select(runs.c.id).where(runs.c.instance_id == connections.c.instance_id, runs.c.slot == slot)
     return (

@@ -31,13 +31,17 @@ async def test_0015_gives_existing_rules_their_phase_and_makes_them_due(backend)
                         "comms_sms, comms_voice, comms_email, version, created_at, updated_at) VALUES "
                         "(:id, :partner, :name, 'x', true, true, true, true, 1, :at, :at)"
                     ),
-                    [{"id": i, "partner": PARTNER, "name": f"tt_{n}", "at": NOW} for n, i in enumerate(INSTANCES)],
+                    [
+                        {"id": i, "partner": PARTNER, "name": f"tt_{n}", "at": NOW}
+                        for n, i in enumerate(INSTANCES)
+                    ],
                 )
                 await connection.execute(
                     text(
                         "INSERT INTO gesdent_connections (instance_id, resource_ids, users_username, "
-                        "users_password, reservations_username, reservations_password, availability_username, "
-                        "availability_password, webhook_secret, enabled, interval_minutes, window_days, "
+                        "users_password, reservations_username, reservations_password, "
+                        "availability_username, availability_password, webhook_secret, enabled, "
+                        "interval_minutes, window_days, "
                         "due_minute, version, created_at, updated_at) VALUES (:id, 'R', 'u', 'x', 'r', 'x', "
                         "'a', 'x', 'x', true, 15, 14, 29000000, 1, :at, :at)"
                     ),

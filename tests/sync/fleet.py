@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import SQLITE_WRITE
-from app.domain.gesdent import schedule_phase
 from app.db.models import GesdentConnection, Instance, Partner, new_id, table_of, utcnow
+from app.domain.gesdent import schedule_phase
 
 
 async def add_fleet(
