@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
-from app.db.models import GesdentConnection, SyncRun
+from app.db.models import GesdentConnection, Instance, SyncRun
 from app.domain.gesdent import schedule_phase
 from app.sync import queue, ticker
 from tests.conftest import create_instance
@@ -239,7 +239,14 @@ async def test_rules_made_through_the_api_and_by_a_clone_have_the_phase_of_their
     assert len({phase % 15 for phase in rows.values()} | {0}) > 1  # not all on the quarter hours
     status = (await api.get("/v1/instances/tt_phase/sync-status")).json()
     next_at = datetime.fromisoformat(status["next_scheduled_at"])
-    phase = next(phase for phase in rows.values())  # tt_phase's rules were made first
+    async with app.state.sessionmaker() as session:
+        phase = (
+            await session.execute(
+                select(GesdentConnection.schedule_phase)
+                .join(Instance, col(Instance.id) == col(GesdentConnection.instance_id))
+                .where(col(Instance.name) == "tt_phase")
+            )
+        ).scalar_one()
     assert (ticker.epoch_minutes(next_at) - phase % 15) % 15 == 0
 
 
