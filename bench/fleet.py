@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import signal
 import statistics
 import sys
 import tempfile
@@ -45,15 +47,16 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sync import Sandbox  # bench/sync.py
+from ticker import Scratch  # bench/ticker.py
 
 from app.crypto import SecretBox
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade
 from app.db.models import GesdentConnection, Instance, Partner, SyncRun, new_id, table_of, utcnow
-from app.domain.gesdent import schedule_phase
+from app.db.models.sync_runs import ACTIVE_RUN
+from app.domain.gesdent import STREAMS, schedule_phase
 from app.sync import ticker
-from sync import Sandbox  # bench/sync.py
-from ticker import Scratch  # bench/ticker.py
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,7 +75,7 @@ def median_range(values: list[float], unit: str = "ms", scale: float = 1000) -> 
         return "n/a"
     return (
         f"{statistics.median(values) * scale:.1f} {unit} "
-        f"({min(values) * scale:.1f}–{max(values) * scale:.1f})"
+        f"({min(values) * scale:.1f} to {max(values) * scale:.1f})"
     )
 
 
@@ -87,7 +90,9 @@ async def populate(
     stamps: dict[str, Any] = {"created_at": now, "updated_at": now, "version": 1}
     secret = {family: box.encrypt(password) for family, (_, password) in rules.credentials.items()}
     async with sessionmaker() as session:
-        await session.execute(table_of(Partner).insert(), [{"id": partner, "name": "fleet", "created_at": now}])
+        await session.execute(
+            table_of(Partner).insert(), [{"id": partner, "name": "fleet", "created_at": now}]
+        )
         for start_at in range(0, size, 2000):
             ids = [new_id() for _ in range(start_at, min(size, start_at + 2000))]
             await session.execute(
@@ -103,7 +108,11 @@ async def populate(
             await session.execute(
                 table_of(GesdentConnection).insert(),
                 [
-                    {"instance_id": i, "base_url": rules.base_url, "resource_ids": " ".join(rules.resource_ids)}
+                    {
+                        "instance_id": i,
+                        "base_url": rules.base_url,
+                        "resource_ids": " ".join(rules.resource_ids),
+                    }
                     | {f"{family}_username": rules.credentials[family][0] for family in rules.credentials}
                     | {f"{family}_password": secret[family] for family in rules.credentials}
                     | {"webhook_secret": secret["users"], "enabled": True, "interval_minutes": 15}
@@ -138,7 +147,9 @@ async def timed_tick(sessionmaker: async_sessionmaker[AsyncSession], now: dateti
     return time.perf_counter() - started, created
 
 
-async def bench_ticks(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], rounds: int) -> None:
+async def bench_ticks(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], rounds: int
+) -> None:
     all_due: list[float] = []
     for round_ in range(max(rounds // 3, 1)):
         await reset_queue(engine)
@@ -161,7 +172,7 @@ async def bench_ticks(engine: AsyncEngine, sessionmaker: async_sessionmaker[Asyn
     print(f"  ticks, whole fleet due:       {median_range(all_due)}")
     print(
         f"  ticks a minute apart (phased): {median_range(steady)}, "
-        f"{statistics.median(queued):.0f} runs each ({min(queued)}–{max(queued)})"
+        f"{statistics.median(queued):.0f} runs each ({min(queued)} to {max(queued)})"
     )
     print(f"  ticks with nothing due:        {median_range(idle)}")
     await reset_queue(engine)
@@ -190,10 +201,17 @@ class Watch:
     rss: dict[int, list[float]] = field(default_factory=dict)
 
     async def counts(self) -> dict[str, int]:
+        """Runs by status; `synced`, the instances with a finished run; `manual`, finished manual runs."""
         runs = table_of(SyncRun)
+        finished = runs.c.status.in_(FINISHED)
         async with self.engine.connect() as connection:
             rows = await connection.execute(sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status))
-            return {status: count for status, count in rows.all()}
+            counts: dict[str, int] = {status: count for status, count in rows.all()}  # noqa: C416
+            synced = sa.select(sa.func.count(sa.distinct(runs.c.instance_id))).where(finished)
+            counts["synced"] = (await connection.execute(synced)).scalar_one()
+            manual = sa.select(sa.func.count()).where(finished, runs.c.trigger == "manual")
+            counts["manual"] = (await connection.execute(manual)).scalar_one()
+            return counts
 
     def sample_memory(self) -> None:
         for pid in self.pids:
@@ -201,18 +219,20 @@ class Watch:
             if value is not None:
                 self.rss.setdefault(pid, []).append(value)
 
-    async def until(self, done: Callable[[dict[str, int]], bool], timeout: float) -> list[tuple[float, int]]:
-        """Sample until `done(counts)`; the (time, finished runs) series."""
+    async def until(
+        self, done: Callable[[dict[str, int]], bool], limit: float, measure: str
+    ) -> list[tuple[float, int]]:
+        """Sample until `done(counts)`; the (time, counts[measure]) series."""
         series: list[tuple[float, int]] = []
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit
         while True:
             counts = await self.counts()
             self.sample_memory()
-            series.append((time.monotonic(), sum(counts.get(status, 0) for status in FINISHED)))
+            series.append((time.monotonic(), counts[measure]))
             if done(counts):
                 return series
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the workers did not get there in {timeout:.0f} s: {counts}")
+                raise TimeoutError(f"the workers did not get there in {limit:.0f} s: {counts}")
             await asyncio.sleep(self.period)
 
 
@@ -222,7 +242,7 @@ def wave_rate(series: list[tuple[float, int]], total: int) -> float:
 
     def moment(share: float) -> float:
         goal = base + share * total
-        for (t0, n0), (t1, n1) in zip(series, series[1:], strict=False):
+        for (t0, n0), (t1, n1) in itertools.pairwise(series):
             if n1 >= goal:
                 return t0 + (t1 - t0) * ((goal - n0) / (n1 - n0) if n1 > n0 else 1)
         return series[-1][0]
@@ -231,20 +251,23 @@ def wave_rate(series: list[tuple[float, int]], total: int) -> float:
 
 
 async def queue_manual_runs(engine: AsyncEngine) -> int:
-    runs, instances = table_of(SyncRun), table_of(Instance)
+    """A manual run for every instance that has none under way; how many were queued."""
+    runs, rules = table_of(SyncRun), table_of(GesdentConnection)
+    busy = sa.select(runs.c.id).where(runs.c.instance_id == rules.c.instance_id, ACTIVE_RUN)
+    ids = sa.select(rules.c.instance_id).where(~sa.exists(busy))
     async with engine.begin() as connection:
-        ids = [row[0] for row in (await connection.execute(sa.select(instances.c.id))).all()]
+        queued = [row[0] for row in (await connection.execute(ids)).all()]
         now = utcnow()
         await connection.execute(
             runs.insert(),
             [
                 {"id": new_id(), "instance_id": i, "trigger": "manual", "status": "queued"}
-                | {"full_refresh": False, "streams": "resources users reservations availability"}
+                | {"full_refresh": False, "streams": " ".join(STREAMS)}
                 | {"requested_at": now, "attempts": 0, "counts": "{}"}
-                for i in ids
+                for i in queued
             ],
         )
-    return len(ids)
+    return len(queued)
 
 
 async def scheduled_lags(engine: AsyncEngine, since: datetime) -> list[float]:
@@ -280,20 +303,30 @@ def worker_env(url: str, key: str, workers: int) -> dict[str, str]:
 async def bench_workers(url: str, key: str, engine: AsyncEngine, args: argparse.Namespace) -> None:
     logs = Path(tempfile.mkdtemp(prefix="portico-bench-fleet-"))
     processes = [
-        start(f"worker {n}", portico_command("worker"), logs / f"worker-{n}.log", env=worker_env(url, key, args.workers))
+        start(
+            f"worker {n}",
+            portico_command("worker"),
+            logs / f"worker-{n}.log",
+            env=worker_env(url, key, args.workers),
+        )
         for n in range(args.processes)
     ]
     watch = Watch(engine, [process.popen.pid for process in processes])
     try:
         size = args.instances
         began = time.monotonic()
-        first = await watch.until(lambda c: sum(c.get(s, 0) for s in FINISHED) >= size and not c.get("queued") and not c.get("running"), 3600)
-        print(f"  first wave (full syncs): {size} runs in {first[-1][0] - began:.0f} s, {wave_rate(first, size):.1f} runs/s")
+        first = await watch.until(lambda c: c["synced"] >= size, 7200, "synced")
+        print(
+            f"  first wave (full syncs): {size} instances in {first[-1][0] - began:.0f} s, "
+            f"{wave_rate(first, size):.1f} runs/s"
+        )
         warm = {pid: values[-1] for pid, values in watch.rss.items()}
-        finished_before = first[-1][1]
         total = await queue_manual_runs(engine)
-        second = await watch.until(lambda c: sum(c.get(s, 0) for s in FINISHED) >= finished_before + total and not c.get("queued"), 3600)
-        print(f"  incremental wave: {total} runs, {wave_rate(second, total):.1f} runs/s (10 %–90 % of the wave)")
+        second = await watch.until(lambda c: c["manual"] >= total, 3600, "manual")
+        print(
+            f"  incremental wave: {total} runs, {wave_rate(second, total):.1f} runs/s "
+            "(10 % to 90 % of the wave)"
+        )
         window_start = utcnow()
         print(f"  steady state for {args.observe_minutes} min …", flush=True)
         end = time.monotonic() + args.observe_minutes * 60
@@ -312,7 +345,10 @@ async def bench_workers(url: str, key: str, engine: AsyncEngine, args: argparse.
             )
         print(f"  runs not succeeded: {failed}")
         for n, (pid, values) in enumerate(watch.rss.items()):
-            print(f"  worker {n} RSS: {warm.get(pid, 0):.0f} MB after the first wave, max {max(values):.0f}, last {values[-1]:.0f}")
+            print(
+                f"  worker {n} RSS: {warm.get(pid, 0):.0f} MB after the first wave, "
+                f"max {max(values):.0f}, last {values[-1]:.0f}"
+            )
     finally:
         for process in processes:
             process.popen.terminate()
@@ -324,8 +360,12 @@ async def bench_workers(url: str, key: str, engine: AsyncEngine, args: argparse.
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True, help="a PostgreSQL server (the script makes its database)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", required=True, help="a PostgreSQL server (the script makes its database)"
+    )
     parser.add_argument("--instances", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--workers", type=int, default=8, help="sync workers per process")
@@ -357,4 +397,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # SIGTERM as Ctrl-C: the `finally` blocks stop the workers and the sandbox and drop the database.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     asyncio.run(main())

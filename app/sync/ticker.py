@@ -35,6 +35,7 @@ from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentConnection, SyncRun, table_of, utcnow
 from app.db.models.sync_runs import ACTIVE_RUN
 from app.domain.gesdent import STREAMS
+from app.tracing import current_traceparent
 
 
 def epoch_minutes(now: datetime) -> int:
@@ -97,7 +98,8 @@ def _may_be_due(minutes: int) -> sa.ColumnElement[bool]:
 
 
 def due_runs_insert(dialect: str, now: datetime) -> Any:
-    """The tick's first statement: INSERT the due scheduled runs … ON CONFLICT DO NOTHING."""
+    """The tick's first statement: INSERT the due scheduled runs … ON CONFLICT DO NOTHING. Each keeps
+    the traceparent of the current span (the tick's, when traced), for its run's span to link to."""
     connections, runs = table_of(GesdentConnection), table_of(SyncRun)
     minutes = epoch_minutes(now)
     slot = slot_sql(minutes, connections.c.interval_minutes, connections.c.schedule_phase)
@@ -114,12 +116,17 @@ def due_runs_insert(dialect: str, now: datetime) -> Any:
         sa.literal(now, sa.DateTime(timezone=True)),
         sa.literal(0),
         sa.literal("{}"),
+        sa.literal(current_traceparent(), sa.String),
     ).where(_may_be_due(minutes), ~sa.exists(done), ~sa.exists(busy))
     if dialect == "postgresql":  # concurrent writers: one order (SQLite has one writer at a time)
         due = due.order_by(connections.c.instance_id)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = ["id", "instance_id", "trigger", "status", "full_refresh", "streams", "slot", "requested_at"]
-    return insert(runs).from_select([*columns, "attempts", "counts"], due).on_conflict_do_nothing()
+    return (
+        insert(runs)
+        .from_select([*columns, "attempts", "counts", "traceparent"], due)
+        .on_conflict_do_nothing()
+    )
 
 
 def due_minutes_update(now: datetime) -> Any:
