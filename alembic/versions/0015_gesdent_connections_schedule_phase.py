@@ -1,6 +1,7 @@
 """Each instance's place in the schedule (`schedule_phase`), so that a fleet's scheduled runs fall
 due spread over the interval instead of all on its multiples; existing rules get theirs from their
-instance's id, as new ones do, and are looked at again by the next tick.
+instance's id, as new ones do, and are looked at again by the next tick. The index of due rules
+becomes (due_minute, instance_id): the order a tick takes them in, up to its batch.
 
 Revision ID: 0015
 Revises: 0012
@@ -47,8 +48,24 @@ def upgrade() -> None:
     )
     for start in range(0, len(ids), BATCH):
         bind.execute(update, [{"id": i, "phase": schedule_phase(i)} for i in ids[start : start + BATCH]])
+    op.drop_index("ix_gesdent_connections_due_minute", table_name="gesdent_connections")
+    op.create_index(
+        "ix_gesdent_connections_due",
+        "gesdent_connections",
+        ["due_minute", "instance_id"],
+        postgresql_where=sa.text("enabled"),
+        sqlite_where=sa.text("enabled = 1"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_gesdent_connections_due", table_name="gesdent_connections")
+    op.create_index(
+        "ix_gesdent_connections_due_minute",
+        "gesdent_connections",
+        ["due_minute"],
+        postgresql_where=sa.text("enabled"),
+        sqlite_where=sa.text("enabled = 1"),
+    )
     with op.batch_alter_table("gesdent_connections", schema=None) as batch_op:
         batch_op.drop_column("schedule_phase")

@@ -13,10 +13,12 @@ due that is an empty range of the index and the tick is this one statement:
 
 1. INSERT … SELECT the scheduled run of each instance that may be due, the database computing its
    slot (`slot_sql`, proven equal to `slot_of` by the tests), but for those whose slot already has
-   a run or that have a run under way. Replicas may tick at once: the unique indexes of sync_runs
-   (one run per instance and slot, one active run per instance) decide, and `ON CONFLICT DO
-   NOTHING` turns a clash into "done already". On PostgreSQL rows go in instance order, so two
-   ticks inserting the same instances wait on each other in one order and cannot deadlock.
+   a run or that have a run under way; at most `TICK_BATCH` of them, the longest due first, so
+   that no tick outgrows its period (the rest are queued by the next ticks). Replicas may tick at
+   once: the unique indexes of sync_runs (one run per instance and slot, one active run per
+   instance) decide, and `ON CONFLICT DO NOTHING` turns a clash into "done already". Rows go in
+   (due_minute, instance) order, the index's, so two ticks inserting the same instances wait on
+   each other in one order and cannot deadlock.
 2. Only when (1) queued runs: UPDATE `due_minute` to the next slot's start for each instance that
    may be due and whose current slot now has its run. An instance skipped because a run was under
    way stays due, and gets the slot's run at a tick after that run ends, as before."""
@@ -36,6 +38,13 @@ from app.db.models import GesdentConnection, SyncRun, table_of, utcnow
 from app.db.models.sync_runs import ACTIVE_RUN
 from app.domain.gesdent import STREAMS
 from app.tracing import current_traceparent
+
+# The most runs one tick queues. In steady state a tick queues the runs of the slots that started
+# since the last one (10,000 instances every 15 minutes, ticking every 30 s: about 330); the whole
+# fleet is due at once only at its first tick, or after an upgrade. A batch this size is queued in
+# well under a tick period, and more than workers start in one (tens of runs a second), so taking
+# the fleet over several ticks delays no run.
+TICK_BATCH = 2000
 
 
 def epoch_minutes(now: datetime) -> int:
@@ -97,9 +106,10 @@ def _may_be_due(minutes: int) -> sa.ColumnElement[bool]:
     return sa.and_(connections.c.enabled, connections.c.due_minute <= minutes)
 
 
-def due_runs_insert(dialect: str, now: datetime) -> Any:
-    """The tick's first statement: INSERT the due scheduled runs … ON CONFLICT DO NOTHING. Each keeps
-    the traceparent of the current span (the tick's, when traced), for its run's span to link to."""
+def due_runs_insert(dialect: str, now: datetime, batch: int = TICK_BATCH) -> Any:
+    """The tick's first statement: INSERT the due scheduled runs (at most `batch`) … ON CONFLICT DO
+    NOTHING. Each keeps the traceparent of the current span (the tick's, when traced), for its run's
+    span to link to."""
     connections, runs = table_of(GesdentConnection), table_of(SyncRun)
     minutes = epoch_minutes(now)
     slot = slot_sql(minutes, connections.c.interval_minutes, connections.c.schedule_phase)
@@ -117,9 +127,14 @@ def due_runs_insert(dialect: str, now: datetime) -> Any:
         sa.literal(0),
         sa.literal("{}"),
         sa.literal(current_traceparent(), sa.String),
-    ).where(_may_be_due(minutes), ~sa.exists(done), ~sa.exists(busy))
-    if dialect == "postgresql":  # concurrent writers: one order (SQLite has one writer at a time)
-        due = due.order_by(connections.c.instance_id)
+    )
+    due = (
+        due.where(_may_be_due(minutes), ~sa.exists(done), ~sa.exists(busy))
+        # The longest due first, on the index; the same order in every replica, so that two ticks
+        # inserting the same instances wait on each other in one order and cannot deadlock.
+        .order_by(connections.c.due_minute, connections.c.instance_id)
+        .limit(batch)
+    )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = ["id", "instance_id", "trigger", "status", "full_refresh", "streams", "slot", "requested_at"]
     return (
@@ -147,14 +162,18 @@ def due_minutes_update(now: datetime) -> Any:
     )
 
 
-async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
+async def enqueue_due(
+    sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None, batch: int = TICK_BATCH
+) -> int:
     """Queue the scheduled run of every enabled instance whose current slot has none yet: one
     statement, two when runs were queued. Idempotent per instance and slot, so any number of
     replicas may call it at once."""
     now = now or utcnow()
     async with sessionmaker() as session:
         connection = await session.connection(execution_options={SQLITE_WRITE: True})
-        created: int = (await connection.execute(due_runs_insert(connection.dialect.name, now))).rowcount
+        created: int = (
+            await connection.execute(due_runs_insert(connection.dialect.name, now, batch))
+        ).rowcount
         if created:
             await connection.execute(due_minutes_update(now))
         await session.commit()

@@ -19,8 +19,13 @@ class GesdentConnection(SQLModel, table=True):
         sa.CheckConstraint("interval_minutes >= 1", name="interval_positive"),
         sa.CheckConstraint("window_days >= 1", name="window_positive"),
         # The ticker's "who is due?" is a range of this index, empty when nothing is due.
+        # In (due_minute, instance_id) order: the order a tick takes the due ones in.
         sa.Index(
-            None, "due_minute", postgresql_where=sa.text("enabled"), sqlite_where=sa.text("enabled = 1")
+            "ix_gesdent_connections_due",
+            "due_minute",
+            "instance_id",
+            postgresql_where=sa.text("enabled"),
+            sqlite_where=sa.text("enabled = 1"),
         ),
     )
 
