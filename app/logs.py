@@ -2,8 +2,9 @@
 
 Every logger of the process (Portico's own, uvicorn's, the libraries') goes through one handler on
 stderr, whose structlog formatter adds the time, the level, the logger's name, the context bound in
-contextvars (a request's `request_id`, a sync run's `run_id`, `instance_id` and `stream`) and the
-fields a call gives as `extra`. The code logs with the standard library; structlog only formats,
+contextvars (a request's `request_id`, a sync run's `run_id`, `instance_id` and `stream`), the
+`trace_id` and `span_id` of the span the line was written in when tracing is on, and the fields a
+call gives as `extra`. The code logs with the standard library; structlog only formats,
 so a module never needs to know how its lines end up written.
 """
 
@@ -14,6 +15,7 @@ import sys
 from typing import TextIO
 
 import structlog
+from opentelemetry import trace
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 TRACE = 5  # uvicorn's level below DEBUG
@@ -54,6 +56,15 @@ def _redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict
     return event
 
 
+def _trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """The trace and span a line was written in, when tracing is on: a log line leads to its trace."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
+
+
 def formatter(log_format: str, *, colors: bool = False) -> structlog.stdlib.ProcessorFormatter:
     """The formatter of `json` or `console` lines (in colour at a terminal)."""
     shared: list[Processor] = [
@@ -62,6 +73,7 @@ def formatter(log_format: str, *, colors: bool = False) -> structlog.stdlib.Proc
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _trace_ids,
         _redact,
     ]
     renderer: Processor

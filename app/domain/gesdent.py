@@ -4,6 +4,7 @@ and where it may point (app/domain/addresses.py: which addresses are public)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -168,3 +169,10 @@ def literal_address_problem(url: str) -> str | None:
     ip = parse_address(host)
     reason = None if ip is None else forbidden_address(ip)
     return f"points at {reason} ({host})" if reason else None
+
+
+def schedule_phase(instance_id: str) -> int:
+    """An instance's place in the schedule, from its id: evenly spread over the fleet, and the same
+    on every replica and after every restart. Its slots start `phase % interval` minutes past the
+    multiples of the interval."""
+    return int.from_bytes(hashlib.sha256(instance_id.encode()).digest()[:4]) >> 1

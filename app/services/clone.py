@@ -12,6 +12,7 @@ from app.db.repositories import gesdent as gesdent_repo
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
 from app.db.repositories import services as services_repo
+from app.domain import gesdent as gesdent_rules
 from app.domain import rules
 from app.domain.conflicts import SourceNotMember
 from app.schemas.clone import CloneInclude, CloneRequest
@@ -103,6 +104,7 @@ async def _copy_gesdent(
             enabled=False,
             interval_minutes=rules.interval_minutes,
             window_days=rules.window_days,
+            schedule_phase=gesdent_rules.schedule_phase(new.id),
         )
     )
     return True

@@ -88,7 +88,9 @@ async def put(
     if issued is not None:
         values["webhook_secret"] = guards.box.encrypt(issued)
     if current is None:
-        current = GesdentConnection(instance_id=instance.id, **values)
+        current = GesdentConnection(
+            instance_id=instance.id, schedule_phase=rules.schedule_phase(instance.id), **values
+        )
         session.add(current)
         created = True
     else:

@@ -95,7 +95,7 @@ async def status(session: AsyncSession, instance: Instance) -> Status:
     connection = await gesdent.get(session, instance.id)
     next_at = None
     if connection is not None and connection.enabled:
-        next_at = ticker.slot_of(utcnow(), connection.interval_minutes)[1]
+        next_at = ticker.slot_of(utcnow(), connection.interval_minutes, connection.schedule_phase)[1]
     return Status(
         connection=connection,
         last_success=await repo.last(session, instance.id, "succeeded"),

@@ -24,8 +24,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import INVALID_SPAN
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
@@ -72,6 +75,7 @@ class SyncService:
         self.tick_seconds = tick_seconds
         self.retention = retention
         self.prune_seconds = prune_seconds
+        self._tracer = tracer_provider.get_tracer("portico.sync") if tracer_provider else None
         self.workers = [
             Worker(
                 sessionmaker,
@@ -96,9 +100,12 @@ class SyncService:
 
     async def tick(self) -> None:
         started = time.monotonic()
+        # A tick's span is kept only when the tick queued runs, which link to it: a trace of every
+        # tick (every tick_seconds on every replica, nearly all queuing nothing) would bury the
+        # ones worth reading. Its statements are not traced either.
+        span = self._tracer.start_span("sync.tick", context=Context()) if self._tracer else None
         try:
-            # Not traced: a trace every tick_seconds would bury the ones worth reading.
-            with suppress_instrumentation():
+            with trace.use_span(span or INVALID_SPAN, end_on_exit=False), suppress_instrumentation():
                 created = await ticker.enqueue_due(self.sessionmaker)
         except Exception:  # a tick that fails (database restarting) is retried at the next one
             log.exception("sync ticker: enqueuing due runs failed")
@@ -107,6 +114,9 @@ class SyncService:
             if self.metrics is not None:
                 self.metrics.ticker_duration.observe(time.monotonic() - started)
         if created:
+            if span is not None:
+                span.set_attribute("portico.sync.queued", created)
+                span.end()  # exported; a span never ended is never exported
             log.info("sync ticker: queued %s scheduled run(s)", created)
 
     async def prune(self) -> None:

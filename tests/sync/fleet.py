@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentConnection, Instance, Partner, new_id, table_of, utcnow
+from app.domain.gesdent import schedule_phase
 
 
 async def add_fleet(
@@ -18,8 +19,11 @@ async def add_fleet(
     prefix: str = "fleet",
     enabled: bool = True,
     interval_minutes: int = 15,
+    phased: bool = False,
 ) -> list[str]:
-    """`count` instances of a new partner, each with connection rules; their ids, in order."""
+    """`count` instances of a new partner, each with connection rules; their ids, in order. Their
+    slots start on the multiples of the interval, unless `phased`: then each has the place in the
+    schedule that rules made through the API get (app/domain/gesdent.py `schedule_phase`)."""
     partner, now = new_id(), utcnow()
     stamps: dict[str, Any] = {"created_at": now, "updated_at": now, "version": 1}
     comms = {"comms_enabled": True, "comms_sms": True, "comms_voice": True, "comms_email": True}
@@ -50,6 +54,7 @@ async def add_fleet(
             "enabled": enabled,
             "interval_minutes": interval_minutes,
             "window_days": 14,
+            "schedule_phase": schedule_phase(row["id"]) if phased else 0,
         }
         | stamps
         for row in instances

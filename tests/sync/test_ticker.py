@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
-from app.db.models import GesdentConnection, SyncRun
+from app.db.models import GesdentConnection, Instance, SyncRun
+from app.domain.gesdent import schedule_phase
 from app.sync import queue, ticker
 from tests.conftest import create_instance
 from tests.sync.fleet import add_fleet
@@ -49,15 +50,20 @@ def _one_per_slot(runs: list[SyncRun]) -> Counter[tuple[str, str | None]]:
 @given(
     interval=st.integers(1, 1440) | st.integers(1, 10**7),
     now=st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+    phase=st.integers(0, 2**31 - 1),
 )
-async def test_the_database_computes_the_slot_and_the_next_one_as_slot_of(app, interval, now):
+async def test_the_database_computes_the_slot_and_the_next_one_as_slot_of(app, interval, now, phase):
     minutes = ticker.epoch_minutes(now)
     column = sa.literal(interval, sa.Integer)  # the type of gesdent_connections.interval_minutes
+    phased = sa.literal(phase, sa.Integer)  # and of schedule_phase
     async with app.state.engine.connect() as connection:
-        query = sa.select(ticker.slot_sql(minutes, column), ticker.next_slot_sql(minutes, column))
+        query = sa.select(
+            ticker.slot_sql(minutes, column, phased), ticker.next_slot_sql(minutes, column, phased)
+        )
         slot, next_minute = (await connection.execute(query)).one()
-    expected, next_start = ticker.slot_of(now, interval)
+    expected, next_start = ticker.slot_of(now, interval, phase)
     assert slot == expected
+    assert now < next_start <= now + timedelta(minutes=interval)
     assert next_minute * 60 == next_start.timestamp()
 
 
@@ -88,7 +94,9 @@ async def test_a_tick_sends_as_many_statements_at_1000_instances_as_at_10(app, a
     assert created_1000 == 1000
     await _finish_all(app)
     nothing_due_1000 = (await tick(later + timedelta(minutes=1)))[1]
-    assert all_due_1000 == all_due_10 <= 3  # the INSERT and the UPDATE (and SQLite's BEGIN)
+    # The INSERT and the UPDATE (and SQLite's BEGIN; PostgreSQL's read of the planner's size of the
+    # table, and its ANALYZE when a tick queued more runs than that).
+    assert all_due_1000 == all_due_10 <= 4
     assert nothing_due_1000 == nothing_due_10 <= 2  # the INSERT alone (and SQLite's BEGIN)
     assert nothing_due_10 < all_due_10
 
@@ -193,19 +201,91 @@ async def test_each_rule_is_due_again_when_its_next_slot_starts(app, admin):
     assert due == {i: ticker.epoch_minutes(ticker.slot_of(last, 15 if i in quarter else 60)[1]) for i in due}
 
 
+async def test_a_phased_fleet_falls_due_a_share_at_a_time_each_instance_once_per_interval(app, admin):
+    ids = await add_fleet(app.state.sessionmaker, 1500, prefix="phased", phased=True)
+    start = datetime(2026, 11, 21, 10, 0, 30, tzinfo=UTC)
+    # The first tick after the rules were made queues every instance's current slot; from then on
+    # each minute brings the slots that start in it: about a fifteenth of the fleet.
+    assert await ticker.enqueue_due(app.state.sessionmaker, start) == 1500
+    await _finish_all(app)
+    per_minute = []
+    for minute in range(1, 16):
+        per_minute.append(await ticker.enqueue_due(app.state.sessionmaker, start + timedelta(minutes=minute)))
+        await _finish_all(app)
+    assert sum(per_minute) == 1500  # each instance once in the next 15 minutes
+    assert min(per_minute) > 50, per_minute  # 100 expected each minute
+    assert max(per_minute) < 150, per_minute
+    runs = await _scheduled(app)
+    _one_per_slot(runs)
+    phases = {i: schedule_phase(i) for i in ids}
+    for run in runs:
+        requested = run.requested_at if run.requested_at.tzinfo else run.requested_at.replace(tzinfo=UTC)
+        assert run.slot == ticker.slot_of(requested, 15, phases[run.instance_id])[0]
+
+
+async def test_a_tick_queues_at_most_a_batch_the_longest_due_first_and_the_next_ticks_the_rest(app, admin):
+    ids = await add_fleet(app.state.sessionmaker, 250, prefix="batched")
+    async with app.state.engine.begin() as connection:  # the last 50 have waited longest
+        await connection.execute(
+            sa.update(GesdentConnection)
+            .where(col(GesdentConnection.instance_id).in_(ids[:200]))
+            .values(due_minute=ticker.epoch_minutes(NOW))
+        )
+    assert await ticker.enqueue_due(app.state.sessionmaker, NOW, batch=100) == 100
+    first = {run.instance_id for run in await _scheduled(app)}
+    assert set(ids[200:]) <= first
+    assert await ticker.enqueue_due(app.state.sessionmaker, NOW + timedelta(seconds=30), batch=100) == 100
+    assert await ticker.enqueue_due(app.state.sessionmaker, NOW + timedelta(seconds=60), batch=100) == 50
+    assert await ticker.enqueue_due(app.state.sessionmaker, NOW + timedelta(seconds=90), batch=100) == 0
+    per_slot = _one_per_slot(await _scheduled(app))
+    assert {instance for instance, _ in per_slot} == set(ids)
+
+
+async def test_rules_made_through_the_api_and_by_a_clone_have_the_phase_of_their_instance(app, api):
+    await create_instance(api, "tt_phase")
+    assert (await api.put("/v1/instances/tt_phase/gesdent", json=RULES)).status_code == 201
+    clone = await api.post(
+        "/v1/instances/tt_phase/clone", json={"name": "tt_phase_copy", "include": ["gesdent"]}
+    )
+    assert clone.status_code == 201, clone.text
+    async with app.state.sessionmaker() as session:
+        rows = dict(
+            (
+                await session.execute(select(GesdentConnection.instance_id, GesdentConnection.schedule_phase))
+            ).all()
+        )
+    assert len(rows) == 2
+    assert rows == {i: schedule_phase(i) for i in rows}
+    status = (await api.get("/v1/instances/tt_phase/sync-status")).json()
+    next_at = datetime.fromisoformat(status["next_scheduled_at"])
+    async with app.state.sessionmaker() as session:
+        phase = (
+            await session.execute(
+                select(GesdentConnection.schedule_phase)
+                .join(Instance, col(Instance.id) == col(GesdentConnection.instance_id))
+                .where(col(Instance.name) == "tt_phase")
+            )
+        ).scalar_one()
+    assert (ticker.epoch_minutes(next_at) - phase % 15) % 15 == 0
+
+
 async def test_a_change_of_the_rules_is_looked_at_by_the_next_tick(app, api):
     await create_instance(api, "tt_t0")
     assert (await api.put("/v1/instances/tt_t0/gesdent", json=RULES)).status_code == 201
-    assert await ticker.enqueue_due(app.state.sessionmaker, NOW) == 1
+    async with app.state.sessionmaker() as session:
+        phase = (await session.execute(select(GesdentConnection.schedule_phase))).scalar_one()
+    now = ticker.slot_of(NOW, 15, phase)[1] - timedelta(minutes=7, seconds=30)  # mid-slot
+    assert await ticker.enqueue_due(app.state.sessionmaker, now) == 1
     await _finish_all(app)
-    assert await ticker.enqueue_due(app.state.sessionmaker, NOW + timedelta(minutes=1)) == 0
-    # Every 5 minutes now: 10:08 is in a 5-minute slot that has no run yet.
+    assert await ticker.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=1)) == 0
+    # Every 5 minutes now: a 5-minute slot that has no run yet.
     assert (
         await api.put("/v1/instances/tt_t0/gesdent", json={**RULES, "interval_minutes": 5})
     ).status_code == 200
-    assert await ticker.enqueue_due(app.state.sessionmaker, NOW + timedelta(minutes=1)) == 1
+    assert await ticker.enqueue_due(app.state.sessionmaker, now + timedelta(minutes=1)) == 1
     slots = sorted(run.slot or "" for run in await _scheduled(app))
-    assert slots == sorted([ticker.slot_of(NOW, 15)[0], ticker.slot_of(NOW + timedelta(minutes=1), 5)[0]])
+    expected = [ticker.slot_of(now, 15, phase)[0], ticker.slot_of(now + timedelta(minutes=1), 5, phase)[0]]
+    assert slots == sorted(expected)
 
 
 async def _plan(app, statement) -> str:
@@ -226,7 +306,7 @@ async def _plan(app, statement) -> str:
 
 async def test_claiming_and_a_tick_with_nothing_due_read_an_index_at_10000_runs(app, admin, backend):
     await add_fleet(app.state.sessionmaker, 10_000)
-    assert await ticker.enqueue_due(app.state.sessionmaker, NOW) == 10_000
+    assert await ticker.enqueue_due(app.state.sessionmaker, NOW, batch=10_000) == 10_000
     async with app.state.engine.begin() as connection:
         await connection.execute(sa.text("ANALYZE"))
     if backend == "postgres":  # SQLite's planner, after ANALYZE, may sort the queued runs instead
@@ -235,4 +315,24 @@ async def test_claiming_and_a_tick_with_nothing_due_read_an_index_at_10000_runs(
         assert "Sort" not in claim, claim  # the head of the queue, not all of it
     dialect = app.state.engine.dialect.name
     tick = await _plan(app, ticker.due_runs_insert(dialect, NOW + timedelta(minutes=1)))
-    assert "ix_gesdent_connections_due_minute" in tick, tick
+    assert "ix_gesdent_connections_due" in tick, tick
+
+
+async def test_a_tick_that_queues_more_runs_than_the_planner_knows_of_refreshes_its_statistics(
+    app, admin, backend
+):
+    if backend != "postgres":
+        pytest.skip("planner statistics of PostgreSQL")
+    await add_fleet(app.state.sessionmaker, 300)
+    believed = sa.text("SELECT reltuples FROM pg_class WHERE oid = 'sync_runs'::regclass")
+    async with app.state.engine.begin() as connection:
+        await connection.execute(sa.text("ANALYZE sync_runs"))  # known empty, as on a fleet's first day
+        assert (await connection.execute(believed)).scalar_one() <= 0
+    assert await ticker.enqueue_due(app.state.sessionmaker, NOW) == 300
+    async with app.state.engine.connect() as connection:
+        assert (await connection.execute(believed)).scalar_one() == 300
+    # In steady state (the table holds more runs than a tick queues) it is left to autovacuum.
+    await add_fleet(app.state.sessionmaker, 100, prefix="later")
+    assert await ticker.enqueue_due(app.state.sessionmaker, NOW + timedelta(minutes=1)) == 100
+    async with app.state.engine.connect() as connection:
+        assert (await connection.execute(believed)).scalar_one() == 300

@@ -4,6 +4,7 @@ statements and GESDENT requests (to the loopback sandbox) nest beneath it."""
 from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 
+from app.sync.scheduler import SyncService
 from app.sync.worker import Worker
 from tests.conftest import Traced, create_instance
 from tests.sync.sandbox_server import SandboxServer
@@ -80,3 +81,40 @@ async def test_a_run_links_to_its_request_and_holds_its_sql_and_http(
     assert written, "no statement of a stream was traced"
     assert all(s.context.trace_id == run.context.trace_id for s in sql_spans(spans))
     assert not [s for s in spans if s.parent is None and s is not run]  # the claim is not traced
+
+
+async def test_a_tick_that_queues_runs_is_a_span_its_runs_link_to(
+    traced: Traced, api, sandbox: SandboxServer
+):
+    await create_instance(api, "tt_tick_traced")
+    assert (await api.put("/v1/instances/tt_tick_traced/gesdent", json=rules_for(sandbox))).status_code == 201
+    service = SyncService(
+        traced.app.state.sessionmaker, traced.app.state.secret_box, workers=0, tracer_provider=traced.provider
+    )
+    traced.spans.clear()
+    await service.tick()
+    [tick] = [s for s in traced.spans.get_finished_spans() if s.name == "sync.tick"]
+    assert tick.attributes is not None
+    assert tick.attributes["portico.sync.queued"] == 1
+    assert not sql_spans(list(traced.spans.get_finished_spans()))  # a tick's statements are not traced
+    async with traced.app.state.engine.connect() as connection:
+        stored = (await connection.execute(text("SELECT traceparent FROM sync_runs"))).scalar_one()
+    assert stored.startswith(f"00-{tick.context.trace_id:032x}-{tick.context.span_id:016x}-")
+
+    traced.spans.clear()
+    await service.tick()  # nothing due now: no span kept
+    assert not traced.spans.get_finished_spans()
+
+    worker = Worker(
+        traced.app.state.sessionmaker,
+        traced.app.state.secret_box,
+        owner="traced",
+        client_options=FAST,
+        allow_private_networks=True,
+        tracer_provider=traced.provider,
+    )
+    assert await worker.run_once()
+    [run] = [s for s in traced.spans.get_finished_spans() if s.name == "sync.run"]
+    assert [(link.context.trace_id, link.context.span_id) for link in run.links] == [
+        (tick.context.trace_id, tick.context.span_id)
+    ]

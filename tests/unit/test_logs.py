@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
 
 from app import logs
 from app.config import ConfigError, load_settings
@@ -53,6 +54,21 @@ def test_a_json_line_has_time_level_logger_context_and_extra_fields(restored):
     assert first["timestamp"].endswith("Z")
     assert (first["run_id"], first["stream"], first["outcome"]) == ("r1", "users", "succeeded")
     assert "run_id" not in second  # the context ends with the run
+
+
+def test_a_line_written_in_a_span_names_its_trace_and_span(restored):
+    buffer = io.StringIO()
+    logs.configure("info", "json", buffer)
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        logging.getLogger("portico.sync").info("inside")
+    logging.getLogger("portico.sync").info("outside")
+    inside, outside = (json.loads(line) for line in buffer.getvalue().splitlines())
+    context = span.get_span_context()
+    assert inside["trace_id"] == f"{context.trace_id:032x}"
+    assert inside["span_id"] == f"{context.span_id:016x}"
+    assert "trace_id" not in outside
+    assert "span_id" not in outside
 
 
 def test_an_exception_is_one_json_line_with_its_traceback(restored):

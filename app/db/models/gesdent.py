@@ -19,8 +19,13 @@ class GesdentConnection(SQLModel, table=True):
         sa.CheckConstraint("interval_minutes >= 1", name="interval_positive"),
         sa.CheckConstraint("window_days >= 1", name="window_positive"),
         # The ticker's "who is due?" is a range of this index, empty when nothing is due.
+        # In (due_minute, instance_id) order: the order a tick takes the due ones in.
         sa.Index(
-            None, "due_minute", postgresql_where=sa.text("enabled"), sqlite_where=sa.text("enabled = 1")
+            "ix_gesdent_connections_due",
+            "due_minute",
+            "instance_id",
+            postgresql_where=sa.text("enabled"),
+            sqlite_where=sa.text("enabled = 1"),
         ),
     )
 
@@ -40,6 +45,11 @@ class GesdentConnection(SQLModel, table=True):
     # The minute (since the epoch) from which the next scheduled run is due, kept by the ticker
     # (app/sync/ticker.py); 0: due at the next tick, as after any change of the rules.
     due_minute: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+    # Where the instance's slots start within its interval (app/sync/ticker.py `schedule_phase`):
+    # `schedule_phase % interval_minutes` minutes past each multiple of the interval.
+    schedule_phase: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
