@@ -12,10 +12,12 @@ free slots to every clinic). Then, in order:
    queues the fifteenth of the fleet whose slots start in that minute), and ticks with nothing due.
    The runs they queue are removed afterwards.
 2. **Workers**: `--processes` `portico worker` processes of `--workers` each start. Their first tick
-   queues every clinic's run (a first, full sync); the script waits until the queue is empty
-   (**first wave**). It then queues a manual run for every clinic (now incremental: the cursors are
-   there) and measures how fast the workers finish them (**incremental wave**: runs/s between 10 %
-   and 90 % of the wave, so that the start and the tail do not count).
+   queues every clinic's run (a first, full sync); the script waits until every clinic has synced
+   once (**first wave**; meanwhile the ticker queues the next slots of those done). It then queues
+   a manual run for every clinic that has no run queued (all runs are incremental now: the cursors
+   are there) and measures how fast the workers finish runs, the scheduled ones beside them
+   included (**incremental wave**: runs/s between 10 % and 90 % of the manual runs, so that the
+   start and the tail do not count); then waits for the queue to drain.
 3. **Steady state**, for `--observe-minutes`: the ticker queues each clinic's run when its slot
    starts; the **lag** of a scheduled run is the time from the start of its slot to the moment a
    worker started it (tick period included).
@@ -249,15 +251,15 @@ class Watch:
                 self.rss.setdefault(pid, []).append(value)
 
     async def until(
-        self, done: Callable[[dict[str, int]], bool], limit: float, measure: str
-    ) -> list[tuple[float, int]]:
-        """Sample until `done(counts)`; the (time, counts[measure]) series."""
-        series: list[tuple[float, int]] = []
+        self, done: Callable[[dict[str, int]], bool], limit: float
+    ) -> list[tuple[float, dict[str, int]]]:
+        """Sample until `done(counts)`; the (time, counts) series."""
+        series: list[tuple[float, dict[str, int]]] = []
         deadline = time.monotonic() + limit
         while True:
             counts = await self.counts()
             self.sample_memory()
-            series.append((time.monotonic(), counts[measure]))
+            series.append((time.monotonic(), counts))
             if done(counts):
                 return series
             if time.monotonic() > deadline:
@@ -265,18 +267,30 @@ class Watch:
             await asyncio.sleep(self.period)
 
 
-def wave_rate(series: list[tuple[float, int]], total: int) -> float:
-    """Runs per second between 10 % and 90 % of a wave of `total` runs (interpolated)."""
-    base = series[0][1]
+def finished(counts: dict[str, int]) -> int:
+    return sum(counts.get(status, 0) for status in FINISHED)
 
-    def moment(share: float) -> float:
+
+def wave_rate(series: list[tuple[float, dict[str, int]]], progress: str, total: int) -> float:
+    """Runs finished per second (all of them, whatever their trigger) between the moments the wave
+    `progress` counts was 10 % and 90 % done, so that its start and its tail do not count."""
+    base = series[0][1][progress]
+
+    def moment(share: float) -> tuple[float, float]:
+        """When the wave reached `share`, and how many runs had finished then (interpolated)."""
         goal = base + share * total
-        for (t0, n0), (t1, n1) in itertools.pairwise(series):
-            if n1 >= goal:
-                return t0 + (t1 - t0) * ((goal - n0) / (n1 - n0) if n1 > n0 else 1)
-        return series[-1][0]
+        for (t0, c0), (t1, c1) in itertools.pairwise(series):
+            if c1[progress] >= goal:
+                part = (
+                    (goal - c0[progress]) / (c1[progress] - c0[progress])
+                    if c1[progress] > c0[progress]
+                    else 1
+                )
+                return t0 + (t1 - t0) * part, finished(c0) + (finished(c1) - finished(c0)) * part
+        return series[-1][0], float(finished(series[-1][1]))
 
-    return 0.8 * total / max(moment(0.9) - moment(0.1), 1e-9)
+    (t10, n10), (t90, n90) = moment(0.1), moment(0.9)
+    return (n90 - n10) / max(t90 - t10, 1e-9)
 
 
 async def queue_manual_runs(engine: AsyncEngine) -> int:
@@ -344,18 +358,20 @@ async def bench_workers(url: str, key: str, engine: AsyncEngine, args: argparse.
     try:
         size = args.instances
         began = time.monotonic()
-        first = await watch.until(lambda c: c["synced"] >= size, 7200, "synced")
+        first = await watch.until(lambda c: c["synced"] >= size, 7200)
         print(
             f"  first wave (full syncs): {size} instances in {first[-1][0] - began:.0f} s, "
-            f"{wave_rate(first, size):.1f} runs/s"
+            f"{wave_rate(first, 'synced', size):.1f} runs/s"
         )
         warm = {pid: values[-1] for pid, values in watch.rss.items()}
         total = await queue_manual_runs(engine)
-        second = await watch.until(lambda c: c["manual"] >= total, 3600, "manual")
+        second = await watch.until(lambda c: c["manual"] >= total, 3600)
         print(
-            f"  incremental wave: {total} runs, {wave_rate(second, total):.1f} runs/s "
-            "(10 % to 90 % of the wave)"
+            f"  incremental wave: {total} manual runs beside the scheduled ones, "
+            f"{wave_rate(second, 'manual', total):.1f} runs/s (all runs, 10 % to 90 % of the wave)"
         )
+        drained = await watch.until(lambda c: c.get("queued", 0) < args.workers * args.processes, 3600)
+        print(f"  queue drained {drained[-1][0] - second[-1][0]:.0f} s later")
         window_start = utcnow()
         print(f"  steady state for {args.observe_minutes} min …", flush=True)
         end = time.monotonic() + args.observe_minutes * 60
