@@ -49,6 +49,7 @@ from app.routers import (
     services,
     sync_data,
     sync_runs,
+    webhook_endpoints,
     webhooks,
 )
 from app.routers import settings as settings_routes
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         mappings,
         sync_runs,
         webhooks,
+        webhook_endpoints,
         legacy,
         sync_data,
         docs,

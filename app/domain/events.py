@@ -4,21 +4,40 @@ values and functions (the outbox and the delivery loop live in app/events)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
-SYNC_RUN_TYPES = {status: f"sync.run.{status}" for status in ("succeeded", "partial", "failed")}
-HEALTH_CHANGED = "sync.health.changed"
-READINESS_CHANGED = "portal.readiness.changed"
-TEST_EVENT = "webhook.test"
 
-# Every type an endpoint may subscribe to, with what it means (the spec and the docs say the same).
+class EventType(StrEnum):
+    """The types of outbound events an endpoint may subscribe to."""
+
+    SYNC_RUN_SUCCEEDED = "sync.run.succeeded"
+    SYNC_RUN_PARTIAL = "sync.run.partial"
+    SYNC_RUN_FAILED = "sync.run.failed"
+    SYNC_HEALTH_CHANGED = "sync.health.changed"
+    PORTAL_READINESS_CHANGED = "portal.readiness.changed"
+    WEBHOOK_TEST = "webhook.test"
+
+
+SYNC_RUN_TYPES = {
+    "succeeded": EventType.SYNC_RUN_SUCCEEDED,
+    "partial": EventType.SYNC_RUN_PARTIAL,
+    "failed": EventType.SYNC_RUN_FAILED,
+}
+HEALTH_CHANGED = EventType.SYNC_HEALTH_CHANGED
+READINESS_CHANGED = EventType.PORTAL_READINESS_CHANGED
+TEST_EVENT = EventType.WEBHOOK_TEST
+
+# What each type means (the spec and the docs say the same).
 EVENT_TYPES: dict[str, str] = {
-    SYNC_RUN_TYPES["succeeded"]: "A sync run finished and imported every stream it was asked for.",
-    SYNC_RUN_TYPES["partial"]: "A sync run finished with some streams imported and others failed.",
-    SYNC_RUN_TYPES["failed"]: "A sync run failed: nothing new was imported.",
-    HEALTH_CHANGED: "An instance's sync health state changed (fresh, stale, failing, disabled, never).",
-    READINESS_CHANGED: "A portal became ready to take members, or stopped being ready.",
-    TEST_EVENT: "A test event, sent to one endpoint by `POST /v1/webhook-endpoints/{id}/test` only.",
+    EventType.SYNC_RUN_SUCCEEDED: "A sync run finished and imported every stream it was asked for.",
+    EventType.SYNC_RUN_PARTIAL: "A sync run finished with some streams imported and others failed.",
+    EventType.SYNC_RUN_FAILED: "A sync run failed: nothing new was imported.",
+    EventType.SYNC_HEALTH_CHANGED: (
+        "An instance's sync health state changed (fresh, stale, failing, disabled or never)."
+    ),
+    EventType.PORTAL_READINESS_CHANGED: "A portal became ready to take members, or stopped being ready.",
+    EventType.WEBHOOK_TEST: "A test event, sent to one endpoint by `POST /v1/webhook-endpoints/{id}/test`.",
 }
 
 # Seconds to wait before each attempt of a delivery: the first at once, the last about 27.6 hours
