@@ -108,6 +108,7 @@ def worker(
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import create_engine, create_sessionmaker
+    from app.events.delivery import DeliveryPolicy
     from app.keys import resolve_secret_keys
     from app.logs import configure as configure_logs
     from app.metrics import Metrics
@@ -144,6 +145,7 @@ def worker(
             prune_seconds=settings.prune_interval_seconds,
             tracer_provider=provider,
             metrics=metrics,
+            events=DeliveryPolicy.from_settings(settings),
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

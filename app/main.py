@@ -21,6 +21,7 @@ from app.cursors import Cursors
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
+from app.events.delivery import DeliveryPolicy
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.methods import AllowedMethods
 from app.metrics import Metrics
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
                 prune_seconds=settings.prune_interval_seconds,
                 tracer_provider=provider,
                 metrics=app.state.metrics,
+                events=DeliveryPolicy.from_settings(settings),
             )
             sync_service.start()
         try:

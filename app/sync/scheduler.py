@@ -22,10 +22,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
+from app.events.delivery import Deliverer, DeliveryPolicy
 from app.metrics import Metrics
 from app.sync import ticker
 from app.sync.retention import RetentionPolicy, prune
-from app.sync.worker import Worker
+from app.sync.worker import Worker, default_owner
 
 log = logging.getLogger("portico.sync")
 
@@ -47,6 +48,7 @@ class SyncService:
         prune_seconds: float = 3600,
         tracer_provider: TracerProvider | None = None,
         metrics: Metrics | None = None,
+        events: DeliveryPolicy | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.metrics = metrics
@@ -67,6 +69,11 @@ class SyncService:
             )
             for _ in range(max(workers, 0))
         ]
+        # Outbound events (app/events): one delivery loop, sending its batch side by side.
+        self.deliverer = (
+            None if events is None else Deliverer(sessionmaker, box, default_owner(), events, metrics)
+        )
+        self._delivering: asyncio.Task[None] | None = None
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -124,10 +131,17 @@ class SyncService:
             )
         self._scheduler.start()
         self._tasks = [asyncio.create_task(worker.run_forever(self._stop)) for worker in self.workers]
+        if self.deliverer is not None:
+            self._delivering = asyncio.create_task(self.deliverer.run_forever(self._stop))
 
     async def stop(self) -> None:
         self._scheduler.shutdown(wait=False)
         self._stop.set()
+        if self._delivering is not None and self.deliverer is not None:
+            # Attempts in flight may finish within the grace; else their leases bring them back.
+            await asyncio.wait([self._delivering], timeout=self.deliverer.policy.stop_grace_seconds)
+            self._delivering.cancel()
+            await asyncio.gather(self._delivering, return_exceptions=True)
         # A run in progress keeps its lease until it expires; another replica then takes it over.
         for task in self._tasks:
             task.cancel()
