@@ -27,7 +27,7 @@ class Received:
 
 
 # (request number from 0, the request) -> (status, headers); status 0 holds the request open until
-# `release` is set, then answers 200.
+# `release` is set, then closes the connection without an answer.
 Script = Callable[[int, Received], tuple[int, dict[str, str]]]
 
 
@@ -49,10 +49,11 @@ class Receiver:
                     number = len(receiver.requests)
                     receiver.requests.append(received)
                 status, headers = receiver.script(number, received)
-                if status == 0:
+                if status == 0:  # hold the request, then drop it unanswered
                     receiver.held.set()
                     receiver.release.wait(60)
-                    status = 200
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
