@@ -71,9 +71,10 @@ async def test_a_delivery_whose_worker_is_killed_is_delivered_by_another(
         try:
 
             async def all_delivered() -> bool:
-                return (
-                    await scalar(app, "SELECT count(*) FROM event_deliveries WHERE status = 'delivered'") == 3
+                done: int = await scalar(
+                    app, "SELECT count(*) FROM event_deliveries WHERE status = 'delivered'"
                 )
+                return done == 3
 
             await _wait(all_delivered, 40, f"the deliveries; the worker wrote:\n{second.output()}")
         finally:
