@@ -224,7 +224,8 @@ def prune() -> None:
     pruned = asyncio.run(run())
     typer.echo(
         f"pruned {pruned.runs} sync run(s) with {pruned.rejections} rejection(s), "
-        f"{pruned.deliveries} webhook delivery record(s), in {pruned.batches} batch(es)"
+        f"{pruned.deliveries} webhook delivery record(s), {pruned.events} event(s) with "
+        f"{pruned.event_deliveries} outbound delivery(ies), in {pruned.batches} batch(es)"
     )
 
 

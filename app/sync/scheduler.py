@@ -101,12 +101,15 @@ class SyncService:
         except Exception:  # like a tick: the next pass deletes what this one left
             log.exception("sync ticker: pruning failed")
             return
-        if pruned.runs or pruned.deliveries:
+        if pruned.runs or pruned.deliveries or pruned.events:
             log.info(
-                "sync ticker: pruned %s run(s), %s rejection(s), %s webhook delivery record(s)",
+                "sync ticker: pruned %s run(s), %s rejection(s), %s webhook delivery record(s), "
+                "%s event(s) with %s outbound delivery(ies)",
                 pruned.runs,
                 pruned.rejections,
                 pruned.deliveries,
+                pruned.events,
+                pruned.event_deliveries,
             )
 
     def start(self) -> None:

@@ -11,9 +11,10 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from app.events import emit
-from app.events.delivery import DeliveryPolicy
-from tests.events.conftest import deliverer, drive, no_pending, register, scalar
+from app.events.delivery import Deliverer, DeliveryPolicy
+from tests.events.conftest import FAST, deliverer, drive, no_pending, register, scalar
 from tests.events.receiver import Receiver
+from tests.metrics_text import Scrape
 
 
 async def emit_many(app, partner_id: str, plan: list[tuple[str, int]]) -> list[str]:
@@ -147,3 +148,16 @@ async def test_after_a_rotation_both_secrets_sign(app, api, private_networks) ->
         assert len(request.headers["webhook-signature"].split()) == 2
         Webhook(endpoint["secret"]).verify(request.body, request.headers)
         Webhook(rotated["secret"]).verify(request.body, request.headers)
+
+
+async def test_deliveries_are_counted_by_result(app, api, anon, private_networks) -> None:
+    before = Scrape.parse((await anon.get("/metrics")).text)
+    with Receiver(lambda n, r: (500, {}) if n == 0 else (200, {})) as receiver:
+        await register(api, receiver.url, "sync.run.failed")
+        await emit_many(app, api.partner_id, [("inst-a", 0)])
+        worker = Deliverer(app.state.sessionmaker, app.state.secret_box, "w", FAST, app.state.metrics)
+        await drive(worker, lambda: no_pending(app))
+    after = Scrape.parse((await anon.get("/metrics")).text)
+    name = "portico_webhook_deliveries_total"
+    for result, moved in (("retried", 1), ("delivered", 1), ("gone", 0)):
+        assert after.value(name, result=result) - before.value(name, result=result) == moved
