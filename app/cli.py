@@ -176,9 +176,10 @@ def rotate_secrets() -> None:
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import SQLITE_WRITE, create_engine, create_sessionmaker
-    from app.db.repositories import gesdent
+    from app.db.repositories import gesdent, webhook_endpoints
     from app.keys import resolve_secret_keys
     from app.services.gesdent import rotate_all_rows
+    from app.services.webhook_endpoints import rotate_all_rows as rotate_endpoints
 
     with one_line_errors():
         settings = load_settings()
@@ -191,6 +192,7 @@ def rotate_secrets() -> None:
             async with create_sessionmaker(engine)() as session:
                 await session.connection(execution_options={SQLITE_WRITE: True})
                 count = rotate_all_rows(await gesdent.all_locked(session), box)
+                count += rotate_endpoints(await webhook_endpoints.all_locked(session), box)
                 await session.commit()
                 return count
         finally:

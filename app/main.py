@@ -36,6 +36,7 @@ from app.request_log import RequestLog
 from app.routers import (
     communications,
     docs,
+    events,
     gesdent,
     health,
     instances,
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         metrics,
     ):
         app.include_router(module.router)
+    app.webhooks.include_router(events.webhooks)  # in the spec only: what partners' endpoints receive
     app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")
     app.mount(PAGE_ASSETS_URL, PageAssets(), name="page-assets")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

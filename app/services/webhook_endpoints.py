@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
+from app.crypto import SecretBox
 from app.db.models import WebhookEndpoint, utcnow
 from app.db.repositories import webhook_endpoints as repo
 from app.db.repositories.pages import PageRequest
@@ -157,3 +158,14 @@ async def send_test(session: AsyncSession, endpoint: WebhookEndpoint) -> repo.De
     found = await repo.delivery_of_event(session, endpoint.id, event_id)
     assert found is not None  # just written, in this transaction
     return found
+
+
+def rotate_all_rows(rows: list[WebhookEndpoint], box: SecretBox) -> int:
+    """Re-encrypt every endpoint's secrets under the first key (`portico rotate-secrets`)."""
+    count = 0
+    for row in rows:
+        for column in ("secret", "previous_secret"):
+            if getattr(row, column):
+                setattr(row, column, box.rotate(getattr(row, column)))
+                count += 1
+    return count

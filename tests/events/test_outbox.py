@@ -13,10 +13,20 @@ from typing import Any
 from sqlalchemy import text
 from standardwebhooks import Webhook
 
+from app.crypto import SecretBox, new_key
+from app.db.repositories import webhook_endpoints as repo
 from app.events import emit
+from app.services.webhook_endpoints import rotate_all_rows
 from app.sync import queue
 from app.sync.worker import Worker
-from tests.conftest import add_member, assert_problem, configure_gesdent, create_instance, create_portal
+from tests.conftest import (
+    SECRET_KEY,
+    add_member,
+    assert_problem,
+    configure_gesdent,
+    create_instance,
+    create_portal,
+)
 from tests.events.conftest import deliverer, drive, no_pending, register, scalar
 from tests.events.receiver import Receiver
 
@@ -172,3 +182,17 @@ async def test_test_event_log_and_redelivery(app, api, private_networks, log_lin
     assert "event delivery" in text
     assert endpoint["secret"] not in text
     assert endpoint["secret"].removeprefix("whsec_") not in text
+
+
+async def test_endpoint_secrets_are_re_encrypted_under_the_first_key(app, api, private_networks) -> None:
+    endpoint = await register(api, "http://127.0.0.1:9/a", "sync.run.failed")
+    await api.post(f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret")
+    newer = new_key()
+    keys = SecretBox([newer, SECRET_KEY])
+    async with app.state.sessionmaker() as session:
+        assert rotate_all_rows(await repo.all_locked(session), keys) == 2
+        await session.commit()
+    async with app.state.sessionmaker() as session:
+        (row,) = await repo.all_locked(session)
+    assert row.previous_secret is not None
+    assert SecretBox([newer]).decrypt(row.previous_secret) == endpoint["secret"]

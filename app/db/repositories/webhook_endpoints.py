@@ -87,3 +87,8 @@ async def delivery_of_event(session: AsyncSession, endpoint_id: str, event_id: s
     )
     row = (await session.execute(stmt)).first()
     return None if row is None else DeliveryRow(row[0], row[1])
+
+
+async def all_locked(session: AsyncSession) -> list[WebhookEndpoint]:
+    """Every endpoint, locked until the transaction ends (to re-encrypt their secrets)."""
+    return list((await session.execute(select(WebhookEndpoint).with_for_update())).scalars())
