@@ -242,6 +242,7 @@ def complete(app: FastAPI, spec: dict[str, Any]) -> None:
                 _declare(route, method.lower(), operation)
     for item in spec.get("webhooks", {}).values():  # what Portico POSTs to partners (app/routers/events.py)
         for operation in item.values():
+            operation["security"] = []  # no key: the receiver checks the Standard Webhooks signature
             operation["responses"] = {
                 "2XX": {"description": "Received; the body of the answer is ignored."},
                 "410": {"description": "Gone: the endpoint is disabled, and sent nothing more."},
