@@ -161,3 +161,17 @@ async def test_deliveries_are_counted_by_result(app, api, anon, private_networks
     name = "portico_webhook_deliveries_total"
     for result, moved in (("retried", 1), ("delivered", 1), ("gone", 0)):
         assert after.value(name, result=result) - before.value(name, result=result) == moved
+
+
+async def test_a_delivery_to_a_private_address_is_refused_when_sent(app, api, private_networks) -> None:
+    """Saved while private networks were allowed; the deliverer of a process without the switch
+    checks again on connecting, and sends nothing there."""
+    with Receiver(lambda n, r: (200, {})) as receiver:
+        endpoint = await register(api, receiver.url, "sync.run.failed")
+        await emit_many(app, api.partner_id, [("inst-a", 0)])
+        strict = DeliveryPolicy(schedule=(0, 60), timeout_seconds=2, lease_seconds=5)
+        assert await deliverer(app, strict).deliver_once() == 1
+        assert receiver.requests == []
+    (delivery,) = (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries")).json()["items"]
+    assert delivery["status"] == "pending"
+    assert "points at a loopback address (127.0.0.1)" in delivery["last_error"], delivery["last_error"]
