@@ -14,6 +14,7 @@ from app.domain.errors import NotFound
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.routers.common import IfMatch
+from app.routers.lookups import Lookup, LookupRoute
 from app.schemas.common import UUID_FORMAT, UUID_PATTERN
 from app.schemas.webhook_endpoints import (
     EventDeliveryPublic,
@@ -26,21 +27,24 @@ from app.services import webhook_endpoints as service
 from app.services.gesdent import Safeguards
 from app.state import SecretBoxDep, SettingsDep
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=LookupRoute)
 EndpointId = Annotated[str, Path(pattern=UUID_PATTERN, description="Webhook endpoint id.", **UUID_FORMAT)]
 DeliveryId = Annotated[str, Path(pattern=UUID_PATTERN, description="Delivery id.", **UUID_FORMAT)]
 
 
+# Lookups, run once the request is valid (app/routers/lookups.py): 401, 403, then 422, then 404.
 @raises(NotFound)
-async def _readable(principal: WebhooksRead, session: SessionDep, endpoint_id: EndpointId) -> WebhookEndpoint:
-    return await service.require(session, principal, endpoint_id)
+async def _readable(
+    principal: WebhooksRead, session: SessionDep, endpoint_id: EndpointId
+) -> Lookup[WebhookEndpoint]:
+    return Lookup(lambda: service.require(session, principal, endpoint_id))
 
 
 @raises(NotFound)
 async def _writable(
     principal: WebhooksWrite, session: SessionDep, endpoint_id: EndpointId
-) -> WebhookEndpoint:
-    return await service.require(session, principal, endpoint_id, lock=True)
+) -> Lookup[WebhookEndpoint]:
+    return Lookup(lambda: service.require(session, principal, endpoint_id, lock=True))
 
 
 EndpointToRead = Annotated[WebhookEndpoint, Depends(_readable)]

@@ -514,6 +514,8 @@ SAMPLE_PATH_VALUES = {
     "run_id": str(uuid.uuid4()),
     "partner_id": str(uuid.uuid4()),
     "key_id": str(uuid.uuid4()),
+    "endpoint_id": str(uuid.uuid4()),
+    "delivery_id": str(uuid.uuid4()),
 }
 
 
