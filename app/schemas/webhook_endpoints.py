@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from app.db.models import EventDelivery, WebhookEndpoint
 from app.domain.events import EventType
-from app.schemas.common import Input, Output, PlainText, Timestamp, Uuid
+from app.domain.gesdent_patterns import BASE_URL_PATTERN
+from app.schemas.common import Declared, Input, Output, PlainText, SingleLine, Timestamp, Uuid
 
 EXAMPLE_URL = "https://hooks.example.com/portico"
 EXAMPLE_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 EventTypes = list[EventType]
 Description = PlainText
+# The form of a GESDENT base URL: http(s), a host, no credentials, query or fragment.
+EndpointUrl = Annotated[SingleLine, Field(min_length=1, max_length=500), Declared(BASE_URL_PATTERN)]
 
 
 class WebhookEndpointCreate(Input):
     """A new endpoint: where to POST the partner's events, and which types."""
 
-    url: str = Field(
-        max_length=500,
+    url: EndpointUrl = Field(
         examples=[EXAMPLE_URL],
         description="An http(s) URL without credentials, query or fragment, on a public address "
         "(unless PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS is on).",
@@ -33,10 +35,10 @@ class WebhookEndpointPatch(Input):
     """The fields to change; those left out stay as they are. `enabled: true` clears the reason an
     endpoint was disabled for."""
 
-    url: str | None = Field(None, max_length=500, examples=[EXAMPLE_URL])
+    url: EndpointUrl | None = Field(None, examples=[EXAMPLE_URL])
     event_types: EventTypes | None = Field(None, min_length=1, examples=[["sync.run.failed"]])
     description: Description | None = Field(None, max_length=200, examples=["alerts of the operations team"])
-    enabled: bool | None = Field(None, examples=[False])
+    enabled: StrictBool | None = Field(None, examples=[False])
 
 
 class WebhookEndpointPublic(Output):
