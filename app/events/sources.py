@@ -42,24 +42,24 @@ async def run_finished(session: AsyncSession, run: SyncRun) -> None:
     await emit(session, found.partner_id, SYNC_RUN_TYPES[run.status], data, instance_id=run.instance_id)
 
 
-async def readiness_of(session: AsyncSession, instance: Instance) -> Readiness:
+async def readiness_of(
+    session: AsyncSession, instance: Instance
+) -> tuple[Readiness, list[rules.Requirement]]:
     facts = await instance_repo.facts(session, instance)
     unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
-    return Readiness(facts.is_portal, tuple(r.code for r in unmet))
+    return Readiness(facts.is_portal, tuple(r.code for r in unmet)), unmet
 
 
 @asynccontextmanager
 async def readiness_watched(session: AsyncSession, instance: Instance) -> AsyncIterator[None]:
     """Around a change of `instance`: emit `portal.readiness.changed` when its readiness differs after
     (app/domain/events.py `readiness_changed`). Nothing is emitted when the change raises."""
-    before = await readiness_of(session, instance)
+    before, _ = await readiness_of(session, instance)
     yield
     await session.flush()
-    after = await readiness_of(session, instance)
+    after, unmet = await readiness_of(session, instance)
     if not readiness_changed(before, after):
         return
-    facts = await instance_repo.facts(session, instance)
-    unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
     data = {
         "instance": instance.name,
         "is_portal": after.is_portal,
