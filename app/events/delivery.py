@@ -87,6 +87,7 @@ class Deliverer:
         self.owner = owner
         self.policy = policy or DeliveryPolicy()
         self.metrics = metrics
+        self._held: dict[str, queue.Claimed] = {}  # claimed, outcome not yet recorded
         tls = httpx.create_ssl_context()
         self._http = httpx.AsyncClient(
             timeout=self.policy.timeout_seconds,
@@ -118,14 +119,26 @@ class Deliverer:
         lease = timedelta(seconds=self.policy.lease_seconds)
         with suppress_instrumentation():  # polling: no trace of one statement every second
             claimed = await queue.claim(self.sessionmaker, self.owner, lease, self.policy.batch)
+        self._held.update((one.delivery_id, one) for one in claimed)
         if claimed:
             async with asyncio.TaskGroup() as group:
                 for one in claimed:
                     group.create_task(self._deliver(one))
         return len(claimed)
 
+    async def hand_back(self) -> bool:
+        """After the loop was cancelled mid-batch (a stop whose grace ran out): give the deliveries it
+        held back to the queue, for another worker at once. True when there were some."""
+        held, self._held = list(self._held.values()), {}
+        if not held:
+            return False
+        given = await queue.hand_back(self.sessionmaker, self.owner, held)
+        log.info("event delivery: %s delivery(ies) handed back on stopping", given)
+        return True
+
     async def _deliver(self, claimed: queue.Claimed) -> None:
         answer = await self._send(claimed)
+        self._held.pop(claimed.delivery_id, None)  # from here on, the outcome's record decides
         outcome = verdict(answer.status_code)  # no answer (None): retried
         try:
             result = await queue.record(

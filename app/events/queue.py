@@ -222,3 +222,28 @@ async def _endpoint_after(session: AsyncSession, claimed: Claimed, result: str, 
             updated_at=now,
         )
     )
+
+
+async def hand_back(sessionmaker: async_sessionmaker[AsyncSession], owner: str, held: list[Claimed]) -> int:
+    """Give back deliveries `owner` claimed and cut short (it stops): due again at once for another
+    worker instead of after their leases, the attempt not counted (the receiver may have got it:
+    it deduplicates on webhook-id). Fenced like `record`; how many were given back."""
+    if not held:
+        return 0
+    async with sessionmaker() as session:
+        await session.connection(execution_options={SQLITE_WRITE: True})
+        given = 0
+        for claimed in held:
+            result = await session.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id == claimed.delivery_id,
+                    deliveries.c.lease_owner == owner,
+                    deliveries.c.attempts == claimed.attempt,
+                    deliveries.c.status == PENDING,
+                )
+                .values(lease_owner=None, lease_expires_at=None, attempts=deliveries.c.attempts - 1)
+            )
+            given += result.rowcount or 0  # type: ignore[attr-defined]
+        await session.commit()
+        return given

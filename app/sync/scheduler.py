@@ -145,6 +145,10 @@ class SyncService:
             await asyncio.wait([self._delivering], timeout=self.deliverer.policy.stop_grace_seconds)
             self._delivering.cancel()
             await asyncio.gather(self._delivering, return_exceptions=True)
+            try:
+                await self.deliverer.hand_back()
+            except Exception:  # the database unreachable: they are sent again when their leases expire
+                log.exception("event delivery: handing deliveries back failed")
         # A run in progress keeps its lease until it expires; another replica then takes it over.
         for task in self._tasks:
             task.cancel()

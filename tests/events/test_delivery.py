@@ -4,6 +4,7 @@ disables; the previous secret signs beside the new one after a rotation."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from app.events import emit
 from app.events.delivery import Deliverer, DeliveryPolicy
+from app.sync.scheduler import SyncService
 from tests.events.conftest import FAST, deliverer, drive, no_pending, register, scalar
 from tests.events.receiver import Receiver
 from tests.metrics_text import Scrape
@@ -175,3 +177,26 @@ async def test_a_delivery_to_a_private_address_is_refused_when_sent(app, api, pr
     (delivery,) = (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries")).json()["items"]
     assert delivery["status"] == "pending"
     assert "points at a loopback address (127.0.0.1)" in delivery["last_error"], delivery["last_error"]
+
+
+async def test_a_stop_hands_back_what_it_cut_short(app, api, private_networks) -> None:
+    """The grace runs out while the receiver holds the request: the delivery goes back to the queue at
+    once (its attempt not counted), and the next worker sends it without waiting for a lease."""
+    with Receiver(lambda n, r: (0, {}) if n == 0 else (200, {})) as receiver:
+        endpoint = await register(api, receiver.url, "sync.run.failed")
+        (event_id,) = await emit_many(app, api.partner_id, [("inst-a", 0)])
+        policy = DeliveryPolicy(
+            timeout_seconds=30, lease_seconds=60, allow_private_networks=True, stop_grace_seconds=0.2
+        )
+        service = SyncService(
+            app.state.sessionmaker, app.state.secret_box, tick_seconds=3600, workers=0, events=policy
+        )
+        service.start()
+        try:
+            assert await asyncio.to_thread(receiver.held.wait, 20)
+        finally:
+            await service.stop()
+        log = (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries")).json()["items"]
+        assert (log[0]["status"], log[0]["attempts"]) == ("pending", 0)
+        assert await deliverer(app).deliver_once() == 1  # at once: no lease to wait for
+        assert [r.webhook_id for r in receiver.delivered()] == [event_id]
