@@ -30,8 +30,9 @@ LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
 class Scope(StrEnum):
     """What an API key may do: read (`instances:read`) or change (`instances:write`) instances and
     what they hold, promote portals and manage their members and mappings (`portals:write`), read
-    (`sync:read`) or trigger (`sync:run`) syncs, read patients' data (`patients:read`), and revoke
-    the partner's other keys (`keys:write`)."""
+    (`sync:read`) or trigger (`sync:run`) syncs, read patients' data (`patients:read`), revoke
+    the partner's other keys (`keys:write`), and read (`webhooks:read`) or manage (`webhooks:write`)
+    the webhook endpoints that receive the partner's events."""
 
     INSTANCES_READ = "instances:read"
     INSTANCES_WRITE = "instances:write"
@@ -40,6 +41,8 @@ class Scope(StrEnum):
     SYNC_RUN = "sync:run"
     PATIENTS_READ = "patients:read"
     KEYS_WRITE = "keys:write"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
 
 
 # A new key gets these unless the caller lists scopes: everything but personal data and the power
@@ -224,6 +227,8 @@ PortalsWrite = Annotated[Principal, Depends(require(Scope.PORTALS_WRITE))]
 SyncRead = Annotated[Principal, Depends(require(Scope.SYNC_READ))]
 SyncRunner = Annotated[Principal, Depends(require(Scope.SYNC_RUN))]
 PatientsRead = Annotated[Principal, Depends(require(Scope.PATIENTS_READ))]
+WebhooksRead = Annotated[Principal, Depends(require(Scope.WEBHOOKS_READ))]
+WebhooksWrite = Annotated[Principal, Depends(require(Scope.WEBHOOKS_WRITE))]
 # The pages for people: the same scopes, and HTTP Basic from a browser.
 PageInstancesRead = Annotated[Principal, Depends(require(Scope.INSTANCES_READ, page=True))]
 PageInstancesWrite = Annotated[Principal, Depends(require(Scope.INSTANCES_WRITE, page=True))]

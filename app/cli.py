@@ -108,6 +108,7 @@ def worker(
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import create_engine, create_sessionmaker
+    from app.events.delivery import DeliveryPolicy
     from app.keys import resolve_secret_keys
     from app.logs import configure as configure_logs
     from app.metrics import Metrics
@@ -145,6 +146,7 @@ def worker(
             tracer_provider=provider,
             metrics=metrics,
             shutdown_grace=settings.shutdown_grace_seconds,
+            events=DeliveryPolicy.from_settings(settings),
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -175,9 +177,10 @@ def rotate_secrets() -> None:
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import SQLITE_WRITE, create_engine, create_sessionmaker
-    from app.db.repositories import gesdent
+    from app.db.repositories import gesdent, webhook_endpoints
     from app.keys import resolve_secret_keys
     from app.services.gesdent import rotate_all_rows
+    from app.services.webhook_endpoints import rotate_all_rows as rotate_endpoints
 
     with one_line_errors():
         settings = load_settings()
@@ -190,6 +193,7 @@ def rotate_secrets() -> None:
             async with create_sessionmaker(engine)() as session:
                 await session.connection(execution_options={SQLITE_WRITE: True})
                 count = rotate_all_rows(await gesdent.all_locked(session), box)
+                count += rotate_endpoints(await webhook_endpoints.all_locked(session), box)
                 await session.commit()
                 return count
         finally:
@@ -223,7 +227,8 @@ def prune() -> None:
     pruned = asyncio.run(run())
     typer.echo(
         f"pruned {pruned.runs} sync run(s) with {pruned.rejections} rejection(s), "
-        f"{pruned.deliveries} webhook delivery record(s), in {pruned.batches} batch(es)"
+        f"{pruned.deliveries} webhook delivery record(s), {pruned.events} event(s) with "
+        f"{pruned.event_deliveries} outbound delivery(ies), in {pruned.batches} batch(es)"
     )
 
 

@@ -13,6 +13,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.config_events import EventSettings
 from app.config_retention import RetentionSettings
 from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
@@ -40,8 +41,8 @@ class ConfigError(RuntimeError):
 
 
 # Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py,
-# app/sync_settings.py.
-class Settings(LogSettings, RetentionSettings, MetricsSettings, SyncSettings):
+# app/sync_settings.py, app/config_events.py.
+class Settings(LogSettings, RetentionSettings, MetricsSettings, SyncSettings, EventSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")

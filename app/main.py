@@ -21,6 +21,7 @@ from app.cursors import Cursors
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
+from app.events.delivery import DeliveryPolicy
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.methods import AllowedMethods
 from app.metrics import Metrics
@@ -35,6 +36,7 @@ from app.request_log import RequestLog
 from app.routers import (
     communications,
     docs,
+    events,
     gesdent,
     health,
     instances,
@@ -49,6 +51,7 @@ from app.routers import (
     services,
     sync_data,
     sync_runs,
+    webhook_endpoints,
     webhooks,
 )
 from app.routers import settings as settings_routes
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
                 tracer_provider=provider,
                 metrics=app.state.metrics,
                 shutdown_grace=settings.shutdown_grace_seconds,
+                events=DeliveryPolicy.from_settings(settings),
             )
             sync_service.start()
         app.state.sync_service = sync_service  # for `portico serve` to stop its claims on SIGTERM
@@ -135,6 +139,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         mappings,
         sync_runs,
         webhooks,
+        webhook_endpoints,
         legacy,
         sync_data,
         docs,
@@ -142,6 +147,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         metrics,
     ):
         app.include_router(module.router)
+    app.webhooks.include_router(events.webhooks)  # in the spec only: what partners' endpoints receive
     app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")
     app.mount(PAGE_ASSETS_URL, PageAssets(), name="page-assets")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -100,6 +100,14 @@ class Metrics:
             buckets=HTTP_BUCKETS,
             registry=registry,
         )
+        self.webhook_deliveries = Counter(
+            "portico_webhook_deliveries",
+            "Attempts to deliver an outbound event, by result: delivered, retried (to be sent again), "
+            "gave_up (its retry schedule spent), gone (410: the endpoint disabled), lost (its lease "
+            "expired before the outcome was recorded; sent again).",
+            ["result"],
+            registry=registry,
+        )
         self.queued_runs = Gauge(
             "portico_sync_queued_runs", "Sync runs waiting in the queue (all processes).", registry=registry
         )

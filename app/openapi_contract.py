@@ -240,6 +240,14 @@ def complete(app: FastAPI, spec: dict[str, Any]) -> None:
             operation = item.get(method.lower())
             if operation is not None:
                 _declare(route, method.lower(), operation)
+    for item in spec.get("webhooks", {}).values():  # what Portico POSTs to partners (app/routers/events.py)
+        for operation in item.values():
+            operation["security"] = []  # no key: the receiver checks the Standard Webhooks signature
+            operation["responses"] = {
+                "2XX": {"description": "Received; the body of the answer is ignored."},
+                "410": {"description": "Gone: the endpoint is disabled, and sent nothing more."},
+                "default": {"description": "Anything else: retried on the schedule."},
+            }
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     # FastAPI's own 422 body, replaced by ValidationErrorProblem everywhere.
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -68,6 +68,11 @@ TAGS = [
         "change webhook and the old importer's run URL.",
     },
     {
+        "name": "webhooks",
+        "description": "Outbound events: the endpoints a partner's events are POSTed to, signed per "
+        "Standard Webhooks, their delivery log, redelivery and a test event.",
+    },
+    {
         "name": "imported data",
         "description": "What the sync keeps from GESDENT, read-only: resources, patients, reservations and "
         "free slots, and a portal's availability across its members.",

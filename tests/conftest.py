@@ -171,7 +171,16 @@ async def make_client(app: FastAPI, admin: httpx.AsyncClient) -> AsyncIterator[K
         await client.aclose()
 
 
-ALL_SCOPES = ["instances:read", "instances:write", "portals:write", "sync:read", "sync:run", "patients:read"]
+ALL_SCOPES = [
+    "instances:read",
+    "instances:write",
+    "portals:write",
+    "sync:read",
+    "sync:run",
+    "patients:read",
+    "webhooks:read",
+    "webhooks:write",
+]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ instance's id, as new ones do, and are looked at again by the next tick. The ind
 becomes (due_minute, instance_id): the order a tick takes them in, up to its batch.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 """
 
 import hashlib
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,7 @@ from app.db.models import Instance
 from app.db.repositories import instances as repo
 from app.domain import rules
 from app.etags import check_if_match, etag_of
+from app.events.sources import readiness_watched
 from app.schemas.communications import CommunicationsPut
 
 
@@ -27,10 +28,10 @@ async def put(
     """Switch the communications of `instance` (loaded locked by the route)."""
     check_if_match(if_match, etag(instance))
     rules.check_communications_change(await repo.facts(session, instance), data.enabled)
-    instance.comms_enabled = data.enabled
-    for channel in ("sms", "voice", "email"):
-        value = getattr(data, channel)
-        if value is not None:
-            setattr(instance, f"comms_{channel}", value)
-    await session.flush()
+    async with readiness_watched(session, instance):
+        instance.comms_enabled = data.enabled
+        for channel in ("sms", "voice", "email"):
+            value = getattr(data, channel)
+            if value is not None:
+                setattr(instance, f"comms_{channel}", value)
     return instance

@@ -13,6 +13,7 @@ from app.db.repositories.pages import PageRequest
 from app.domain import rules
 from app.domain.errors import NotFound
 from app.etags import etag_of
+from app.events.sources import readiness_watched
 from app.services.instances import partner_of, require
 
 
@@ -53,10 +54,10 @@ async def promote(session: AsyncSession, principal: Principal, name: str) -> tup
     facts = await repo.facts(session, instance)
     rules.check_can_promote(facts)
     changed = not facts.is_portal or instance.comms_enabled
-    if not facts.is_portal:
-        await repo.put_setting(session, instance.id, rules.PORTAL_SETTING, rules.PORTAL_VALUE)
-    instance.comms_enabled = False
-    await session.flush()
+    async with readiness_watched(session, instance):
+        if not facts.is_portal:
+            await repo.put_setting(session, instance.id, rules.PORTAL_SETTING, rules.PORTAL_VALUE)
+        instance.comms_enabled = False
     return instance, facts.member_count, changed
 
 
@@ -64,7 +65,7 @@ async def demote(session: AsyncSession, portal: Portal, *, cascade: bool) -> tup
     """Remove portalInstanceName of the portal (loaded locked by the route); with cascade, detach the
     members first (and their mappings). Returns the members detached and the mappings removed."""
     rules.check_can_demote(portal.facts, cascade)
-    detached, removed = await repo.detach_all(session, portal.instance.id)
-    await repo.delete_setting(session, portal.instance.id, rules.PORTAL_SETTING)
-    await session.flush()
+    async with readiness_watched(session, portal.instance):
+        detached, removed = await repo.detach_all(session, portal.instance.id)
+        await repo.delete_setting(session, portal.instance.id, rules.PORTAL_SETTING)
     return detached, removed

@@ -9,6 +9,7 @@ from app.db.repositories import instances as repo
 from app.domain import rules
 from app.domain.errors import NotFound
 from app.etags import check_if_match, etag_of
+from app.events.sources import readiness_watched
 
 
 def map_etag(settings: dict[str, str]) -> str:
@@ -32,11 +33,12 @@ async def merge_patch(
     facts = await repo.facts(session, instance)
     for key, value in patch.items():
         rules.check_setting_change(facts, key, value)
-    for key, value in patch.items():
-        if value is None:
-            await repo.delete_setting(session, instance.id, key)
-        elif current.get(key) != value:
-            await repo.put_setting(session, instance.id, key, value)
+    async with readiness_watched(session, instance):
+        for key, value in patch.items():
+            if value is None:
+                await repo.delete_setting(session, instance.id, key)
+            elif current.get(key) != value:
+                await repo.put_setting(session, instance.id, key, value)
     return await repo.settings_of(session, instance.id)
 
 
@@ -55,7 +57,8 @@ async def put_one(
     check_if_match(if_match, item_etag(key, current))
     rules.check_setting_change(await repo.facts(session, instance), key, value)
     if current != value:
-        await repo.put_setting(session, instance.id, key, value)
+        async with readiness_watched(session, instance):
+            await repo.put_setting(session, instance.id, key, value)
     return current is None
 
 
@@ -66,4 +69,5 @@ async def delete_one(session: AsyncSession, instance: Instance, key: str, if_mat
         raise NotFound(f"Instance {instance.name} has no setting {key}.", key=key)
     check_if_match(if_match, item_etag(key, current))
     rules.check_setting_change(await repo.facts(session, instance), key, None)
-    await repo.delete_setting(session, instance.id, key)
+    async with readiness_watched(session, instance):
+        await repo.delete_setting(session, instance.id, key)

@@ -38,6 +38,7 @@ from app.db.models import SyncRun, utcnow
 from app.db.models.sync_runs import ACTIVE_RUN
 from app.db.repositories import sync_runs
 from app.domain.gesdent import STREAMS, Stream
+from app.events.sources import run_finished
 from app.tracing import current_traceparent
 
 MAX_ATTEMPTS = 3
@@ -155,6 +156,7 @@ async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, leas
         run.attempts += 1
         if run.attempts > MAX_ATTEMPTS:
             _finish(run, "failed", run.counts, f"abandoned: its worker stopped {MAX_ATTEMPTS} times", now)
+            await run_finished(session, run)  # the outbox event, in the same transaction
             await session.commit()
             return None
         taken_over = run.status == "running"
@@ -241,6 +243,7 @@ async def finish(
         if run is None:
             return False
         _finish(run, status, json.dumps(counts), error, utcnow())
+        await run_finished(session, run)  # the outbox event, in the same transaction
         await session.commit()
         return True
 

@@ -3,7 +3,9 @@ from growing without bound.
 
 A finished run older than the retention is deleted with its rejections, unless it is one of its
 instance's latest `runs_kept` finished runs; a queued or running run is never touched. A webhook
-delivery is deleted once it is older than the delivery retention (past the replay window).
+delivery is deleted once it is older than the delivery retention (past the replay window). An
+outbound event older than the event retention goes with its deliveries, whatever their state (an
+endpoint disabled that long has missed them).
 
 Deletions go in small batches, each its own short transaction (on SQLite, a writer waits for no
 more than one batch: the pass pauses between batches long enough to let it in); rows are chosen by
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.engine import SQLITE_WRITE
-from app.db.models import Instance, SyncRejection, SyncRun, WebhookDelivery, utcnow
+from app.db.models import Event, EventDelivery, Instance, SyncRejection, SyncRun, WebhookDelivery, utcnow
 from app.db.models.base import table_of
 
 FINISHED = ("succeeded", "partial", "failed")
@@ -34,6 +36,8 @@ runs = table_of(SyncRun)
 rejections = table_of(SyncRejection)
 deliveries = table_of(WebhookDelivery)
 instances = table_of(Instance)
+events = table_of(Event)
+event_deliveries = table_of(EventDelivery)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class RetentionPolicy:
     run_days: int = 30
     runs_kept: int = 10
     delivery_minutes: int = 60
+    event_days: int = 30
     batch: int = 1000
     # Between two batches on SQLite: a writer waiting for the lock sleeps in SQLite's busy handler,
     # backing off up to 100 ms, and would miss a shorter gap, then wait for the whole pass.
@@ -52,6 +57,7 @@ class RetentionPolicy:
             run_days=settings.sync_run_retention_days,
             runs_kept=settings.sync_runs_kept_per_instance,
             delivery_minutes=settings.webhook_delivery_retention_minutes,
+            event_days=settings.event_retention_days,
             batch=settings.prune_batch_size,
         )
 
@@ -63,6 +69,8 @@ class Pruned:
     runs: int = 0
     rejections: int = 0
     deliveries: int = 0
+    events: int = 0
+    event_deliveries: int = 0
     batches: int = 0
 
 
@@ -74,6 +82,7 @@ async def prune(
     pruned = Pruned()
     await _prune_runs(sessionmaker, policy, now - timedelta(days=policy.run_days), pruned)
     await _prune_deliveries(sessionmaker, policy, now - timedelta(minutes=policy.delivery_minutes), pruned)
+    await _prune_events(sessionmaker, policy, now - timedelta(days=policy.event_days), pruned)
     return pruned
 
 
@@ -172,6 +181,38 @@ async def _prune_deliveries(
             )
             await session.commit()
         pruned.deliveries += deleted.rowcount or 0  # type: ignore[attr-defined]
+        pruned.batches += 1
+        await _pause(sessionmaker, policy)
+
+
+async def _prune_events(
+    sessionmaker: async_sessionmaker[AsyncSession], policy: RetentionPolicy, cutoff: datetime, pruned: Pruned
+) -> None:
+    """Old outbound events with their deliveries (one per subscribed endpoint of the partner, so a
+    batch of events carries a bounded number of them)."""
+    while True:
+        async with sessionmaker() as session:
+            await session.connection(execution_options={SQLITE_WRITE: True})
+            chosen = list(
+                (
+                    await session.execute(
+                        select(events.c.id)
+                        .where(events.c.created_at < cutoff)
+                        .order_by(events.c.created_at, events.c.id)
+                        .limit(policy.batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
+            if not chosen:
+                return
+            gone = await session.execute(
+                delete(event_deliveries).where(event_deliveries.c.event_id.in_(chosen))
+            )
+            deleted = await session.execute(delete(events).where(events.c.id.in_(chosen)))
+            await session.commit()
+        pruned.event_deliveries += gone.rowcount or 0  # type: ignore[attr-defined]
+        pruned.events += deleted.rowcount or 0  # type: ignore[attr-defined]
         pruned.batches += 1
         await _pause(sessionmaker, policy)
 

@@ -32,10 +32,11 @@ from opentelemetry.trace import INVALID_SPAN
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
+from app.events.delivery import Deliverer, DeliveryPolicy
 from app.metrics import Metrics
 from app.sync import ticker
 from app.sync.retention import RetentionPolicy, prune
-from app.sync.worker import Worker
+from app.sync.worker import Worker, default_owner
 
 log = logging.getLogger("portico.sync")
 
@@ -68,6 +69,7 @@ class SyncService:
         tracer_provider: TracerProvider | None = None,
         metrics: Metrics | None = None,
         shutdown_grace: float = 20,
+        events: DeliveryPolicy | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.shutdown_grace = shutdown_grace  # PORTICO_SHUTDOWN_GRACE_SECONDS
@@ -90,8 +92,12 @@ class SyncService:
             )
             for _ in range(max(workers, 0))
         ]
-        # What start() runs side by side; another loop (e.g. of deliveries) is added here before it.
-        self.loops: list[Loop] = list(self.workers)
+        # Outbound events (app/events): one delivery loop, sending its batch side by side.
+        self.deliverer = (
+            None if events is None else Deliverer(sessionmaker, box, default_owner(), events, metrics)
+        )
+        # What start() runs side by side; each stops and hands back as `stop` says.
+        self.loops: list[Loop] = [*self.workers, *([self.deliverer] if self.deliverer else [])]
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -127,12 +133,15 @@ class SyncService:
         except Exception:  # like a tick: the next pass deletes what this one left
             log.exception("sync ticker: pruning failed")
             return
-        if pruned.runs or pruned.deliveries:
+        if pruned.runs or pruned.deliveries or pruned.events:
             log.info(
-                "sync ticker: pruned %s run(s), %s rejection(s), %s webhook delivery record(s)",
+                "sync ticker: pruned %s run(s), %s rejection(s), %s webhook delivery record(s), "
+                "%s event(s) with %s outbound delivery(ies)",
                 pruned.runs,
                 pruned.rejections,
                 pruned.deliveries,
+                pruned.events,
+                pruned.event_deliveries,
             )
 
     def _job(self, work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

@@ -128,6 +128,8 @@ class World:
     b_member: str = "tt_iso_b_member"
     b_solo: str = "tt_iso_b_solo"
     a_run_id: str = ""
+    a_endpoint_id: str = ""
+    a_delivery_id: str = ""
     ghosts: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -151,9 +153,11 @@ PATH_VALUES: dict[str, Callable[[World], list[str]]] = {
     "partner_id": lambda w: [w.a_partner],
     "key_id": lambda w: [w.a_key_id],
     "run_id": lambda w: [w.a_run_id],
+    "endpoint_id": lambda w: [w.a_endpoint_id],
+    "delivery_id": lambda w: [w.a_delivery_id],
 }
 # Values that name partner A's objects (and so get a never-existing twin), by path parameter.
-OWNED_PARAMS = {"name", "portal", "member", "partner_id", "key_id", "run_id"}
+OWNED_PARAMS = {"name", "portal", "member", "partner_id", "key_id", "run_id", "endpoint_id", "delivery_id"}
 # Query parameters set on the sweep: the most destructive variant of each.
 QUERY_VALUES = {"cascade": "true", "mode": "replace", "dry_run": "false", "service": "LIMP"}
 
@@ -188,6 +192,7 @@ FOREIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "api_keys_create": lambda _: {"json": {"name": "B's key for A", "scopes": ["instances:read"]}},
     "gesdent_put": lambda _: {"json": GESDENT_RULES},
     "sync_runs_create": lambda _: {"json": {"full_refresh": True}},
+    "webhook_endpoints_update": lambda _: {"json": {"url": "http://127.0.0.1:9/b", "enabled": False}},
     # The report page's form; B holds no token for A's portal, and gets a 404 before that matters.
     "portals_report_web": lambda w: {"data": {"member": w.a_member, "set": "off:CONS", "csrf_token": "1.x"}},
 }
@@ -231,6 +236,10 @@ async def build_world(admin: httpx.AsyncClient, api: PartnerClient, other: Partn
     )
     await _ok(await api.put(f"/v1/instances/{w.a_solo}/gesdent", json=GESDENT_RULES), 201)
     w.a_run_id = (await _ok(await api.post(f"/v1/instances/{w.a_solo}/sync-runs"), 202))["id"]
+    hook = {"url": "http://127.0.0.1:9/a", "event_types": ["sync.run.failed"]}
+    w.a_endpoint_id = (await _ok(await api.post("/v1/webhook-endpoints", json=hook), 201))["id"]
+    test_event = await api.post(f"/v1/webhook-endpoints/{w.a_endpoint_id}/test")
+    w.a_delivery_id = (await _ok(test_event, 202))["id"]
     # B: the same shapes, so that B's lists are not trivially empty.
     await create_portal(other, w.b_portal)
     await add_member(other, w.b_portal, w.b_member)
@@ -263,6 +272,8 @@ async def build_world(admin: httpx.AsyncClient, api: PartnerClient, other: Partn
         w.a_partner: str(uuid.uuid4()),
         w.a_key_id: str(uuid.uuid4()),
         w.a_run_id: str(uuid.uuid4()),
+        w.a_endpoint_id: str(uuid.uuid4()),
+        w.a_delivery_id: str(uuid.uuid4()),
     }
     return w
 
@@ -503,6 +514,8 @@ SAMPLE_PATH_VALUES = {
     "run_id": str(uuid.uuid4()),
     "partner_id": str(uuid.uuid4()),
     "key_id": str(uuid.uuid4()),
+    "endpoint_id": str(uuid.uuid4()),
+    "delivery_id": str(uuid.uuid4()),
 }
 
 

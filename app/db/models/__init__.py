@@ -2,6 +2,7 @@
 layer. Importing this package registers every table on `metadata` (Alembic compares them with it)."""
 
 from app.db.models.base import metadata, new_id, table_of, utcnow
+from app.db.models.events import Event, EventDelivery, WebhookEndpoint
 from app.db.models.gesdent import GesdentConnection
 from app.db.models.instances import Instance, InstanceSetting, Membership
 from app.db.models.mappings import Mapping
@@ -19,6 +20,8 @@ from app.db.models.webhooks import WebhookDelivery
 
 __all__ = [
     "ApiKey",
+    "Event",
+    "EventDelivery",
     "GesdentConnection",
     "GesdentPatient",
     "GesdentReservation",
@@ -34,6 +37,7 @@ __all__ = [
     "SyncRejection",
     "SyncRun",
     "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
     "new_id",
     "table_of",

@@ -1,0 +1,70 @@
+"""The changes that emit events, each in the transaction of its change: a sync run's outcome
+(app/sync/queue.py) and a portal's readiness (the services that can change it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Instance, SyncRun, table_of
+from app.db.repositories import instances as instance_repo
+from app.domain import rules
+from app.domain.events import READINESS_CHANGED, SYNC_RUN_TYPES, Readiness, readiness_changed
+from app.events.outbox import emit
+
+instances = table_of(Instance)
+
+
+async def run_finished(session: AsyncSession, run: SyncRun) -> None:
+    """`sync.run.<status>` for a run whose outcome is being recorded in `session`."""
+    found = (
+        await session.execute(
+            select(instances.c.name, instances.c.partner_id).where(instances.c.id == run.instance_id)
+        )
+    ).first()
+    if found is None:  # the instance is being deleted: nobody to tell
+        return
+    data = {
+        "run_id": run.id,
+        "instance": found.name,
+        "status": run.status,
+        "trigger": run.trigger,
+        "counts": json.loads(run.counts or "{}"),
+        "error": run.error,
+        "requested_at": run.requested_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+    await emit(session, found.partner_id, SYNC_RUN_TYPES[run.status], data, instance_id=run.instance_id)
+
+
+async def readiness_of(
+    session: AsyncSession, instance: Instance
+) -> tuple[Readiness, list[rules.Requirement]]:
+    facts = await instance_repo.facts(session, instance)
+    unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
+    return Readiness(facts.is_portal, tuple(r.code for r in unmet)), unmet
+
+
+@asynccontextmanager
+async def readiness_watched(session: AsyncSession, instance: Instance) -> AsyncIterator[None]:
+    """Around a change of `instance`: emit `portal.readiness.changed` when its readiness differs after
+    (app/domain/events.py `readiness_changed`). Nothing is emitted when the change raises."""
+    before, _ = await readiness_of(session, instance)
+    yield
+    await session.flush()
+    after, unmet = await readiness_of(session, instance)
+    if not readiness_changed(before, after):
+        return
+    data = {
+        "instance": instance.name,
+        "is_portal": after.is_portal,
+        "ready": after.ready,
+        "was_ready": before.ready,
+        "unmet": [{"code": r.code, "message": r.message} for r in unmet],
+    }
+    await emit(session, instance.partner_id, READINESS_CHANGED, data, instance_id=instance.id)
