@@ -21,9 +21,9 @@ free slots to every clinic). Then, in order:
 3. **Steady state**, for `--observe-minutes`: the ticker queues each clinic's run when its slot
    starts; the **lag** of a scheduled run is the time from the start of its slot to the moment a
    worker started it (tick period included).
-4. **Events** (when the partner has a webhook endpoint, which the script creates if outbound events
-   exist in this version): every finished run writes an event; the receiver on loopback counts the
-   deliveries, and the script reports their rate and the backlog at the end.
+4. **Events**: the partner has a webhook endpoint taking every run's outcome, answered by a receiver
+   on loopback in this process; every finished run writes an event, and the script reports the
+   deliveries per second during each wave, and how many were delivered, pending and failed at the end.
 
 Memory: the resident set of each worker process, sampled every few seconds (at the end of the first
 wave, the largest, and the last). Options: --instances, --processes, --workers, --rounds,
@@ -55,13 +55,25 @@ from ticker import Scratch  # bench/ticker.py
 from app.crypto import SecretBox
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade
-from app.db.models import GesdentConnection, Instance, Partner, SyncRun, new_id, table_of, utcnow
+from app.db.models import (
+    EventDelivery,
+    GesdentConnection,
+    Instance,
+    Partner,
+    SyncRun,
+    WebhookEndpoint,
+    new_id,
+    table_of,
+    utcnow,
+)
 from app.db.models.sync_runs import ACTIVE_RUN
 from app.domain.gesdent import STREAMS, schedule_phase
+from app.services.gesdent import new_webhook_secret
 from app.sync import ticker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.events.receiver import Receiver  # noqa: E402
 from tests.processes import clean_env, portico_command, start  # noqa: E402
 
 TARGETS = (
@@ -242,6 +254,10 @@ class Watch:
             counts["synced"] = (await connection.execute(synced)).scalar_one()
             manual = sa.select(sa.func.count()).where(finished, runs.c.trigger == "manual")
             counts["manual"] = (await connection.execute(manual)).scalar_one()
+            deliveries = table_of(EventDelivery)
+            by_status = sa.select(deliveries.c.status, sa.func.count()).group_by(deliveries.c.status)
+            for status, count in (await connection.execute(by_status)).all():
+                counts[f"deliveries_{status}"] = count
             return counts
 
     def sample_memory(self) -> None:
@@ -343,7 +359,29 @@ def worker_env(url: str, key: str, workers: int) -> dict[str, str]:
     )
 
 
-async def bench_workers(url: str, key: str, engine: AsyncEngine, args: argparse.Namespace) -> None:
+async def add_endpoint(engine: AsyncEngine, key: str, partner: str, url: str) -> None:
+    """A webhook endpoint of the partner taking every run's outcome: each run writes an event."""
+    now = utcnow()
+    async with engine.begin() as connection:
+        await connection.execute(
+            table_of(WebhookEndpoint).insert(),
+            [
+                {"id": new_id(), "partner_id": partner, "url": url, "description": "bench"}
+                | {"event_types": "sync.run.succeeded sync.run.partial sync.run.failed"}
+                | {"secret": SecretBox([key]).encrypt(new_webhook_secret()), "enabled": True}
+                | {"version": 1, "created_at": now, "updated_at": now}
+            ],
+        )
+
+
+def delivery_rate(series: list[tuple[float, dict[str, int]]]) -> float:
+    (t0, c0), (t1, c1) = series[0], series[-1]
+    return (c1.get("deliveries_delivered", 0) - c0.get("deliveries_delivered", 0)) / max(t1 - t0, 1e-9)
+
+
+async def bench_workers(
+    url: str, key: str, engine: AsyncEngine, args: argparse.Namespace, receiver: Receiver
+) -> None:
     logs = Path(tempfile.mkdtemp(prefix="portico-bench-fleet-"))
     processes = [
         start(
@@ -370,6 +408,10 @@ async def bench_workers(url: str, key: str, engine: AsyncEngine, args: argparse.
             f"  incremental wave: {total} manual runs beside the scheduled ones, "
             f"{wave_rate(second, 'manual', total):.1f} runs/s (all runs, 10 % to 90 % of the wave)"
         )
+        print(
+            f"  events: {delivery_rate(first):.1f} deliveries/s in the first wave, "
+            f"{delivery_rate(second):.1f} in the incremental one"
+        )
         drained = await watch.until(lambda c: c.get("queued", 0) < args.workers * args.processes, 3600)
         print(f"  queue drained {drained[-1][0] - second[-1][0]:.0f} s later")
         window_start = utcnow()
@@ -389,6 +431,11 @@ async def bench_workers(url: str, key: str, engine: AsyncEngine, args: argparse.
                 f"p95 {p95:.1f} s, max {lags[-1]:.1f} s"
             )
         print(f"  runs not succeeded: {failed}")
+        print(
+            f"  events at the end: {counts.get('deliveries_delivered', 0)} delivered "
+            f"({len(receiver.requests)} requests received), {counts.get('deliveries_pending', 0)} pending, "
+            f"{counts.get('deliveries_failed', 0)} failed"
+        )
         for n, (pid, values) in enumerate(watch.rss.items()):
             print(
                 f"  worker {n} RSS: {warm.get(pid, 0):.0f} MB after the first wave, "
@@ -430,12 +477,16 @@ async def main() -> None:
             try:
                 await upgrade(engine)
                 sessionmaker = create_sessionmaker(engine)
-                await populate(sessionmaker, SecretBox([key]), args.instances, sandbox, args.window_days)
+                partner = await populate(
+                    sessionmaker, SecretBox([key]), args.instances, sandbox, args.window_days
+                )
                 print(f"{args.instances} instances, rules every 15 minutes, phased")
                 if not args.skip_ticks:
                     await bench_ticks(engine, sessionmaker, args.rounds)
                 if args.processes:
-                    await bench_workers(url, key, engine, args)
+                    with Receiver(lambda _number, _request: (204, {})) as receiver:
+                        await add_endpoint(engine, key, partner, receiver.url)
+                        await bench_workers(url, key, engine, args, receiver)
             finally:
                 await engine.dispose()
     finally:

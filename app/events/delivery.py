@@ -38,7 +38,7 @@ class DeliveryPolicy:
     schedule: tuple[float, ...] = RETRY_SCHEDULE
     timeout_seconds: float = 10.0
     lease_seconds: float = 60.0
-    batch: int = 10  # deliveries claimed, and sent side by side, at a time
+    batch: int = 50  # deliveries claimed, and sent side by side, at a time
     poll_seconds: float = 1.0
     allow_private_networks: bool = False  # PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS
 
