@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.db.models import GesdentConnection, Instance, Mapping, Service
+from app.db.models import GesdentConnection, Instance, Mapping, Service, utcnow
 from app.db.repositories import gesdent as gesdent_repo
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
@@ -17,6 +17,7 @@ from app.domain.conflicts import SourceNotMember
 from app.schemas.clone import CloneInclude, CloneRequest
 from app.schemas.instances import InstanceCreate
 from app.services import instances, members
+from app.sync import health
 
 _SERVICE_FIELDS = ("code", *services_repo.VALUE_FIELDS)
 
@@ -88,23 +89,24 @@ async def _copy_gesdent(
     rules = await gesdent_repo.get(session, source.id)
     if rules is None:
         return False
-    session.add(
-        GesdentConnection(
-            instance_id=new.id,
-            base_url=rules.base_url,
-            resource_ids="",
-            users_username=rules.users_username,
-            users_password=rules.users_password if with_credentials else "",
-            reservations_username=rules.reservations_username,
-            reservations_password=rules.reservations_password if with_credentials else "",
-            availability_username=rules.availability_username,
-            availability_password=rules.availability_password if with_credentials else "",
-            webhook_secret="",  # issued, and shown once, by the PUT that completes the rules
-            enabled=False,
-            interval_minutes=rules.interval_minutes,
-            window_days=rules.window_days,
-        )
+    copy = GesdentConnection(
+        instance_id=new.id,
+        base_url=rules.base_url,
+        resource_ids="",
+        users_username=rules.users_username,
+        users_password=rules.users_password if with_credentials else "",
+        reservations_username=rules.reservations_username,
+        reservations_password=rules.reservations_password if with_credentials else "",
+        availability_username=rules.availability_username,
+        availability_password=rules.availability_password if with_credentials else "",
+        webhook_secret="",  # issued, and shown once, by the PUT that completes the rules
+        enabled=False,
+        interval_minutes=rules.interval_minutes,
+        window_days=rules.window_days,
+        stale_after_minutes=rules.stale_after_minutes,
     )
+    session.add(copy)
+    await health.rules_changed(session, new.id, copy, utcnow())  # `disabled`, like the rules
     return True
 
 

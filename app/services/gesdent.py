@@ -17,6 +17,7 @@ from app.domain import gesdent as rules
 from app.domain.errors import NotFound, ValidationFailed
 from app.etags import check_if_match, etag_of
 from app.schemas.gesdent import CredentialIn, GesdentPut
+from app.sync import health
 from app.sync.network import AddressRefused, public_addresses
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -76,6 +77,7 @@ async def put(
         "enabled": data.enabled,
         "interval_minutes": data.interval_minutes,
         "window_days": data.window_days,
+        "stale_after_minutes": data.stale_after_minutes,
         "due_minute": 0,  # the ticker looks at the instance again at its next tick
     }
     for family in rules.FAMILIES:
@@ -98,6 +100,8 @@ async def put(
         current.updated_at = utcnow()
         created = False
     await session.flush()
+    # Enabled, interval and threshold decide the health: the transitions it made (`sync.health.changed`).
+    await health.rules_changed(session, instance.id, current, utcnow())
     return Saved(current, created, issued)
 
 
@@ -148,6 +152,7 @@ async def delete(session: AsyncSession, instance: Instance, if_match: str | None
     check_if_match(if_match, etag(connection))
     await session.delete(connection)
     await session.flush()
+    await health.rules_changed(session, instance.id, None, utcnow())  # nothing syncs it: `never`
 
 
 def missing_parts(connection: GesdentConnection, default_base_url: str | None) -> list[str]:

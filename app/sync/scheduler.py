@@ -77,6 +77,7 @@ class SyncService:
             # Not traced: a trace every tick_seconds would bury the ones worth reading.
             with suppress_instrumentation():
                 created = await ticker.enqueue_due(self.sessionmaker)
+                stale = await ticker.record_stale(self.sessionmaker)
         except Exception:  # a tick that fails (database restarting) is retried at the next one
             log.exception("sync ticker: enqueuing due runs failed")
             return
@@ -85,6 +86,8 @@ class SyncService:
                 self.metrics.ticker_duration.observe(time.monotonic() - started)
         if created:
             log.info("sync ticker: queued %s scheduled run(s)", created)
+        if stale:
+            log.info("sync ticker: %s instance(s) or stream(s) went stale", len(stale))
 
     async def prune(self) -> None:
         if self.retention is None:

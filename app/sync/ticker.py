@@ -13,7 +13,10 @@ due that is an empty range of the index and the tick is this one statement:
    ticks inserting the same instances wait on each other in one order and cannot deadlock.
 2. Only when (1) queued runs: UPDATE `due_minute` to the next slot's start for each instance that
    may be due and whose current slot now has its run. An instance skipped because a run was under
-   way stays due, and gets the slot's run at a tick after that run ends, as before."""
+   way stays due, and gets the slot's run at a tick after that run ends, as before.
+
+Then, in a transaction of its own, `record_stale`: the sync health of what went stale (one statement,
+on a partial index of the fresh rows; app/sync/health.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentConnection, SyncRun, table_of, utcnow
 from app.db.models.sync_runs import ACTIVE_RUN
 from app.domain.gesdent import STREAMS
+from app.domain.sync_health import Transition
+from app.sync import health
 
 
 def epoch_minutes(now: datetime) -> int:
@@ -127,3 +132,18 @@ async def enqueue_due(sessionmaker: async_sessionmaker[AsyncSession], now: datet
             await connection.execute(due_minutes_update(now))
         await session.commit()
         return created
+
+
+async def record_stale(
+    sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None
+) -> list[Transition]:
+    """The tick's health pass: record `fresh` → `stale` for everything whose last success went stale
+    since the last tick (one statement, whatever the number of instances), and return those
+    transitions, each once (the rows are `stale` afterwards, for every replica)."""
+    now = now or utcnow()
+    async with sessionmaker() as session:
+        await session.connection(execution_options={SQLITE_WRITE: True})
+        transitions = await health.record_gone_stale(session, now)
+        # `sync.health.changed` events for `transitions` belong in this transaction.
+        await session.commit()
+        return transitions

@@ -47,6 +47,10 @@ NO_ADDRESS = (
 )
 
 
+# A run's end: status, counts per stream, error, and the stream it stopped at when one failed.
+Outcome = tuple[str, dict[str, Any], str | None, str | None]
+
+
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{new_id()[-8:]}"
 
@@ -156,32 +160,35 @@ class Worker:
         except* queue.LeaseLost as lost:
             log.warning("sync run %s stopped, nothing recorded: %s", claim.run_id, lost.exceptions[0])
         else:
-            status, counts, error = importing.result()
+            status, counts, error, failed_stream = importing.result()
             trace.get_current_span().set_attribute("portico.sync.status", status)  # no-op untraced
-            if await queue.finish(self.sessionmaker, claim.fence, status, counts, error):
+            finished = queue.finish(
+                self.sessionmaker, claim.fence, status, counts, error, failed_stream=failed_stream
+            )
+            if await finished:
                 log.info("sync run %s: %s", claim.run_id, status, extra={"outcome": status})
                 if self.metrics is not None:
                     self.metrics.run_finished(status, claim.trigger, time.monotonic() - started, counts)
             else:
                 log.warning("sync run %s: taken over before its outcome was recorded", claim.run_id)
 
-    async def _outcome(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
+    async def _outcome(self, claim: queue.Claim) -> Outcome:
         try:
             return await self._import(claim)
         except queue.LeaseLost:
             raise
         except Exception as exc:  # an importer bug must still end the run with a reason
             log.exception("sync run %s failed unexpectedly", claim.run_id)
-            return "failed", {}, f"internal error: {type(exc).__name__}"
+            return "failed", {}, f"internal error: {type(exc).__name__}", None
 
-    async def _import(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
+    async def _import(self, claim: queue.Claim) -> Outcome:
         async with self.sessionmaker() as session:
             row = await gesdent.get(session, claim.instance_id)
         if row is None:
-            return "failed", {}, "the instance has no GESDENT connection rules"
+            return "failed", {}, "the instance has no GESDENT connection rules", None
         base_url = row.base_url or self.default_base_url
         if not base_url:
-            return "failed", {}, NO_ADDRESS
+            return "failed", {}, NO_ADDRESS, None
         try:
             credentials: dict[str, tuple[str, str]] = {
                 family: (
@@ -191,7 +198,7 @@ class Worker:
                 for family in FAMILIES
             }
         except ValueError as exc:  # PORTICO_SECRET_KEYS lacks the key these were encrypted with
-            return "failed", {}, str(exc)
+            return "failed", {}, str(exc), None
         rules = ConnectionRules(
             base_url=base_url,
             resource_ids=row.resource_ids.split(),
@@ -215,7 +222,7 @@ class Worker:
                 **({"tracer_provider": self.tracer_provider} if self.tracer_provider else {}),
             },
         )
-        return result.status, result.as_counts(), result.error
+        return result.status, result.as_counts(), result.error, result.failed_stream
 
     async def _keep_lease(self, fence: queue.Fence) -> None:
         """Renew the lease every third of its length, until cancelled. Raises LeaseLost when another

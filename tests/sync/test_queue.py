@@ -101,6 +101,7 @@ class _Result:
     status: str
     error: str | None = None
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed_stream: str | None = None
 
     def as_counts(self):
         return self.counts
