@@ -48,6 +48,7 @@ from app.routers import (
     reports,
     services,
     sync_data,
+    sync_health,
     sync_runs,
     webhooks,
 )
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         reports,
         mappings,
         sync_runs,
+        sync_health,
         webhooks,
         legacy,
         sync_data,

@@ -81,7 +81,7 @@ async def record_gone_stale(session: AsyncSession, now: datetime) -> list[Transi
     result = await session.execute(repo.gone_stale(now))
     return [
         Transition(instance_id, None if stream == WHOLE else stream, "fresh", "stale", aware(stale_at))
-        for instance_id, stream, stale_at in result.tuples()
+        for instance_id, stream, stale_at in result.all()
     ]
 
 

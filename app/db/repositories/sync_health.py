@@ -41,7 +41,7 @@ def gone_stale(now: datetime) -> Any:
     )
 
 
-def _state(now: datetime, health: Any) -> sa.ColumnElement[str]:
+def state_at(now: datetime, health: Any) -> sa.ColumnElement[str]:
     """The state a row reads as at `now` (null row: `never`)."""
     return sa.case(
         (health.c.state.is_(None), sa.literal("never")),
@@ -83,11 +83,11 @@ def _joined(health: Any) -> Any:
 async def counts(session: AsyncSession, partner_id: str | None, now: datetime) -> dict[HealthState, int]:
     """Instances per state (every state, zeros included): the partner's, or all (None)."""
     health, instances = _whole(), table_of(Instance)
-    state = _state(now, health).label("state")
+    state = state_at(now, health).label("state")
     stmt = sa.select(state, sa.func.count()).select_from(_joined(health)).group_by(state)
     if partner_id is not None:
         stmt = stmt.where(instances.c.partner_id == partner_id)
-    found = dict((await session.execute(stmt)).tuples().all())
+    found = dict((await session.execute(stmt)).all())
     return {name: int(found.get(name, 0)) for name in STATES}
 
 
@@ -129,7 +129,7 @@ async def list_page(
     """The partner's instances, most overdue first (then by name), in the given states (all: empty)."""
     health, instances = _whole(), table_of(Instance)
     rules = table_of(GesdentConnection)
-    state, overdue_from = _state(now, health), _overdue_from(health)
+    state, overdue_from = state_at(now, health), _overdue_from(health)
     stmt = (
         sa.select(
             instances.c.id,
@@ -164,18 +164,18 @@ def _moment_then_name(values: tuple[object, ...]) -> tuple[object, ...]:
     return aware(datetime.fromisoformat(str(moment))), str(name)
 
 
-async def streams_of(
+async def states_of(
     session: AsyncSession, instance_ids: Collection[str], now: datetime
 ) -> dict[str, dict[str, tuple[HealthState, datetime | None]]]:
-    """Instance id → stream → (state, since), for these instances (one statement)."""
+    """Instance id → stream ('*': the whole) → (state, since), for these instances (one statement)."""
     if not instance_ids:
         return {}
     health = table_of(SyncHealth)
-    stmt = sa.select(health.c.instance_id, health.c.stream, _state(now, health), _since(now, health)).where(
-        health.c.instance_id.in_(sorted(instance_ids)), health.c.stream != WHOLE
+    stmt = sa.select(health.c.instance_id, health.c.stream, state_at(now, health), _since(now, health)).where(
+        health.c.instance_id.in_(sorted(instance_ids))
     )
     found: dict[str, dict[str, tuple[HealthState, datetime | None]]] = {}
-    for instance_id, stream, state, since in (await session.execute(stmt)).tuples():
+    for instance_id, stream, state, since in (await session.execute(stmt)).all():
         found.setdefault(instance_id, {})[stream] = (as_state(state), _aware(since))
     return found
 
