@@ -5,6 +5,7 @@ at chosen moments; real runs against the sandbox are in tests/sync/test_health.p
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.db.models import Instance, utcnow
 from app.domain.gesdent import STREAMS
@@ -25,10 +26,11 @@ NOW = utcnow()
 async def record(app, name, *outcomes):
     """Record run outcomes of `name` (status, minutes ago), oldest first, as `finish` does."""
     async with app.state.sessionmaker() as session:
-        instance_id = (await session.execute(select(Instance.id).where(Instance.name == name))).scalar_one()
+        named = select(col(Instance.id)).where(col(Instance.name) == name)
+        instance_id = (await session.execute(named)).scalar_one()
         for status, minutes_ago in outcomes:
             failed_stream = None if status == "succeeded" else "availability"
-            counts = {stream: {"fetched": 1} for stream in STREAMS}
+            counts: dict[str, dict[str, int]] = {stream: {"fetched": 1} for stream in STREAMS}
             await health.record_outcome(
                 session,
                 instance_id,

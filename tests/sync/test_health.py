@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.db.models import Instance, utcnow
 from app.sync import ticker
@@ -145,7 +146,7 @@ async def test_the_ticker_records_what_went_stale_each_once(app, api, sandbox):
     for name in ("tt_stale_a", "tt_stale_b"):
         assert (await sync_now(app, api, name))["status"] == "succeeded"
     async with app.state.sessionmaker() as session:
-        ids = dict((await session.execute(select(Instance.name, Instance.id))).all())
+        ids = dict((await session.execute(select(col(Instance.name), col(Instance.id)))).all())
     assert await ticker.record_stale(app.state.sessionmaker) == []
 
     later = utcnow() + timedelta(minutes=11)

@@ -76,7 +76,7 @@ def test_stream_outcomes_of_a_success():
 
 
 def test_stream_outcomes_of_a_partial_run_stopped_at_a_stream():
-    counts = {"resources": {}, "users": {}, "reservations": {}}
+    counts: dict[str, dict[str, int]] = {"resources": {}, "users": {}, "reservations": {}}
     streams = ["resources", "users", "reservations", "availability"]
     outcomes = stream_outcomes("partial", streams, counts, "reservations")
     # availability was not reached: it keeps its state.
