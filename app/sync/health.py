@@ -78,7 +78,8 @@ async def rules_changed(
 
 async def record_gone_stale(session: AsyncSession, now: datetime) -> list[Transition]:
     """Record `fresh` → `stale` for every row whose success went stale by `now` (one statement)."""
-    result = await session.execute(repo.gone_stale(now))
+    dialect = (await session.connection()).dialect.name
+    result = await session.execute(repo.gone_stale(dialect, now))
     return [
         Transition(instance_id, None if stream == WHOLE else stream, "fresh", "stale", aware(stale_at))
         for instance_id, stream, stale_at in result.all()

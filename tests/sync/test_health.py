@@ -2,6 +2,7 @@
 and the health read back through the API follows (never → fresh → failing → fresh), per stream too;
 the ticker records what went stale, each once."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -205,3 +206,13 @@ async def test_disabled_rules_and_removed_rules(app, api, sandbox):
     assert (await api.delete("/v1/instances/tt_off/gesdent")).status_code == 204
     status = (await api.get("/v1/instances/tt_off/sync-status")).json()
     assert (status["health"]["state"], status["health"]["stale_after_minutes"]) == ("never", None)
+
+
+async def test_replicas_ticking_at_once_record_each_transition_once(app, api, sandbox):
+    for name in ("tt_tick_a", "tt_tick_b"):
+        await configured(api, sandbox, name)
+        assert (await sync_now(app, api, name))["status"] == "succeeded"
+    later = utcnow() + timedelta(minutes=46)
+    ticks = await asyncio.gather(*(ticker.record_stale(app.state.sessionmaker, later) for _ in range(4)))
+    recorded = [(t.instance_id, t.stream) for tick in ticks for t in tick]
+    assert len(recorded) == len(set(recorded)) == 10

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import GesdentConnection, Instance, SyncHealth, table_of
+from app.db.models.sync_health import FRESH
 from app.db.repositories.pages import PageRequest, fetch_page
 from app.domain.sync_health import STATES, WHOLE, HealthState, as_state
 
@@ -25,20 +26,32 @@ LAST = datetime(9999, 12, 31, tzinfo=UTC)
 
 async def rows_of(session: AsyncSession, instance_id: str) -> dict[str, SyncHealth]:
     """The instance's rows by stream ('*' for the whole), locked until the transaction ends."""
-    stmt = sa.select(SyncHealth).where(col(SyncHealth.instance_id) == instance_id).with_for_update()
+    stmt = (
+        sa.select(SyncHealth)
+        .where(col(SyncHealth.instance_id) == instance_id)
+        .order_by(col(SyncHealth.stream))
+        .with_for_update()
+    )
     return {row.stream: row for row in (await session.execute(stmt)).scalars()}
 
 
-def gone_stale(now: datetime) -> Any:
+def gone_stale(dialect: str, now: datetime) -> Any:
     """UPDATE every `fresh` row whose success went stale by `now` to `stale`, since that moment,
-    RETURNING them: a range of the partial index on stale_at, empty when nothing went stale."""
+    RETURNING them: a range of the partial index on stale_at, empty when nothing went stale.
+
+    On PostgreSQL it skips the rows another transaction holds (SKIP LOCKED) rather than wait for
+    them: that transaction is recording a run's outcome or new rules, which derives those rows'
+    state again itself (stale included, and returns that transition); and waiting could deadlock
+    with it, each holding some of an instance's rows. SQLite has one writer at a time."""
     health = table_of(SyncHealth)
-    return (
-        health.update()
-        .where(health.c.state == "fresh", health.c.stale_at <= now)
-        .values(state="stale", state_since=health.c.stale_at)
-        .returning(health.c.instance_id, health.c.stream, health.c.stale_at)
-    )
+    gone = sa.and_(FRESH, health.c.stale_at <= now)  # FRESH written out: the partial index's predicate
+    update = health.update().values(state="stale", state_since=health.c.stale_at)
+    if dialect == "postgresql":
+        due = sa.select(health.c.instance_id, health.c.stream).where(gone).with_for_update(skip_locked=True)
+        update = update.where(sa.tuple_(health.c.instance_id, health.c.stream).in_(due), gone)
+    else:
+        update = update.where(gone)
+    return update.returning(health.c.instance_id, health.c.stream, health.c.stale_at)
 
 
 def state_at(now: datetime, health: Any) -> sa.ColumnElement[str]:
