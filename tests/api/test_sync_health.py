@@ -11,6 +11,7 @@ from app.db.models import Instance, utcnow
 from app.domain.gesdent import STREAMS
 from app.sync import health
 from tests.api.test_metrics import scrape
+from tests.api.test_pages import as_browser
 from tests.conftest import (
     GESDENT_RULES,
     add_member,
@@ -195,6 +196,10 @@ async def test_the_report_shows_each_members_health(app, api):
     header, *rows = text.strip().split("\r\n")
     assert header.split(",")[-1] == "health"
     assert sorted(row.split(",")[-1] for row in rows) == ["failing", "fresh", "never"]
+    page = await api.get("/v1/portals/tt_portal/report", headers=as_browser(api))
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<span class="badge health-failing">failing</span>' in page.text
+    assert "sync health: fresh" in page.text
 
 
 async def test_the_gauge_counts_instances_by_state(app, api, other):
