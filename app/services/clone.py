@@ -89,23 +89,24 @@ async def _copy_gesdent(
     rules = await gesdent_repo.get(session, source.id)
     if rules is None:
         return False
-    copy = GesdentConnection(
-        instance_id=new.id,
-        base_url=rules.base_url,
-        resource_ids="",
-        users_username=rules.users_username,
-        users_password=rules.users_password if with_credentials else "",
-        reservations_username=rules.reservations_username,
-        reservations_password=rules.reservations_password if with_credentials else "",
-        availability_username=rules.availability_username,
-        availability_password=rules.availability_password if with_credentials else "",
-        webhook_secret="",  # issued, and shown once, by the PUT that completes the rules
-        enabled=False,
-        interval_minutes=rules.interval_minutes,
-        window_days=rules.window_days,
-        stale_after_minutes=rules.stale_after_minutes,
+    session.add(
+        copy := GesdentConnection(
+            instance_id=new.id,
+            base_url=rules.base_url,
+            resource_ids="",
+            users_username=rules.users_username,
+            users_password=rules.users_password if with_credentials else "",
+            reservations_username=rules.reservations_username,
+            reservations_password=rules.reservations_password if with_credentials else "",
+            availability_username=rules.availability_username,
+            availability_password=rules.availability_password if with_credentials else "",
+            webhook_secret="",  # issued, and shown once, by the PUT that completes the rules
+            enabled=False,
+            interval_minutes=rules.interval_minutes,
+            window_days=rules.window_days,
+            stale_after_minutes=rules.stale_after_minutes,
+        )
     )
-    session.add(copy)
     await health.rules_changed(session, new.id, copy, utcnow())  # `disabled`, like the rules
     return True
 

@@ -210,3 +210,12 @@ async def test_the_gauge_counts_instances_by_state(app, api, other):
               ("fresh", "stale", "failing", "disabled", "never")}  # fmt: skip
     assert values == {"fresh": 2, "stale": 2, "failing": 1, "disabled": 1, "never": 3}
     assert all("tt_" not in value for value in scraped.label_values())
+
+
+async def test_a_clone_with_the_rules_is_disabled_like_them(api):
+    await configure_gesdent(api, "tt_model")
+    body = {"name": "tt_copy", "include": ["gesdent"]}
+    assert (await api.post("/v1/instances/tt_model/clone", json=body)).status_code == 201
+    status = (await api.get("/v1/instances/tt_copy/sync-status")).json()
+    assert status["health"]["state"] == "disabled"
+    assert {s["state"] for s in status["health"]["streams"].values()} == {"disabled"}
