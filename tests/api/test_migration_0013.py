@@ -11,7 +11,6 @@ from app.db.models import utcnow
 from app.db.repositories import sync_health
 from tests.conftest import fresh_database
 
-NOW = utcnow()
 PARTNER = "00000000-0000-7000-8000-000000000000"
 STREAMS = "resources users reservations availability"
 ALL_COUNTS = json.dumps({s: {"fetched": 1} for s in STREAMS.split()})
@@ -62,7 +61,7 @@ def instance_id(letter: str) -> str:
     return f"00000000-0000-7000-8000-00000000000{letter}"
 
 
-async def add_instance(connection, letter, *, enabled=None):
+async def add_instance(connection, now, letter, *, enabled=None):
     await connection.execute(
         sa.insert(instances).values(
             id=instance_id(letter),
@@ -74,8 +73,8 @@ async def add_instance(connection, letter, *, enabled=None):
             comms_sms=True,
             comms_voice=True,
             comms_email=True,
-            created_at=NOW,
-            updated_at=NOW,
+            created_at=now,
+            updated_at=now,
         )
     )
     if enabled is None:
@@ -94,15 +93,15 @@ async def add_instance(connection, letter, *, enabled=None):
             window_days=14,
             version=1,
             enabled=enabled,
-            created_at=NOW,
-            updated_at=NOW,
+            created_at=now,
+            updated_at=now,
             **secret,
         )
     )
 
 
-async def add_run(connection, letter, number, status, minutes_ago, *, counts=ALL_COUNTS, error=None):
-    at = NOW - timedelta(minutes=minutes_ago)
+async def add_run(connection, letter, number, status, minutes_ago, *, now, counts=ALL_COUNTS, error=None):
+    at = now - timedelta(minutes=minutes_ago)
     await connection.execute(
         sa.insert(runs).values(
             id=f"00000000-0000-7000-8000-0000000001{letter}{number}",
@@ -121,27 +120,28 @@ async def add_run(connection, letter, number, status, minutes_ago, *, counts=ALL
 
 
 async def test_0013_backfills_health_from_the_runs(backend):
+    now = utcnow()
     async with fresh_database(backend) as url:
         engine = create_engine(url, null_pool=True)
         try:
             await migrate.upgrade(engine, "0012")
             async with engine.begin() as connection:
-                await connection.execute(sa.insert(partners).values(id=PARTNER, name="p", created_at=NOW))
+                await connection.execute(sa.insert(partners).values(id=PARTNER, name="p", created_at=now))
                 for letter in "abc":
-                    await add_instance(connection, letter, enabled=True)
-                await add_instance(connection, "d")  # runs, but no rules (removed since)
-                await add_instance(connection, "e", enabled=False)
-                await add_instance(connection, "f", enabled=True)  # rules, never run
-                await add_instance(connection, "g")  # nothing at all
-                await add_run(connection, "a", 1, "failed", 30, counts="{}", error="no rules")
-                await add_run(connection, "a", 2, "succeeded", 5)
-                await add_run(connection, "b", 1, "succeeded", 60)
-                await add_run(connection, "c", 1, "succeeded", 20)
+                    await add_instance(connection, now, letter, enabled=True)
+                await add_instance(connection, now, "d")  # runs, but no rules (removed since)
+                await add_instance(connection, now, "e", enabled=False)
+                await add_instance(connection, now, "f", enabled=True)  # rules, never run
+                await add_instance(connection, now, "g")  # nothing at all
+                await add_run(connection, "a", 1, "failed", 30, counts="{}", error="no rules", now=now)
+                await add_run(connection, "a", 2, "succeeded", 5, now=now)
+                await add_run(connection, "b", 1, "succeeded", 60, now=now)
+                await add_run(connection, "c", 1, "succeeded", 20, now=now)
                 stopped = "availability stream failed, its uncommitted changes rolled back: HTTP 503"
-                await add_run(connection, "c", 2, "partial", 10, error=stopped)
-                await add_run(connection, "c", 3, "partial", 4, error=stopped)
-                await add_run(connection, "d", 1, "succeeded", 5)
-                await add_run(connection, "e", 1, "succeeded", 5)
+                await add_run(connection, "c", 2, "partial", 10, error=stopped, now=now)
+                await add_run(connection, "c", 3, "partial", 4, error=stopped, now=now)
+                await add_run(connection, "d", 1, "succeeded", 5, now=now)
+                await add_run(connection, "e", 1, "succeeded", 5, now=now)
             await migrate.upgrade(engine, "0013")
             async with create_sessionmaker(engine)() as session:
                 counts = await sync_health.counts(session, PARTNER, utcnow())
@@ -157,14 +157,14 @@ async def test_0013_backfills_health_from_the_runs(backend):
                 "f": "never",
             }
             failing = states[instance_id("c")]
-            assert failing["*"][1] == NOW - timedelta(minutes=10)  # since the first error
+            assert failing["*"][1] == now - timedelta(minutes=10)  # since the first error
             assert {stream: state for stream, (state, _) in failing.items() if stream != "*"} == {
                 "resources": "fresh",
                 "users": "fresh",
                 "reservations": "fresh",
                 "availability": "failing",
             }
-            assert states[instance_id("b")]["*"][1] == NOW - timedelta(minutes=15)  # 60 - 3 x 15
+            assert states[instance_id("b")]["*"][1] == now - timedelta(minutes=15)  # 60 - 3 x 15
             async with engine.connect() as connection:
                 error = await connection.scalar(
                     sa.text("SELECT last_error FROM sync_health WHERE stream = '*' AND instance_id = :id"),

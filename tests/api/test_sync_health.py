@@ -2,8 +2,9 @@
 pages, and nobody else's instances. Outcomes are recorded by the function a run's `finish` calls,
 at chosen moments; real runs against the sandbox are in tests/sync/test_health.py."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -21,10 +22,14 @@ from tests.conftest import (
     create_portal,
 )
 
-NOW = utcnow()
+
+@pytest.fixture
+def now() -> datetime:
+    """The test's moment: outcomes are recorded whole minutes before it."""
+    return utcnow()
 
 
-async def record(app, name, *outcomes):
+async def record(app, now, name, *outcomes):
     """Record run outcomes of `name` (status, minutes ago), oldest first, as `finish` does."""
     async with app.state.sessionmaker() as session:
         named = select(col(Instance.id)).where(col(Instance.name) == name)
@@ -40,12 +45,12 @@ async def record(app, name, *outcomes):
                 counts=counts,
                 failed_stream=failed_stream,
                 error=None if status == "succeeded" else "availability stream failed: HTTP 503",
-                at=NOW - timedelta(minutes=minutes_ago),
+                at=now - timedelta(minutes=minutes_ago),
             )
         await session.commit()
 
 
-async def fleet(app, api):
+async def fleet(app, api, now):
     """Instances in every state (rules: every 15 minutes, so stale after 45):
     tt_c failing for 100 minutes, tt_a stale for 75, tt_b stale for 5, tt_d and tt_e fresh (stale in
     35 and 44 minutes), tt_f disabled, tt_g without rules, tt_h never run."""
@@ -55,12 +60,12 @@ async def fleet(app, api):
     disabled = await api.put("/v1/instances/tt_f/gesdent", json={**GESDENT_RULES, "enabled": False})
     assert disabled.status_code == 201, disabled.text
     await create_instance(api, "tt_g")
-    await record(app, "tt_a", ("succeeded", 120))
-    await record(app, "tt_b", ("succeeded", 50))
-    await record(app, "tt_c", ("succeeded", 120), ("partial", 100), ("failed", 90))
-    await record(app, "tt_d", ("succeeded", 10))
-    await record(app, "tt_e", ("failed", 30), ("succeeded", 1))
-    await record(app, "tt_f", ("succeeded", 500))
+    await record(app, now, "tt_a", ("succeeded", 120))
+    await record(app, now, "tt_b", ("succeeded", 50))
+    await record(app, now, "tt_c", ("succeeded", 120), ("partial", 100), ("failed", 90))
+    await record(app, now, "tt_d", ("succeeded", 10))
+    await record(app, now, "tt_e", ("failed", 30), ("succeeded", 1))
+    await record(app, now, "tt_f", ("succeeded", 500))
 
 
 async def names(api, **params):
@@ -69,8 +74,8 @@ async def names(api, **params):
     return [item["instance"] for item in response.json()["items"]]
 
 
-async def test_counts_and_order_most_overdue_first(app, api):
-    await fleet(app, api)
+async def test_counts_and_order_most_overdue_first(app, api, now):
+    await fleet(app, api, now)
     response = await api.get("/v1/sync-health")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -94,8 +99,8 @@ async def test_counts_and_order_most_overdue_first(app, api):
     assert not body["next_cursor"]
 
 
-async def test_filter_by_one_or_several_states(app, api):
-    await fleet(app, api)
+async def test_filter_by_one_or_several_states(app, api, now):
+    await fleet(app, api, now)
     assert await names(api, state="stale") == ["tt_a", "tt_b"]
     assert await names(api, state=["failing", "stale"]) == ["tt_c", "tt_a", "tt_b"]
     assert await names(api, state="never") == ["tt_g", "tt_h"]
@@ -105,8 +110,8 @@ async def test_filter_by_one_or_several_states(app, api):
     assert_problem(await api.get("/v1/sync-health", params={"state": "ok"}), 422, "validation-error")
 
 
-async def test_pages_follow_the_order(app, api):
-    await fleet(app, api)
+async def test_pages_follow_the_order(app, api, now):
+    await fleet(app, api, now)
     seen, cursor, pages = [], None, 0
     while True:
         params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
@@ -130,8 +135,8 @@ async def test_pages_follow_the_order(app, api):
     assert [i["instance"] for i in first["items"] + rest.json()["items"]] == ["tt_c", "tt_a", "tt_b"]
 
 
-async def test_another_partners_instances_are_never_visible(app, api, other, admin):
-    await fleet(app, api)
+async def test_another_partners_instances_are_never_visible(app, api, other, admin, now):
+    await fleet(app, api, now)
     await configure_gesdent(other, "tt_theirs")
     body = (await other.get("/v1/sync-health")).json()
     assert body["counts"] == {"fresh": 0, "stale": 0, "failing": 0, "disabled": 0, "never": 1}
@@ -167,25 +172,25 @@ async def test_stale_after_minutes_in_the_rules(api):
     assert_problem(bad, 422, "validation-error")
 
 
-async def test_sync_status_shows_the_health(app, api):
+async def test_sync_status_shows_the_health(app, api, now):
     await configure_gesdent(api, "tt_status")
-    await record(app, "tt_status", ("succeeded", 60), ("partial", 3))
+    await record(app, now, "tt_status", ("succeeded", 60), ("partial", 3))
     health_of = (await api.get("/v1/instances/tt_status/sync-status")).json()["health"]
     assert health_of["state"] == "failing"
-    assert health_of["since"] == (NOW - timedelta(minutes=3)).isoformat().replace("+00:00", "Z")
+    assert health_of["since"] == (now - timedelta(minutes=3)).isoformat().replace("+00:00", "Z")
     assert health_of["streams"]["availability"]["state"] == "failing"
     assert health_of["streams"]["resources"]["state"] == "fresh"  # committed in the partial run
     assert (health_of["stale_after_minutes"], health_of["stale_after_default"]) == (45, True)
 
 
-async def test_the_report_shows_each_members_health(app, api):
+async def test_the_report_shows_each_members_health(app, api, now):
     await create_portal(api, "tt_portal")
     for member in ("tt_m1", "tt_m2", "tt_m3"):
         await add_member(api, "tt_portal", member)
     for member in ("tt_m1", "tt_m2"):
         assert (await api.put(f"/v1/instances/{member}/gesdent", json=GESDENT_RULES)).status_code == 201
-    await record(app, "tt_m1", ("succeeded", 2))
-    await record(app, "tt_m2", ("failed", 2))
+    await record(app, now, "tt_m1", ("succeeded", 2))
+    await record(app, now, "tt_m2", ("failed", 2))
     report = (await api.get("/v1/portals/tt_portal/report")).json()
     assert {m["name"]: m["health"] for m in report["members"]} == {
         "tt_m1": "fresh",
@@ -202,8 +207,8 @@ async def test_the_report_shows_each_members_health(app, api):
     assert "sync health: fresh" in page.text
 
 
-async def test_the_gauge_counts_instances_by_state(app, api, other):
-    await fleet(app, api)
+async def test_the_gauge_counts_instances_by_state(app, api, other, now):
+    await fleet(app, api, now)
     await create_instance(other, "tt_theirs")
     scraped = await scrape(app)
     values = {state: scraped.value("portico_sync_health_instances", state=state) for state in
