@@ -93,7 +93,7 @@ class Metrics:
         )
         self.ticker_duration = Histogram(
             "portico_sync_ticker_duration_seconds",
-            "Duration of one tick of the sync ticker (queuing the due scheduled runs).",
+            "Duration of one tick of the sync ticker: queuing due scheduled runs, recording what went stale.",
             buckets=HTTP_BUCKETS,
             registry=registry,
         )
