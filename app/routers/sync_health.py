@@ -14,11 +14,11 @@ from app.domain.sync_health import HealthState, stale_after
 from app.pagination import PageParams
 from app.routers.lookups import LookupRoute
 from app.schemas.sync_health import (
-    HealthCounts,
-    InstanceHealth,
-    LastError,
-    StreamsHealth,
+    SyncHealthCounts,
+    SyncHealthItem,
     SyncHealthOverview,
+    SyncLastError,
+    SyncStreamsHealth,
 )
 from app.services import sync_health as service
 
@@ -48,11 +48,11 @@ async def get_sync_health(
     found = await service.overview(session, principal, set(state or ()), page.request, now)
     listed = page.answer([_listed(item, now) for item in found.items], found.next_cursor, response)
     return SyncHealthOverview(
-        counts=HealthCounts(**found.counts), items=listed.items, next_cursor=listed.next_cursor
+        counts=SyncHealthCounts(**found.counts), items=listed.items, next_cursor=listed.next_cursor
     )
 
 
-def _listed(item: service.Listed, now: datetime) -> InstanceHealth:
+def _listed(item: service.Listed, now: datetime) -> SyncHealthItem:
     row = item.row
     after, default = (None, None)
     if row.interval_minutes is not None:
@@ -62,14 +62,14 @@ def _listed(item: service.Listed, now: datetime) -> InstanceHealth:
         overdue = max(0, int((now - row.overdue_from).total_seconds() // 60))
     elif row.state == "fresh":
         overdue = 0
-    error = None if row.last_error_at is None else LastError(at=row.last_error_at, error=row.last_error)
-    return InstanceHealth(
+    error = None if row.last_error_at is None else SyncLastError(at=row.last_error_at, error=row.last_error)
+    return SyncHealthItem(
         instance=row.name,
         state=row.state,
         since=row.since,
         stale_after_minutes=after,
         stale_after_default=default,
-        streams=StreamsHealth.build(item.streams),
+        streams=SyncStreamsHealth.build(item.streams),
         last_success_at=row.last_success_at,
         last_error=error,
         overdue_minutes=overdue,

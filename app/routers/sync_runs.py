@@ -17,7 +17,7 @@ from app.pagination import Page, PageParams
 from app.routers.deps import InstanceToSync, SyncedInstance
 from app.routers.lookups import LookupRoute
 from app.schemas.common import UUID_FORMAT, UUID_PATTERN
-from app.schemas.sync_health import HealthPublic, StreamsHealth
+from app.schemas.sync_health import SyncHealthPublic, SyncStreamsHealth
 from app.schemas.sync_runs import RunSummary, SyncRejectionPublic, SyncRunCreate, SyncRunPublic, SyncStatus
 from app.services import sync_runs as service
 from app.state import SettingsDep
@@ -132,11 +132,11 @@ async def get_sync_status(instance: SyncedInstance, session: SessionDep) -> Sync
         last_error=summary(found.last_error),
         active_run=SyncRunPublic.build(found.active, name) if found.active else None,
         next_scheduled_at=found.next_scheduled_at,
-        health=HealthPublic(
+        health=SyncHealthPublic(
             state=found.health.state,
             since=found.health.since,
             stale_after_minutes=threshold[0],
             stale_after_default=threshold[1],
-            streams=StreamsHealth.build(found.health.streams),
+            streams=SyncStreamsHealth.build(found.health.streams),
         ),
     )

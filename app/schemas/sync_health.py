@@ -22,7 +22,7 @@ ERROR_EXAMPLE = (
 )
 
 
-class StreamHealth(Output):
+class SyncStreamHealth(Output):
     """One stream's health: from the runs that reached it."""
 
     state: HealthState = Field(examples=["fresh"], description=STATE_DESCRIPTION)
@@ -32,29 +32,31 @@ class StreamHealth(Output):
     )
 
 
-class StreamsHealth(Output):
+class SyncStreamsHealth(Output):
     """The health of each stream."""
 
-    resources: StreamHealth
-    users: StreamHealth
-    reservations: StreamHealth
-    availability: StreamHealth
+    resources: SyncStreamHealth
+    users: SyncStreamHealth
+    reservations: SyncStreamHealth
+    availability: SyncStreamHealth
 
     @classmethod
-    def build(cls, found: Mapping[str, tuple[HealthState, datetime | None]]) -> StreamsHealth:
+    def build(cls, found: Mapping[str, tuple[HealthState, datetime | None]]) -> SyncStreamsHealth:
         """Each stream's state; a stream with no record yet is `never`."""
         states = {stream: found.get(stream, ("never", None)) for stream in STREAMS}
-        return cls(**{stream: StreamHealth(state=state, since=at) for stream, (state, at) in states.items()})
+        return cls(
+            **{stream: SyncStreamHealth(state=state, since=at) for stream, (state, at) in states.items()}
+        )
 
 
-class LastError(Output):
+class SyncLastError(Output):
     """When the last error happened, and what it was (shortened)."""
 
     at: Timestamp = Field(examples=["2026-12-01T02:37:08.101010Z"])
     error: str | None = Field(examples=[ERROR_EXAMPLE], description="At most 300 characters.")
 
 
-class HealthPublic(Output):
+class SyncHealthPublic(Output):
     """An instance's sync health: its state, since when, and each stream's."""
 
     state: HealthState = Field(examples=["failing"], description=STATE_DESCRIPTION)
@@ -70,17 +72,19 @@ class HealthPublic(Output):
         examples=[True],
         description="stale_after_minutes is the default, 3 times the interval; null without rules.",
     )
-    streams: StreamsHealth
+    streams: SyncStreamsHealth
 
 
-class InstanceHealth(HealthPublic):
+class SyncHealthItem(SyncHealthPublic):
     """An instance in the sync health list."""
 
     instance: str = Field(examples=["tt_clinic_north"])
     last_success_at: Timestamp | None = Field(
         examples=["2026-12-01T02:22:08.988478Z"], description="End of the last successful run; null if none."
     )
-    last_error: LastError | None = Field(description="The last run that failed or was partial; null if none.")
+    last_error: SyncLastError | None = Field(
+        description="The last run that failed or was partial; null if none."
+    )
     overdue_minutes: int | None = Field(
         examples=[15],
         description="Minutes since the instance went stale, or since it began failing; 0 while fresh; null "
@@ -88,7 +92,7 @@ class InstanceHealth(HealthPublic):
     )
 
 
-class HealthCounts(Output):
+class SyncHealthCounts(Output):
     """How many instances are in each state."""
 
     fresh: int = Field(examples=[812])
@@ -102,8 +106,8 @@ class SyncHealthOverview(Output):
     """The partner's instances by sync health: the count in each state (of all its instances, whatever
     the filter), then one page of instances in the states asked for, most overdue first."""
 
-    counts: HealthCounts
-    items: list[InstanceHealth] = Field(description="At most `limit` items.")
+    counts: SyncHealthCounts
+    items: list[SyncHealthItem] = Field(description="At most `limit` items.")
     next_cursor: str | None = Field(
         examples=["9hPdMpHItlwvPB_xaFYb_VsidHRfY2xpbmljX25vcnRoIl0"],
         description="Pass as `cursor` to get the next page; null on the last page.",

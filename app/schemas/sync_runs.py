@@ -8,7 +8,7 @@ from pydantic import Field, StrictBool
 from app.db.models import SyncRejection, SyncRun
 from app.domain.gesdent import Stream
 from app.schemas.common import EXAMPLE_UUID, Input, Output, Timestamp, Uuid
-from app.schemas.sync_health import HealthPublic
+from app.schemas.sync_health import SyncHealthPublic
 
 # Literals, not enums: the spec states them inline, so the fields that use them describe them.
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
@@ -153,7 +153,7 @@ class SyncStatus(Output):
         examples=["2026-12-01T02:30:00Z"],
         description="When the next scheduled run is due; null when they are off.",
     )
-    health: HealthPublic = Field(
+    health: SyncHealthPublic = Field(
         description="Sync health: fresh, stale, failing, disabled or never; for the whole and per stream."
     )
 
