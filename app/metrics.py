@@ -4,7 +4,8 @@
 
 Counters and histograms are moved where things happen: HTTP requests by app/request_log.py, sync
 runs by app/sync/worker.py, the ticker by app/sync/scheduler.py. Gauges of state (the database pool,
-the queue) are read when scraped, by `scrape`: one cheap query, bounded by QUEUE_QUERY_SECONDS.
+the queue, instances by sync health state) are read when scraped, by `scrape`: two aggregate
+queries, bounded by QUEUE_QUERY_SECONDS.
 
 Labels stay bounded: route templates (never paths), a fixed set of methods, status codes, run
 statuses and triggers, stream names and record outcomes. Never an instance, a partner or an id."""
@@ -20,7 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client.exposition import generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.repositories import sync_runs
+from app.db.repositories import sync_health, sync_runs
+from app.domain.sync_health import STATES
 
 log = logging.getLogger("portico.metrics")
 # No `_created` series beside every counter and histogram: in the 0.0.4 text they are gauges of
@@ -96,7 +98,7 @@ class Metrics:
         )
         self.ticker_duration = Histogram(
             "portico_sync_ticker_duration_seconds",
-            "Duration of one tick of the sync ticker (queuing the due scheduled runs).",
+            "Duration of one tick of the sync ticker: queuing due scheduled runs, recording what went stale.",
             buckets=HTTP_BUCKETS,
             registry=registry,
         )
@@ -114,6 +116,12 @@ class Metrics:
         self.oldest_queued = Gauge(
             "portico_sync_oldest_queued_run_age_seconds",
             "How long the oldest queued sync run has waited; 0 when none waits.",
+            registry=registry,
+        )
+        self.health_instances = Gauge(
+            "portico_sync_health_instances",
+            "Instances by sync health state (fresh, stale, failing, disabled, never), all partners.",
+            ["state"],
             registry=registry,
         )
         self.pool_checked_out = Gauge(
@@ -170,14 +178,19 @@ class Metrics:
         try:
             async with asyncio.timeout(QUEUE_QUERY_SECONDS), sessionmaker() as session:
                 waiting, oldest = await sync_runs.queue_depth(session)
+                health = await sync_health.counts(session, None, datetime.now(UTC))
         except Exception as exc:  # a scrape still answers while the database does not: NaN, not stale
             log.warning("metrics: reading the sync queue failed (%s)", type(exc).__name__)
             self.queued_runs.set(math.nan)
             self.oldest_queued.set(math.nan)
+            for state in STATES:
+                self.health_instances.labels(state).set(math.nan)
             return
         self.queued_runs.set(waiting)
         age = (datetime.now(UTC) - _aware(oldest)).total_seconds() if oldest is not None else 0.0
         self.oldest_queued.set(max(age, 0.0))
+        for state, count in health.items():
+            self.health_instances.labels(state).set(count)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -8,7 +8,6 @@ the delivery loop delivers an instance's events to an endpoint in that order."""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models import Event, EventDelivery, WebhookEndpoint, table_of, utcnow
 from app.domain.events import EVENT_TYPES, subscribed
+from app.schemas.events import EVENT_DATA
 
 events = table_of(Event)
 deliveries = table_of(EventDelivery)
@@ -66,7 +66,7 @@ async def emit(
             partner_id=partner_id,
             type=type,
             instance_id=instance_id,
-            payload=json.dumps(data, separators=(",", ":"), default=str),
+            payload=EVENT_DATA[type].model_validate(data).model_dump_json(),
             created_at=now,
         )
     )

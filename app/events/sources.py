@@ -1,5 +1,7 @@
 """The changes that emit events, each in the transaction of its change: a sync run's outcome
-(app/sync/queue.py) and a portal's readiness (the services that can change it)."""
+(app/sync/queue.py), an instance's sync health (where it is recorded: a run's outcome, the ticker's
+stale pass, a change of the rules; app/sync/health.py) and a portal's readiness (the services that
+can change it)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Instance, SyncRun, table_of
 from app.db.repositories import instances as instance_repo
 from app.domain import rules
-from app.domain.events import READINESS_CHANGED, SYNC_RUN_TYPES, Readiness, readiness_changed
+from app.domain.events import (
+    HEALTH_CHANGED,
+    READINESS_CHANGED,
+    SYNC_RUN_TYPES,
+    Readiness,
+    readiness_changed,
+)
+from app.domain.sync_health import Transition
 from app.events.outbox import emit
 
 instances = table_of(Instance)
@@ -40,6 +49,28 @@ async def run_finished(session: AsyncSession, run: SyncRun) -> None:
         "finished_at": run.finished_at,
     }
     await emit(session, found.partner_id, SYNC_RUN_TYPES[run.status], data, instance_id=run.instance_id)
+
+
+async def health_changed(session: AsyncSession, transitions: list[Transition]) -> None:
+    """`sync.health.changed` for each transition recorded in `session`'s transaction: the instance's
+    as a whole (`stream` null) and each stream's, in the order they were made."""
+    if not transitions:
+        return
+    ids = {t.instance_id for t in transitions}
+    query = select(instances.c.id, instances.c.name, instances.c.partner_id).where(instances.c.id.in_(ids))
+    owners = {row.id: row for row in (await session.execute(query)).all()}
+    for transition in transitions:
+        owner = owners.get(transition.instance_id)
+        if owner is None:  # the instance is being deleted: nobody to tell
+            continue
+        data = {
+            "instance": owner.name,
+            "stream": transition.stream,
+            "state": transition.new,
+            "previous_state": transition.old,
+            "since": transition.at,
+        }
+        await emit(session, owner.partner_id, HEALTH_CHANGED, data, instance_id=transition.instance_id)
 
 
 async def readiness_of(

@@ -11,11 +11,13 @@ from app.db.models import SyncRun
 from app.db.session import SessionDep
 from app.domain.conflicts import GesdentNotConfigured
 from app.domain.errors import NotFound
+from app.domain.sync_health import stale_after
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.routers.deps import InstanceToSync, SyncedInstance
 from app.routers.lookups import LookupRoute
 from app.schemas.common import UUID_FORMAT, UUID_PATTERN
+from app.schemas.sync_health import SyncHealthPublic, SyncStreamsHealth
 from app.schemas.sync_runs import RunSummary, SyncRejectionPublic, SyncRunCreate, SyncRunPublic, SyncStatus
 from app.services import sync_runs as service
 from app.state import SettingsDep
@@ -106,7 +108,7 @@ async def list_sync_rejections(
     response_model=SyncStatus,
 )
 async def get_sync_status(instance: SyncedInstance, session: SessionDep) -> SyncStatus:
-    """Last success, last error, the active run and the next scheduled run."""
+    """Last success, last error, the active run, the next scheduled run and the sync health."""
     found = await service.status(session, instance)
     name = instance.name
 
@@ -116,6 +118,11 @@ async def get_sync_status(instance: SyncedInstance, session: SessionDep) -> Sync
         return RunSummary(run_id=run.id, finished_at=run.finished_at, error=run.error)
 
     connection = found.connection
+    threshold = (
+        (None, None)
+        if connection is None
+        else stale_after(connection.interval_minutes, connection.stale_after_minutes)
+    )
     return SyncStatus(
         instance=name,
         configured=connection is not None,
@@ -125,4 +132,11 @@ async def get_sync_status(instance: SyncedInstance, session: SessionDep) -> Sync
         last_error=summary(found.last_error),
         active_run=SyncRunPublic.build(found.active, name) if found.active else None,
         next_scheduled_at=found.next_scheduled_at,
+        health=SyncHealthPublic(
+            state=found.health.state,
+            since=found.health.since,
+            stale_after_minutes=threshold[0],
+            stale_after_default=threshold[1],
+            streams=SyncStreamsHealth.build(found.health.streams),
+        ),
     )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from app.domain.gesdent import Stream
 from app.domain.values import RequirementCode
 from app.schemas.common import Output, Timestamp, Uuid
 
@@ -55,8 +56,18 @@ class HealthEventData(Output):
     """An instance's sync health state changed (`sync.health.changed`)."""
 
     instance: str = Field(examples=["tt_sanitas_north"])
+    stream: Stream | None = Field(
+        examples=["availability"],
+        description="The stream whose state changed; null for the instance's runs as a whole (each "
+        "change is its own event).",
+    )
     state: HealthState = Field(examples=["failing"])
     previous_state: HealthState = Field(examples=["fresh"])
+    since: Timestamp = Field(
+        examples=["2026-12-01T02:22:08.988478Z"],
+        description="When the new state holds from: the failing run's end, the moment the last "
+        "success went stale, the change of the rules.",
+    )
 
 
 class TestEventData(Output):
@@ -112,3 +123,15 @@ class WebhookTest(Output):
     type: Literal["webhook.test"]
     timestamp: Timestamp = Field(description="When the event was written (RFC 3339, UTC).")
     data: TestEventData
+
+
+# Each type's `data`, as the spec has it: the outbox writes an event's data through its schema, so
+# what is sent is what the spec says (timestamps in RFC 3339 UTC, no field left out or added).
+EVENT_DATA: dict[str, type[Output]] = {
+    "sync.run.succeeded": SyncRunEventData,
+    "sync.run.partial": SyncRunEventData,
+    "sync.run.failed": SyncRunEventData,
+    "sync.health.changed": HealthEventData,
+    "portal.readiness.changed": ReadinessEventData,
+    "webhook.test": TestEventData,
+}

@@ -12,6 +12,7 @@ from app.domain.gesdent_patterns import (
     RESOURCE_ID_ITEM_PATTERN,
     RESOURCE_IDS_TEXT_PATTERN,
 )
+from app.domain.sync_health import stale_after
 from app.schemas.common import Declared, Input, Output, SingleLine, Timestamp, WholeNumber
 
 Username = Annotated[SingleLine, Field(min_length=1, max_length=200)]
@@ -97,6 +98,12 @@ class GesdentPut(Input):
     window_days: Annotated[StrictInt, Field(ge=1, le=180), WholeNumber] = Field(
         14, examples=[14], description="Days of availability to import."
     )
+    stale_after_minutes: Annotated[StrictInt, Field(ge=1, le=43200), WholeNumber] | None = Field(
+        None,
+        examples=[45],
+        description="Minutes after the last successful sync from which its health is `stale`. Omit (or "
+        "null) for the default: 3 times interval_minutes.",
+    )
     rotate_webhook_secret: StrictBool = Field(
         False, examples=[False], description="Issue a new webhook secret (shown once)."
     )
@@ -144,6 +151,14 @@ class GesdentPublic(Output):
     enabled: bool = Field(examples=[True], description="Whether scheduled runs are on.")
     interval_minutes: int = Field(examples=[15], description="Minutes between scheduled runs.")
     window_days: int = Field(examples=[14], description="Days of availability to import.")
+    stale_after_minutes: int = Field(
+        examples=[45],
+        description="Minutes after the last successful sync from which its health is `stale` (in effect).",
+    )
+    stale_after_default: bool = Field(
+        examples=[True],
+        description="stale_after_minutes is the default, 3 times interval_minutes (none was set).",
+    )
     webhook_secret_set: bool = Field(examples=[True])
     webhook_secret: str | None = Field(
         None,
@@ -170,6 +185,7 @@ class GesdentPublic(Output):
             source = "instance"
         elif default_base_url:
             source = "deployment"
+        stale_after_minutes, stale_after_default = stale_after(row.interval_minutes, row.stale_after_minutes)
         return cls(
             base_url=row.base_url,
             effective_base_url=row.base_url or default_base_url,
@@ -179,6 +195,8 @@ class GesdentPublic(Output):
             enabled=row.enabled,
             interval_minutes=row.interval_minutes,
             window_days=row.window_days,
+            stale_after_minutes=stale_after_minutes,
+            stale_after_default=stale_after_default,
             webhook_secret_set=bool(row.webhook_secret),
             webhook_secret=webhook_secret,
             version=row.version,

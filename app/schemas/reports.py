@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from app.domain.sync_health import HealthState
 from app.schemas.common import Output, Timestamp
 from app.schemas.portals import RequirementPublic
+from app.schemas.sync_health import STATE_DESCRIPTION
 
 
 class MemberReport(Output):
-    """One member in its portal's report: its services, which of them map to the portal's, and its
-    last sync."""
+    """One member in its portal's report: its services, which of them map to the portal's, its
+    last sync and its sync health."""
 
     name: str = Field(examples=["tt_clinic_north"])
     display_name: str = Field(examples=["Clinic North"])
@@ -25,6 +27,10 @@ class MemberReport(Output):
     last_sync: Timestamp | None = Field(
         examples=["2026-12-01T02:22:08.988478Z"],
         description="End of the last successful GESDENT sync; null when there was none.",
+    )
+    health: HealthState = Field(
+        examples=["fresh"],
+        description=f"The member's sync health (`GET /v1/sync-health`): {STATE_DESCRIPTION}",
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import Field, StrictBool
 from app.db.models import SyncRejection, SyncRun
 from app.domain.gesdent import Stream
 from app.schemas.common import EXAMPLE_UUID, Input, Output, Timestamp, Uuid
+from app.schemas.sync_health import SyncHealthPublic
 
 # Literals, not enums: the spec states them inline, so the fields that use them describe them.
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
@@ -136,7 +137,7 @@ class RunSummary(Output):
 
 class SyncStatus(Output):
     """An instance's sync at a glance: its rules, the last success, the last failure, the run under
-    way and the next scheduled one."""
+    way, the next scheduled one, and its health."""
 
     instance: str = Field(examples=["tt_clinic_north"])
     configured: bool = Field(examples=[True], description="The instance has GESDENT connection rules.")
@@ -154,6 +155,9 @@ class SyncStatus(Output):
     next_scheduled_at: Timestamp | None = Field(
         examples=["2026-12-01T02:30:00Z"],
         description="When the next scheduled run is due; null when they are off.",
+    )
+    health: SyncHealthPublic = Field(
+        description="Sync health: fresh, stale, failing, disabled or never; for the whole and per stream."
     )
 
 

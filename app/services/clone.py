@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.db.models import GesdentConnection, Instance, Mapping, Service
+from app.db.models import GesdentConnection, Instance, Mapping, Service, utcnow
 from app.db.repositories import gesdent as gesdent_repo
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
@@ -15,9 +15,11 @@ from app.db.repositories import services as services_repo
 from app.domain import gesdent as gesdent_rules
 from app.domain import rules
 from app.domain.conflicts import SourceNotMember
+from app.events.sources import health_changed
 from app.schemas.clone import CloneInclude, CloneRequest
 from app.schemas.instances import InstanceCreate
 from app.services import instances, members
+from app.sync import health
 
 _SERVICE_FIELDS = ("code", *services_repo.VALUE_FIELDS)
 
@@ -90,7 +92,7 @@ async def _copy_gesdent(
     if rules is None:
         return False
     session.add(
-        GesdentConnection(
+        copy := GesdentConnection(
             instance_id=new.id,
             base_url=rules.base_url,
             resource_ids="",
@@ -105,8 +107,11 @@ async def _copy_gesdent(
             interval_minutes=rules.interval_minutes,
             window_days=rules.window_days,
             schedule_phase=gesdent_rules.schedule_phase(new.id),
+            stale_after_minutes=rules.stale_after_minutes,
         )
     )
+    # `disabled`, like the rules, and said so.
+    await health_changed(session, await health.rules_changed(session, new.id, copy, utcnow()))
     return True
 
 

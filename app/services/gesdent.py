@@ -16,7 +16,9 @@ from app.db.repositories import gesdent as repo
 from app.domain import gesdent as rules
 from app.domain.errors import NotFound, ValidationFailed
 from app.etags import check_if_match, etag_of
+from app.events.sources import health_changed
 from app.schemas.gesdent import CredentialIn, GesdentPut
+from app.sync import health
 from app.sync.network import AddressRefused, public_addresses
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -76,6 +78,7 @@ async def put(
         "enabled": data.enabled,
         "interval_minutes": data.interval_minutes,
         "window_days": data.window_days,
+        "stale_after_minutes": data.stale_after_minutes,
         "due_minute": 0,  # the ticker looks at the instance again at its next tick
     }
     for family in rules.FAMILIES:
@@ -100,6 +103,8 @@ async def put(
         current.updated_at = utcnow()
         created = False
     await session.flush()
+    # Enabled, interval and threshold decide the health: its transitions are events.
+    await health_changed(session, await health.rules_changed(session, instance.id, current, utcnow()))
     return Saved(current, created, issued)
 
 
@@ -150,6 +155,8 @@ async def delete(session: AsyncSession, instance: Instance, if_match: str | None
     check_if_match(if_match, etag(connection))
     await session.delete(connection)
     await session.flush()
+    # Nothing syncs it now: `never`.
+    await health_changed(session, await health.rules_changed(session, instance.id, None, utcnow()))
 
 
 def missing_parts(connection: GesdentConnection, default_base_url: str | None) -> list[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Instance
+from app.db.models import Instance, utcnow
 from app.db.repositories import reports as repo
 from app.domain import rules
 from app.domain.csv_cells import neutralise
@@ -26,6 +26,7 @@ CSV_COLUMNS = (
     "unmapped",
     "web_enabled_unmapped",
     "last_sync",
+    "health",
 )
 
 
@@ -42,6 +43,7 @@ async def _report_of(session: AsyncSession, instance: Instance, facts: rules.Ins
             web_unmapped[service.member_id].append(service.code)
     mapped = await repo.mapped_counts(session, instance.id)
     synced = await repo.last_syncs(session, instance.id)
+    health = await repo.health_states(session, instance.id, utcnow())
     members = [
         MemberReport(
             name=row.name,
@@ -52,6 +54,7 @@ async def _report_of(session: AsyncSession, instance: Instance, facts: rules.Ins
             unmapped=unmapped.get(row.id, []),
             web_enabled_unmapped=web_unmapped.get(row.id, []),
             last_sync=synced.get(row.id),
+            health=health.get(row.id, "never"),
         )
         for row in await repo.members(session, instance.id)
     ]
@@ -84,6 +87,7 @@ def to_csv(report: PortalReport) -> str:
             " ".join(m.unmapped),
             " ".join(m.web_enabled_unmapped),
             "" if m.last_sync is None else m.model_dump(mode="json")["last_sync"],
+            m.health,
         ]
         writer.writerow([neutralise(cell) for cell in cells])
     return out.getvalue()

@@ -15,6 +15,7 @@ from app.db.repositories.pages import PageRequest
 from app.domain.conflicts import GesdentNotConfigured
 from app.domain.errors import NotFound
 from app.domain.gesdent import STREAMS, Stream
+from app.services import sync_health
 from app.services.gesdent import missing_parts
 from app.services.instances import partner_of
 from app.sync import queue, ticker
@@ -89,17 +90,20 @@ class Status:
     last_error: SyncRun | None
     active: SyncRun | None
     next_scheduled_at: datetime | None
+    health: sync_health.Health
 
 
 async def status(session: AsyncSession, instance: Instance) -> Status:
     connection = await gesdent.get(session, instance.id)
+    now = utcnow()
     next_at = None
     if connection is not None and connection.enabled:
-        next_at = ticker.slot_of(utcnow(), connection.interval_minutes, connection.schedule_phase)[1]
+        next_at = ticker.slot_of(now, connection.interval_minutes, connection.schedule_phase)[1]
     return Status(
         connection=connection,
         last_success=await repo.last(session, instance.id, "succeeded"),
         last_error=await repo.last(session, instance.id, "failed", "partial"),
         active=await repo.active(session, instance.id),
         next_scheduled_at=next_at,
+        health=await sync_health.of_instance(session, instance, now),
     )

@@ -38,7 +38,8 @@ from app.db.models import SyncRun, utcnow
 from app.db.models.sync_runs import ACTIVE_RUN
 from app.db.repositories import sync_runs
 from app.domain.gesdent import STREAMS, Stream
-from app.events.sources import run_finished
+from app.events.sources import health_changed, run_finished
+from app.sync import health
 from app.tracing import current_traceparent
 
 MAX_ATTEMPTS = 3
@@ -155,8 +156,21 @@ async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, leas
             return None
         run.attempts += 1
         if run.attempts > MAX_ATTEMPTS:
-            _finish(run, "failed", run.counts, f"abandoned: its worker stopped {MAX_ATTEMPTS} times", now)
-            await run_finished(session, run)  # the outbox event, in the same transaction
+            error = f"abandoned: its worker stopped {MAX_ATTEMPTS} times"
+            _finish(run, "failed", run.counts, error, now)
+            # An outcome like any other: the sync health, in the same transaction (see `finish`).
+            made = await health.record_outcome(
+                session,
+                run.instance_id,
+                status="failed",
+                streams=run.streams.split(),
+                counts={},
+                failed_stream=None,
+                error=error,
+                at=now,
+            )
+            await run_finished(session, run)  # the outbox events, in the same transaction
+            await health_changed(session, made)
             await session.commit()
             return None
         taken_over = run.status == "running"
@@ -234,16 +248,32 @@ async def finish(
     status: str,
     counts: dict[str, Any],
     error: str | None,
+    *,
+    failed_stream: str | None = None,
 ) -> bool:
-    """Record the outcome, if the run is still held by `fence`."""
+    """Record the outcome, if the run is still held by `fence`, and the sync health it makes
+    (`failed_stream`: the stream the run stopped at, if one failed)."""
     async with sessionmaker() as session:
         await session.connection(execution_options={SQLITE_WRITE: True})
         held = select(SyncRun).where(*_held(fence)).with_for_update()
         run = (await session.execute(held)).scalars().first()
         if run is None:
             return False
-        _finish(run, status, json.dumps(counts), error, utcnow())
-        await run_finished(session, run)  # the outbox event, in the same transaction
+        now = utcnow()
+        _finish(run, status, json.dumps(counts), error, now)
+        # The sync health this outcome makes (app/sync/health.py), and the outbox events of both.
+        made = await health.record_outcome(
+            session,
+            run.instance_id,
+            status=status,
+            streams=run.streams.split(),
+            counts=counts,
+            failed_stream=failed_stream,
+            error=error,
+            at=now,
+        )
+        await run_finished(session, run)
+        await health_changed(session, made)
         await session.commit()
         return True
 

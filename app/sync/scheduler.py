@@ -113,6 +113,7 @@ class SyncService:
         try:
             with trace.use_span(span or INVALID_SPAN, end_on_exit=False), suppress_instrumentation():
                 created = await ticker.enqueue_due(self.sessionmaker)
+                stale = await ticker.record_stale(self.sessionmaker)
         except Exception:  # a tick that fails (database restarting) is retried at the next one
             log.exception("sync ticker: enqueuing due runs failed")
             return
@@ -124,6 +125,8 @@ class SyncService:
                 span.set_attribute("portico.sync.queued", created)
                 span.end()  # exported; a span never ended is never exported
             log.info("sync ticker: queued %s scheduled run(s)", created)
+        if stale:
+            log.info("sync ticker: %s instance(s) or stream(s) went stale", len(stale))
 
     async def prune(self) -> None:
         if self.retention is None:

@@ -22,7 +22,10 @@ due that is an empty range of the index and the tick is this one statement:
 2. Only when (1) queued runs: UPDATE `due_minute` to the next slot's start for each instance that
    may be due and whose current slot now has its run. An instance skipped because a run was under
    way stays due, and gets the slot's run at a tick after that run ends, as before. (And, on
-   PostgreSQL, a read of the table's size as the planner knows it: see `_refresh_statistics`.)"""
+   PostgreSQL, a read of the table's size as the planner knows it: see `_refresh_statistics`.)
+
+Then, in a transaction of its own, `record_stale`: the sync health of what went stale (one statement,
+on a partial index of the fresh rows; app/sync/health.py), with a `sync.health.changed` event each."""
 
 from __future__ import annotations
 
@@ -38,6 +41,9 @@ from app.db.engine import SQLITE_WRITE
 from app.db.models import GesdentConnection, SyncRun, table_of, utcnow
 from app.db.models.sync_runs import ACTIVE_RUN
 from app.domain.gesdent import STREAMS
+from app.domain.sync_health import Transition
+from app.events.sources import health_changed
+from app.sync import health
 from app.tracing import current_traceparent
 
 # The most runs one tick queues. In steady state a tick queues the runs of the slots that started
@@ -193,3 +199,18 @@ async def _refresh_statistics(connection: AsyncConnection, created: int) -> None
     believed = sa.text("SELECT reltuples FROM pg_class WHERE oid = 'sync_runs'::regclass")
     if (await connection.execute(believed)).scalar_one() < created:
         await connection.execute(sa.text("ANALYZE sync_runs"))
+
+
+async def record_stale(
+    sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None
+) -> list[Transition]:
+    """The tick's health pass: record `fresh` → `stale` for everything whose last success went stale
+    since the last tick (one statement, whatever the number of instances), and return those
+    transitions, each once (the rows are `stale` afterwards, for every replica)."""
+    now = now or utcnow()
+    async with sessionmaker() as session:
+        await session.connection(execution_options={SQLITE_WRITE: True})
+        transitions = await health.record_gone_stale(session, now)
+        await health_changed(session, transitions)  # their events, in the same transaction
+        await session.commit()
+        return transitions

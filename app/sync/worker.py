@@ -38,13 +38,17 @@ from app.sync import queue
 
 # Imported up front: a first import inside a claimed run could outlast a short lease.
 from app.sync.importer import run_import
+from app.sync.lease import keep_lease
 
 log = logging.getLogger("portico.sync")
-RENEW_BACKOFF = 0.25  # seconds before the first retry of a failed renewal; doubles, up to lease / 6
 NO_ADDRESS = (
     "no GESDENT address: the connection rules have no base_url and this process has no "
     "PORTICO_GESDENT_BASE_URL; set one of them"
 )
+
+
+# A run's end: status, counts per stream, error, and the stream it stopped at when one failed.
+Outcome = tuple[str, dict[str, Any], str | None, str | None]
 
 
 def default_owner() -> str:
@@ -79,7 +83,6 @@ class Worker:
         self._importer = importer
         self.allow_private_networks = allow_private_networks
         self.default_base_url = default_base_url  # PORTICO_GESDENT_BASE_URL
-        self._sqlite = sessionmaker.kw["bind"].dialect.name == "sqlite"
         self.tracer_provider = tracer_provider
         self._tracer = tracer_provider.get_tracer("portico.sync") if tracer_provider else None
         # The run under way's claim; still set when its task was cancelled, for `hand_back`.
@@ -183,37 +186,40 @@ class Worker:
         try:
             async with asyncio.TaskGroup() as group:
                 importing = group.create_task(self._outcome(claim))
-                keeping = group.create_task(self._keep_lease(claim.fence))
+                keeping = group.create_task(keep_lease(self.sessionmaker, claim.fence, self.lease))
                 importing.add_done_callback(lambda _: keeping.cancel())
         except* queue.LeaseLost as lost:
             log.warning("sync run %s stopped, nothing recorded: %s", claim.run_id, lost.exceptions[0])
         else:
-            status, counts, error = importing.result()
+            status, counts, error, failed_stream = importing.result()
             trace.get_current_span().set_attribute("portico.sync.status", status)  # no-op untraced
-            if await queue.finish(self.sessionmaker, claim.fence, status, counts, error):
+            finished = queue.finish(
+                self.sessionmaker, claim.fence, status, counts, error, failed_stream=failed_stream
+            )
+            if await finished:
                 log.info("sync run %s: %s", claim.run_id, status, extra={"outcome": status})
                 if self.metrics is not None:
                     self.metrics.run_finished(status, claim.trigger, time.monotonic() - started, counts)
             else:
                 log.warning("sync run %s: taken over before its outcome was recorded", claim.run_id)
 
-    async def _outcome(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
+    async def _outcome(self, claim: queue.Claim) -> Outcome:
         try:
             return await self._import(claim)
         except queue.LeaseLost:
             raise
         except Exception as exc:  # an importer bug must still end the run with a reason
             log.exception("sync run %s failed unexpectedly", claim.run_id)
-            return "failed", {}, f"internal error: {type(exc).__name__}"
+            return "failed", {}, f"internal error: {type(exc).__name__}", None
 
-    async def _import(self, claim: queue.Claim) -> tuple[str, dict[str, Any], str | None]:
+    async def _import(self, claim: queue.Claim) -> Outcome:
         async with self.sessionmaker() as session:
             row = await gesdent.get(session, claim.instance_id)
         if row is None:
-            return "failed", {}, "the instance has no GESDENT connection rules"
+            return "failed", {}, "the instance has no GESDENT connection rules", None
         base_url = row.base_url or self.default_base_url
         if not base_url:
-            return "failed", {}, NO_ADDRESS
+            return "failed", {}, NO_ADDRESS, None
         try:
             credentials: dict[str, tuple[str, str]] = {
                 family: (
@@ -223,7 +229,7 @@ class Worker:
                 for family in FAMILIES
             }
         except ValueError as exc:  # PORTICO_SECRET_KEYS lacks the key these were encrypted with
-            return "failed", {}, str(exc)
+            return "failed", {}, str(exc), None
         rules = ConnectionRules(
             base_url=base_url,
             resource_ids=row.resource_ids.split(),
@@ -247,54 +253,4 @@ class Worker:
                 **({"tracer_provider": self.tracer_provider} if self.tracer_provider else {}),
             },
         )
-        return result.status, result.as_counts(), result.error
-
-    async def _keep_lease(self, fence: queue.Fence) -> None:
-        """Renew the lease every third of its length, until cancelled. Raises LeaseLost when another
-        worker holds the run, or when no renewal (nor a commit of the run, which extends the lease
-        too) succeeded before the lease would run out."""
-        lease = self.lease.total_seconds()
-        while True:
-            await asyncio.sleep(max(0.0, fence.renewed_at + lease / 3 - time.monotonic()))
-            failures, busy = 0, False
-            while True:
-                attempted = time.monotonic()
-                # While SQLite answers "busy", a writer holds the database (often this run's own
-                # import, in a long stream): no other worker can claim the run meanwhile either.
-                if attempted >= fence.renewed_at + lease and not busy:
-                    raise queue.LeaseLost(
-                        f"{fence!r}: the lease could not be renewed in {lease:g} s "
-                        f"({failures} failed attempts); another worker will take the run over"
-                    )
-                # SQLite's busy_timeout bounds a renewal there; cancelling it would not stop the
-                # driver's thread from waiting for the lock anyway.
-                left = None if self._sqlite else max(fence.renewed_at + lease - attempted, RENEW_BACKOFF)
-                try:
-                    async with asyncio.timeout(left):
-                        renewed = await queue.renew(self.sessionmaker, fence)
-                except Exception as exc:  # the database unreachable, or too slow to answer in time
-                    failures, busy = failures + 1, _sqlite_busy(exc)
-                    log.log(
-                        logging.INFO if busy else logging.WARNING,
-                        "sync run %s: renewing the lease failed (%s); retrying",
-                        fence.run_id,
-                        "the database is locked by a writer" if busy else _first_line(exc),
-                    )
-                    pause = min(RENEW_BACKOFF * 2 ** (failures - 1), lease / 6)
-                    await asyncio.sleep(max(0.0, min(pause, fence.renewed_at + lease - time.monotonic())))
-                    continue
-                if not renewed:
-                    raise queue.LeaseLost(f"{fence!r} was taken over by another worker")
-                if failures:
-                    log.info("sync run %s: lease renewed after %s failed attempts", fence.run_id, failures)
-                break
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).splitlines()[0][:200] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _sqlite_busy(exc: Exception) -> bool:
-    """SQLite's "database is locked": another connection held the write lock for busy_timeout."""
-    return getattr(getattr(exc, "orig", None), "sqlite_errorname", None) == "SQLITE_BUSY"
+        return result.status, result.as_counts(), result.error, result.failed_stream

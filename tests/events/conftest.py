@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -63,3 +65,23 @@ async def scalar(app: FastAPI, sql: str, **params: Any) -> Any:
 async def no_pending(app: FastAPI) -> bool:
     pending: int = await scalar(app, "SELECT count(*) FROM event_deliveries WHERE status = 'pending'")
     return pending == 0
+
+
+def failed_run(instance: str, n: int) -> dict[str, Any]:
+    """The data of a `sync.run.failed` event as the spec has it, numbered `n` (in its error)."""
+    return {
+        "run_id": str(uuid.UUID(int=n)),
+        "instance": instance,
+        "status": "failed",
+        "trigger": "schedule",
+        "counts": {},
+        "error": f"failure {n}",
+        "requested_at": datetime(2026, 12, 1, tzinfo=UTC),
+        "started_at": None,
+        "finished_at": None,
+    }
+
+
+def number_of(data: dict[str, Any]) -> int:
+    """The `n` of an event made by `failed_run`."""
+    return int(str(data["error"]).removeprefix("failure "))

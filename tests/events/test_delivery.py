@@ -14,7 +14,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from app.events import emit
 from app.events.delivery import Deliverer, DeliveryPolicy
 from app.sync.scheduler import SyncService
-from tests.events.conftest import FAST, deliverer, drive, no_pending, register, scalar
+from tests.events.conftest import FAST, deliverer, drive, failed_run, no_pending, number_of, register, scalar
 from tests.events.receiver import Receiver
 from tests.metrics_text import Scrape
 
@@ -24,7 +24,7 @@ async def emit_many(app, partner_id: str, plan: list[tuple[str, int]]) -> list[s
     ids = []
     for instance, n in plan:
         async with app.state.sessionmaker() as session:
-            data = {"instance": instance, "n": n}
+            data = failed_run(instance, n)
             ids.append(await emit(session, partner_id, "sync.run.failed", data, instance_id=instance))
             await session.commit()
     return ids
@@ -52,14 +52,14 @@ async def test_a_failing_receiver_that_recovers_gets_every_event_once_in_order(
         assert len(receiver.requests) > len(ids)  # some were retried
         for instance in ("inst-a", "inst-b", "inst-c"):
             seen = [
-                json.loads(r.body)["data"]["n"]
+                number_of(json.loads(r.body)["data"])
                 for r in receiver.requests
                 if json.loads(r.body)["data"]["instance"] == instance
             ]
             # In order per instance, retries included: never an event before an earlier one is done.
             assert seen == sorted(seen), seen
             assert [
-                json.loads(r.body)["data"]["n"]
+                number_of(json.loads(r.body)["data"])
                 for r in delivered
                 if json.loads(r.body)["data"]["instance"] == instance
             ] == list(range(6))

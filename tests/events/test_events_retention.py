@@ -9,7 +9,7 @@ from sqlalchemy import update
 from app.db.models import Event, EventDelivery, table_of
 from app.events import emit
 from app.sync.retention import RetentionPolicy, prune
-from tests.events.conftest import register, scalar
+from tests.events.conftest import failed_run, register, scalar
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 events, deliveries = table_of(Event), table_of(EventDelivery)
@@ -20,7 +20,7 @@ async def test_old_events_go_with_their_deliveries(app, api, private_networks) -
     await register(api, "http://127.0.0.1:9/b", "sync.run.failed")
     async with app.state.sessionmaker() as session:
         ids = [
-            await emit(session, api.partner_id, "sync.run.failed", {"n": n}, instance_id="i")
+            await emit(session, api.partner_id, "sync.run.failed", failed_run("i", n), instance_id="i")
             for n in range(7)
         ]
         await session.commit()

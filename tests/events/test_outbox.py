@@ -27,7 +27,7 @@ from tests.conftest import (
     create_instance,
     create_portal,
 )
-from tests.events.conftest import deliverer, drive, no_pending, register, scalar
+from tests.events.conftest import deliverer, drive, failed_run, no_pending, register, scalar
 from tests.events.receiver import Receiver
 
 ALL_TYPES = ("sync.run.succeeded", "sync.run.partial", "sync.run.failed", "portal.readiness.changed")
@@ -49,6 +49,7 @@ class _Result:
     status: str
     error: str | None = None
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed_stream: str | None = None
 
     def as_counts(self) -> dict[str, dict[str, int]]:
         return self.counts
@@ -88,9 +89,12 @@ async def test_an_abandoned_run_is_a_failed_event(app, api) -> None:
         assert await queue.claim(app.state.sessionmaker, f"w{attempt}", timedelta(milliseconds=1))
         await asyncio.sleep(0.01)
     assert await queue.claim(app.state.sessionmaker, "last", timedelta(seconds=30)) is None
-    (event,) = await events_of(app)
-    assert event["type"] == "sync.run.failed"
+    (event,) = await events_of(app, "sync.run.failed")
     assert "abandoned" in event["error"]
+    # Its health changed too, in the same transaction: never synced, now failing.
+    health = await events_of(app, "sync.health.changed")
+    first = health[0]
+    assert (first["stream"], first["previous_state"], first["state"]) == (None, "never", "failing")
 
 
 async def test_a_run_taken_over_writes_no_event(app, api) -> None:
@@ -136,7 +140,7 @@ async def test_readiness_changes_are_events_and_failed_changes_are_not(app, api)
 async def test_an_event_rolled_back_with_its_change_is_not_written(app, api, private_networks) -> None:
     await register(api, "http://127.0.0.1:9/hooks", "sync.run.failed")
     async with app.state.sessionmaker() as session:
-        await emit(session, api.partner_id, "sync.run.failed", {"n": 1}, instance_id="i")
+        await emit(session, api.partner_id, "sync.run.failed", failed_run("i", 1), instance_id="i")
         await session.rollback()
     assert await scalar(app, "SELECT count(*) FROM events") == 0
     assert await scalar(app, "SELECT count(*) FROM event_deliveries") == 0
@@ -149,7 +153,7 @@ async def test_only_subscribed_enabled_endpoints_get_a_delivery(app, api, other,
     await api.patch(f"/v1/webhook-endpoints/{off['id']}", json={"enabled": False})
     await register(other, "http://127.0.0.1:9/d", "sync.run.failed")
     async with app.state.sessionmaker() as session:
-        await emit(session, api.partner_id, "sync.run.failed", {"n": 1}, instance_id="i")
+        await emit(session, api.partner_id, "sync.run.failed", failed_run("i", 1), instance_id="i")
         await session.commit()
     endpoints = await scalar(app, "SELECT min(endpoint_id) || ',' || count(*) FROM event_deliveries")
     assert endpoints == f"{wanted['id']},1"

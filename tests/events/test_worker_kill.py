@@ -15,7 +15,7 @@ from standardwebhooks import Webhook
 
 from app.events import emit
 from tests.conftest import SECRET_KEY
-from tests.events.conftest import register, scalar
+from tests.events.conftest import failed_run, number_of, register, scalar
 from tests.events.receiver import Receiver
 from tests.processes import LoggedProcess, portico_command, start, stop
 
@@ -57,7 +57,11 @@ async def test_a_delivery_whose_worker_is_killed_is_delivered_by_another(
         ids = []
         for n in range(3):
             async with app.state.sessionmaker() as session:
-                ids.append(await emit(session, api.partner_id, "sync.run.failed", {"n": n}, instance_id="i"))
+                ids.append(
+                    await emit(
+                        session, api.partner_id, "sync.run.failed", failed_run("i", n), instance_id="i"
+                    )
+                )
                 await session.commit()
         first = _worker(database_url, tmp_path / "first.log")
         try:
@@ -83,7 +87,7 @@ async def test_a_delivery_whose_worker_is_killed_is_delivered_by_another(
         assert [r.webhook_id for r in delivered] == ids  # each once, in order
         assert receiver.requests[0].webhook_id == ids[0]  # the one the killed worker held
         hook = Webhook(endpoint["secret"])
-        assert [hook.verify(r.body, r.headers)["data"]["n"] for r in delivered] == [0, 1, 2]
+        assert [number_of(hook.verify(r.body, r.headers)["data"]) for r in delivered] == [0, 1, 2]
         assert json.loads(delivered[0].body)["type"] == "sync.run.failed"
     attempts = await scalar(app, "SELECT attempts FROM event_deliveries WHERE event_id = :id", id=ids[0])
     assert attempts == 2

@@ -94,6 +94,10 @@ async def test_a_run_abandoned_too_often_fails_with_a_reason(app, api):
     (run,) = await _runs(app)
     assert run.status == "failed"
     assert "abandoned" in run.error
+    # An outcome like any other: the sync health says so, for the whole and every stream.
+    health = (await api.get("/v1/instances/tt_q0/sync-status")).json()["health"]
+    assert health["state"] == "failing"
+    assert {stream["state"] for stream in health["streams"].values()} == {"failing"}
 
 
 @dataclass
@@ -101,6 +105,7 @@ class _Result:
     status: str
     error: str | None = None
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed_stream: str | None = None
 
     def as_counts(self):
         return self.counts
@@ -114,7 +119,10 @@ async def test_worker_records_the_outcome(app, api):
     async def importer(sessionmaker, instance_id, rules, **options):
         seen.append((rules.credentials["users"], rules.resource_ids, options["full_refresh"]))
         return _Result(
-            "partial", "availability: HTTP 503 after 4 attempts", {"users": {"fetched": 3, "created": 3}}
+            "partial",
+            "availability: HTTP 503 after 4 attempts",
+            {"users": {"fetched": 3, "created": 3}},
+            failed_stream="availability",
         )
 
     worker = Worker(
@@ -135,6 +143,14 @@ async def test_worker_records_the_outcome(app, api):
     )
     status = (await api.get("/v1/instances/tt_q0/sync-status")).json()
     assert status["last_error"]["run_id"] == run["id"]
+    # The stream the importer stopped at fails; the streams it did not reach were never synced.
+    assert status["health"]["state"] == "failing"
+    assert {name: stream["state"] for name, stream in status["health"]["streams"].items()} == {
+        "resources": "never",
+        "users": "fresh",
+        "reservations": "never",
+        "availability": "failing",
+    }
     assert status["active_run"] is None
     async with app.state.engine.connect() as connection:
         stored = (await connection.execute(text("SELECT counts FROM sync_runs"))).scalar_one()

@@ -15,6 +15,7 @@ from app.db.models.sync_data import (
     GesdentSlot,
     SyncCursor,
 )
+from app.db.models.sync_health import SyncHealth
 from app.db.models.sync_runs import SyncRejection, SyncRun
 from app.db.models.webhooks import WebhookDelivery
 
@@ -34,6 +35,7 @@ __all__ = [
     "Partner",
     "Service",
     "SyncCursor",
+    "SyncHealth",
     "SyncRejection",
     "SyncRun",
     "WebhookDelivery",

@@ -42,6 +42,8 @@ class GesdentConnection(SQLModel, table=True):
     enabled: bool = True
     interval_minutes: int = 15
     window_days: int = 14
+    # Minutes after the last success from which the sync health says `stale`; null: 3 times the interval.
+    stale_after_minutes: int | None = None
     # The minute (since the epoch) from which the next scheduled run is due, kept by the ticker
     # (app/sync/ticker.py); 0: due at the next tick, as after any change of the rules.
     due_minute: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))

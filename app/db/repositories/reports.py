@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from app.db.models import Instance, Mapping, Membership, Service, SyncRun
+from app.db.models import Instance, Mapping, Membership, Service, SyncHealth, SyncRun, table_of
+from app.db.repositories.sync_health import state_at
+from app.domain.sync_health import WHOLE, HealthState, as_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,17 @@ async def last_syncs(session: AsyncSession, portal_id: str) -> dict[str, datetim
         .group_by(col(SyncRun.instance_id))
     )
     return dict((await session.execute(stmt)).all())
+
+
+async def health_states(session: AsyncSession, portal_id: str, now: datetime) -> dict[str, HealthState]:
+    """Member id → its sync health state at `now`, for the members with a record (others: `never`)."""
+    health = table_of(SyncHealth)
+    stmt = (
+        select(health.c.instance_id, state_at(now, health))
+        .join(Membership, col(Membership.member_id) == health.c.instance_id)
+        .where(col(Membership.portal_id) == portal_id, health.c.stream == WHOLE)
+    )
+    return {member: as_state(state) for member, state in (await session.execute(stmt)).all()}
 
 
 async def unused_portal_services(session: AsyncSession, portal_id: str) -> list[str]:
