@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,14 +29,18 @@ from app.events.outbox import emit
 instances = table_of(Instance)
 
 
+async def _owners(session: AsyncSession, instance_ids: set[str]) -> dict[str, Any]:
+    """The name and partner of each instance, by id; one missing is being deleted: nobody to tell."""
+    query = select(instances.c.id, instances.c.name, instances.c.partner_id).where(
+        instances.c.id.in_(instance_ids)
+    )
+    return {row.id: row for row in (await session.execute(query)).all()}
+
+
 async def run_finished(session: AsyncSession, run: SyncRun) -> None:
     """`sync.run.<status>` for a run whose outcome is being recorded in `session`."""
-    found = (
-        await session.execute(
-            select(instances.c.name, instances.c.partner_id).where(instances.c.id == run.instance_id)
-        )
-    ).first()
-    if found is None:  # the instance is being deleted: nobody to tell
+    found = (await _owners(session, {run.instance_id})).get(run.instance_id)
+    if found is None:
         return
     data = {
         "run_id": run.id,
@@ -56,12 +61,10 @@ async def health_changed(session: AsyncSession, transitions: list[Transition]) -
     as a whole (`stream` null) and each stream's, in the order they were made."""
     if not transitions:
         return
-    ids = {t.instance_id for t in transitions}
-    query = select(instances.c.id, instances.c.name, instances.c.partner_id).where(instances.c.id.in_(ids))
-    owners = {row.id: row for row in (await session.execute(query)).all()}
+    owners = await _owners(session, {t.instance_id for t in transitions})
     for transition in transitions:
         owner = owners.get(transition.instance_id)
-        if owner is None:  # the instance is being deleted: nobody to tell
+        if owner is None:
             continue
         data = {
             "instance": owner.name,
