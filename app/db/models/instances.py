@@ -20,6 +20,11 @@ class Instance(SQLModel, table=True):
     display_name: str = Field(max_length=LABEL_LENGTH)
     member_code: str | None = Field(default=None, max_length=64)
     cloned_from: str | None = Field(default=None, max_length=63)
+    # An IANA zone name; the clinic's local days are what date filters on its data mean.
+    time_zone: str = Field(
+        default="Europe/Madrid",
+        sa_column=sa.Column(sa.String(64), nullable=False, server_default="Europe/Madrid"),
+    )
     comms_enabled: bool = True
     comms_sms: bool = True
     comms_voice: bool = True
