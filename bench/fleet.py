@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import signal
 import statistics
 import sys
@@ -283,6 +284,50 @@ class Watch:
             await asyncio.sleep(self.period)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user and system) a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+@dataclass
+class CpuUse:
+    """The CPU time the bench's processes use over a span: the workers, the sandbox and this process
+    (the receiver of events); not the database server's, whose processes this one may not see. Per
+    run it is a figure that a busy machine hardly changes, where runs per second depend on what else
+    runs."""
+
+    parts: dict[str, list[int]]
+    start: dict[tuple[str, int], float] = field(default_factory=dict)
+
+    def _read(self) -> dict[tuple[str, int], float]:
+        readings = {}
+        for part, pids in self.parts.items():
+            for pid in pids:
+                value = cpu_seconds(pid)
+                if value is not None:
+                    readings[(part, pid)] = value
+        return readings
+
+    def begin(self) -> None:
+        self.start = self._read()
+
+    def per_run(self, runs: float) -> str:
+        """CPU milliseconds per run since `begin`, by part."""
+        used: dict[str, float] = {}
+        for (part, pid), value in self._read().items():
+            if (part, pid) in self.start:
+                used[part] = used.get(part, 0.0) + value - self.start[(part, pid)]
+        shown = ", ".join(f"{part} {1000 * value / runs:.1f}" for part, value in used.items())
+        return f"CPU per run, in ms: {shown}"
+
+
 def finished(counts: dict[str, int]) -> int:
     return sum(counts.get(status, 0) for status in FINISHED)
 
@@ -380,7 +425,13 @@ def delivery_rate(series: list[tuple[float, dict[str, int]]]) -> float:
 
 
 async def bench_workers(
-    url: str, key: str, engine: AsyncEngine, args: argparse.Namespace, receiver: Receiver
+    url: str,
+    key: str,
+    engine: AsyncEngine,
+    args: argparse.Namespace,
+    receiver: Receiver,
+    *,
+    sandbox_pid: int,
 ) -> None:
     logs = Path(tempfile.mkdtemp(prefix="portico-bench-fleet-"))
     processes = [
@@ -403,11 +454,14 @@ async def bench_workers(
         )
         warm = {pid: values[-1] for pid, values in watch.rss.items()}
         total = await queue_manual_runs(engine)
+        cpu = CpuUse({"workers": watch.pids, "sandbox": [sandbox_pid], "bench": [os.getpid()]})
+        cpu.begin()
         second = await watch.until(lambda c: c["manual"] >= total, 3600)
         print(
             f"  incremental wave: {total} manual runs beside the scheduled ones, "
             f"{wave_rate(second, 'manual', total):.1f} runs/s (all runs, 10 % to 90 % of the wave)"
         )
+        print(f"    {cpu.per_run(finished(second[-1][1]) - finished(second[0][1]))}")
         print(
             f"  events: {delivery_rate(first):.1f} deliveries/s in the first wave, "
             f"{delivery_rate(second):.1f} in the incremental one"
@@ -486,7 +540,7 @@ async def main() -> None:
                 if args.processes:
                     with Receiver(lambda _number, _request: (204, {})) as receiver:
                         await add_endpoint(engine, key, partner, receiver.url)
-                        await bench_workers(url, key, engine, args, receiver)
+                        await bench_workers(url, key, engine, args, receiver, sandbox_pid=sandbox.process.pid)
             finally:
                 await engine.dispose()
     finally:
