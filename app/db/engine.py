@@ -64,7 +64,7 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
             return
         try:
             dialect.do_ping(dbapi_connection)
-        except Exception as exc:
+        except dialect.loaded_dbapi.Error as exc:  # what SQLAlchemy's own pre-ping catches
             if dialect.is_disconnect(exc, dbapi_connection, None):
                 raise DisconnectionError(str(exc)) from exc
             raise
