@@ -46,7 +46,9 @@ class Counter:
     def __init__(self, engine: AsyncEngine) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
         sync = engine.sync_engine
-        event.listen(sync, "before_cursor_execute", lambda *_: self._add("statements"))
+        self.statements: list[str] = []
+        self.last: list[str] = []
+        event.listen(sync, "before_cursor_execute", self._statement)
         event.listen(sync, "begin", lambda *_: self._add("begun"))
         event.listen(sync, "commit", lambda *_: self._add("committed"))
         event.listen(sync, "rollback", lambda *_: self._add("rolled back"))
@@ -76,10 +78,15 @@ class Counter:
 
         setattr(httpx.DigestAuth, "auth_flow", counted_flow)  # noqa: B010  (challenges counted too)
 
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self._add("statements")
+        self.statements.append(" ".join(statement.split())[:100])
+
     def _add(self, kind: str) -> None:
         self.counts[kind] += 1
 
     def take(self) -> dict[str, int]:
+        self.last, self.statements = self.statements, []
         taken, self.counts = dict(self.counts), collections.Counter()
         return taken
 
@@ -142,6 +149,7 @@ async def main() -> None:
         "--database-url", required=True, help="a PostgreSQL server (the script makes its database)"
     )
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--show", action="store_true", help="print the statements of the last run")
     args = parser.parse_args()
     sandbox = Sandbox(20, 40, 2, seed=7).wait()
     key = Fernet.generate_key().decode()
@@ -175,6 +183,8 @@ async def main() -> None:
                 await engine.dispose()
     finally:
         sandbox.stop()
+    if args.show:
+        print("\n".join(counter.last))
     kinds = sorted({kind for counts in per_run for kind in counts})
     print(f"per incremental run ({args.runs} runs, one at a time, a worker in this process):")
     for kind in kinds:

@@ -89,6 +89,11 @@ class Importer:
         self.tallies: dict[str, Tally] = {}
         self.rejections = Rejections(fence.run_id if fence is not None else None)
         self.progressed = False  # some unit of work (stream, or resource of a stream) completed
+        # The instance's committed cursors by stream, read at once when the first is needed, and kept
+        # as the run commits new ones: only this run writes them (one active run per instance, and
+        # a fence on every commit), so they need not be read again.
+        self.cursors: dict[str, str] | None = None
+        self.saved: dict[str, str] = {}  # written in the transaction under way
         # SQLite: one writer for the whole database, so pages are read before its lock is taken.
         self.one_writer = sessionmaker.kw["bind"].dialect.name == "sqlite"
 
@@ -96,6 +101,7 @@ class Importer:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed when the block ends without an exception — and, in a run,
         only while the run is still this worker's (LeaseLost otherwise: see queue.confirm)."""
+        self.saved.clear()
         async with self.sessionmaker() as session:
             await session.connection(execution_options={SQLITE_WRITE: True})
             connection = await session.connection()
@@ -104,6 +110,8 @@ class Importer:
                 await confirm(connection, self.fence)
             await session.commit()
             self.progressed = True
+        if self.cursors is not None:
+            self.cursors.update(self.saved)
 
     async def run(self, stream: str) -> None:
         tally = self.tallies[stream] = Tally()
@@ -240,27 +248,33 @@ class Importer:
     # --- Cursors ----------------------------------------------------------------------------
 
     async def _cursor(self, stream: str) -> str | None:
-        async with self.sessionmaker() as session:
-            value = await session.scalar(
-                sa.select(CURSORS.c.updated_since).where(
-                    CURSORS.c.instance_id == self.instance_id, CURSORS.c.stream == stream
-                )
-            )
-        return value
+        if self.cursors is None:
+            async with self.sessionmaker() as session:
+                self.cursors = await _stored_cursors(session, self.instance_id)
+        return self.cursors.get(stream)
 
     async def _save_cursor(self, connection: AsyncConnection, stream: str, updated_since: str) -> None:
         """Store the cursor; an unchanged one is not rewritten (a no-op resync writes nothing)."""
-        where = (CURSORS.c.instance_id == self.instance_id, CURSORS.c.stream == stream)
-        current = await connection.scalar(sa.select(CURSORS.c.updated_since).where(*where))
+        if self.cursors is None:  # a full refresh reads none before it writes them
+            self.cursors = await _stored_cursors(connection, self.instance_id)
+        current = self.cursors.get(stream)
         if current == updated_since:
             return
         if current is None:
             values = {"instance_id": self.instance_id, "stream": stream, "updated_since": updated_since}
             await connection.execute(sa.insert(CURSORS).values(**values, updated_at=utcnow()))
         else:
+            where = (CURSORS.c.instance_id == self.instance_id, CURSORS.c.stream == stream)
             await connection.execute(
                 sa.update(CURSORS).where(*where).values(updated_since=updated_since, updated_at=utcnow())
             )
+        self.saved[stream] = updated_since  # known once the transaction commits
+
+
+async def _stored_cursors(executor: AsyncSession | AsyncConnection, instance_id: str) -> dict[str, str]:
+    """Every committed cursor of the instance, by stream: one statement."""
+    query = sa.select(CURSORS.c.stream, CURSORS.c.updated_since).where(CURSORS.c.instance_id == instance_id)
+    return dict((await executor.execute(query)).all())
 
 
 def _aware(moment: datetime) -> datetime:

@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import tracing
 from app.crypto import SecretBox
-from app.db.models import new_id
-from app.db.repositories import gesdent, instances
+from app.db.models import GesdentConnection, new_id
+from app.db.repositories import gesdent
 from app.domain.gesdent import FAMILIES, ConnectionRules
 from app.metrics import Metrics
 from app.sync import queue
@@ -162,20 +162,20 @@ class Worker:
             await self._execute(claim, span)
 
     async def _execute(self, claim: queue.Claim, span: Span | None = None) -> None:
-        # Every line of the run carries its id and instance (app/logs.py); the importer adds the stream.
         async with self.sessionmaker() as session:
-            name = await instances.name_by_id(session, claim.instance_id)
+            rules, name = await gesdent.rules_and_name(session, claim.instance_id)
         if span is not None and name is not None:
             span.set_attribute("portico.instance", name)
+        # Every line of the run carries its id and instance (app/logs.py); the importer adds the stream.
         bound = structlog.contextvars.bind_contextvars(
             run_id=claim.run_id, instance=name, instance_id=claim.instance_id
         )
         try:
-            await self._execute_bound(claim)
+            await self._execute_bound(claim, rules)
         finally:
             structlog.contextvars.reset_contextvars(**bound)
 
-    async def _execute_bound(self, claim: queue.Claim) -> None:
+    async def _execute_bound(self, claim: queue.Claim, rules: GesdentConnection | None) -> None:
         log.info(
             "sync run %s for instance %s: started (attempt %s)",
             claim.run_id,
@@ -185,7 +185,7 @@ class Worker:
         started = time.monotonic()
         try:
             async with asyncio.TaskGroup() as group:
-                importing = group.create_task(self._outcome(claim))
+                importing = group.create_task(self._outcome(claim, rules))
                 keeping = group.create_task(keep_lease(self.sessionmaker, claim.fence, self.lease))
                 importing.add_done_callback(lambda _: keeping.cancel())
         except* queue.LeaseLost as lost:
@@ -203,18 +203,16 @@ class Worker:
             else:
                 log.warning("sync run %s: taken over before its outcome was recorded", claim.run_id)
 
-    async def _outcome(self, claim: queue.Claim) -> Outcome:
+    async def _outcome(self, claim: queue.Claim, rules: GesdentConnection | None) -> Outcome:
         try:
-            return await self._import(claim)
+            return await self._import(claim, rules)
         except queue.LeaseLost:
             raise
         except Exception as exc:  # an importer bug must still end the run with a reason
             log.exception("sync run %s failed unexpectedly", claim.run_id)
             return "failed", {}, f"internal error: {type(exc).__name__}", None
 
-    async def _import(self, claim: queue.Claim) -> Outcome:
-        async with self.sessionmaker() as session:
-            row = await gesdent.get(session, claim.instance_id)
+    async def _import(self, claim: queue.Claim, row: GesdentConnection | None) -> Outcome:
         if row is None:
             return "failed", {}, "the instance has no GESDENT connection rules", None
         base_url = row.base_url or self.default_base_url

@@ -117,11 +117,6 @@ async def names_of(session: AsyncSession, partner_id: str, limit: int) -> list[s
     return list((await session.execute(stmt)).scalars())
 
 
-async def name_by_id(session: AsyncSession, instance_id: str) -> str | None:
-    stmt = select(col(Instance.name)).where(col(Instance.id) == instance_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 async def name_exists(session: AsyncSession, name: str) -> bool:
     stmt = select(col(Instance.id)).where(col(Instance.name) == name)
     return (await session.execute(stmt)).first() is not None
