@@ -81,8 +81,9 @@ TimeZoneName = Annotated[
 
 
 def _with_offset(value: datetime) -> str:
-    # Made by `local` (app/domain/time_zones.py): aware, on the clinic's clock; UTC is written `Z`.
-    return value.isoformat().replace("+00:00", "Z")
+    # Made by `local` (app/domain/time_zones.py): aware, on the clinic's clock. A clinic on UTC in
+    # winter (Atlantic/Canary, Europe/Lisbon) reads +00:00, its offset, rather than Z, the UTC instant.
+    return value.isoformat()
 
 
 # An instant on a clinic's wall clock, with the offset in force there then (summer or winter time).
