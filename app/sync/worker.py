@@ -32,6 +32,7 @@ from app import tracing
 from app.crypto import SecretBox
 from app.db.models import new_id
 from app.db.repositories import gesdent, instances
+from app.domain import time_zones
 from app.domain.gesdent import FAMILIES, ConnectionRules
 from app.metrics import Metrics
 from app.sync import queue
@@ -214,9 +215,10 @@ class Worker:
 
     async def _import(self, claim: queue.Claim) -> Outcome:
         async with self.sessionmaker() as session:
-            row = await gesdent.get(session, claim.instance_id)
-        if row is None:
+            found = await gesdent.for_run(session, claim.instance_id)
+        if found is None:
             return "failed", {}, "the instance has no GESDENT connection rules", None
+        row, time_zone = found
         base_url = row.base_url or self.default_base_url
         if not base_url:
             return "failed", {}, NO_ADDRESS, None
@@ -245,6 +247,9 @@ class Worker:
             streams=claim.streams,
             run_seconds=self.run_seconds,
             fence=claim.fence,
+            # The availability window starts on the clinic's today, not the server's: in New York at
+            # 20:00 it is already tomorrow in UTC, and the evening's slots would be left out.
+            today=time_zones.today(time_zones.zone(time_zone)),
             # Where base_url leads is checked again on every connection the run opens: DNS may
             # point the host elsewhere since the rules were saved (app/sync/network.py).
             client_options={
