@@ -11,7 +11,7 @@ from sqlmodel import col
 from app.db.models import Instance
 from gesdent_sandbox import SandboxConfig
 from gesdent_sandbox.availability import free_slots
-from tests.conftest import create_instance
+from tests.conftest import assert_problem, create_instance
 from tests.sync.importing import run
 from tests.sync.sandbox_server import SandboxServer, start_sandbox
 
@@ -129,3 +129,22 @@ async def test_two_clinics_one_date_each_its_own_day(app, api, day, hours):
         datetime.fromisoformat(i[-1]["end"]) - datetime.fromisoformat(i[0]["start"]) for i in (madrid, canary)
     ]
     assert all(span <= timedelta(hours=hours) for span in spans)
+
+
+@pytest.mark.parametrize("what", ["reservations", "availability"])
+async def test_the_days_are_checked_before_the_instance_is_looked_up(api, what):
+    """The zone is the instance's, yet a malformed span is a 422 even for an instance that is not
+    there: the days are parsed first, the zone applied once the instance is loaded."""
+    backwards = {"from": "2027-03-29", "to": "2027-03-28"}
+    problem = assert_problem(
+        await api.get(f"/v1/instances/tt_nowhere/{what}", params=backwards), 422, "validation-error"
+    )
+    assert problem["errors"] == [{"field": "query.to", "message": "before from"}]
+    assert_problem(
+        await api.get(f"/v1/instances/tt_nowhere/{what}", params={"from": "28/03/2027"}),
+        422,
+        "validation-error",
+    )
+    assert_problem(
+        await api.get(f"/v1/instances/tt_nowhere/{what}", params={"from": "2027-03-28"}), 404, "not-found"
+    )
