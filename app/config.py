@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 
 from app.config_events import EventSettings
 from app.config_retention import RetentionSettings
+from app.config_zones import ZoneSettings
 from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
 from app.log_settings import LogSettings
@@ -41,8 +42,8 @@ class ConfigError(RuntimeError):
 
 
 # Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py,
-# app/sync_settings.py, app/config_events.py.
-class Settings(LogSettings, RetentionSettings, MetricsSettings, SyncSettings, EventSettings):
+# app/sync_settings.py, app/config_events.py, app/config_zones.py.
+class Settings(LogSettings, RetentionSettings, MetricsSettings, SyncSettings, EventSettings, ZoneSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")

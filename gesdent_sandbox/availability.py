@@ -5,12 +5,10 @@ time a mutation shifts the availability version."""
 from __future__ import annotations
 
 import hashlib
-from calendar import SATURDAY
 from datetime import date, timedelta
 from typing import Any
 
-from gesdent_sandbox.config import SLOTS_PER_DAY, TREATMENT_CODES
-from gesdent_sandbox.data import slot_bounds
+from gesdent_sandbox.config import TREATMENT_CODES
 from gesdent_sandbox.dataset import Dataset
 
 MAX_WINDOW_DAYS = 366
@@ -39,17 +37,18 @@ def free_slots(dataset: Dataset, resource_id: str, first: date, last: date) -> l
     seed = dataset.config.seed
     tables = dataset.tables
     resource = dataset.resource_index(resource_id)
+    clock = dataset.calendar.clock
     slots = []
     day = max(first, dataset.today)  # the server never offers slots in the past
     while day <= last:
-        if day.weekday() < SATURDAY:
+        if clock.is_open(day):
             day_index = dataset.calendar.day_index.get(day)
-            for slot in range(SLOTS_PER_DAY):
+            for slot in range(clock.slots_on(day)):
                 if day_index is not None and (resource, day_index, slot) in tables.occupied:
                     continue
                 if is_blocked(seed, resource_id, day, slot, tables.availability_version):
                     continue
-                start, end = slot_bounds(day, slot)
+                start, end = clock.bounds(day, slot)
                 codes = treatment_codes(seed, resource_id, day, slot)
                 slots.append({"start": start, "end": end, "treatment_codes": codes})
         day += timedelta(days=1)

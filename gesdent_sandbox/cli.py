@@ -23,6 +23,14 @@ def gesdent_sandbox(
     resources: Annotated[int, typer.Option(help="Number of resources.")] = 2,
     algorithm: Annotated[str, typer.Option(help="Digest algorithm: MD5 or SHA-256.")] = "MD5",
     path_prefix: Annotated[str, typer.Option(help="Path of the endpoints, e.g. /gesdent/api/.")] = "/",
+    time_zone: Annotated[
+        str | None, typer.Option(help="The clinic's IANA zone, e.g. Europe/Madrid (default: fixed +01:00).")
+    ] = None,
+    opening_hours: Annotated[str, typer.Option(help="Local opening hours, e.g. 9-14 or 0-24.")] = "9-14",
+    open_days: Annotated[int, typer.Option(help="Days open a week, Monday first (7: every day).")] = 5,
+    today: Annotated[
+        str | None, typer.Option(help="The day the data is generated around, YYYY-MM-DD (default: today).")
+    ] = None,
     resource_id: Annotated[
         list[str] | None,
         typer.Option(help="A resource ID to serve (repeat it for more), e.g. the procedure's own."),
@@ -44,6 +52,10 @@ def gesdent_sandbox(
             resources=max(resources, len(resource_id or ())),
             algorithm=algorithm.upper(),
             path_prefix=path_prefix,
+            time_zone=time_zone,
+            opening_hours=tuple(opening_hours.split("-", 1)),
+            open_days=open_days,
+            today=today,
             resource_id_overrides=tuple(resource_id or ()),
             credential_overrides=credentials(credential or []) or None,
         )

@@ -7,6 +7,7 @@ import re
 import string
 from datetime import date, timedelta, timezone
 from typing import Literal, NamedTuple
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,10 +21,9 @@ RESERVATION_STATUSES: tuple[str, ...] = ("booked", "cancelled", "attended", "no_
 # Clinic-local time of reservations and slots. A fixed offset keeps the data deterministic (no DST).
 LOCAL_OFFSET = "+01:00"
 LOCAL_TZ = timezone(timedelta(hours=1))
-# Working day: 30-minute slots from 09:00 to 14:00 local, Monday to Friday.
+# Default working day: 30-minute slots from 09:00 to 14:00 local, Monday to Friday (see clock.py).
 SLOT_MINUTES = 30
-DAY_START_HOUR = 9
-SLOTS_PER_DAY = 10
+HOURS_IN_A_DAY = 24
 
 Algorithm = Literal["MD5", "SHA-256"]
 # A credential family is what the contract pairs with one username:password.
@@ -65,6 +65,13 @@ class SandboxConfig(BaseModel):
     nonce_lifetime_seconds: float = Field(300.0, gt=0)
     # Reservations reach this many days after `today`; the past reaches as far back as the count needs.
     future_days: int = Field(60, ge=1)
+    # The clinic's IANA zone (e.g. Europe/Madrid): local times carry the offset in force on each date,
+    # summer time included. None = the fixed LOCAL_OFFSET.
+    time_zone: str | None = None
+    # Local opening and closing hours (0 to 24) and the days open, Monday first (5 = Monday to Friday,
+    # 7 = every day): (0, 24) and 7 put slots on both sides of every change of the clocks.
+    opening_hours: tuple[int, int] = (9, 14)
+    open_days: int = Field(5, ge=1, le=7)
     # None = derived from the seed (see `credentials`).
     credential_overrides: dict[CredentialFamily, Credential] | None = None
     # The first resources take these IDs (e.g. the procedure's own); the others' derive from the seed.
@@ -80,6 +87,21 @@ class SandboxConfig(BaseModel):
                     f"{resource_id!r} is not a resource ID (upper-case letters and digits in groups)"
                 )
         return self
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError(f"{value!r} is not an IANA time zone name, e.g. Europe/Madrid")
+        return value
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours_in_a_day(cls, value: tuple[int, int]) -> tuple[int, int]:
+        opens, closes = value
+        if not 0 <= opens < closes <= HOURS_IN_A_DAY:
+            raise ValueError(f"opening hours {opens}-{closes}: expected 0 <= opening < closing <= 24")
+        return value
 
     @field_validator("path_prefix")
     @classmethod

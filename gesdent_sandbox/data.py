@@ -6,22 +6,15 @@ config (and the same `today`) always yields the same records.
 
 from __future__ import annotations
 
-import functools
 import random
 import string
 import unicodedata
-from calendar import SATURDAY
+from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
 
-from gesdent_sandbox.config import (
-    DAY_START_HOUR,
-    LOCAL_OFFSET,
-    RESOURCE_KINDS,
-    SLOT_MINUTES,
-    SLOTS_PER_DAY,
-    TREATMENT_CODES,
-    SandboxConfig,
-)
+from gesdent_sandbox.clock import Clock
+from gesdent_sandbox.config import RESOURCE_KINDS, TREATMENT_CODES, SandboxConfig
 from gesdent_sandbox.streams import Item, format_timestamp
 
 FIRST_NAMES = (
@@ -137,49 +130,42 @@ def make_patients(config: SandboxConfig, today: date) -> list[Item]:
 
 class Calendar:
     """The working days reservations may fall on: enough past days for the requested count at
-    MAX_OCCUPANCY, then `future_days` calendar days from today. A cell is (resource, day, slot)."""
+    MAX_OCCUPANCY, then `future_days` calendar days from today. A cell is (resource, day, slot); a
+    day has the slots its clock gives it (fewer or more on a day the clocks change)."""
 
     def __init__(self, config: SandboxConfig, today: date) -> None:
         self.today = today
         self.resources = config.resources
-        future = [d for d in (today + timedelta(days=n) for n in range(config.future_days)) if _working(d)]
-        needed_days = -(-config.reservations // int(MAX_OCCUPANCY * SLOTS_PER_DAY * config.resources))
+        self.clock = clock = Clock(config)
+        future = [
+            d for d in (today + timedelta(days=n) for n in range(config.future_days)) if clock.is_open(d)
+        ]
+        per_day = int(MAX_OCCUPANCY * clock.nominal_slots * config.resources)
+        needed_days = -(-config.reservations // max(1, per_day))
         past: list[date] = []
         day = today
         while len(past) < max(20, needed_days - len(future)):
             day -= timedelta(days=1)
-            if _working(day):
+            if clock.is_open(day):
                 past.append(day)
         self.days: list[date] = past[::-1] + future
         self.first_future = len(past)
         self.day_index = {d: i for i, d in enumerate(self.days)}
+        # Where each day's cells start among a resource's: cell numbers run day after day.
+        self.day_starts = [0, *accumulate(clock.slots_on(d) for d in self.days)]
 
     @property
     def cells(self) -> int:
-        return self.resources * len(self.days) * SLOTS_PER_DAY
+        return self.resources * self.day_starts[-1]
 
     def cell(self, number: int) -> tuple[int, int, int]:
-        resource, rest = divmod(number, len(self.days) * SLOTS_PER_DAY)
-        day, slot = divmod(rest, SLOTS_PER_DAY)
-        return resource, day, slot
+        resource, rest = divmod(number, self.day_starts[-1])
+        day = bisect_right(self.day_starts, rest) - 1
+        return resource, day, rest - self.day_starts[day]
 
     def future_cells(self, resource: int) -> range:
-        base = resource * len(self.days) * SLOTS_PER_DAY
-        return range(base + self.first_future * SLOTS_PER_DAY, base + len(self.days) * SLOTS_PER_DAY)
-
-
-def _working(day: date) -> bool:
-    return day.weekday() < SATURDAY
-
-
-@functools.lru_cache(maxsize=65536)
-def slot_bounds(day: date, slot: int) -> tuple[str, str]:
-    """Local start and end of a slot, RFC 3339 with the clinic's offset."""
-    start = datetime.combine(day, time(DAY_START_HOUR)) + timedelta(minutes=SLOT_MINUTES * slot)
-    end = start + timedelta(minutes=SLOT_MINUTES)
-    return start.strftime("%Y-%m-%dT%H:%M:%S") + LOCAL_OFFSET, end.strftime(
-        "%Y-%m-%dT%H:%M:%S"
-    ) + LOCAL_OFFSET
+        base = resource * self.day_starts[-1]
+        return range(base + self.day_starts[self.first_future], base + self.day_starts[-1])
 
 
 def reservation_id(number: int) -> str:
@@ -198,7 +184,7 @@ def make_reservation(
 ) -> Item:
     resource, day_index, slot = cell
     day = context.calendar.days[day_index]
-    start, end = slot_bounds(day, slot)
+    start, end = context.calendar.clock.bounds(day, slot)
     return {
         "id": reservation_id(number),
         "resource_id": context.resource_ids[resource],

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gesdent_sandbox.config import TREATMENT_CODES
-from gesdent_sandbox.data import LAST_NAMES, make_patient, patient_id, reservation_id, slot_bounds
+from gesdent_sandbox.data import LAST_NAMES, make_patient, patient_id, reservation_id
 from gesdent_sandbox.dataset import Cell, Dataset, Tables
 from gesdent_sandbox.streams import Item, Stream, format_timestamp
 
@@ -134,7 +134,8 @@ class Mutation:
     def _place(self, reservation: Item, cell: Cell) -> None:
         _, day_index, slot = cell
         reservation["_cell"] = cell
-        reservation["start"], reservation["end"] = slot_bounds(self.dataset.calendar.days[day_index], slot)
+        calendar = self.dataset.calendar
+        reservation["start"], reservation["end"] = calendar.clock.bounds(calendar.days[day_index], slot)
         self.tables.occupied[cell] = reservation["id"]
 
     def _free_future_cell(self, resource: int) -> Cell | None:

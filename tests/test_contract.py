@@ -11,6 +11,7 @@ INSTANCE = {
     "kind": "standalone",
     "portal": None,
     "cloned_from": None,
+    "time_zone": "Europe/Madrid",
     "version": 1,
     "created_at": "2026-12-01T02:22:04.134805Z",
     "updated_at": "2026-12-01T02:22:04.134805Z",

@@ -32,6 +32,7 @@ from app.schemas.instances import (
 )
 from app.services import clone as clone_service
 from app.services import instances as service
+from app.state import SettingsDep
 
 router = APIRouter(tags=["instances"], route_class=LookupRoute)
 
@@ -67,10 +68,15 @@ async def list_instances(
 @raises(NameTaken)
 @sends("Location", "ETag")
 async def create_instance(
-    principal: InstancesWrite, session: SessionDep, body: InstanceCreate, response: Response
+    principal: InstancesWrite,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: InstanceCreate,
+    response: Response,
 ) -> InstancePublic:
-    """Create a standalone instance, with no settings or services yet. 409 when the name is taken."""
-    instance = await service.create(session, principal, body)
+    """Create a standalone instance, with no settings or services yet, in `time_zone` or else the
+    deployment's default zone. 409 when the name is taken."""
+    instance = await service.create(session, principal, body, default_time_zone=settings.default_timezone)
     response.headers["Location"] = f"/v1/instances/{instance.name}"
     facts = service.new_facts(instance)
     response.headers["ETag"] = service.etag(instance, facts)
@@ -103,7 +109,7 @@ async def update_instance(
     response: Response,
     if_match: IfMatch = None,
 ) -> InstancePublic:
-    """Change the display name or the membership code. Send the `ETag` in `If-Match` to avoid
+    """Change the display name, the membership code or the time zone. Send the `ETag` in `If-Match` to avoid
     lost updates (412 when it no longer matches)."""
     facts = await service.update(session, instance, body, if_match)
     response.headers["ETag"] = service.etag(instance, facts)

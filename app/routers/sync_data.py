@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BeforeValidator
 
-from app.db.repositories.sync_data import Filters
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
 from app.domain.values import SERVICE_CODE_PATTERN
@@ -18,14 +17,15 @@ from app.pagination import Page, PageParams
 from app.routers.deps import AvailabilityPortal, PatientsInstance, SyncedInstance
 from app.routers.lookups import LookupRoute
 from app.schemas.sync_data import (
+    LocalSlotPublic,
     MemberSlots,
     PatientPublic,
     PortalAvailability,
     ReservationPublic,
     ResourcePublic,
-    SlotPublic,
 )
 from app.services import sync_data as service
+from app.services.sync_data import LocalDays, zone_of
 
 router = APIRouter(tags=["imported data"], route_class=LookupRoute)
 Resource = Annotated[
@@ -47,23 +47,29 @@ To = Annotated[Day | None, Query(alias="to", description="Last day (YYYY-MM-DD),
 MAX_PORTAL_DAYS = 62
 
 
-def _window(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+def _in_order(start: date | None, end: date | None) -> None:
     if start and end and end < start:
         raise ValidationFailed(
             "`to` is before `from`.", errors=[{"field": "query.to", "message": "before from"}]
         )
+
+
+def _window(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    _in_order(start, end)
     return (
         datetime.combine(start, time.min, UTC) if start else None,
         datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None,
     )
 
 
-async def filters(resource: Resource = None, from_: From = None, to: To = None) -> Filters:
-    """The filters the reservations and the availability share: a resource and a span of days."""
-    return Filters(resource, *_window(from_, to))
+async def local_days(resource: Resource = None, from_: From = None, to: To = None) -> LocalDays:
+    """The filters the reservations and the availability share: a resource and a span of the clinic's
+    days. Checked here, before the instance is loaded (a 422 before a 404); its zone applies later."""
+    _in_order(from_, to)
+    return LocalDays(resource, from_, to)
 
 
-FiltersDep = Annotated[Filters, Depends(filters)]
+LocalDaysDep = Annotated[LocalDays, Depends(local_days)]
 
 
 @router.get(
@@ -101,30 +107,34 @@ async def list_reservations(
     instance: SyncedInstance,
     session: SessionDep,
     page: PageParams,
-    where: FiltersDep,
+    days: LocalDaysDep,
     response: Response,
     status: Annotated[Literal["booked", "cancelled", "attended", "no_show"] | None, Query()] = None,
 ) -> Page[ReservationPublic]:
-    """Reservations by start time; filter by resource, days and status."""
-    reservations, cursor = await service.reservations(session, instance, page.request, where, status)
-    return page.answer([ReservationPublic.build(r) for r in reservations], cursor, response)
+    """Reservations by start time; filter by resource, status and days, which are the clinic's local
+    days (its `time_zone`). Times come on the clinic's clock, with their offset."""
+    reservations, cursor = await service.reservations(session, instance, page.request, days, status)
+    where = zone_of(instance)
+    return page.answer([ReservationPublic.build(r, where) for r in reservations], cursor, response)
 
 
 @router.get(
     "/v1/instances/{name}/availability",
     operation_id="imported_availability_list",
-    response_model=Page[SlotPublic],
+    response_model=Page[LocalSlotPublic],
 )
 async def list_availability(
     instance: SyncedInstance,
     session: SessionDep,
     page: PageParams,
-    where: FiltersDep,
+    days: LocalDaysDep,
     response: Response,
-) -> Page[SlotPublic]:
-    """Free slots as of the last complete availability fetch, by start time."""
-    slots, cursor = await service.slots(session, instance, page.request, where)
-    return page.answer([SlotPublic.build(s) for s in slots], cursor, response)
+) -> Page[LocalSlotPublic]:
+    """Free slots as of the last complete availability fetch, by start time; filter by resource and
+    days, which are the clinic's local days (its `time_zone`). Times come on the clinic's clock."""
+    slots, cursor = await service.slots(session, instance, page.request, days)
+    where = zone_of(instance)
+    return page.answer([LocalSlotPublic.build(s, where) for s in slots], cursor, response)
 
 
 @router.get(

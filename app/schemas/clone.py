@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import Field, StrictBool
 
-from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output
+from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output, TimeZoneName
 from app.schemas.instances import InstancePublic
 
 
@@ -33,6 +33,11 @@ class CloneRequest(Input):
     )
     member_code: MemberCode | None = Field(
         None, examples=["E01"], description="Membership code of the new centre."
+    )
+    time_zone: TimeZoneName | None = Field(
+        None,
+        examples=["Atlantic/Canary"],
+        description="The new centre's IANA time zone; defaults to the source's.",
     )
     include: list[CloneInclude] = Field(
         default_factory=lambda: list(DEFAULT_INCLUDE),

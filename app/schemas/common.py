@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from app.domain.time_zones import zone
 from app.domain.values import (
     INSTANCE_NAME_INPUT_PATTERN,
     LABEL_LENGTH,
@@ -58,6 +59,47 @@ Timestamp = Annotated[
     PlainSerializer(_utc, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-12-01T02:22:04.134805Z"]}),
 ]
+
+
+def _zone_name(value: str) -> str:
+    zone(value)  # ValueError (a 422) naming a close match, e.g. europe/madrid -> Europe/Madrid
+    return value
+
+
+# No pattern: an IANA name has no useful one, and the validator's message suggests the right spelling.
+TimeZoneName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        examples=["Europe/Madrid"],
+        description="IANA time zone of the clinic, e.g. `Europe/Madrid`, `Atlantic/Canary`: date filters "
+        "on its imported data mean its local days, and its slots are shown on its clock.",
+    ),
+    AfterValidator(_zone_name),
+]
+
+
+def _with_offset(value: datetime) -> str:
+    # Made by `local` (app/domain/time_zones.py): aware, on the clinic's clock. A clinic on UTC in
+    # winter (Atlantic/Canary, Europe/Lisbon) reads +00:00, its offset, rather than Z, the UTC instant.
+    return value.isoformat()
+
+
+# An instant on a clinic's wall clock, with the offset in force there then (summer or winter time).
+LocalTimestamp = Annotated[
+    datetime,
+    PlainSerializer(_with_offset, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 with the clinic's UTC offset at that moment.",
+            "examples": ["2027-03-29T09:00:00+02:00"],
+        }
+    ),
+]
+
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 # The keyword arguments of a path parameter holding such an id.
 UUID_FORMAT: dict[str, Any] = {"json_schema_extra": {"format": "uuid"}, "examples": [EXAMPLE_UUID]}

@@ -6,7 +6,16 @@ from pydantic import Field
 
 from app.db.models import Instance
 from app.domain.rules import InstanceFacts
-from app.schemas.common import DisplayName, Input, InstanceName, MemberCode, Output, Timestamp, not_null
+from app.schemas.common import (
+    DisplayName,
+    Input,
+    InstanceName,
+    MemberCode,
+    Output,
+    Timestamp,
+    TimeZoneName,
+    not_null,
+)
 
 
 class InstanceKind(StrEnum):
@@ -26,6 +35,12 @@ class InstanceCreate(Input):
         None, examples=["Clinic North"], description="Defaults to the name."
     )
     member_code: MemberCode | None = Field(None, examples=["N01"])
+    time_zone: TimeZoneName | None = Field(
+        None,
+        examples=["Europe/Madrid"],
+        description="The clinic's IANA time zone; defaults to the deployment's PORTICO_DEFAULT_TIMEZONE "
+        "(Europe/Madrid unless set).",
+    )
 
 
 class InstanceRef(Input):
@@ -41,6 +56,12 @@ class InstanceUpdate(Input):
         None, examples=["Clinic North"], description="May be left out, not null.", json_schema_extra=not_null
     )
     member_code: MemberCode | None = Field(None, examples=["N01"], description="null removes it.")
+    time_zone: TimeZoneName | None = Field(
+        None,
+        examples=["Atlantic/Canary"],
+        description="The clinic's IANA time zone. May be left out, not null.",
+        json_schema_extra=not_null,
+    )
 
 
 class InstancePublic(Output):
@@ -55,6 +76,10 @@ class InstancePublic(Output):
     )
     cloned_from: str | None = Field(
         examples=["tt_sanitas_model"], description="The instance it was cloned from; null when created anew."
+    )
+    time_zone: str = Field(
+        examples=["Europe/Madrid"],
+        description="The clinic's IANA time zone: its imported data's date filters mean its local days.",
     )
     version: int = Field(examples=[1], description="Goes up by one each time a PATCH changes the instance.")
     created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
@@ -73,6 +98,7 @@ class InstancePublic(Output):
             kind=InstanceKind(kind),
             portal=portal,
             cloned_from=instance.cloned_from,
+            time_zone=instance.time_zone,
             version=instance.version,
             created_at=instance.created_at,
             updated_at=instance.updated_at,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from pydantic import Field
 
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot
-from app.schemas.common import Output, Timestamp
+from app.domain.time_zones import local
+from app.schemas.common import LocalTimestamp, Output, Timestamp
 
 RESOURCE_ID = "EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"
 # GESDENT's own times as it sent them (RFC 3339), not Portico's.
@@ -64,15 +67,21 @@ class PatientPublic(Output):
         )
 
 
+# Each item carries its zone: a booking front end that keeps or merges items (several clinics, in
+# several zones) still knows which clock an item's times are on, and can name it to the patient.
+ZONE_DESCRIPTION = "The clinic's IANA time zone, whose clock `start` and `end` are written on."
+
+
 class ReservationPublic(Output):
-    """A booking in a resource's agenda, as the sync imported it."""
+    """A booking in a resource's agenda, as the sync imported it; its times on the clinic's clock."""
 
     id: str = Field(examples=["R-500977"], description="GESDENT's id of the reservation.")
     resource_id: str = Field(examples=[RESOURCE_ID])
     user_id: str | None = Field(examples=["P-10026"], description="The patient's id.")
     treatment_code: str | None = Field(examples=["REV"])
-    start: Timestamp = Field(examples=["2026-12-02T08:00:00Z"])
-    end: Timestamp = Field(examples=["2026-12-02T08:30:00Z"])
+    start: LocalTimestamp = Field(examples=["2027-03-29T09:00:00+02:00"])
+    end: LocalTimestamp = Field(examples=["2027-03-29T09:30:00+02:00"])
+    time_zone: str = Field(examples=["Europe/Madrid"], description=ZONE_DESCRIPTION)
     status: str = Field(
         examples=["booked"],
         description="As GESDENT sent it, e.g. `booked`, `cancelled`, `attended`, `no_show`.",
@@ -80,16 +89,37 @@ class ReservationPublic(Output):
     updated_at: str = Field(examples=[SENT_AT], description="As GESDENT sent it.")
 
     @classmethod
-    def build(cls, row: GesdentReservation) -> ReservationPublic:
+    def build(cls, row: GesdentReservation, where: ZoneInfo) -> ReservationPublic:
         return cls(
             id=row.gesdent_id,
             resource_id=row.resource_id,
             user_id=row.user_id,
             treatment_code=row.treatment_code,
-            start=row.starts_at,
-            end=row.ends_at,
+            start=local(row.starts_at, where),
+            end=local(row.ends_at, where),
+            time_zone=where.key,
             status=row.status,
             updated_at=row.remote_updated_at,
+        )
+
+
+class LocalSlotPublic(Output):
+    """A free slot in a resource's agenda, on the clinic's clock, and the treatments it can take."""
+
+    resource_id: str = Field(examples=[RESOURCE_ID])
+    start: LocalTimestamp = Field(examples=["2027-03-29T09:00:00+02:00"])
+    end: LocalTimestamp = Field(examples=["2027-03-29T09:30:00+02:00"])
+    time_zone: str = Field(examples=["Europe/Madrid"], description=ZONE_DESCRIPTION)
+    treatment_codes: list[str] = Field(examples=[["LIMP"]])
+
+    @classmethod
+    def build(cls, row: GesdentSlot, where: ZoneInfo) -> LocalSlotPublic:
+        return cls(
+            resource_id=row.resource_id,
+            start=local(row.starts_at, where),
+            end=local(row.ends_at, where),
+            time_zone=where.key,
+            treatment_codes=row.treatment_codes.split(),
         )
 
 

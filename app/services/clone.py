@@ -49,7 +49,10 @@ async def clone(session: AsyncSession, principal: Principal, source: Instance, d
     new = await instances.create(
         session,
         principal,
-        InstanceCreate(name=data.name, display_name=display_name, member_code=data.member_code),
+        InstanceCreate(
+            name=data.name, display_name=display_name, member_code=data.member_code, time_zone=data.time_zone
+        ),
+        default_time_zone=source.time_zone,  # a clinic cloned from a model is where the model is
         cloned_from=source.name,
     )
     settings = await _copy_settings(session, source, new) if CloneInclude.settings in include else []

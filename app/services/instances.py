@@ -67,8 +67,15 @@ async def list_page(
 
 
 async def create(
-    session: AsyncSession, principal: Principal, data: InstanceCreate, *, cloned_from: str | None = None
+    session: AsyncSession,
+    principal: Principal,
+    data: InstanceCreate,
+    *,
+    default_time_zone: str,
+    cloned_from: str | None = None,
 ) -> Instance:
+    """A new instance; in `default_time_zone` (the deployment's, or a clone's source's) unless `data`
+    names a zone."""
     if await repo.name_exists(session, data.name):
         raise _taken(data.name)
     instance = Instance(
@@ -77,6 +84,7 @@ async def create(
         display_name=data.display_name or data.name,
         member_code=data.member_code,
         cloned_from=cloned_from,
+        time_zone=data.time_zone or default_time_zone,
     )
     try:
         async with session.begin_nested():
@@ -95,7 +103,7 @@ async def update(
 ) -> rules.InstanceFacts:
     """Change the instance (loaded locked by the route); returns its facts after the change."""
     changes = data.model_dump(exclude_unset=True)
-    reject_nulls(changes, ["display_name"])  # an invalid body is a 422 whatever its If-Match
+    reject_nulls(changes, ["display_name", "time_zone"])  # an invalid body is a 422 whatever its If-Match
     check_if_match(if_match, etag(instance, await repo.facts(session, instance)))
     if apply(instance, changed_fields(instance, changes)):
         await session.flush()

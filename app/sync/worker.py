@@ -30,8 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import tracing
 from app.crypto import SecretBox
-from app.db.models import GesdentConnection, new_id
+from app.db.models import new_id
 from app.db.repositories import gesdent
+from app.db.repositories.gesdent import RunStart
+from app.domain import time_zones
 from app.domain.gesdent import FAMILIES, ConnectionRules
 from app.metrics import Metrics
 from app.sync import queue
@@ -163,7 +165,8 @@ class Worker:
 
     async def _execute(self, claim: queue.Claim, span: Span | None = None) -> None:
         async with self.sessionmaker() as session:
-            rules, name = await gesdent.rules_and_name(session, claim.instance_id)
+            start = await gesdent.for_run(session, claim.instance_id)
+        name = start.name if start is not None else None
         if span is not None and name is not None:
             span.set_attribute("portico.instance", name)
         # Every line of the run carries its id and instance (app/logs.py); the importer adds the stream.
@@ -171,11 +174,11 @@ class Worker:
             run_id=claim.run_id, instance=name, instance_id=claim.instance_id
         )
         try:
-            await self._execute_bound(claim, rules)
+            await self._execute_bound(claim, start)
         finally:
             structlog.contextvars.reset_contextvars(**bound)
 
-    async def _execute_bound(self, claim: queue.Claim, rules: GesdentConnection | None) -> None:
+    async def _execute_bound(self, claim: queue.Claim, start: RunStart | None) -> None:
         log.info(
             "sync run %s for instance %s: started (attempt %s)",
             claim.run_id,
@@ -185,7 +188,7 @@ class Worker:
         started = time.monotonic()
         try:
             async with asyncio.TaskGroup() as group:
-                importing = group.create_task(self._outcome(claim, rules))
+                importing = group.create_task(self._outcome(claim, start))
                 keeping = group.create_task(keep_lease(self.sessionmaker, claim.fence, self.lease))
                 importing.add_done_callback(lambda _: keeping.cancel())
         except* queue.LeaseLost as lost:
@@ -203,18 +206,19 @@ class Worker:
             else:
                 log.warning("sync run %s: taken over before its outcome was recorded", claim.run_id)
 
-    async def _outcome(self, claim: queue.Claim, rules: GesdentConnection | None) -> Outcome:
+    async def _outcome(self, claim: queue.Claim, start: RunStart | None) -> Outcome:
         try:
-            return await self._import(claim, rules)
+            return await self._import(claim, start)
         except queue.LeaseLost:
             raise
         except Exception as exc:  # an importer bug must still end the run with a reason
             log.exception("sync run %s failed unexpectedly", claim.run_id)
             return "failed", {}, f"internal error: {type(exc).__name__}", None
 
-    async def _import(self, claim: queue.Claim, row: GesdentConnection | None) -> Outcome:
-        if row is None:
+    async def _import(self, claim: queue.Claim, start: RunStart | None) -> Outcome:
+        if start is None or start.rules is None:
             return "failed", {}, "the instance has no GESDENT connection rules", None
+        row, time_zone = start.rules, start.time_zone
         base_url = row.base_url or self.default_base_url
         if not base_url:
             return "failed", {}, NO_ADDRESS, None
@@ -243,6 +247,9 @@ class Worker:
             streams=claim.streams,
             run_seconds=self.run_seconds,
             fence=claim.fence,
+            # The availability window starts on the clinic's today, not the server's: in New York at
+            # 20:00 it is already tomorrow in UTC, and the evening's slots would be left out.
+            today=time_zones.today(time_zones.zone(time_zone)),
             # Where base_url leads is checked again on every connection the run opens: DNS may
             # point the host elsewhere since the rules were saved (app/sync/network.py).
             client_options={

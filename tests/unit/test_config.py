@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from app.config import ConfigError, Settings
+from app.config import ConfigError, Settings, load_settings
 from app.keys import resolve_master_key
 
 
@@ -63,3 +63,15 @@ def test_the_deployment_base_url_obeys_the_same_rule(url: str) -> None:
     with pytest.raises(ValueError, match="PORTICO_GESDENT_ALLOW_PRIVATE_NETWORKS"):
         Settings(gesdent_base_url=url)
     assert Settings(gesdent_base_url=url, gesdent_allow_private_networks=True).gesdent_base_url == url
+
+
+def test_the_default_time_zone_is_an_iana_name_checked_at_start_up(monkeypatch):
+    assert Settings().default_timezone == "Europe/Madrid"
+    assert Settings(default_timezone="Atlantic/Canary").default_timezone == "Atlantic/Canary"
+    monkeypatch.setenv("PORTICO_DEFAULT_TIMEZONE", "europe/madrid")
+    with pytest.raises(
+        ConfigError,
+        match="PORTICO_DEFAULT_TIMEZONE: 'europe/madrid' is not an IANA time "
+        "zone name; did you mean 'Europe/Madrid'",
+    ):
+        load_settings()

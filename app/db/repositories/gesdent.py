@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -14,19 +16,26 @@ async def get(session: AsyncSession, instance_id: str) -> GesdentConnection | No
     return await session.get(GesdentConnection, instance_id)
 
 
-async def rules_and_name(
-    session: AsyncSession, instance_id: str
-) -> tuple[GesdentConnection | None, str | None]:
-    """What a sync run starts from, in one statement: the instance's rules (None without any) and
-    its name (None when the instance is gone)."""
+@dataclass(frozen=True)
+class RunStart:
+    """What a sync run starts from: the instance's name (for its log lines), its time zone (whose
+    today the availability window starts on) and its connection rules (None without any)."""
+
+    name: str
+    time_zone: str
+    rules: GesdentConnection | None
+
+
+async def for_run(session: AsyncSession, instance_id: str) -> RunStart | None:
+    """A run's start, in one statement; None when the instance is gone."""
     query = (
-        select(GesdentConnection, col(Instance.name))
+        select(col(Instance.name), col(Instance.time_zone), GesdentConnection)
         .select_from(Instance)
         .outerjoin(GesdentConnection, col(GesdentConnection.instance_id) == col(Instance.id))
         .where(col(Instance.id) == instance_id)
     )
     found = (await session.execute(query)).first()
-    return (None, None) if found is None else (found[0], found[1])
+    return None if found is None else RunStart(found[0], found[1], found[2])
 
 
 async def all_locked(session: AsyncSession) -> list[GesdentConnection]:
