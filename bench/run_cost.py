@@ -141,7 +141,7 @@ async def one_run(worker: Worker, sessionmaker: Any, instance: str) -> None:
     assert await worker.run_once()
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -150,7 +150,11 @@ async def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--show", action="store_true", help="print the statements of the last run")
-    args = parser.parse_args()
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    return parser.parse_args()
+
+
+async def main(args: argparse.Namespace) -> None:
     sandbox = Sandbox(20, 40, 2, seed=7).wait()
     key = Fernet.generate_key().decode()
     box = SecretBox([key])
@@ -198,4 +202,10 @@ async def main() -> None:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    asyncio.run(main())
+    arguments = parse_args()
+    if arguments.loop == "uvloop":
+        import uvloop
+
+        uvloop.run(main(arguments))
+    else:
+        asyncio.run(main(arguments))
