@@ -10,11 +10,11 @@ attempt: receivers deduplicate on it), `webhook-timestamp` the time of the attem
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -97,28 +97,59 @@ class Deliverer:
         )
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set: then claim nothing more; the batch under way finishes (the
-        sync service gives it a grace period, then cancels it: its deliveries go back to the queue
-        when their leases expire)."""
+        """Deliver until `stop` is set: then claim nothing more; the deliveries under way finish (the
+        sync service gives them a grace period, then cancels them: they go back to the queue).
+
+        Up to `batch` deliveries are in flight at a time, and a free place is filled as soon as the
+        queue has a due delivery for it: an endpoint that takes its whole timeout to answer holds
+        one place, not the deliveries claimed after it. A claim that found fewer than it asked for
+        means the queue is empty for now: the next waits for the poll period."""
+        in_flight: set[asyncio.Task[None]] = set()
         try:
-            while not stop.is_set():
-                try:
-                    worked = await self.deliver_once()
-                except Exception:  # the database may be briefly unreachable; try again after a pause
-                    log.exception("event delivery: claiming failed")
-                    worked = 0
-                if not worked:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=self.policy.poll_seconds)
+            async with asyncio.TaskGroup() as group:
+                while not stop.is_set():
+                    free = self.policy.batch - len(in_flight)
+                    more = not free  # every place taken: the queue may hold more
+                    if free:
+                        try:
+                            claimed = await self._claim(free)
+                        except Exception:  # the database may be briefly unreachable: try again later
+                            log.exception("event delivery: claiming failed")
+                            claimed = []
+                        for one in claimed:
+                            task = group.create_task(self._deliver(one))
+                            in_flight.add(task)
+                            task.add_done_callback(in_flight.discard)
+                        more = len(claimed) == free
+                    await self._pause(in_flight, stop, until_a_place=more)
         finally:
             await self._http.aclose()
 
-    async def deliver_once(self) -> int:
-        """Claim a batch of due deliveries and send them side by side; how many were claimed."""
+    async def _pause(
+        self, in_flight: set[asyncio.Task[None]], stop: asyncio.Event, *, until_a_place: bool
+    ) -> None:
+        """Until a delivery ends (when the queue may hold more: `until_a_place`), the poll period
+        passes, or `stop` is set."""
+        stopping = asyncio.ensure_future(stop.wait())
+        waited: set[asyncio.Future[Any]] = {stopping}
+        if until_a_place:
+            waited |= in_flight
+        try:
+            await asyncio.wait(waited, timeout=self.policy.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+
+    async def _claim(self, limit: int) -> list[queue.Claimed]:
         lease = timedelta(seconds=self.policy.lease_seconds)
         with suppress_instrumentation():  # polling: no trace of one statement every second
-            claimed = await queue.claim(self.sessionmaker, self.owner, lease, self.policy.batch)
+            claimed = await queue.claim(self.sessionmaker, self.owner, lease, limit)
         self._held.update((one.delivery_id, one) for one in claimed)
+        return claimed
+
+    async def deliver_once(self) -> int:
+        """Claim a batch of due deliveries and send them side by side, until all have ended; how many
+        were claimed (the tests' way to drive the loop one step at a time)."""
+        claimed = await self._claim(self.policy.batch)
         if claimed:
             async with asyncio.TaskGroup() as group:
                 for one in claimed:

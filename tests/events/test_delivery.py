@@ -203,3 +203,36 @@ async def test_a_stop_hands_back_what_it_cut_short(app, api, private_networks) -
         assert (log[0]["status"], log[0]["attempts"]) == ("pending", 0)
         assert await deliverer(app).deliver_once() == 1  # at once: no lease to wait for
         assert [r.webhook_id for r in receiver.delivered()] == [event_id]
+
+
+async def test_an_endpoint_that_hangs_does_not_hold_up_the_others(app, api, private_networks) -> None:
+    # Endpoint A holds every request until released; endpoint B answers at once. B's events written
+    # after A's request is under way are delivered while A still hangs: each delivery takes one place
+    # in the loop, and a free place is filled as soon as there is something to deliver.
+    policy = DeliveryPolicy(
+        schedule=(0, 0.2),
+        timeout_seconds=30,
+        lease_seconds=60,
+        allow_private_networks=True,
+        poll_seconds=0.05,
+    )
+    stop = asyncio.Event()
+    with Receiver(lambda n, r: (0, {})) as hanging, Receiver(lambda n, r: (204, {})) as quick:
+        await register(api, hanging.url, "sync.run.failed")
+        await emit_many(app, api.partner_id, [("inst-a", 0)])
+        loop = asyncio.create_task(deliverer(app, policy).run_forever(stop))
+        try:
+            await asyncio.wait_for(asyncio.to_thread(hanging.held.wait, 10), 15)
+            await register(api, quick.url, "sync.run.failed")
+            await emit_many(app, api.partner_id, [("inst-b", 1), ("inst-b", 2)])
+            for _ in range(100):  # 5 s at most; the hanging request would hold them 30 s
+                if len(quick.delivered()) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert [number_of(json.loads(r.body)["data"]) for r in quick.delivered()] == [1, 2]
+            assert hanging.held.is_set()
+            assert not loop.done()
+        finally:
+            stop.set()
+            hanging.release.set()
+            await asyncio.wait_for(loop, 15)
