@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client.exposition import generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.repositories import sync_health, sync_runs
+from app.db.repositories import sync_health, sync_runs, webhook_endpoints
 from app.domain.sync_health import STATES
 
 log = logging.getLogger("portico.metrics")
@@ -118,6 +118,17 @@ class Metrics:
             "How long the oldest queued sync run has waited; 0 when none waits.",
             registry=registry,
         )
+        self.pending_deliveries = Gauge(
+            "portico_webhook_pending_deliveries",
+            "Outbound event deliveries not yet delivered to enabled endpoints: due, in flight or "
+            "waiting for a retry (all processes).",
+            registry=registry,
+        )
+        self.oldest_due_delivery = Gauge(
+            "portico_webhook_oldest_due_delivery_age_seconds",
+            "How long the delivery due the longest has been due; 0 when none is.",
+            registry=registry,
+        )
         self.health_instances = Gauge(
             "portico_sync_health_instances",
             "Instances by sync health state (fresh, stale, failing, disabled, never), all partners.",
@@ -179,16 +190,25 @@ class Metrics:
             async with asyncio.timeout(QUEUE_QUERY_SECONDS), sessionmaker() as session:
                 waiting, oldest = await sync_runs.queue_depth(session)
                 health = await sync_health.counts(session, None, datetime.now(UTC))
+                pending, due_since = await webhook_endpoints.delivery_backlog(session, datetime.now(UTC))
         except Exception as exc:  # a scrape still answers while the database does not: NaN, not stale
             log.warning("metrics: reading the sync queue failed (%s)", type(exc).__name__)
-            self.queued_runs.set(math.nan)
-            self.oldest_queued.set(math.nan)
+            for gauge in (
+                self.queued_runs,
+                self.oldest_queued,
+                self.pending_deliveries,
+                self.oldest_due_delivery,
+            ):
+                gauge.set(math.nan)
             for state in STATES:
                 self.health_instances.labels(state).set(math.nan)
             return
         self.queued_runs.set(waiting)
         age = (datetime.now(UTC) - _aware(oldest)).total_seconds() if oldest is not None else 0.0
         self.oldest_queued.set(max(age, 0.0))
+        self.pending_deliveries.set(pending)
+        late = (datetime.now(UTC) - _aware(due_since)).total_seconds() if due_since is not None else 0.0
+        self.oldest_due_delivery.set(max(late, 0.0))
         for state, count in health.items():
             self.health_instances.labels(state).set(count)
 

@@ -236,3 +236,33 @@ async def test_an_endpoint_that_hangs_does_not_hold_up_the_others(app, api, priv
             stop.set()
             hanging.release.set()
             await asyncio.wait_for(loop, 15)
+
+
+async def test_the_backlog_of_deliveries_is_a_gauge(app, api, anon, private_networks) -> None:
+    async def gauges() -> tuple[float, float]:
+        scraped = Scrape.parse((await anon.get("/metrics")).text)
+        return (
+            scraped.value("portico_webhook_pending_deliveries"),
+            scraped.value("portico_webhook_oldest_due_delivery_age_seconds"),
+        )
+
+    assert await gauges() == (0, 0)
+    with Receiver(lambda n, r: (503, {})) as receiver:
+        endpoint = await register(api, receiver.url, "sync.run.failed")
+        await emit_many(app, api.partner_id, [("inst-a", 0), ("inst-a", 1)])
+        await asyncio.sleep(1.1)
+        pending, late = await gauges()
+        assert pending == 2
+        assert 1 <= late < 60  # due since they were written
+        await deliverer(
+            app
+        ).deliver_once()  # the first fails: it waits for its retry; the second waits for it
+        assert len(receiver.requests) == 1
+    pending, late = await gauges()
+    assert pending == 2
+    assert late >= 1  # the second is still due since it was written: it waits behind the first
+    # A disabled endpoint's deliveries wait for it: nobody's backlog.
+    assert (
+        await api.patch(f"/v1/webhook-endpoints/{endpoint['id']}", json={"enabled": False})
+    ).status_code == 200
+    assert await gauges() == (0, 0)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -92,3 +93,19 @@ async def delivery_of_event(session: AsyncSession, endpoint_id: str, event_id: s
 async def all_locked(session: AsyncSession) -> list[WebhookEndpoint]:
     """Every endpoint, locked until the transaction ends (to re-encrypt their secrets)."""
     return list((await session.execute(select(WebhookEndpoint).with_for_update())).scalars())
+
+
+async def delivery_backlog(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
+    """Pending deliveries to enabled endpoints (due, in flight or waiting for a retry), and when the
+    one due the longest fell due (None: none is due); one aggregate, for /metrics. A disabled
+    endpoint's deliveries wait for it to be enabled again: they are nobody's backlog."""
+    pending = col(EventDelivery.status) == literal_column("'pending'")  # as the partial indexes say
+    due = case((col(EventDelivery.next_attempt_at) <= now, col(EventDelivery.next_attempt_at)))
+    stmt = (
+        select(func.count(), func.min(due))
+        .select_from(EventDelivery)
+        .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(EventDelivery.endpoint_id))
+        .where(pending, col(WebhookEndpoint.enabled))
+    )
+    count, oldest = (await session.execute(stmt)).one()
+    return int(count), oldest
