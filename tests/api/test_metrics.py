@@ -2,12 +2,15 @@
 by route template, the pool and the queue read at scrape time, and the token guard."""
 
 import math
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from app.config import Settings
+from app.db.models import SyncRun, table_of
 from app.main import create_app
 from tests.conftest import BASE_URL, MASTER_KEY, SECRET_KEY, configure_gesdent
 from tests.metrics_text import Scrape
@@ -72,6 +75,18 @@ async def test_queued_runs_and_the_age_of_the_oldest_are_read_at_scrape_time(app
     queued = await scrape(app)
     assert queued.value("portico_sync_queued_runs") == 1
     assert 0 <= queued.value("portico_sync_oldest_queued_run_age_seconds") < 60
+
+
+async def test_a_run_handed_back_has_waited_since_it_was_handed_back(app, api):
+    await configure_gesdent(api, "tt_handed")
+    assert (await api.post("/v1/instances/tt_handed/sync-runs")).status_code == 202
+    # As `queue.hand_back` leaves a run that began an hour ago: queued again, its lease ended now.
+    now = datetime.now(UTC)
+    async with app.state.engine.begin() as connection:
+        await connection.execute(
+            update(table_of(SyncRun)).values(requested_at=now - timedelta(hours=1), lease_expires_at=now)
+        )
+    assert 0 <= (await scrape(app)).value("portico_sync_oldest_queued_run_age_seconds") < 60
 
 
 async def test_the_pool_gauges_are_read_from_the_engine(app):

@@ -87,7 +87,10 @@ def _rejection_key(rejection: SyncRejection) -> list[str | int]:
 
 
 async def queue_depth(session: AsyncSession) -> tuple[int, datetime | None]:
-    """How many runs are queued, and when the oldest was requested (one aggregate; for /metrics)."""
-    stmt = select(func.count(), func.min(col(SyncRun.requested_at))).where(col(SyncRun.status) == "queued")
+    """How many runs are queued, and since when the one queued longest has waited (one aggregate; for
+    /metrics): since it was requested, or since it was handed back (its lease's end then says when,
+    as for the claim's order, app/sync/queue.py)."""
+    waiting_since = func.coalesce(col(SyncRun.lease_expires_at), col(SyncRun.requested_at))
+    stmt = select(func.count(), func.min(waiting_since)).where(col(SyncRun.status) == "queued")
     waiting, oldest = (await session.execute(stmt)).one()
     return int(waiting), oldest
