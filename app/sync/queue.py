@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -144,9 +145,16 @@ def claimable(now: datetime) -> Any:
     )
 
 
-async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, lease: timedelta) -> Claim | None:
+async def claim(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    owner: str,
+    lease: timedelta,
+    *,
+    abandoned: Callable[[str], None] | None = None,
+) -> Claim | None:
     """Take the run that has waited longest (see the module docstring): a queued one, or a running
-    one whose lease expired; None when there is none."""
+    one whose lease expired; None when there is none. A run whose workers stopped MAX_ATTEMPTS times
+    is recorded failed instead (None too), and `abandoned` told its trigger once that is committed."""
     asked = time.monotonic()
     async with sessionmaker() as session:
         await session.connection(execution_options={SQLITE_WRITE: True})
@@ -172,6 +180,8 @@ async def claim(sessionmaker: async_sessionmaker[AsyncSession], owner: str, leas
             await run_finished(session, run)  # the outbox events, in the same transaction
             await health_changed(session, made)
             await session.commit()
+            if abandoned is not None:
+                abandoned(run.trigger)
             return None
         taken_over = run.status == "running"
         run.status = "running"

@@ -108,7 +108,7 @@ class Worker:
         """Claim and execute one run; False when the queue had nothing to do."""
         # Polling is not traced: it would make a trace of one statement every poll_seconds per worker.
         with suppress_instrumentation():
-            claim = await queue.claim(self.sessionmaker, self.owner, self.lease)
+            claim = await queue.claim(self.sessionmaker, self.owner, self.lease, abandoned=self._abandoned)
         if claim is None:
             return False
         self.holding = claim
@@ -125,6 +125,11 @@ class Worker:
             raise
         self.holding = None  # not in a `finally`: a cancelled run is still held, to be handed back
         return True
+
+    def _abandoned(self, trigger: str) -> None:
+        """A run this worker found abandoned and recorded failed: a finished run like another."""
+        if self.metrics is not None:
+            self.metrics.sync_runs.labels("failed", trigger).inc()
 
     async def hand_back(self) -> bool:
         """Give back the run held when this worker's task was cancelled (the task ended), for another

@@ -88,3 +88,19 @@ async def test_the_ticker_is_timed(app):
     after = await scrape(app)
     count = "portico_sync_ticker_duration_seconds_count"
     assert after.value(count) == before.value(count) + 1
+
+
+async def test_a_run_found_abandoned_counts_as_a_failed_run(app, api):
+    await configure_gesdent(api, "tt_abandoned")
+    assert (await api.post("/v1/instances/tt_abandoned/sync-runs")).status_code == 202
+    for attempt in range(queue.MAX_ATTEMPTS):  # workers that died with it, one after another
+        assert await queue.claim(app.state.sessionmaker, f"died{attempt}", timedelta(seconds=-1))
+    before = await scrape(app)
+    worker = Worker(app.state.sessionmaker, app.state.secret_box, owner="next", metrics=app.state.metrics)
+    assert not await worker.run_once()  # nothing left to run: the run was recorded failed
+    after = await scrape(app)
+    labels = {"status": "failed", "trigger": "manual"}
+    assert (
+        after.value("portico_sync_runs_finished_total", **labels)
+        == before.value("portico_sync_runs_finished_total", **labels) + 1
+    )
