@@ -42,8 +42,7 @@ async def _report_of(session: AsyncSession, instance: Instance, facts: rules.Ins
         if service.web_enabled:
             web_unmapped[service.member_id].append(service.code)
     mapped = await repo.mapped_counts(session, instance.id)
-    synced = await repo.last_syncs(session, instance.id)
-    health = await repo.health_states(session, instance.id, utcnow())
+    synced = await repo.member_syncs(session, instance.id, utcnow())
     members = [
         MemberReport(
             name=row.name,
@@ -53,8 +52,8 @@ async def _report_of(session: AsyncSession, instance: Instance, facts: rules.Ins
             mapped=mapped.get(row.id, 0),
             unmapped=unmapped.get(row.id, []),
             web_enabled_unmapped=web_unmapped.get(row.id, []),
-            last_sync=synced.get(row.id),
-            health=health.get(row.id, "never"),
+            last_sync=synced[row.id].last_success_at if row.id in synced else None,
+            health=synced[row.id].state if row.id in synced else "never",
         )
         for row in await repo.members(session, instance.id)
     ]

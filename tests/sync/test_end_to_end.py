@@ -7,7 +7,10 @@ import logging
 import time
 from typing import Any
 
+import sqlalchemy as sa
+
 from app.crypto import SecretBox, new_key
+from app.db.models import SyncRun, table_of
 from app.domain.webhooks import sign
 from app.sync.retries import RetryPolicy
 from app.sync.worker import Worker
@@ -63,10 +66,16 @@ async def test_configure_trigger_import_and_read(app, api, sandbox):
     assert slots
     assert all(s["treatment_codes"] for s in slots)
     report = (await api.get("/v1/portals/tt_portal/report")).json()
-    assert report["members"][0]["last_sync"] is not None
+    assert report["members"][0]["last_sync"] == run["finished_at"]
     again = await sync_now(app, api, "tt_clinic")
     assert again["status"] == "succeeded"
     assert sum(c["created"] + c["updated"] for c in again["counts"].values()) == 0
+    # The report's last sync is the member's health record, not a scan of its runs: it outlives
+    # the runs that retention prunes.
+    async with app.state.engine.begin() as connection:
+        await connection.execute(sa.delete(table_of(SyncRun)))
+    report = (await api.get("/v1/portals/tt_portal/report")).json()
+    assert report["members"][0]["last_sync"] == again["finished_at"]
 
 
 async def test_no_secret_in_any_response_or_log_line(app, api, sandbox, caplog):

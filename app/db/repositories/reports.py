@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from app.db.models import Instance, Mapping, Membership, Service, SyncHealth, SyncRun, table_of
-from app.db.repositories.sync_health import state_at
+from app.db.models import Instance, Mapping, Membership, Service, SyncHealth, table_of
+from app.db.repositories.sync_health import aware, state_at
 from app.domain.sync_health import WHOLE, HealthState, as_state
 
 
@@ -66,26 +66,25 @@ async def unmapped_member_services(session: AsyncSession, portal_id: str) -> lis
     return [UnmappedService(*row) for row in (await session.execute(stmt)).all()]
 
 
-async def last_syncs(session: AsyncSession, portal_id: str) -> dict[str, datetime | None]:
-    """Member id → end of its last successful GESDENT sync."""
-    stmt = (
-        select(col(SyncRun.instance_id), func.max(SyncRun.finished_at))
-        .join(Membership, col(Membership.member_id) == SyncRun.instance_id)
-        .where(col(Membership.portal_id) == portal_id, col(SyncRun.status) == "succeeded")
-        .group_by(col(SyncRun.instance_id))
-    )
-    return dict((await session.execute(stmt)).all())
+@dataclass(frozen=True)
+class MemberSync:
+    state: HealthState
+    last_success_at: datetime | None  # the end of its last successful run
 
 
-async def health_states(session: AsyncSession, portal_id: str, now: datetime) -> dict[str, HealthState]:
-    """Member id → its sync health state at `now`, for the members with a record (others: `never`)."""
+async def member_syncs(session: AsyncSession, portal_id: str, now: datetime) -> dict[str, MemberSync]:
+    """Member id → its sync health state at `now` and the end of its last successful run, from its
+    health record (one row per member: never a scan of its runs); members without one: none."""
     health = table_of(SyncHealth)
     stmt = (
-        select(health.c.instance_id, state_at(now, health))
+        select(health.c.instance_id, state_at(now, health), health.c.last_success_at)
         .join(Membership, col(Membership.member_id) == health.c.instance_id)
         .where(col(Membership.portal_id) == portal_id, health.c.stream == WHOLE)
     )
-    return {member: as_state(state) for member, state in (await session.execute(stmt)).all()}
+    return {
+        member: MemberSync(as_state(state), None if success is None else aware(success))
+        for member, state, success in (await session.execute(stmt)).all()
+    }
 
 
 async def unused_portal_services(session: AsyncSession, portal_id: str) -> list[str]:
