@@ -109,25 +109,3 @@ class SlotPublic(Output):
             end=row.ends_at,
             treatment_codes=row.treatment_codes.split(),
         )
-
-
-class MemberSlots(Output):
-    """A member's free slots for a portal service."""
-
-    name: str = Field(examples=["tt_clinic_north"])
-    display_name: str = Field(examples=["Clinic North"])
-    member_code: str | None = Field(examples=["N01"])
-    services: list[str] = Field(
-        examples=[["LIMP"]], description="The member's web-enabled services mapped to the portal service."
-    )
-    slots: list[SlotPublic]
-
-
-class PortalAvailability(Output):
-    """Where a portal service can be booked: each member's free slots for it, over a time range."""
-
-    portal: str = Field(examples=["tt_portal_sanitas"])
-    service: str = Field(examples=["LIMP"], description="The portal service's code.")
-    start: Timestamp = Field(alias="from", serialization_alias="from", examples=["2026-12-02T00:00:00Z"])
-    end: Timestamp = Field(alias="to", serialization_alias="to", examples=["2026-12-03T00:00:00Z"])
-    members: list[MemberSlots] = Field(description="Members with at least one free slot, by name.")
