@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.cursors import invalid_cursor
 from app.db.models import new_id
 from app.db.repositories import portal_availability as repo
 from app.db.repositories import portal_availability_facts as facts_repo
 from app.db.repositories import portal_availability_slots as slots_repo
 from app.db.repositories.portal_availability import Ranked, Search
-from app.domain.conflicts import ConcurrentChange
 from app.domain.portal_availability import SENTENCES, Days, Reason, Span, offered, reason, spans
 from app.domain.time_zones import DEFAULT_TIME_ZONE, zone
 from app.services.portals import Portal
@@ -119,15 +118,27 @@ async def search(
         if len(ranked) > query.limit:
             next_cursor = await _keep(session, ranked, query, now)
     else:
-        rows = await repo.ranked_after(session, found, after.search_id, after.rank, query.limit)
-        page = [r for _, r in rows[: query.limit]]
-        next_cursor = None
-        if len(rows) > query.limit:
-            next_cursor = Cursor(after.search_id, rows[query.limit - 1][0], started_at, after.fingerprint)
+        page, next_cursor = await _next_page(session, found, query, after)
     answer = Answer(await _members(session, found, page), next_cursor)
     if query.explain:
         await _explain(session, found, answer)
     return answer
+
+
+async def _next_page(
+    session: AsyncSession, found: Search, query: Query, after: Cursor
+) -> tuple[list[Ranked], Cursor | None]:
+    """The members of the kept order after the cursor's rank that still offer, one page of them."""
+    order = await repo.kept_order(session, after.search_id)
+    if order is None:
+        raise invalid_cursor(f"The cursor expired (after {ORDER_LIFETIME}): start again from the first page.")
+    rest = order[after.rank :]
+    offering = await repo.ranked_among(session, found, rest)
+    ranked = [(rank, offering[m]) for rank, m in enumerate(rest, start=after.rank + 1) if m in offering]
+    page = [r for _, r in ranked[: query.limit]]
+    if len(ranked) <= query.limit:
+        return page, None
+    return page, Cursor(after.search_id, ranked[query.limit - 1][0], after.started_at, after.fingerprint)
 
 
 async def _search(
@@ -151,10 +162,7 @@ async def _search(
 
 async def _keep(session: AsyncSession, ranked: list[Ranked], query: Query, now: datetime) -> Cursor:
     search_id = new_id()
-    try:
-        await repo.keep_order(_engine(session), search_id, [r.member_id for r in ranked], now, ORDER_LIFETIME)
-    except IntegrityError:  # a member was deleted meanwhile
-        raise ConcurrentChange("A member was removed while the search ran; send it again.") from None
+    await repo.keep_order(_engine(session), search_id, [r.member_id for r in ranked], now, ORDER_LIFETIME)
     return Cursor(search_id, query.limit, now, query.fingerprint())
 
 
@@ -166,7 +174,7 @@ def _engine(session: AsyncSession) -> AsyncEngine:
 
 async def _members(session: AsyncSession, found: Search, page: list[Ranked]) -> list[Member]:
     members = {r.member_id: Member(r, found.spans.get(r.time_zone) or _span(found)) for r in page}
-    wanted = await slots_repo.wanted(session, found, members)
+    wanted = await slots_repo.codes_of(session, found, members)
     for row in await slots_repo.slots_of(session, found, members):
         member = members[row.member_id]
         member.slot_count = row.total
@@ -207,14 +215,15 @@ async def summary(session: AsyncSession, portal: Portal, query: Query, now: date
     in their days, and the earliest slot among them (with its member)."""
     found = await _search(session, portal, query, now, now)
     services = await facts_repo.portal_services(session, found)
-    per_service: dict[str, list[tuple[datetime, str]]] = {}
+    per_service: dict[str, dict[str, datetime]] = {}  # service -> member -> its earliest
     for offer in await facts_repo.offers_per_service(session, found):
-        per_service.setdefault(offer.service, []).append((offer.earliest, offer.member))
+        mine = per_service.setdefault(offer.service, {})
+        mine[offer.member] = min(offer.earliest, mine.get(offer.member, offer.earliest))
     answer = []
     for service in services:
-        mine = sorted(per_service.get(service.code, []))
-        first = mine[0] if mine else (None, None)
-        answer.append(ServiceSummary(service.code, service.name, len(mine), first[0], first[1]))
+        offering = sorted((moment, member) for member, moment in per_service.get(service.code, {}).items())
+        moment, member = offering[0] if offering else (None, None)
+        answer.append(ServiceSummary(service.code, service.name, len(offering), moment, member))
     return answer
 
 

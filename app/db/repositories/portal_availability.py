@@ -22,7 +22,7 @@ from app.db.models import (
     Instance,
     Mapping,
     Membership,
-    PortalSearchRank,
+    PortalSearchOrder,
     Service,
     SyncHealth,
     table_of,
@@ -85,36 +85,23 @@ def contains(dialect: str, codes: Any, code: Any) -> sa.ColumnElement[bool]:
     return sa.func.instr(padded, wanted) > 0
 
 
-def asked_services(search: Search) -> sa.Select[Any]:
-    """The ids of the portal's services the search asks for."""
-    services = table_of(Service)
-    return sa.select(services.c.id).where(
-        services.c.instance_id == search.portal_id, services.c.code.in_(search.services)
+def wanted(search: Search) -> Any:
+    """The codes a member's slots are matched on: per member, each web-enabled service mapped to an
+    asked portal service (every one of the portal's when the search names none), with that portal
+    service's id. A member service maps to one portal service at most, so a (member, code) is one row."""
+    mappings, member_service = table_of(Mapping), table_of(Service).alias("member_service")
+    stmt = (
+        sa.select(mappings.c.member_id, mappings.c.portal_service_id, member_service.c.code)
+        .join(member_service, member_service.c.id == mappings.c.member_service_id)
+        .where(mappings.c.portal_id == search.portal_id, member_service.c.web_enabled.is_(True))
     )
-
-
-def offers(search: Search, slot: Any, member_id: Any, portal_service_ids: Any) -> sa.ColumnElement[bool]:
-    """The slot carries the code of one of the member's web-enabled services mapped to one of
-    `portal_service_ids` (a subquery, or one id's column)."""
-    mappings, member_service = table_of(Mapping), table_of(Service).alias("offered")
-    chosen = (
-        mappings.c.portal_service_id.in_(portal_service_ids)
-        if isinstance(portal_service_ids, sa.Select)
-        else mappings.c.portal_service_id == portal_service_ids
-    )
-    # Correlated to every enclosing query, not only the nearest: the member and the portal service
-    # may come from two levels up.
-    return (
-        sa.exists()
-        .where(
-            mappings.c.member_id == member_id,
-            chosen,
-            member_service.c.id == mappings.c.member_service_id,
-            member_service.c.web_enabled.is_(True),
-            contains(search.dialect, slot.c.treatment_codes, member_service.c.code),
+    if search.services:
+        services = table_of(Service)
+        asked = sa.select(services.c.id).where(
+            services.c.instance_id == search.portal_id, services.c.code.in_(search.services)
         )
-        .correlate_except(mappings, member_service)
-    )
+        stmt = stmt.where(mappings.c.portal_service_id.in_(asked))
+    return stmt.subquery("wanted")
 
 
 def bounds(search: Search, time_zone: Any) -> tuple[Any, Any]:
@@ -128,22 +115,35 @@ def bounds(search: Search, time_zone: Any) -> tuple[Any, Any]:
     return sa.case(*starts), sa.case(*ends)
 
 
-def earliest(search: Search, member: Any, portal_service_ids: Any) -> Any:
-    """A member's first slot in its days that offers one of `portal_service_ids` (null: none)."""
+def firsts(search: Search, among: Any = None) -> Any:
+    """Per wanted row (member, portal service, code) of the members the search names (and among these
+    ids, when given): the member's first slot in its days that carries the code,
+    null when none does. A correlated `ORDER BY starts_at LIMIT 1` on (instance_id, starts_at) that
+    stops at the first slot carrying the code."""
+    codes, member = wanted(search), table_of(Instance).alias("member")
     slot = table_of(GesdentSlot).alias("first_slot")
     start, end = bounds(search, member.c.time_zone)
-    return (
+    first = (
         sa.select(slot.c.starts_at)
         .where(
-            slot.c.instance_id == member.c.id,
+            slot.c.instance_id == codes.c.member_id,
             slot.c.starts_at >= start,
             slot.c.starts_at < end,
-            offers(search, slot, member.c.id, portal_service_ids),
+            contains(search.dialect, slot.c.treatment_codes, codes.c.code),
         )
         .order_by(slot.c.starts_at)
         .limit(1)
         .scalar_subquery()
     )
+    stmt = (
+        sa.select(codes.c.member_id, codes.c.portal_service_id, first.label("earliest"))
+        .select_from(codes.join(member, member.c.id == codes.c.member_id))
+        .where(*members_of(search, member))
+    )
+    if among is not None:
+        stmt = stmt.where(codes.c.member_id.in_(among))
+    # OFFSET 0 keeps PostgreSQL from pulling the subquery up, which could run `first` twice a row.
+    return stmt.offset(0).subquery("firsts")
 
 
 def availability_health() -> Any:
@@ -174,34 +174,30 @@ def recent_enough(search: Search, state: Any, fetched_at: Any) -> list[sa.Column
     return [fetched_at >= oldest, state != "failing"]
 
 
-def _ranking(search: Search, ranks: Any = None) -> Any:
-    """Members with their earliest offering slot and health, as a subquery; from a kept order when
-    `ranks` is given (its `rank` column comes along)."""
-    member, health, mappings = table_of(Instance).alias("member"), availability_health(), table_of(Mapping)
-    columns = [
+def _ranking(search: Search, among: Any = None) -> Any:
+    """Members with their earliest slot that offers an asked service (null: none) and their health."""
+    first, health = firsts(search, among), availability_health()
+    per_member = (
+        sa.select(first.c.member_id, sa.func.min(first.c.earliest).label("earliest"))
+        .group_by(first.c.member_id)
+        .subquery("per_member")
+    )
+    member = table_of(Instance).alias("ranked_member")
+    stmt = sa.select(
         member.c.id,
         member.c.name,
         member.c.display_name,
         member.c.member_code,
         member.c.time_zone,
-        earliest(search, member, asked_services(search)).label("earliest"),
+        per_member.c.earliest,
         state_at(search.now, health).label("state"),
         health.c.last_success_at.label("fetched_at"),
-    ]
-    joined = member.outerjoin(
-        health, sa.and_(health.c.instance_id == member.c.id, health.c.stream == AVAILABILITY)
+    ).select_from(
+        per_member.join(member, member.c.id == per_member.c.member_id).outerjoin(
+            health, sa.and_(health.c.instance_id == member.c.id, health.c.stream == AVAILABILITY)
+        )
     )
-    if ranks is not None:
-        columns.insert(0, ranks.c.rank)
-        joined = ranks.join(joined, member.c.id == ranks.c.member_id)
-    offering = sa.select(mappings.c.member_id).where(
-        mappings.c.portal_id == search.portal_id, mappings.c.portal_service_id.in_(asked_services(search))
-    )
-    stmt = (
-        sa.select(*columns).select_from(joined).where(*members_of(search, member), member.c.id.in_(offering))
-    )
-    # OFFSET 0 keeps PostgreSQL from pulling the subquery up, which would run `earliest` twice.
-    return stmt.offset(0).subquery("ranking")
+    return stmt.subquery("ranking")
 
 
 def _ranked(row: sa.Row[Any]) -> Ranked:
@@ -223,35 +219,35 @@ async def ranked(session: AsyncSession, search: Search) -> list[Ranked]:
     return [_ranked(row) for row in (await session.execute(stmt)).all()]
 
 
-async def ranked_after(
-    session: AsyncSession, search: Search, search_id: str, after: int, limit: int
-) -> list[tuple[int, Ranked]]:
-    """The next `limit` + 1 members of a kept order after rank `after` that still offer."""
-    ranks = table_of(PortalSearchRank)
-    kept = ranks.select().where(ranks.c.search_id == search_id, ranks.c.rank > after).subquery("kept")
-    ranking = _ranking(search, kept)
-    stmt = (
-        sa.select(ranking)
-        .where(ranking.c.earliest.is_not(None), *recent_enough(search, ranking.c.state, ranking.c.fetched_at))
-        .order_by(ranking.c.rank)
-        .limit(limit + 1)
+async def ranked_among(session: AsyncSession, search: Search, member_ids: Sequence[str]) -> dict[str, Ranked]:
+    """These members, by id, those of them that offer an asked service (and are recent enough)."""
+    if not member_ids:
+        return {}
+    ranking = _ranking(search, among=list(member_ids))
+    stmt = sa.select(ranking).where(
+        ranking.c.earliest.is_not(None), *recent_enough(search, ranking.c.state, ranking.c.fetched_at)
     )
-    return [(row[0], _ranked(row)) for row in (await session.execute(stmt)).all()]
+    return {row[0]: _ranked(row) for row in (await session.execute(stmt)).all()}
+
+
+async def kept_order(session: AsyncSession, search_id: str) -> list[str] | None:
+    """The member ids of a kept order, first ranked first; None once it expired."""
+    orders = table_of(PortalSearchOrder)
+    found = await session.execute(sa.select(orders.c.member_ids).where(orders.c.search_id == search_id))
+    ids = found.scalar_one_or_none()
+    return None if ids is None else ids.split()
 
 
 async def keep_order(
     engine: AsyncEngine, search_id: str, member_ids: Sequence[str], now: datetime, lifetime: timedelta
 ) -> None:
-    """Keep a search's order (rank 1 is its first member) for its next pages, in a transaction of its
-    own: a search is a read, and on SQLite its request takes no write lock. Orders older than
-    `lifetime` go in the same transaction (a range of the index on created_at)."""
-    ranks = table_of(PortalSearchRank)
-    rows = [
-        {"search_id": search_id, "rank": rank, "member_id": member_id, "created_at": now}
-        for rank, member_id in enumerate(member_ids, start=1)
-    ]
+    """Keep a search's order for its next pages, in a transaction of its own: a search is a read,
+    and on SQLite its request takes no write lock. Orders older than `lifetime` go in the same
+    transaction (a range of the index on created_at)."""
+    orders = table_of(PortalSearchOrder)
+    row = {"search_id": search_id, "member_ids": " ".join(member_ids), "created_at": now}
     async with engine.connect() as opened:
         connection = await opened.execution_options(**{SQLITE_WRITE: True})
         async with connection.begin():
-            await connection.execute(ranks.delete().where(ranks.c.created_at < now - lifetime))
-            await connection.execute(ranks.insert(), rows)
+            await connection.execute(orders.delete().where(orders.c.created_at < now - lifetime))
+            await connection.execute(orders.insert(), [row])

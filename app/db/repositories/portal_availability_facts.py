@@ -17,10 +17,11 @@ from app.db.repositories.portal_availability import (
     Search,
     availability_health,
     bounds,
-    earliest,
+    contains,
+    firsts,
     members_of,
-    offers,
     recent_enough,
+    wanted,
 )
 from app.db.repositories.sync_health import aware, state_at
 from app.domain.portal_availability import Facts
@@ -51,34 +52,22 @@ class Offer:
 
 
 async def offers_per_service(session: AsyncSession, search: Search) -> list[Offer]:
-    """Per (portal service, member) that offers it in the member's days: the earliest slot."""
-    member, health, mappings = table_of(Instance).alias("member"), availability_health(), table_of(Mapping)
-    portal_service, member_service = table_of(Service).alias("ps"), table_of(Service).alias("ms")
-    pairs = (
-        sa.select(mappings.c.member_id, mappings.c.portal_service_id)
-        .join(member_service, member_service.c.id == mappings.c.member_service_id)
-        .where(mappings.c.portal_id == search.portal_id, member_service.c.web_enabled.is_(True))
-        .distinct()
-        .subquery("pairs")
-    )
-    first = earliest(search, member, pairs.c.portal_service_id).label("earliest")
+    """Per (portal service, member code) that offers it in the member's days: the earliest slot."""
+    first, health = firsts(search), availability_health()
+    member, portal_service = table_of(Instance).alias("offering_member"), table_of(Service).alias("ps")
     stmt = (
-        sa.select(portal_service.c.code, member.c.name, first)
+        sa.select(portal_service.c.code, member.c.name, first.c.earliest)
         .select_from(
-            pairs.join(member, member.c.id == pairs.c.member_id)
-            .join(portal_service, portal_service.c.id == pairs.c.portal_service_id)
+            first.join(member, member.c.id == first.c.member_id)
+            .join(portal_service, portal_service.c.id == first.c.portal_service_id)
             .outerjoin(health, sa.and_(health.c.instance_id == member.c.id, health.c.stream == AVAILABILITY))
         )
         .where(
-            *members_of(search, member),
+            first.c.earliest.is_not(None),
             *recent_enough(search, state_at(search.now, health), health.c.last_success_at),
         )
     )
-    if search.services:
-        stmt = stmt.where(portal_service.c.code.in_(search.services))
-    inner = stmt.offset(0).subquery("offers")  # OFFSET 0: `earliest` runs once per pair
-    rows = await session.execute(sa.select(inner).where(inner.c.earliest.is_not(None)))
-    return [Offer(code, name, aware(moment)) for code, name, moment in rows.all()]
+    return [Offer(code, name, aware(moment)) for code, name, moment in (await session.execute(stmt)).all()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +92,13 @@ async def unoffered(session: AsyncSession, search: Search, limit: int) -> list[U
         mapped, member_service.c.id == mappings.c.member_service_id, member_service.c.web_enabled.is_(True)
     )
     in_days = sa.and_(slot.c.instance_id == member.c.id, slot.c.starts_at >= start, slot.c.starts_at < end)
-    matching = sa.exists().where(in_days, offers(search, slot, member.c.id, portal_service.c.id))
+    codes = wanted(search)
+    carried = sa.and_(
+        codes.c.member_id == member.c.id,
+        codes.c.portal_service_id == portal_service.c.id,
+        contains(search.dialect, slot.c.treatment_codes, codes.c.code),
+    )
+    matching = sa.exists().where(in_days, carried)
     columns: list[Any] = [
         member.c.name,
         member.c.display_name,
@@ -120,7 +115,10 @@ async def unoffered(session: AsyncSession, search: Search, limit: int) -> list[U
                 health, sa.and_(health.c.instance_id == member.c.id, health.c.stream == AVAILABILITY)
             )
         )
-        .where(*members_of(search, member), portal_service.c.code.in_(search.services), ~matching)
+        # A pair without a web-enabled mapping is explained without reading its slots.
+        .where(
+            *members_of(search, member), portal_service.c.code.in_(search.services), ~sa.and_(web, matching)
+        )
         .order_by(member.c.name, portal_service.c.code)
         .limit(limit + 1)
     )

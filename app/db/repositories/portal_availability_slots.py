@@ -1,5 +1,5 @@
 """The details of a page of the portal search: its members' offering slots (capped per member) and
-their mapped codes, each one statement for the whole page."""
+the codes they are matched on, each one statement for the whole page."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import GesdentSlot, Instance, Mapping, Service, table_of
-from app.db.repositories.portal_availability import Search, asked_services, bounds, offers
+from app.db.models import GesdentSlot, Instance, Service, table_of
+from app.db.repositories.portal_availability import Search, bounds, contains, wanted
 from app.db.repositories.sync_health import aware
 
 
@@ -30,59 +30,59 @@ async def slots_of(session: AsyncSession, search: Search, member_ids: Collection
     first ones), with each member's total."""
     if not member_ids:
         return []
-    slot, member = table_of(GesdentSlot).alias("slot"), table_of(Instance).alias("member")
-    start, end = bounds(search, member.c.time_zone)
-    place = sa.func.row_number().over(
-        partition_by=slot.c.instance_id, order_by=(slot.c.starts_at, slot.c.resource_id)
+    slot, member, codes = (
+        table_of(GesdentSlot).alias("slot"),
+        table_of(Instance).alias("member"),
+        wanted(search),
     )
-    inner = (
+    start, end = bounds(search, member.c.time_zone)
+    # A slot that carries two wanted codes is one slot: DISTINCT, before numbering them.
+    offering = (
         sa.select(
-            slot.c.instance_id,
-            slot.c.resource_id,
-            slot.c.starts_at,
-            slot.c.ends_at,
-            slot.c.treatment_codes,
-            sa.func.count().over(partition_by=slot.c.instance_id).label("total"),
-            place.label("place"),
+            slot.c.instance_id, slot.c.resource_id, slot.c.starts_at, slot.c.ends_at, slot.c.treatment_codes
         )
         .join(member, member.c.id == slot.c.instance_id)
-        .where(
-            slot.c.instance_id.in_(sorted(member_ids)),
-            slot.c.starts_at >= start,
-            slot.c.starts_at < end,
-            offers(search, slot, slot.c.instance_id, asked_services(search)),
+        .join(
+            codes,
+            sa.and_(
+                codes.c.member_id == slot.c.instance_id,
+                contains(search.dialect, slot.c.treatment_codes, codes.c.code),
+            ),
         )
+        .where(slot.c.instance_id.in_(sorted(member_ids)), slot.c.starts_at >= start, slot.c.starts_at < end)
+        .distinct()
         .subquery("offering")
     )
+    place = sa.func.row_number().over(
+        partition_by=offering.c.instance_id, order_by=(offering.c.starts_at, offering.c.resource_id)
+    )
+    numbered = sa.select(
+        offering,
+        sa.func.count().over(partition_by=offering.c.instance_id).label("total"),
+        place.label("place"),
+    ).subquery("numbered")
     stmt = (
-        sa.select(*(c for c in inner.c if c.name != "place"))
-        .where(inner.c.place <= search.slots_per_member)
-        .order_by(inner.c.instance_id, inner.c.starts_at, inner.c.resource_id)
+        sa.select(*(c for c in numbered.c if c.name != "place"))
+        .where(numbered.c.place <= search.slots_per_member)
+        .order_by(numbered.c.instance_id, numbered.c.starts_at, numbered.c.resource_id)
     )
     return [
-        SlotRow(m, r, aware(s), aware(e), codes, total)
-        for m, r, s, e, codes, total in (await session.execute(stmt)).all()
+        SlotRow(m, r, aware(s), aware(e), carried, total)
+        for m, r, s, e, carried, total in (await session.execute(stmt)).all()
     ]
 
 
-async def wanted(
+async def codes_of(
     session: AsyncSession, search: Search, member_ids: Collection[str]
 ) -> dict[str, dict[str, set[str]]]:
-    """Per member: its web-enabled service codes mapped to asked portal services -> those services."""
+    """Per member: its codes the search matches slots on -> the asked portal services they offer."""
     if not member_ids:
         return {}
-    mappings = table_of(Mapping)
-    member_service, portal_service = table_of(Service).alias("ms"), table_of(Service).alias("ps")
+    codes, portal_service = wanted(search), table_of(Service).alias("portal_service")
     stmt = (
-        sa.select(mappings.c.member_id, member_service.c.code, portal_service.c.code)
-        .join(member_service, member_service.c.id == mappings.c.member_service_id)
-        .join(portal_service, portal_service.c.id == mappings.c.portal_service_id)
-        .where(
-            mappings.c.portal_id == search.portal_id,
-            mappings.c.member_id.in_(sorted(member_ids)),
-            portal_service.c.code.in_(search.services),
-            member_service.c.web_enabled.is_(True),
-        )
+        sa.select(codes.c.member_id, codes.c.code, portal_service.c.code)
+        .join(portal_service, portal_service.c.id == codes.c.portal_service_id)
+        .where(codes.c.member_id.in_(sorted(member_ids)))
     )
     found: dict[str, dict[str, set[str]]] = {}
     for member_id, code, portal_code in (await session.execute(stmt)).all():
