@@ -6,15 +6,17 @@
 
 The data is bulk-loaded into the tables a sync fills (slots, and the availability stream's health),
 not imported through 1,000 sandbox syncs, which would take most of an hour: it is a benchmark, not a
-test. The slots are the sandbox's own (its working days, times, treatment codes and blocked share,
-from gesdent_sandbox, every working-day slot free), so they look like imported ones. A member has three web-enabled services
-(LIMP, BLANQ, ORT) mapped to the portal's P0, P1 and P2; one in ten maps a web-disabled LIMP; one in
+test. The slots are the sandbox's own (its working days, times and treatment codes, from
+gesdent_sandbox; every working-day slot free), so they look like imported ones. A member has three
+web-enabled services (LIMP, BLANQ, ORT) mapped to the portal's P0, P1 and P2; one in ten maps a
+web-disabled LIMP; one in
 ten is in Atlantic/Canary, the rest in Europe/Madrid; one in twenty has stale data.
 
 Times, through the real application (ASGI, in-process), `--runs` runs of `--requests` requests each:
 the first page (20 members) of a one-service search over the default days, the next page (the kept
 order, as a peer: the same search without ranking every member), the summary of the three services,
-and the first page with `explain=true`. Prints each run's median and the median and range of those.
+the first page with `explain=true`, and the portal itself (`GET /v1/portals/{portal}`: the floor of
+any request, as a peer). Prints each run's median and the median and range of those.
 """
 
 from __future__ import annotations
@@ -211,12 +213,15 @@ async def measure(client: httpx.AsyncClient, runs: int, requests: int) -> dict[s
         "search, page 2": [],
         "summary": [],
         "explain": [],
+        "portal (floor)": [],
     }
     for run in range(runs):
         results["search, page 1"].append(await timed(client, SEARCH, requests, service="P0"))
         results["search, page 2"].append(await timed(client, SEARCH, requests, service="P0", cursor=cursor))
         results["summary"].append(await timed(client, f"{SEARCH}/summary", requests))
         results["explain"].append(await timed(client, SEARCH, requests, service="P0", explain="true"))
+        # The floor of any request here (key, lookup, one row): what the noisy machine adds shows in it.
+        results["portal (floor)"].append(await timed(client, "/v1/portals/tt_bench_portal", requests))
         print(
             f"  run {run + 1}: "
             + ", ".join(f"{name} {values[-1]:.1f} ms" for name, values in results.items())

@@ -1,7 +1,9 @@
 """The portal availability search: the order of a search kept while its pages are read
-(`portal_search_orders`), and an index on mappings by member and portal service, which the search
-probes once per slot it reads to ask "does this slot offer a web-enabled service mapped to one of
-the asked portal services?".
+(`portal_search_orders`), and an index on mappings by member and portal service, which the search's
+explanations probe once per (member, portal service) pair: is it mapped, web-enabled, and does a
+slot carry its code? (Checked with EXPLAIN on the data of bench/availability.py: the search itself
+walks `ix_mappings_portal_id_portal_service_id` and `ix_gesdent_slots_instance_id_starts_at`, which
+exist.)
 
 Revision ID: 0017
 Revises: 0016

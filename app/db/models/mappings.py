@@ -37,7 +37,7 @@ class Mapping(SQLModel, table=True):
         ),
         sa.Index(None, "portal_id", "portal_service_id"),
         sa.Index(None, "member_id"),
-        # The portal search asks, per slot, for the member's mappings to the asked portal services.
+        # The portal search's explanations ask, per (member, portal service), for its mappings.
         sa.Index(None, "member_id", "portal_service_id"),
     )
 
