@@ -18,6 +18,9 @@ from app.domain.time_zones import DEFAULT_TIME_ZONE, day_span, today, zone
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 62
+# Days a search may name: any clinic's calendar, far enough from the ends of `date` that a zone's
+# offset and a span of days never overflow it.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9000, 12, 31)
 
 Reason = Literal["not_mapped", "not_web_enabled", "no_sync", "no_free_slot", "no_matching_codes"]
 REASONS: tuple[Reason, ...] = get_args(Reason)
@@ -41,7 +44,10 @@ class Days:
     last: date | None = None
 
     def check(self, now: datetime) -> None:
-        """422 when `to` is before `from`, or the span is longer than MAX_DAYS."""
+        """422 when a day is out of range, `to` is before `from`, or the span is longer than MAX_DAYS."""
+        for field, day in (("query.from", self.first), ("query.to", self.last)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise _invalid(field, f"A day is from {FIRST_DAY} to {LAST_DAY}.", "out of range")
         if self.first and self.last and self.last < self.first:
             raise _invalid("query.to", "`to` is before `from`.", "before from")
         first = self.first or now.date() - timedelta(days=1)  # the earliest "today" of any zone

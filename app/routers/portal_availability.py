@@ -17,7 +17,7 @@ from app.domain.values import INSTANCE_NAME_INPUT_PATTERN, SERVICE_CODE_PATTERN
 from app.pagination import next_link
 from app.routers.deps import AvailabilityPortal
 from app.routers.lookups import LookupRoute
-from app.schemas.common import instance_name
+from app.schemas.common import MemberCode, instance_name
 from app.schemas.portal_availability import (
     AvailabilitySummary,
     Explanation,
@@ -45,7 +45,6 @@ ServiceCode = Annotated[str, StringConstraints(pattern=SERVICE_CODE_PATTERN)]
 MemberName = Annotated[
     str, StringConstraints(pattern=INSTANCE_NAME_INPUT_PATTERN), BeforeValidator(instance_name)
 ]
-MemberCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 _ZONE_NOTE = " A local day in each member's time zone."
 From = Annotated[
     Day | None,

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import col
 
 from app.db.models import Instance
@@ -276,6 +276,11 @@ async def test_pages_neither_repeat_nor_skip_while_syncs_change_slots(app, api, 
     cursor = first.json()["next_cursor"]
     other_filter = await api.get(URL, params={"service": "WHITE", "limit": 2, "cursor": cursor})
     assert_problem(other_filter, 422, "invalid-cursor")
+    assert (await api.get(URL, params={**params, "cursor": cursor})).status_code == 200
+    async with app.state.engine.begin() as connection:  # as when the order outlived its hour
+        await connection.execute(text("DELETE FROM portal_search_orders"))
+    expired = assert_problem(await api.get(URL, params={**params, "cursor": cursor}), 422, "invalid-cursor")
+    assert "expired" in expired["detail"]
 
 
 async def test_bad_input_and_other_partners(api, other):
@@ -290,6 +295,9 @@ async def test_bad_input_and_other_partners(api, other):
         {"service": "CLEAN", "from": "2026-12-10", "to": "2026-12-01"},
         {"service": "CLEAN", "from": "2026-12-01", "to": "2027-02-01"},
         {"service": "CLEAN", "from": "1"},
+        {"service": "CLEAN", "from": "0001-01-01", "to": "0001-01-02"},
+        {"service": "CLEAN", "to": "9999-12-31"},
+        {"service": "CLEAN", "member_code": "a\nb"},
         {"service": "CLEAN", "limit": 0},
         {"service": "CLEAN", "limit": 101},
         {"service": "CLEAN", "slots_per_member": 501},
