@@ -82,17 +82,21 @@ def _query(
     members: list[str],
     member_codes: list[str],
     max_staleness_minutes: int | None,
-    **page: int | bool,
+    page: tuple[int, int, bool] = (20, 50, False),
 ) -> service.Query:
+    """The search as the service takes it; `page`: limit, slots per member, explain."""
     days = Days(first, last)
     days.check(datetime.now(UTC))
+    limit, slots_per_member, explain = page
     return service.Query(
         services=tuple(dict.fromkeys(services)),
         days=days,
-        member_names=tuple(members),
-        member_codes=tuple(member_codes),
+        member_names=tuple(dict.fromkeys(members)),
+        member_codes=tuple(dict.fromkeys(member_codes)),
         max_staleness_minutes=max_staleness_minutes,
-        **page,  # type: ignore[arg-type]
+        limit=limit,
+        slots_per_member=slots_per_member,
+        explain=explain,
     )
 
 
@@ -150,9 +154,7 @@ async def portal_availability(
         members,
         member_code,
         max_staleness_minutes,
-        limit=limit,
-        slots_per_member=slots_per_member,
-        explain=explain,
+        (limit, slots_per_member, explain),
     )
     after = _opened(cursors, request.url.path, cursor, query) if cursor else None
     # The portal is looked up once the query is known to be valid: a 422 comes before a 404.
