@@ -29,7 +29,7 @@ from app.domain.portal_availability import SENTENCES, Days, Reason, Span, offere
 from app.domain.time_zones import DEFAULT_TIME_ZONE, zone
 from app.services.portals import Portal
 
-ORDER_LIFETIME = timedelta(hours=1)  # how long a search's next pages can be read
+ORDER_LIFETIME = timedelta(hours=1)  # how long a search's next pages can be read (the message says so)
 MAX_EXPLAINED = 200  # (member, service) pairs an explanation lists at most
 
 
@@ -131,7 +131,9 @@ async def _next_page(
     """The members of the kept order after the cursor's rank that still offer, one page of them."""
     order = await repo.kept_order(session, after.search_id)
     if order is None:
-        raise invalid_cursor(f"The cursor expired (after {ORDER_LIFETIME}): start again from the first page.")
+        raise invalid_cursor(
+            "The cursor expired (a search's pages last an hour): start again from the first page."
+        )
     rest = order[after.rank :]
     offering = await repo.ranked_among(session, found, rest)
     ranked = [(rank, offering[m]) for rank, m in enumerate(rest, start=after.rank + 1) if m in offering]
