@@ -1,5 +1,5 @@
-"""The data the sync keeps from GESDENT, per instance (tagged "imported data" in the spec), and the free
-slots a portal shows."""
+"""The data the sync keeps from GESDENT, per instance (tagged "imported data" in the spec). The portal's
+search across its members is app/routers/portal_availability.py."""
 
 from __future__ import annotations
 
@@ -12,17 +12,14 @@ from pydantic import BeforeValidator
 
 from app.db.session import SessionDep
 from app.domain.errors import ValidationFailed
-from app.domain.values import SERVICE_CODE_PATTERN
 from app.pagination import Page, PageParams
-from app.routers.deps import AvailabilityPortal, PatientsInstance, SyncedInstance
+from app.routers.deps import PatientsInstance, SyncedInstance
 from app.routers.lookups import LookupRoute
 from app.schemas.sync_data import (
-    LocalSlotPublic,
-    MemberSlots,
     PatientPublic,
-    PortalAvailability,
     ReservationPublic,
     ResourcePublic,
+    SlotPublic,
 )
 from app.services import sync_data as service
 from app.services.sync_data import LocalDays, zone_of
@@ -44,7 +41,6 @@ def _iso_day(value: object) -> object:
 Day = Annotated[date, BeforeValidator(_iso_day)]
 From = Annotated[Day | None, Query(alias="from", description="First day (YYYY-MM-DD), inclusive.")]
 To = Annotated[Day | None, Query(alias="to", description="Last day (YYYY-MM-DD), inclusive.")]
-MAX_PORTAL_DAYS = 62
 
 
 def _in_order(start: date | None, end: date | None) -> None:
@@ -121,7 +117,7 @@ async def list_reservations(
 @router.get(
     "/v1/instances/{name}/availability",
     operation_id="imported_availability_list",
-    response_model=Page[LocalSlotPublic],
+    response_model=Page[SlotPublic],
 )
 async def list_availability(
     instance: SyncedInstance,
@@ -129,50 +125,9 @@ async def list_availability(
     page: PageParams,
     days: LocalDaysDep,
     response: Response,
-) -> Page[LocalSlotPublic]:
+) -> Page[SlotPublic]:
     """Free slots as of the last complete availability fetch, by start time; filter by resource and
     days, which are the clinic's local days (its `time_zone`). Times come on the clinic's clock."""
     slots, cursor = await service.slots(session, instance, page.request, days)
     where = zone_of(instance)
-    return page.answer([LocalSlotPublic.build(s, where) for s in slots], cursor, response)
-
-
-@router.get(
-    "/v1/portals/{portal}/availability",
-    operation_id="portals_availability",
-    response_model=PortalAvailability,
-    response_model_by_alias=True,
-)
-async def portal_availability(
-    portal: AvailabilityPortal,
-    session: SessionDep,
-    service_code: Annotated[
-        str, Query(alias="service", pattern=SERVICE_CODE_PATTERN, description="A portal service code.")
-    ],
-    from_: From = None,
-    to: To = None,
-) -> PortalAvailability:
-    """Which member clinics have free slots for this portal service, and when: the slots of each
-    member's web-enabled services mapped to it. Default window: today and the next 13 days."""
-    first = from_ or datetime.now(UTC).date()
-    last = to or first + timedelta(days=13)
-    if (last - first).days >= MAX_PORTAL_DAYS:
-        raise ValidationFailed(
-            f"The window is at most {MAX_PORTAL_DAYS} days.",
-            errors=[{"field": "query.to", "message": f"at most {MAX_PORTAL_DAYS} days after from"}],
-        )
-    start, end = _window(first, last)
-    assert start is not None
-    assert end is not None
-    # The portal is looked up once the window is known to be valid: a 422 comes before a 404.
-    found = await portal()
-    members = await service.portal_availability(session, found, service_code, start=start, end=end)
-    return PortalAvailability.model_validate(
-        {
-            "portal": found.instance.name,
-            "service": service_code,
-            "from": start,
-            "to": end,
-            "members": [MemberSlots.model_validate(m, from_attributes=True) for m in members],
-        }
-    )
+    return page.answer([SlotPublic.build(s, where) for s in slots], cursor, response)

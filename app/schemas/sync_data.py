@@ -8,7 +8,7 @@ from pydantic import Field
 
 from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot
 from app.domain.time_zones import local
-from app.schemas.common import LocalTimestamp, Output, Timestamp
+from app.schemas.common import LocalTimestamp, Output
 
 RESOURCE_ID = "EJEJQKV5-ETREAXNR-IF4YDMXE-S4EEOH4W-3ES2"
 # GESDENT's own times as it sent them (RFC 3339), not Portico's.
@@ -103,7 +103,7 @@ class ReservationPublic(Output):
         )
 
 
-class LocalSlotPublic(Output):
+class SlotPublic(Output):
     """A free slot in a resource's agenda, on the clinic's clock, and the treatments it can take."""
 
     resource_id: str = Field(examples=[RESOURCE_ID])
@@ -113,7 +113,7 @@ class LocalSlotPublic(Output):
     treatment_codes: list[str] = Field(examples=[["LIMP"]])
 
     @classmethod
-    def build(cls, row: GesdentSlot, where: ZoneInfo) -> LocalSlotPublic:
+    def build(cls, row: GesdentSlot, where: ZoneInfo) -> SlotPublic:
         return cls(
             resource_id=row.resource_id,
             start=local(row.starts_at, where),
@@ -121,43 +121,3 @@ class LocalSlotPublic(Output):
             time_zone=where.key,
             treatment_codes=row.treatment_codes.split(),
         )
-
-
-class SlotPublic(Output):
-    """A free slot in a resource's agenda, and the treatments it can take."""
-
-    resource_id: str = Field(examples=[RESOURCE_ID])
-    start: Timestamp = Field(examples=["2026-12-02T12:00:00Z"])
-    end: Timestamp = Field(examples=["2026-12-02T12:30:00Z"])
-    treatment_codes: list[str] = Field(examples=[["LIMP"]])
-
-    @classmethod
-    def build(cls, row: GesdentSlot) -> SlotPublic:
-        return cls(
-            resource_id=row.resource_id,
-            start=row.starts_at,
-            end=row.ends_at,
-            treatment_codes=row.treatment_codes.split(),
-        )
-
-
-class MemberSlots(Output):
-    """A member's free slots for a portal service."""
-
-    name: str = Field(examples=["tt_clinic_north"])
-    display_name: str = Field(examples=["Clinic North"])
-    member_code: str | None = Field(examples=["N01"])
-    services: list[str] = Field(
-        examples=[["LIMP"]], description="The member's web-enabled services mapped to the portal service."
-    )
-    slots: list[SlotPublic]
-
-
-class PortalAvailability(Output):
-    """Where a portal service can be booked: each member's free slots for it, over a time range."""
-
-    portal: str = Field(examples=["tt_portal_sanitas"])
-    service: str = Field(examples=["LIMP"], description="The portal service's code.")
-    start: Timestamp = Field(alias="from", serialization_alias="from", examples=["2026-12-02T00:00:00Z"])
-    end: Timestamp = Field(alias="to", serialization_alias="to", examples=["2026-12-03T00:00:00Z"])
-    members: list[MemberSlots] = Field(description="Members with at least one free slot, by name.")

@@ -1,13 +1,13 @@
-"""The data the sync keeps from GESDENT, through the API, and the portal availability built from it
-and the mappings."""
+"""The data the sync keeps from GESDENT, through the API. The portal's search across its members:
+tests/api/test_portal_availability.py."""
 
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 from sqlmodel import col
 
-from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, GesdentSlot, Instance
-from tests.conftest import add_member, assert_problem, create_instance, create_portal
+from app.db.models import GesdentPatient, GesdentReservation, GesdentResource, Instance
+from tests.conftest import assert_problem, create_instance
 
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -17,86 +17,6 @@ async def _id(app, name):
         return (
             await session.execute(select(col(Instance.id)).where(col(Instance.name) == name))
         ).scalar_one()
-
-
-async def _slots(app, instance_id, resource, *specs):
-    rows = [
-        {
-            "instance_id": instance_id,
-            "resource_id": resource,
-            "starts_at": DAY + timedelta(hours=hour),
-            "ends_at": DAY + timedelta(hours=hour, minutes=30),
-            "treatment_codes": codes,
-        }
-        for hour, codes in specs
-    ]
-    async with app.state.engine.begin() as connection:
-        await connection.execute(insert(GesdentSlot), rows)
-
-
-async def _service(api, instance, code, web):
-    body = {"code": code, "name": code, "duration_minutes": 30, "web_enabled": web}
-    assert (await api.post(f"/v1/instances/{instance}/services", json=body)).status_code == 201
-
-
-async def test_portal_availability(app, api):
-    await create_portal(api, "tt_portal")
-    await _service(api, "tt_portal", "CLEAN", False)
-    for member in ("tt_b", "tt_a", "tt_c"):
-        await add_member(api, "tt_portal", member)
-    await _service(api, "tt_a", "LIMP", True)
-    await _service(api, "tt_a", "L_2", True)
-    await _service(api, "tt_b", "LIMP", False)  # not bookable online
-    await _service(api, "tt_c", "HYG", True)
-    for member, code in (("tt_a", "LIMP"), ("tt_a", "L_2"), ("tt_b", "LIMP"), ("tt_c", "HYG")):
-        url = f"/v1/portals/tt_portal/members/{member}/mappings"
-        assert (
-            await api.post(url, json={"member_service": code, "portal_service": "CLEAN"})
-        ).status_code == 201
-    a, b, c = [await _id(app, n) for n in ("tt_a", "tt_b", "tt_c")]
-    await _slots(app, a, "RES-A", (9, "LIMP REV"), (10, "REV"), (11, "L_2"), (12, "LX2"), (13, "LIMP L_2"))
-    await _slots(app, b, "RES-B", (9, "LIMP"))
-    await _slots(app, c, "RES-C", (9, "ORT"))  # no slot offers HYG
-    response = await api.get(
-        "/v1/portals/tt_portal/availability",
-        params={"service": "CLEAN", "from": "2026-11-24", "to": "2026-11-24"},
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert (body["portal"], body["service"], body["from"], body["to"]) == (
-        "tt_portal",
-        "CLEAN",
-        "2026-11-24T00:00:00Z",
-        "2026-11-25T00:00:00Z",
-    )
-    (member,) = body["members"]
-    assert member["name"] == "tt_a"
-    assert sorted(member["services"]) == ["LIMP", "L_2"]
-    # LX2 is not L_2: codes are matched whole, never as LIKE patterns.
-    assert [s["start"] for s in member["slots"]] == [
-        "2026-11-24T09:00:00Z",
-        "2026-11-24T11:00:00Z",
-        "2026-11-24T13:00:00Z",
-    ]
-    outside = await api.get(
-        "/v1/portals/tt_portal/availability",
-        params={"service": "CLEAN", "from": "2026-11-25", "to": "2026-11-30"},
-    )
-    assert outside.json()["members"] == []
-    unknown = await api.get("/v1/portals/tt_portal/availability", params={"service": "NOPE"})
-    assert unknown.status_code == 200
-    assert unknown.json()["members"] == []
-    too_long = {"service": "CLEAN", "from": "2026-11-01", "to": "2027-02-01"}
-    assert_problem(
-        await api.get("/v1/portals/tt_portal/availability", params=too_long), 422, "validation-error"
-    )
-    backwards = {"service": "CLEAN", "from": "2026-11-05", "to": "2026-11-01"}
-    assert_problem(
-        await api.get("/v1/portals/tt_portal/availability", params=backwards), 422, "validation-error"
-    )
-    assert_problem(
-        await api.get("/v1/portals/tt_a/availability", params={"service": "CLEAN"}), 404, "not-found"
-    )
 
 
 async def test_imported_lists_filters_pages_and_scopes(app, api, make_client):

@@ -7,6 +7,7 @@ from app.db.models.gesdent import GesdentConnection
 from app.db.models.instances import Instance, InstanceSetting, Membership
 from app.db.models.mappings import Mapping
 from app.db.models.partners import ApiKey, Partner
+from app.db.models.portal_searches import PortalSearchOrder
 from app.db.models.services import Service
 from app.db.models.sync_data import (
     GesdentPatient,
@@ -33,6 +34,7 @@ __all__ = [
     "Mapping",
     "Membership",
     "Partner",
+    "PortalSearchOrder",
     "Service",
     "SyncCursor",
     "SyncHealth",

@@ -37,6 +37,8 @@ class Mapping(SQLModel, table=True):
         ),
         sa.Index(None, "portal_id", "portal_service_id"),
         sa.Index(None, "member_id"),
+        # The portal search's explanations ask, per (member, portal service), for its mappings.
+        sa.Index(None, "member_id", "portal_service_id"),
     )
 
     member_service_id: str = Field(primary_key=True, max_length=36)

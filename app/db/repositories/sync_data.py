@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.db.models import (
@@ -16,9 +15,6 @@ from app.db.models import (
     GesdentReservation,
     GesdentResource,
     GesdentSlot,
-    Instance,
-    Mapping,
-    Service,
 )
 from app.db.repositories.pages import PageRequest, entity, fetch_page
 
@@ -112,66 +108,3 @@ def _moment_then_key(values: tuple[object, ...]) -> tuple[object, ...]:
     """Cursors carry the start as ISO text; the query compares it as a timestamp."""
     moment, key = values
     return datetime.fromisoformat(str(moment)), str(key)
-
-
-@dataclass(frozen=True, slots=True)
-class PortalSlot:
-    """A free slot of a member, for one of its web-enabled services mapped to a portal service."""
-
-    member: str  # name
-    display_name: str
-    member_code: str | None
-    member_service: str  # code
-    resource_id: str
-    starts_at: datetime
-    ends_at: datetime
-    treatment_codes: str  # space-separated
-
-
-async def portal_slots(
-    session: AsyncSession, portal_id: str, service_code: str, start: datetime, end: datetime
-) -> list[PortalSlot]:
-    """Free slots of members, for their web-enabled services mapped to the portal service `service_code`,
-    by member, start, resource and member service. A slot counts when it offers the member service's
-    code (the treatment codes are space-separated)."""
-    portal_service = aliased(Service)
-    member_service = aliased(Service)
-    padded_codes = literal(" ") + GesdentSlot.treatment_codes + literal(" ")
-    wanted = literal(" ") + member_service.code + literal(" ")
-    # A plain substring test (not LIKE, whose `_` would be a wildcard in codes such as A_1).
-    if session.get_bind().dialect.name == "postgresql":
-        offers = func.strpos(padded_codes, wanted) > 0
-    else:
-        offers = func.instr(padded_codes, wanted) > 0
-    stmt = (
-        select(
-            col(Instance.name),
-            col(Instance.display_name),
-            col(Instance.member_code),
-            col(member_service.code),
-            col(GesdentSlot.resource_id),
-            col(GesdentSlot.starts_at),
-            col(GesdentSlot.ends_at),
-            col(GesdentSlot.treatment_codes),
-        )
-        .select_from(Mapping)
-        .join(portal_service, col(portal_service.id) == Mapping.portal_service_id)
-        .join(member_service, col(member_service.id) == Mapping.member_service_id)
-        .join(Instance, col(Instance.id) == Mapping.member_id)
-        .join(GesdentSlot, col(GesdentSlot.instance_id) == Mapping.member_id)
-        .where(
-            col(Mapping.portal_id) == portal_id,
-            col(portal_service.code) == service_code,
-            col(member_service.web_enabled).is_(True),
-            col(GesdentSlot.starts_at) >= start,
-            col(GesdentSlot.starts_at) < end,
-            offers,
-        )
-        .order_by(
-            col(Instance.name),
-            col(GesdentSlot.starts_at),
-            col(GesdentSlot.resource_id),
-            col(member_service.code),
-        )
-    )
-    return [PortalSlot(*row) for row in (await session.execute(stmt)).all()]
