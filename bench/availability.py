@@ -54,8 +54,10 @@ from app.db.models import (
 )
 from app.main import create_app
 from gesdent_sandbox.availability import treatment_codes
-from gesdent_sandbox.data import slot_bounds
+from gesdent_sandbox.clock import Clock
+from gesdent_sandbox.config import SandboxConfig
 
+CLOCK = Clock(SandboxConfig())  # the sandbox's default clinic clock: its hours, Madrid's offsets
 TARGET = "PostgreSQL, 2 cores: first page of a one-service search and the summary, median < 150 ms each"
 CODES = ("LIMP", "BLANQ", "ORT")
 SEARCH = "/v1/portals/tt_bench_portal/availability"
@@ -82,7 +84,7 @@ def _slots(member_id: str, member: int, first: date, days: int, resources: int) 
             if day.weekday() >= 5:
                 continue
             for slot in range(10):
-                start, end = slot_bounds(day, slot)
+                start, end = CLOCK.bounds(day, slot)
                 rows.append(
                     {
                         "instance_id": member_id,

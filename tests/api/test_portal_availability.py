@@ -153,7 +153,7 @@ async def test_several_services_exclusions_health_and_summary(app, api, gesdent)
     assert expected
     assert len(expected) < len(imported)
     assert north["slot_count"] == len(expected)
-    assert [_utc(s["start"]) for s in north["slots"]] == [s["start"] for s in expected][:50]
+    assert [_utc(s["start"]) for s in north["slots"]] == [_utc(s["start"]) for s in expected][:50]
     for slot in north["slots"]:
         assert slot["start"].endswith("+01:00")  # Madrid in winter
         wanted = {"CLEAN"} if "LIMP" in slot["treatment_codes"] else set()
