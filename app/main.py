@@ -13,6 +13,7 @@ from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import cors, openapi_links, tracing
+from app.auth import Principal
 from app.compression import Compression
 from app.conditional import ConditionalGet
 from app.config import Settings
@@ -22,6 +23,7 @@ from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.events.delivery import DeliveryPolicy
+from app.key_cache import KeyCache
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.methods import AllowedMethods
 from app.metrics import Metrics
@@ -121,9 +123,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         docs_url=None,  # served by app.routers.docs, with bundled assets instead of a CDN
         redoc_url=None,
     )
-    app.state.settings = settings
-    # Here, not in the lifespan: the middleware below counts into it.
-    app.state.metrics = Metrics()
+    _set_state(app, settings)
     install_problem_handlers(app)
     openapi_links.install(app)
     for module in (
@@ -173,6 +173,14 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     # Around even that: the request's span covers all of it (added when the stack is built).
     tracing.instrument_app(app, provider)
     return app
+
+
+def _set_state(app: FastAPI, settings: Settings) -> None:
+    """What the app holds from its creation, not from its lifespan."""
+    app.state.settings = settings
+    app.state.metrics = Metrics()  # here, not in the lifespan: the middleware counts into it
+    # The principals of the API keys presented lately, for a second (app/key_cache.py).
+    app.state.principals = KeyCache[Principal]()
 
 
 class RelativeRedirects:
