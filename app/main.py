@@ -20,7 +20,7 @@ from app.config import Settings
 from app.crypto import SecretBox
 from app.cursors import Cursors
 from app.db import migrate
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.events.delivery import DeliveryPolicy
 from app.key_cache import KeyCache
@@ -63,6 +63,8 @@ from app.sync.retention import RetentionPolicy
 from app.sync.scheduler import SyncService
 
 log = logging.getLogger("portico")
+# The API's pooled connections are checked before use only after resting this long (app/db/engine.py).
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
@@ -80,12 +82,15 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         app.state.secret_box = SecretBox(secret_keys)
         app.state.csrf = CsrfTokens(secret_keys)
         app.state.cursors = Cursors(secret_keys)
-        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        engine = create_engine(
+            settings.database_url, pool_size=settings.db_pool_size, ping_after_idle=PING_AFTER_IDLE_SECONDS
+        )
         tracing.instrument_engine(engine, provider)
         if settings.auto_migrate:
             await migrate.upgrade(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_read_sessionmaker(engine)
         sync_service = None
         if settings.scheduler:
             sync_service = SyncService(

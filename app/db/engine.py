@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from sqlalchemy import URL, event, make_url, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -20,20 +21,58 @@ from app.config import ConfigError
 # transaction that reads and then writes fails with SQLITE_BUSY when another writer got in between;
 # taking the lock up front makes concurrent writers wait their turn (busy_timeout) instead.
 SQLITE_WRITE = "portico_sqlite_write"
+# Where a pooled connection notes when it came back to the pool (_ping_when_idle).
+_IDLE_SINCE = "portico_idle_since"
 # How long the start-up check waits for the database to answer.
 CHECK_SECONDS = 10
 
 
-def create_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, null_pool: bool = False, ping_after_idle: float | None = None
+) -> AsyncEngine:
+    """The engine of `url`. A pooled PostgreSQL connection is checked before use (a restarted
+    database left it dead): each time (pool_pre_ping), or with `ping_after_idle` only when it has
+    been idle in the pool that many seconds (see _ping_when_idle)."""
     kwargs: dict[str, Any] = {}
+    postgres = url.startswith("postgresql")
     if null_pool:
         kwargs["poolclass"] = NullPool
-    elif url.startswith("postgresql"):
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    elif postgres:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=ping_after_idle is None)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    elif postgres and not null_pool and ping_after_idle is not None:
+        _ping_when_idle(engine, ping_after_idle)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
+    """Ping a pooled connection before use only when it has rested `seconds` in the pool.
+
+    pool_pre_ping pings every checkout: on asyncpg three round trips (BEGIN, `;`, ROLLBACK) before
+    each request's own queries. A connection that came back a moment ago was working a moment ago;
+    under load that is every connection, so they go unpinged. A database restarted while the pool
+    was quiet is still found out before a request uses a dead connection: the ping fails, the pool
+    drops the connection and hands out another. A restart in the middle of a request fails that
+    request, as with pool_pre_ping (SQLAlchemy then drops every connection opened before it)."""
+    pool, dialect = engine.sync_engine.pool, engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _rested(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < seconds:
+            return  # new, or back a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
+            raise
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -56,6 +95,17 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read. On PostgreSQL they run in autocommit: no BEGIN and
+    no COMMIT, two round trips of the three a one-query read made. Each statement still sees what
+    was committed when it started, which is all that READ COMMITTED gave each statement of the
+    transaction. On SQLite a read keeps its deferred transaction, one snapshot for all its queries,
+    at no round trip's cost."""
+    if engine.dialect.name == "postgresql":
+        return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return create_sessionmaker(engine)
 
 
 async def ping(engine: AsyncEngine) -> None:
