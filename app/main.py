@@ -245,6 +245,11 @@ class BodyLimit:
             else:
                 await self.app(scope, receive, send)
             return
+        if b"transfer-encoding" not in headers:
+            # Neither a length nor chunks: over HTTP/1.1 (uvicorn) a request without a body (RFC 9112
+            # §6.3), so nothing to count or buffer: every GET.
+            await self.app(scope, receive, send)
+            return
         messages: list[Message] = []
         received = 0
         while True:

@@ -87,8 +87,9 @@ class Servers:
 
 
 @contextmanager
-def serving(database_url: str, folder: Path) -> Iterator[Servers]:
-    """`portico serve` (which migrates the database as it starts) and the peer, each one process."""
+def serving(database_url: str, folder: Path, settings: dict[str, str]) -> Iterator[Servers]:
+    """`portico serve` (which migrates the database as it starts) with these PORTICO_* `settings`
+    besides its own, and the peer, each one process."""
     portico_port, peer_port = free_port(), free_port()
     env = clean_env(
         database_url=database_url,
@@ -96,6 +97,7 @@ def serving(database_url: str, folder: Path) -> Iterator[Servers]:
         master_key=MASTER_KEY,
         secret_keys=new_key(),
         log_format="json",
+        **settings,
     )
     servers = Servers(f"http://127.0.0.1:{portico_port}", f"http://127.0.0.1:{peer_port}")
     try:
@@ -253,6 +255,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="default: all")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of Portico's, e.g. db_pool_size=32 for PORTICO_DB_POOL_SIZE (repeatable)",
+    )
     return parser.parse_args()
 
 
@@ -271,7 +280,8 @@ def main() -> int:
     try:
         with ExitStack() as stack:
             url = stack.enter_context(scratch_database(options.database_url))
-            servers = stack.enter_context(serving(url, folder))
+            settings = dict(setting.split("=", 1) for setting in options.setting)
+            servers = stack.enter_context(serving(url, folder, settings))
             partner = new_partner(servers.portico)
             stack.callback(partner.client.close)
             for name in options.scenario or list(SCENARIOS):
