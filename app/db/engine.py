@@ -69,7 +69,7 @@ def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
             return  # new, or back a moment ago
         try:
             dialect.do_ping(dbapi_connection)
-        except Exception as exc:
+        except dialect.loaded_dbapi.Error as exc:
             if dialect.is_disconnect(exc, dbapi_connection, None):
                 raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
             raise
