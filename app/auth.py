@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.repositories import api_keys as repo
 from app.db.session import SessionDep
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
+from app.key_cache import KeyCache
 from app.negotiation import wants_html
 from app.openapi_contract import for_people, raises
 from app.request_log import note_caller
@@ -165,16 +166,25 @@ async def _principal_of(
     if hmac.compare_digest(presented.encode(), master_key.encode()):
         note_caller(None, None)
         return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))
-    lookup = parse_lookup(presented)
-    row = await repo.get_by_lookup(session, lookup) if lookup else None
-    if (
-        row is None
-        or row.revoked_at is not None
-        or not hmac.compare_digest(row.key_hash, hash_key(presented))
-    ):
-        raise _unauthorized("The API key is unknown or revoked.", challenges)
-    note_caller(row.partner_id, row.id)  # for the request's log line: ids, never the key
-    return Principal(partner_id=row.partner_id, key_id=row.id, scopes=frozenset(row.scopes.split()))
+    digest = hash_key(presented)
+    known: KeyCache[Principal] = request.app.state.principals
+    principal = known.get(digest)
+    if principal is None:
+        lookup = parse_lookup(presented)
+        row = await repo.get_by_lookup(session, lookup) if lookup else None
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+            raise _unauthorized("The API key is unknown or revoked.", challenges)
+        principal = Principal(partner_id=row.partner_id, key_id=row.id, scopes=frozenset(row.scopes.split()))
+        known.put(digest, principal)
+    note_caller(principal.partner_id, principal.key_id)  # for the request's log line: ids, never the key
+    return principal
+
+
+def forget_key(request: Request, key_id: str) -> None:
+    """Refuse a key revoked by this request at once in this process (other processes: within the
+    cache's TTL, app/key_cache.py)."""
+    known: KeyCache[Principal] = request.app.state.principals
+    known.forget(lambda principal: principal.key_id == key_id)
 
 
 def _unauthorized(detail: str, challenges: list[str] | None = None) -> Unauthorized:

@@ -13,15 +13,17 @@ from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import cors, openapi_links, tracing
+from app.auth import Principal
 from app.compression import Compression
 from app.conditional import ConditionalGet
 from app.config import Settings
 from app.crypto import SecretBox
 from app.cursors import Cursors
 from app.db import migrate
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.events.delivery import DeliveryPolicy
+from app.key_cache import KeyCache
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.methods import AllowedMethods
 from app.metrics import Metrics
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             await migrate.upgrade(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_read_sessionmaker(engine)
         sync_service = None
         if settings.scheduler:
             sync_service = SyncService(
@@ -122,9 +125,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         docs_url=None,  # served by app.routers.docs, with bundled assets instead of a CDN
         redoc_url=None,
     )
-    app.state.settings = settings
-    # Here, not in the lifespan: the middleware below counts into it.
-    app.state.metrics = Metrics()
+    _set_state(app, settings)
     install_problem_handlers(app)
     openapi_links.install(app)
     for module in (
@@ -175,6 +176,14 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     # Around even that: the request's span covers all of it (added when the stack is built).
     tracing.instrument_app(app, provider)
     return app
+
+
+def _set_state(app: FastAPI, settings: Settings) -> None:
+    """What the app holds from its creation, not from its lifespan."""
+    app.state.settings = settings
+    app.state.metrics = Metrics()  # here, not in the lifespan: the middleware counts into it
+    # The principals of the API keys presented lately, for a second (app/key_cache.py).
+    app.state.principals = KeyCache[Principal]()
 
 
 class RelativeRedirects:
@@ -233,6 +242,11 @@ class BodyLimit:
                 await self._too_large(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
+            return
+        if b"transfer-encoding" not in headers:
+            # Neither a length nor chunks: over HTTP/1.1 (uvicorn) a request without a body (RFC 9112
+            # §6.3), so nothing to count or buffer: every GET.
+            await self.app(scope, receive, send)
             return
         messages: list[Message] = []
         received = 0

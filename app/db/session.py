@@ -37,11 +37,14 @@ def _writes(request: Request) -> bool:
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    writes = _writes(request)
+    # A request that only reads opens no write transaction (app/db/engine.py, create_read_sessionmaker).
+    sessionmaker = request.app.state.sessionmaker if writes else request.app.state.read_sessionmaker
+    async with sessionmaker() as session:
         # On SQLite a transaction that reads first and writes later cannot wait for the lock: when
         # another writer committed in between, its first write fails at once ("database is
         # locked"). So a request that may write takes the lock when it begins.
-        if _writes(request):
+        if writes:
             await session.connection(execution_options={SQLITE_WRITE: True})
         yield session
         # scope="function" below: this runs when the endpoint returns, before the response is sent,

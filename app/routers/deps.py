@@ -21,6 +21,7 @@ from fastapi import Depends
 
 from app.auth import Principal, Scope, require
 from app.db.models import Instance
+from app.db.repositories.instance_facts import InstanceWithFacts
 from app.db.session import SessionDep
 from app.domain.errors import NotFound
 from app.openapi_contract import raises
@@ -50,6 +51,19 @@ def instance(scope: Scope, *, lock: bool = False) -> InstanceLookup:
         session: SessionDep, name: NamePath, principal: Principal = Depends(scoped)
     ) -> Lookup[Instance]:
         return Lookup(lambda: instances.require(session, principal, name, lock=lock))
+
+    return lookup
+
+
+def instance_with_facts(scope: Scope) -> Callable[..., Awaitable[Lookup[InstanceWithFacts]]]:
+    """The caller's instance `{name}` with its facts (one query), or the 404 of `instance`."""
+    scoped = require(scope)
+
+    @raises(NotFound)
+    async def lookup(
+        session: SessionDep, name: NamePath, principal: Principal = Depends(scoped)
+    ) -> Lookup[InstanceWithFacts]:
+        return Lookup(lambda: instances.require_with_facts(session, principal, name))
 
     return lookup
 
@@ -148,6 +162,7 @@ _portal_write = portal(Scope.PORTALS_WRITE, lock=True)
 
 # instances:read
 InstanceDep = Annotated[Instance, Depends(_instance_read)]
+InstanceWithFactsDep = Annotated[InstanceWithFacts, Depends(instance_with_facts(Scope.INSTANCES_READ))]
 ServiceDep = Annotated[InstanceService, Depends(service(_instance_read))]
 PortalDep = Annotated[Portal, Depends(_portal_read)]
 MemberDep = Annotated[Member, Depends(member(_portal_read))]

@@ -20,7 +20,7 @@ from app.domain.rules import kind_of
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.routers.common import Cascade, IfMatch, SearchText
-from app.routers.deps import CloneSource, InstanceDep, InstanceToWrite
+from app.routers.deps import CloneSource, InstanceToWrite, InstanceWithFactsDep
 from app.routers.lookups import LookupRoute
 from app.schemas.clone import CloneCopied, CloneRequest, CloneResult
 from app.schemas.instances import (
@@ -89,11 +89,10 @@ async def create_instance(
     response_model=InstancePublic,
 )
 @sends("ETag")
-async def get_instance(instance: InstanceDep, session: SessionDep, response: Response) -> InstancePublic:
+async def get_instance(found: InstanceWithFactsDep, response: Response) -> InstancePublic:
     """One instance: its kind, its portal if it is a member, and its `ETag`."""
-    facts = await service.facts(session, instance)
-    response.headers["ETag"] = service.etag(instance, facts)
-    return InstancePublic.build(instance, facts)
+    response.headers["ETag"] = service.etag(found.instance, found.facts)
+    return InstancePublic.build(found.instance, found.facts)
 
 
 @router.patch(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
-from app.auth import AnyPrincipal, Master
+from app.auth import AnyPrincipal, Master, forget_key
 from app.db.session import SessionDep
 from app.domain.errors import MissingScope, NotFound
 from app.openapi_contract import raises, sends
@@ -101,8 +101,12 @@ async def create_api_key(
     response_model=ApiKeyPublic,
 )
 @raises(NotFound, MissingScope)
-async def revoke_api_key(principal: AnyPrincipal, session: SessionDep, key_id: KeyId) -> ApiKeyPublic:
+async def revoke_api_key(
+    principal: AnyPrincipal, session: SessionDep, key_id: KeyId, request: Request
+) -> ApiKeyPublic:
     """Revoke a key. The master key revokes any key. A partner key may always revoke itself; with
     the scope `keys:write` it may also revoke the other keys of its own partner (otherwise 403
     `missing-scope`). Another partner's key is 404, as if it did not exist."""
-    return service.key_public(await service.revoke_key(session, principal, key_id))
+    revoked = await service.revoke_key(session, principal, key_id)
+    forget_key(request, revoked.id)
+    return service.key_public(revoked)
