@@ -27,6 +27,8 @@ events = table_of(Event)
 endpoints = table_of(WebhookEndpoint)
 # Written out, not bound: the planner matches it with the partial indexes' predicate.
 PENDING: ColumnElement[str] = literal_column("'pending'")
+# How precisely an endpoint's last success is kept: it is written at most once a minute.
+SUCCESS_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -194,11 +196,20 @@ async def record(
 
 
 async def _endpoint_after(session: AsyncSession, claimed: Claimed, result: str, now: datetime) -> None:
-    """A success is remembered; a 410 disables the endpoint; so does a delivery given up when nothing
-    was delivered to the endpoint since that delivery was written (a whole schedule of failures)."""
+    """A success is remembered, to the minute; a 410 disables the endpoint; so does a delivery given up
+    when nothing was delivered to the endpoint since that delivery was written (a whole schedule of
+    failures, hours long: a minute's precision is plenty)."""
     endpoint = endpoints.c.id == claimed.endpoint_id
     if result == "delivered":
-        await session.execute(update(endpoints).where(endpoint).values(last_success_at=now))
+        # Not on every delivery: every delivery of a partner's clinics goes to its one endpoint row,
+        # and each write would hold that row's lock until its transaction ends, queueing all the
+        # deliveries recorded meanwhile behind it (the outcomes of a fleet, one after the other).
+        recent = endpoints.c.last_success_at >= now - SUCCESS_PRECISION
+        await session.execute(
+            update(endpoints)
+            .where(endpoint, ~recent | endpoints.c.last_success_at.is_(None))
+            .values(last_success_at=now)
+        )
         return
     if result == "gone":
         reason = f"answered 410 Gone to delivery {claimed.delivery_id} at {now:%Y-%m-%dT%H:%M:%SZ}"

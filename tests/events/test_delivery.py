@@ -266,3 +266,20 @@ async def test_the_backlog_of_deliveries_is_a_gauge(app, api, anon, private_netw
         await api.patch(f"/v1/webhook-endpoints/{endpoint['id']}", json={"enabled": False})
     ).status_code == 200
     assert await gauges() == (0, 0)
+
+
+async def test_an_endpoints_last_success_is_written_once_a_minute(app, api, private_networks) -> None:
+    # Every delivery of a partner goes to its endpoint's row: writing it each time would queue the
+    # outcomes recorded side by side behind its lock. Once a minute is all the "given up" rule needs.
+    with Receiver(lambda n, r: (204, {})) as receiver:
+        endpoint = await register(api, receiver.url, "sync.run.failed")
+        worker = deliverer(app)
+        await emit_many(app, api.partner_id, [("inst-a", 0)])
+        assert await worker.deliver_once() == 1
+        sql = "SELECT last_success_at FROM webhook_endpoints WHERE id = :id"
+        first = await scalar(app, sql, id=endpoint["id"])
+        assert first is not None
+        await emit_many(app, api.partner_id, [("inst-a", 1)])
+        assert await worker.deliver_once() == 1
+        assert len(receiver.delivered()) == 2
+        assert await scalar(app, sql, id=endpoint["id"]) == first
