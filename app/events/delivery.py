@@ -31,6 +31,7 @@ from app.sync.retries import parse_retry_after
 
 log = logging.getLogger("portico.events")
 USER_AGENT = "portico-webhooks"
+RECORDING = 4  # outcomes recorded side by side (each a transaction of its own)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class Deliverer:
         self.policy = policy or DeliveryPolicy()
         self.metrics = metrics
         self._held: dict[str, queue.Claimed] = {}  # claimed, outcome not yet recorded
+        # Outcomes recorded at a time: each is a short transaction; fifty at once would each want a
+        # connection of the process's pool (the sync workers' too) to say something quick.
+        self._recording = asyncio.Semaphore(RECORDING)
         tls = httpx.create_ssl_context()
         self._http = httpx.AsyncClient(
             timeout=self.policy.timeout_seconds,
@@ -100,10 +104,11 @@ class Deliverer:
         """Deliver until `stop` is set: then claim nothing more; the deliveries under way finish (the
         sync service gives them a grace period, then cancels them: they go back to the queue).
 
-        Up to `batch` deliveries are in flight at a time, and a free place is filled as soon as the
-        queue has a due delivery for it: an endpoint that takes its whole timeout to answer holds
-        one place, not the deliveries claimed after it. A claim that found fewer than it asked for
-        means the queue is empty for now: the next waits for the poll period."""
+        Up to `batch` deliveries are in flight at a time, and free places are filled as soon as a
+        fifth of them are free (or the poll period passed with fewer): an endpoint that takes its
+        whole timeout to answer holds one place, not the deliveries claimed after it, and a busy
+        queue is not asked once per delivery. A claim that found fewer than it asked for means the
+        queue is empty for now: the next waits for the poll period."""
         in_flight: set[asyncio.Task[None]] = set()
         try:
             async with asyncio.TaskGroup() as group:
@@ -121,21 +126,28 @@ class Deliverer:
                             in_flight.add(task)
                             task.add_done_callback(in_flight.discard)
                         more = len(claimed) == free
-                    await self._pause(in_flight, stop, until_a_place=more)
+                    await self._pause(in_flight, stop, until_places=more)
         finally:
             await self._http.aclose()
 
     async def _pause(
-        self, in_flight: set[asyncio.Task[None]], stop: asyncio.Event, *, until_a_place: bool
+        self, in_flight: set[asyncio.Task[None]], stop: asyncio.Event, *, until_places: bool
     ) -> None:
-        """Until a delivery ends (when the queue may hold more: `until_a_place`), the poll period
-        passes, or `stop` is set."""
+        """Until the poll period passes or `stop` is set; sooner when the queue may hold more
+        (`until_places`) and a fifth of the places are free."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.policy.poll_seconds
+        refill = max(self.policy.batch // 5, 1)
         stopping = asyncio.ensure_future(stop.wait())
-        waited: set[asyncio.Future[Any]] = {stopping}
-        if until_a_place:
-            waited |= in_flight
         try:
-            await asyncio.wait(waited, timeout=self.policy.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            while not stop.is_set():
+                if until_places and self.policy.batch - len(in_flight) >= refill:
+                    return
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
+                waited: set[asyncio.Future[Any]] = {stopping, *in_flight} if until_places else {stopping}
+                await asyncio.wait(waited, timeout=left, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
 
@@ -171,9 +183,10 @@ class Deliverer:
         self._held.pop(claimed.delivery_id, None)  # from here on, the outcome's record decides
         outcome = verdict(answer.status_code)  # no answer (None): retried
         try:
-            result = await queue.record(
-                self.sessionmaker, claimed, self.owner, outcome, answer, schedule=self.policy.schedule
-            )
+            async with self._recording:
+                result = await queue.record(
+                    self.sessionmaker, claimed, self.owner, outcome, answer, schedule=self.policy.schedule
+                )
         except Exception:  # its lease runs out, and another attempt follows
             log.exception("event delivery %s: recording the outcome failed", claimed.delivery_id)
             return
