@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import signal
 import statistics
 import time
@@ -32,14 +31,13 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from report import bench_app  # bench/report.py
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 from ticker import Scratch  # bench/ticker.py
 
 from app.auth import DEFAULT_SCOPES, generate_key
-from app.config import Settings
-from app.crypto import new_key
 from app.db.models import (
     ApiKey,
     GesdentSlot,
@@ -52,7 +50,6 @@ from app.db.models import (
     SyncHealth,
     new_id,
 )
-from app.main import create_app
 from gesdent_sandbox.availability import treatment_codes
 from gesdent_sandbox.clock import Clock
 from gesdent_sandbox.config import SandboxConfig
@@ -244,13 +241,7 @@ async def main() -> None:
     args = parser.parse_args()
     print(f"Target: {TARGET}")
     async with Scratch(args.database_url) as url:
-        settings = Settings(
-            database_url=url,
-            master_key="bench-" + secrets.token_urlsafe(24),
-            secret_keys=new_key(),
-            scheduler=False,
-        )
-        app = create_app(settings)
+        app = bench_app(url)
         async with app.router.lifespan_context(app):
             started = time.perf_counter()
             key, slots = await build(app, args.members, args.days, args.resources)

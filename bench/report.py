@@ -33,6 +33,18 @@ from app.db.models import ApiKey, Instance, InstanceSetting, Mapping, Membership
 from app.main import create_app
 
 
+def bench_app(url: str) -> FastAPI:
+    """Portico on the database at `url`, as a bench drives it in its own process: a throwaway
+    master key and secret key, no scheduler."""
+    settings = Settings(
+        database_url=url,
+        master_key="bench-" + secrets.token_urlsafe(24),
+        secret_keys=new_key(),
+        scheduler=False,
+    )
+    return create_app(settings)
+
+
 async def build(app: FastAPI, members: int, services: int, mapped_share: float) -> str:
     """Insert the portal, members, services and mappings; return an API key."""
     partner_id = new_id()
@@ -178,13 +190,7 @@ async def main() -> None:
         folder = tempfile.mkdtemp(prefix="portico-bench-")
         url = f"sqlite+aiosqlite:///{folder}/bench.db"
     try:
-        settings = Settings(
-            database_url=url,
-            master_key="bench-" + secrets.token_urlsafe(24),
-            secret_keys=new_key(),
-            scheduler=False,
-        )
-        app = create_app(settings)
+        app = bench_app(url)
         async with app.router.lifespan_context(app):
             started = time.perf_counter()
             key = await build(app, args.members, args.services, args.mapped)
