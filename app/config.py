@@ -117,7 +117,12 @@ class Settings(LogSettings, RetentionSettings, MetricsSettings, SyncSettings, Ev
     cors_origins: str = Field(
         "", description="Comma-separated origins whose pages may call the API from browsers; none if empty."
     )
-    db_pool_size: int = 10
+    db_pool_size: int = Field(
+        30,
+        ge=1,
+        description="The most PostgreSQL connections one process holds: each opened when load first "
+        "needs it, then kept.",
+    )
 
     @field_validator("database_url")
     @classmethod

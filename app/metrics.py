@@ -140,12 +140,12 @@ class Metrics:
         )
         self.pool_size = Gauge(
             "portico_db_pool_size",
-            "Connections the database pool keeps (not counting overflow).",
+            "The most connections the database pool holds (opened as load needs them, then kept).",
             registry=registry,
         )
         self.pool_overflow = Gauge(
             "portico_db_pool_overflow",
-            "Connections opened beyond the pool's size (negative: room left before any is).",
+            "Connections opened minus the pool's size (negative: room left to open).",
             registry=registry,
         )
 

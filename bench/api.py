@@ -35,6 +35,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from procs import cpu_seconds  # bench/procs.py
 from sqlalchemy import make_url
 
 from app.crypto import new_key
@@ -130,17 +131,35 @@ class Load:
     headers: dict[str, str]
 
 
-def wrk(base: str, load: Load, seconds: float, connections: int, threads: int) -> float:
-    """Requests/s of one wrk run; fails unless every answer was 2xx and no socket error occurred."""
+@dataclass(frozen=True)
+class Rate:
+    """One wrk run: requests/s, and the server's CPU time per request (ms) when its pid is known."""
+
+    per_second: float
+    cpu_ms: float | None
+
+
+def wrk(
+    base: str, load: Load, seconds: float, connections: int, threads: int, *, pid: int | None = None
+) -> Rate:
+    """One wrk run; fails unless every answer was 2xx and no socket error occurred. The server's CPU per
+    request is what its process used over the run divided by the requests answered: a figure that the
+    other work of a shared machine changes far less than it changes requests/s."""
     command = ["wrk", f"-c{connections}", f"-t{threads}", f"-d{seconds:g}s"]
     for name, value in load.headers.items():
         command += ["-H", f"{name}: {value}"]
+    cpu_before = cpu_seconds(pid) if pid is not None else None
     output = subprocess.run([*command, base + load.path], capture_output=True, text=True, check=True).stdout
+    cpu_after = cpu_seconds(pid) if pid is not None else None
     if "Non-2xx" in output or "Socket errors" in output:
         raise AssertionError(f"wrk on {base}{load.path} saw errors:\n{output}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    assert match, output
-    return float(match.group(1))
+    rate, count = re.search(r"Requests/sec:\s+([\d.]+)", output), re.search(r"(\d+) requests in", output)
+    assert rate, output
+    assert count, output
+    cpu_ms = None
+    if cpu_before is not None and cpu_after is not None and int(count.group(1)):
+        cpu_ms = 1000 * (cpu_after - cpu_before) / int(count.group(1))
+    return Rate(float(rate.group(1)), cpu_ms)
 
 
 @dataclass(frozen=True)
@@ -156,11 +175,17 @@ class Scenario:
 
 @dataclass
 class Figures:
-    portico: list[float] = field(default_factory=list)
-    peer: list[float] = field(default_factory=list)
+    portico: list[Rate] = field(default_factory=list)
+    peer: list[Rate] = field(default_factory=list)
 
     def ratios(self) -> list[float]:
-        return [own / peer for own, peer in zip(self.portico, self.peer, strict=False)]
+        return [own.per_second / peer.per_second for own, peer in zip(self.portico, self.peer, strict=False)]
+
+    def cpu_ratios(self) -> list[float]:
+        """The peer's CPU per request ÷ Portico's, round by round: the share of Portico's cost that a
+        request needs at the bottom, the throughput ratio one process would reach on a quiet machine."""
+        pairs = zip(self.portico, self.peer, strict=False)
+        return [peer.cpu_ms / own.cpu_ms for own, peer in pairs if own.cpu_ms and peer.cpu_ms]
 
 
 def median_range(values: list[float], digits: int = 0) -> str:
@@ -169,30 +194,42 @@ def median_range(values: list[float], digits: int = 0) -> str:
 
 def measure(servers: Servers, scenario: Scenario, options: argparse.Namespace) -> Figures:
     """Portico and the peer loaded in turn, each round; a warm-up of each first."""
-    loads = [(servers.portico, scenario.portico)]
+    portico, peer = (process.popen.pid for process in servers.processes)
+    loads = [(servers.portico, scenario.portico, portico)]
     if scenario.peer is not None:
-        loads.append((servers.peer, scenario.peer))
-    for base, load in loads:
+        loads.append((servers.peer, scenario.peer, peer))
+    for base, load, _pid in loads:
         wrk(base, load, WARM_UP_SECONDS, options.connections, options.threads)
     figures = Figures()
     for round_ in range(options.rounds):
         # Alternate who goes first, so that neither always follows the other.
         ordered = loads if round_ % 2 == 0 else loads[::-1]
-        for base, load in ordered:
-            rate = wrk(base, load, options.seconds, options.connections, options.threads)
+        for base, load, pid in ordered:
+            rate = wrk(base, load, options.seconds, options.connections, options.threads, pid=pid)
             (figures.portico if base == servers.portico else figures.peer).append(rate)
-        print(f"  round {round_ + 1}: Portico {figures.portico[-1]:,.0f} req/s", end="")
-        print(f", peer {figures.peer[-1]:,.0f} req/s" if figures.peer else "", flush=True)
+        print(f"  round {round_ + 1}: Portico {_shown(figures.portico[-1])}", end="")
+        print(f", peer {_shown(figures.peer[-1])}" if figures.peer else "", flush=True)
     return figures
+
+
+def _shown(rate: Rate) -> str:
+    cpu = f", {rate.cpu_ms:.2f} ms CPU per request" if rate.cpu_ms is not None else ""
+    return f"{rate.per_second:,.0f} req/s{cpu}"
 
 
 def report(scenario: Scenario, figures: Figures) -> bool:
     ratio = statistics.median(figures.ratios()) if figures.peer else None
-    print(f"{scenario.name}: Portico {median_range(figures.portico)} req/s")
+    for name, rates in (("Portico", figures.portico), ("peer   ", figures.peer)):
+        if not rates:
+            continue
+        print(f"{scenario.name}: {name} {median_range([rate.per_second for rate in rates])} req/s", end="")
+        cpu = [rate.cpu_ms for rate in rates if rate.cpu_ms is not None]
+        print(f", {median_range(cpu, 2)} ms CPU per request" if cpu else "")
     if figures.peer:
-        print(f"{scenario.name}: peer    {median_range(figures.peer)} req/s")
-        print(f"{scenario.name}: Portico / peer {median_range(figures.ratios(), 2)}")
-    met = scenario.met(statistics.median(figures.portico), ratio)
+        print(f"{scenario.name}: Portico / peer {median_range(figures.ratios(), 2)} in requests/s", end="")
+        cpu_ratios = figures.cpu_ratios()
+        print(f", {median_range(cpu_ratios, 2)} in CPU per request" if cpu_ratios else "")
+    met = scenario.met(statistics.median(rate.per_second for rate in figures.portico), ratio)
     print(f"{scenario.name}: target {scenario.target}: {'met' if met else 'NOT met'}")
     return met
 

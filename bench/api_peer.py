@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 KEY_SQL = "SELECT id, partner_id, key_hash, scopes, revoked_at FROM api_keys WHERE lookup = $1"
 INSTANCE_SQL = """
-SELECT i.id, i.name, i.display_name, i.member_code, i.cloned_from, i.version, i.created_at,
+SELECT i.id, i.name, i.display_name, i.member_code, i.cloned_from, i.time_zone, i.version, i.created_at,
        i.updated_at, s.value AS portal_setting, p.name AS member_of
 FROM instances i
 LEFT JOIN instance_settings s ON s.instance_id = i.id AND s.key = 'portalInstanceName'
@@ -88,6 +88,7 @@ async def get_instance(request: Request) -> Response:
         "kind": kind,
         "portal": row["member_of"],
         "cloned_from": row["cloned_from"],
+        "time_zone": row["time_zone"],
         "version": row["version"],
         "created_at": _utc(row["created_at"]),
         "updated_at": _utc(row["updated_at"]),
@@ -102,7 +103,7 @@ async def healthz(_request: Request) -> Response:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    # The pool Portico's engine has by default (app/config.py: db_pool_size, with as much overflow).
+    # The pool Portico's engine has by default (app/config.py: db_pool_size, each kept once opened).
     async with asyncpg.create_pool(os.environ["PEER_DATABASE_URL"], min_size=1, max_size=30) as pool:
         app.state.pool = pool
         yield

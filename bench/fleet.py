@@ -49,6 +49,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from procs import cpu_seconds  # bench/procs.py
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sync import Sandbox  # bench/sync.py
 from ticker import Scratch  # bench/ticker.py
@@ -282,18 +283,6 @@ class Watch:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the workers did not get there in {limit:.0f} s: {counts}")
             await asyncio.sleep(self.period)
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """The CPU time (user and system) a process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 @dataclass

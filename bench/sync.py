@@ -49,6 +49,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from procs import cpu_seconds  # bench/procs.py
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -193,11 +194,7 @@ def own_cpu() -> float:
 
 def process_cpu(pid: int) -> float:
     """CPU seconds (user + system) of a local process; 0 if it cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pid) or 0.0
 
 
 def machine_cpu() -> tuple[float, float]:

@@ -98,7 +98,7 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
         secret_keys=SECRET_KEY,
         gesdent_allow_private_networks=True,
         scheduler=False,  # tests drive the queue and the workers themselves
-        db_pool_size=20,
+        db_pool_size=30,
     )
     application = create_app(settings)
     async with application.router.lifespan_context(application):

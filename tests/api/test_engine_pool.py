@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -88,3 +88,26 @@ async def test_a_long_idle_connection_is_pinged_and_replaced_when_dead(
     await asyncio.sleep(0.2)
     assert await backend_pid(pooled) != pid
     assert len(pings) == 2  # the dead one's; a new connection is not pinged
+
+
+async def test_the_pool_keeps_what_load_opened_and_never_opens_more_than_its_size(database_url: str):
+    """A process under load reuses its connections: a burst opens at most the pool's size, each once,
+    and the next burst opens none. (An overflow closed on return made every burst beyond the kept
+    size open and close connections again: a TLS handshake and a backend start per request.)"""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server to connect to")
+    engine = create_engine(database_url, pool_size=4)
+    opened: list[int] = []
+    event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+
+    async def busy() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_sleep(0.05)"))
+
+    try:
+        await asyncio.gather(*(busy() for _ in range(8)))  # twice the size: half of them wait their turn
+        assert len(opened) == 4
+        await asyncio.gather(*(busy() for _ in range(8)))
+        assert len(opened) == 4
+    finally:
+        await engine.dispose()
