@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from app.serving import Address, listen, one_line_errors, serve_http, usable_database
+from app.serving import Address, listen, one_line_errors, serve_http, settle_heap, usable_database
 
 log = logging.getLogger("portico")
 cli = typer.Typer(help="Portico: portal and member instances, and their GESDENT sync.", no_args_is_help=True)
@@ -166,6 +166,7 @@ def worker(
             if provider is not None:
                 provider.shutdown()  # exports the spans still in its batch
 
+    settle_heap()
     asyncio.run(run())
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import logging
 import signal
 import socket
@@ -119,6 +120,15 @@ def server_config(
     )
 
 
+def settle_heap() -> None:
+    """Take what start-up built out of the garbage collector's rounds, once, before the first request
+    or run. Start-up leaves some 200,000 objects that live as long as the process (modules, routes,
+    schemas, table metadata); each full collection walked all of them, 0.2 s of one core on this
+    machine, several times a minute under load. Frozen, a full collection walks only what came later."""
+    gc.collect()
+    gc.freeze()
+
+
 def reloaded_app() -> Any:
     """The app of a process that `--reload` starts: its logging set up as its parent's was."""
     from app.logs import configure
@@ -163,6 +173,7 @@ def serve_http(settings: Settings, sock: socket.socket, *, reload: bool) -> None
     # Once it has shut down gracefully, uvicorn raises again the signal that stopped it, which would
     # end the process as killed by SIGTERM; a graceful stop is a success (status 0).
     signal.signal(signal.SIGTERM, lambda *_: None)
+    settle_heap()
     with suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down gracefully
         server.run(sockets=[sock])
     if not server.started:

@@ -47,6 +47,8 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
         if writes:
             await session.connection(execution_options={SQLITE_WRITE: True})
         yield session
+        if not writes:
+            return  # nothing to commit: the session's end gives the connection back
         # scope="function" below: this runs when the endpoint returns, before the response is sent,
         # so a failed commit becomes an error response rather than a lost write behind a 2xx.
         try:
