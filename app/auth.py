@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import api_keys as repo
@@ -92,57 +91,51 @@ def parse_lookup(plaintext: str) -> str | None:
     return lookup
 
 
-_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 BEARER_CHALLENGE = 'Bearer realm="portico"'
 BASIC_CHALLENGE = 'Basic realm="Portico", charset="UTF-8"'
+# How the spec declares the two ways in (app/openapi_meta.py, `declare_security`). They are declared
+# there rather than as FastAPI security dependencies: each such dependency was solved on every
+# request, with FastAPI's bookkeeping of OAuth scopes around it, for a header read here in one line.
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "HTTPBearer": {"type": "http", "description": "`Authorization: Bearer <API key>`", "scheme": "bearer"},
+    "_PageBasic": {
+        "type": "http",
+        "description": "Only on the pages for people (with `Accept: text/html`): any user name, the API "
+        "key as password.",
+        "scheme": "basic",
+    },
+}
 
 
-class _PageBasic(HTTPBasic):
-    """Declares HTTP Basic in the spec for the pages meant for people; the header is read by
-    `_page_principal`, which also answers the challenge."""
-
-    async def __call__(self, request: Request) -> None:  # type: ignore[override]
-        return None
-
-
-_basic = _PageBasic(
-    auto_error=False,
-    realm="Portico",
-    description="Only on the pages for people (with `Accept: text/html`): any user name, the API key "
-    "as password.",
-)
+def _authorization(request: Request) -> tuple[str, str]:
+    """The scheme (lower case) and the credentials of the request's `Authorization` header."""
+    scheme, _sep, credentials = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower(), credentials.strip()
 
 
 @raises(Unauthorized)
-async def current_principal(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+async def current_principal(request: Request, session: SessionDep) -> Principal:
     """The caller of a JSON route: a key in `Authorization: Bearer`, never anywhere else."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        basic = request.headers.get("authorization", "").lower().startswith("basic ")
-        hint = " HTTP Basic is accepted only by the pages for people in a browser." if basic else ""
+    scheme, credentials = _authorization(request)
+    if scheme != "bearer" or not credentials:
+        hint = (
+            " HTTP Basic is accepted only by the pages for people in a browser." if scheme == "basic" else ""
+        )
         raise _unauthorized(f"Send an API key as `Authorization: Bearer <key>`.{hint}")
-    return await _principal_of(request, session, credentials.credentials, [BEARER_CHALLENGE])
+    return await _principal_of(request, session, credentials, [BEARER_CHALLENGE])
 
 
 @for_people
 @raises(Unauthorized)
-async def _page_principal(
-    request: Request,
-    session: SessionDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    _: Annotated[None, Depends(_basic)],
-) -> Principal:
+async def _page_principal(request: Request, session: SessionDep) -> Principal:
     """The caller of a page for people (the manual run URL, the summary report): Bearer, or HTTP
     Basic with the API key as password when a browser asks for HTML, so that a bookmark works.
     Basic is refused where a script asks for JSON: there, keys travel as Bearer only."""
     challenges = [BEARER_CHALLENGE, BASIC_CHALLENGE]
-    if bearer is not None and bearer.scheme.lower() == "bearer":
-        return await _principal_of(request, session, bearer.credentials, challenges)
-    scheme, _sep, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
+    scheme, token = _authorization(request)
+    if scheme == "bearer" and token:
+        return await _principal_of(request, session, token, challenges)
+    if scheme != "basic":
         raise _unauthorized("Sign in with your API key as the password (any user name).", challenges)
     if not wants_html(request):
         raise _unauthorized(
@@ -249,6 +242,36 @@ def is_page_route(route: object) -> bool:
     """Whether a route is a page for people (it authenticates with `_page_principal`)."""
     dependant = getattr(route, "dependant", None)
     return dependant is not None and _uses(dependant, _page_principal)
+
+
+def declare_security(routes: list[Any], spec: dict[str, Any]) -> None:
+    """Declare in `spec` how each operation authenticates: Bearer where a key is read, and HTTP Basic
+    besides on the pages for people; the schemes in the components."""
+    for route in routes:
+        dependant = getattr(route, "dependant", None)
+        if dependant is None or not getattr(route, "include_in_schema", False):
+            continue
+        security: list[dict[str, list[str]]]
+        if _uses(dependant, _page_principal):
+            security = [{"HTTPBearer": []}, {"_PageBasic": []}]
+        elif _uses(dependant, current_principal):
+            security = [{"HTTPBearer": []}]
+        else:
+            continue
+        item = spec["paths"][route.path_format]
+        for method in route.methods or ():
+            operation = item.get(method.lower())
+            if operation is not None:
+                item[method.lower()] = _with_security(operation, security)
+    spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+
+
+def _with_security(operation: dict[str, Any], security: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """`operation` with its `security` where FastAPI puts it: after what names the operation."""
+    entries = [(name, content) for name, content in operation.items() if name != "security"]
+    named = [i + 1 for i, (name, _content) in enumerate(entries) if name in ("operationId", "deprecated")]
+    at = max(named, default=len(entries))
+    return dict([*entries[:at], ("security", security), *entries[at:]])
 
 
 def _uses(dependant: Any, call: object) -> bool:

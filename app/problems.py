@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import is_page_route
+from app.auth import declare_security, is_page_route
 from app.domain.errors import (
     DatabaseBusy,
     HttpError,
@@ -222,6 +223,7 @@ def _complete_spec(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = generate()
+            declare_security([context.route for context in iter_route_contexts(app.routes)], spec)
             complete(app, spec)
             mark_public(spec)
             app.openapi_schema = spec
