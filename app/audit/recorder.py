@@ -82,7 +82,7 @@ def _on_execute(state: ORMExecuteState) -> Result[Any] | None:
     where = getattr(state.statement, "whereclause", None)
     if state.is_update and where is None:  # a bulk update by primary key: one dict per row
         ids = [row[keys[0]] for row in rows]
-        found = {r[keys[0]]: dict(r._mapping) for r in _chunks(connection, wanted, table.c[keys[0]], ids)}
+        found = {r._mapping[keys[0]]: dict(r._mapping) for r in _chunks(connection, wanted, table.c[keys[0]], ids)}
         _record(
             state.session,
             context,
@@ -95,7 +95,7 @@ def _on_execute(state: ORMExecuteState) -> Result[Any] | None:
         return None
     result = state.invoke_statement()
     ids = [row[keys[0]] for row in before]
-    after = {r[keys[0]]: dict(r._mapping) for r in _chunks(connection, wanted, table.c[keys[0]], ids)}
+    after = {r._mapping[keys[0]]: dict(r._mapping) for r in _chunks(connection, wanted, table.c[keys[0]], ids)}
     _record(state.session, context, [(kind, row, after.get(row[keys[0]])) for row in before])
     return result
 
