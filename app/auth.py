@@ -238,7 +238,9 @@ def _scoped(scope: Scope, page: bool) -> Callable[[Principal], Awaitable[Princip
 async def _audit_reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """A partner key with `audit:read` (its partner's trail), or the master key (everyone's)."""
     if not principal.is_master and Scope.AUDIT_READ not in principal.scopes:
-        raise MissingScope(f"This route needs the scope '{Scope.AUDIT_READ}'.", required_scope=Scope.AUDIT_READ)
+        raise MissingScope(
+            f"This route needs the scope '{Scope.AUDIT_READ}'.", required_scope=Scope.AUDIT_READ
+        )
     return principal
 
 

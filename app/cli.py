@@ -215,7 +215,8 @@ def prune() -> None:
     """Delete old sync runs and webhook replay records now, as the sync ticker does every hour.
 
     What is kept: PORTICO_SYNC_RUN_RETENTION_DAYS, PORTICO_SYNC_RUNS_KEPT_PER_INSTANCE,
-    PORTICO_WEBHOOK_DELIVERY_RETENTION_MINUTES, PORTICO_AUDIT_RETENTION_DAYS; PORTICO_PRUNE_BATCH_SIZE rows per transaction."""
+    PORTICO_WEBHOOK_DELIVERY_RETENTION_MINUTES, PORTICO_AUDIT_RETENTION_DAYS;
+    PORTICO_PRUNE_BATCH_SIZE rows per transaction."""
     from app.config import load_settings
     from app.db.engine import create_engine, create_sessionmaker
     from app.sync import retention

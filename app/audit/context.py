@@ -111,7 +111,7 @@ def _changed(change: Change) -> dict[str, dict[str, Any]] | None:
         old, new = before.get(name), after.get(name)
         if change.before is not None and change.after is not None and old == new:
             continue
-        if change.before is None and new is None or change.after is None and old is None:
+        if (change.before is None and new is None) or (change.after is None and old is None):
             continue  # a creation tells what was set, a deletion what was there
         if name in change.kind.secrets:
             old, new = (None if old is None else REDACTED), (None if new is None else REDACTED)

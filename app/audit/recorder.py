@@ -82,20 +82,25 @@ def _on_execute(state: ORMExecuteState) -> Result[Any] | None:
     where = getattr(state.statement, "whereclause", None)
     if state.is_update and where is None:  # a bulk update by primary key: one dict per row
         ids = [row[keys[0]] for row in rows]
-        found = {r._mapping[keys[0]]: dict(r._mapping) for r in _chunks(connection, wanted, table.c[keys[0]], ids)}
+        found = {
+            r._mapping[keys[0]]: dict(r._mapping) for r in _chunks(connection, wanted, table.c[keys[0]], ids)
+        }
         _record(
             state.session,
             context,
             [(kind, found[row[keys[0]]], {**found[row[keys[0]]], **row}) for row in rows],
         )
         return None
+    assert where is not None  # an UPDATE or DELETE without WHERE (all rows) is never run here
     before = [dict(r._mapping) for r in connection.execute(select(*wanted).where(where))]
     if state.is_delete:
         _record(state.session, context, [(kind, row, None) for row in before])
         return None
     result = state.invoke_statement()
     ids = [row[keys[0]] for row in before]
-    after = {r._mapping[keys[0]]: dict(r._mapping) for r in _chunks(connection, wanted, table.c[keys[0]], ids)}
+    after = {
+        r._mapping[keys[0]]: dict(r._mapping) for r in _chunks(connection, wanted, table.c[keys[0]], ids)
+    }
     _record(state.session, context, [(kind, row, after.get(row[keys[0]])) for row in before])
     return result
 
@@ -127,15 +132,15 @@ def _record(
     session: Session, context: AuditContext, found: list[tuple[Kind, Values | None, Values | None]]
 ) -> None:
     """Name the targets of `found` (kind, row before, row after) and merge them into the context."""
-    instance_ids: set[str] = set()
-    service_ids: set[str] = set()
+    instance_ids: set[str | None] = set()
+    service_ids: set[str | None] = set()
     for kind, before, after in found:
         for row in (before, after):
             if row is not None:
                 instance_ids.update(row.get(c) for c in [kind.instance, *kind.instance_names] if c)
                 service_ids.update(row.get(c) for c in kind.service_codes)
-    _resolve_instances(session, context, {i for i in instance_ids if i})
-    _resolve_services(session, context, {i for i in service_ids if i})
+    _resolve_instances(session, context, {i for i in instance_ids if i is not None})
+    _resolve_services(session, context, {i for i in service_ids if i is not None})
     for kind, before, after in found:
         row = after if after is not None else before
         assert row is not None

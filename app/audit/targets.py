@@ -106,16 +106,15 @@ KINDS: dict[type[SQLModel], Kind] = {
         label="url",
     ),
 }
-BY_TABLE = {model.__tablename__: (model, kind) for model, kind in KINDS.items()}  # type: ignore[attr-defined]
+BY_TABLE = {str(model.__tablename__): (model, kind) for model, kind in KINDS.items()}
 
 
 def columns(kind: Kind) -> tuple[str, ...]:
     """Every column the trail reads of a row of `kind`."""
-    wanted = [*kind.fields, *kind.secrets, *kind.service_codes, *kind.instance_names]
-    for column in (kind.instance, kind.partner):
-        if column is not None:
-            wanted.append(column)
-    return tuple(dict.fromkeys(wanted))
+    owners = [column for column in (kind.instance, kind.partner) if column is not None]
+    return tuple(
+        dict.fromkeys([*kind.fields, *kind.secrets, *kind.service_codes, *kind.instance_names, *owners])
+    )
 
 
 def shown(value: Any) -> Any:

@@ -54,7 +54,9 @@ async def list_audit_events(
     since: Annotated[Moment, Query(description="Only changes at or after this moment (RFC 3339).")] = None,
     until: Annotated[Moment, Query(description="Only changes before this moment (RFC 3339).")] = None,
     partner_id: Annotated[Id, Query(description="Master key only: one partner's changes.")] = None,
-    format: Annotated[Literal["json", "ndjson"] | None, Query(description="`ndjson`: as Accept does.")] = None,
+    format: Annotated[
+        Literal["json", "ndjson"] | None, Query(description="`ndjson`: as Accept does.")
+    ] = None,
 ) -> Page[AuditEventPublic] | Response:
     """The audit trail, oldest first: one event per target a write changed (an instance, a setting, a
     service, a membership, a mapping, the GESDENT rules, a webhook endpoint, an API key, a partner),
@@ -71,7 +73,9 @@ async def list_audit_events(
         since=since,
         until=until,
     )
-    if format == "ndjson" or (format is None and negotiate(request.headers.get("accept"), (JSON, NDJSON)) == NDJSON):
+    if format == "ndjson" or (
+        format is None and negotiate(request.headers.get("accept"), (JSON, NDJSON)) == NDJSON
+    ):
         return StreamingResponse(_lines(service.export(sessionmaker, principal, where)), media_type=NDJSON)
     events, cursor = await service.list_page(session, principal, where, page.request)
     return page.answer([AuditEventPublic.build(event) for event in events], cursor, response)

@@ -29,7 +29,14 @@ class AuditTarget(BaseModel):
     service's code, a setting's key, an endpoint's URL), and the instance it belongs to."""
 
     kind: Literal[
-        "partner", "api_key", "instance", "setting", "membership", "service", "mapping", "gesdent",
+        "partner",
+        "api_key",
+        "instance",
+        "setting",
+        "membership",
+        "service",
+        "mapping",
+        "gesdent",
         "webhook_endpoint",
     ] = Field(examples=["mapping"])
     id: str = Field(examples=["0196f4d2-7c1e-7b21-9f3a-0d5c2b8e4a11"])
@@ -69,8 +76,8 @@ class AuditEventPublic(Output):
             occurred_at=event.occurred_at,
             partner_id=event.partner_id,
             actor=AuditActor(
-                type=event.actor_type,  # type: ignore[arg-type]
-                via=event.actor_via,  # type: ignore[arg-type]
+                type=event.actor_type,
+                via=event.actor_via,
                 partner_id=event.actor_partner_id,
                 key_id=event.actor_key_id,
                 key_prefix=event.actor_key_prefix,
@@ -78,9 +85,9 @@ class AuditEventPublic(Output):
             request_id=event.request_id,
             operation=event.operation,
             idempotency_key=event.idempotency_key,
-            action=event.action,  # type: ignore[arg-type]
+            action=event.action,
             target=AuditTarget(
-                kind=event.target_kind,  # type: ignore[arg-type]
+                kind=event.target_kind,
                 id=event.target_id,
                 name=event.target_name,
                 instance=event.instance_name,

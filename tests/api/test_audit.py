@@ -33,7 +33,8 @@ async def test_a_partner_sees_its_own_events_and_the_master_key_all(api, other, 
     # The operator's own writes (partners, keys) are in the trail too, for the partner they concern.
     assert any(e["target"]["kind"] == "partner" and e["actor"]["type"] == "operator" for e in everyone)
     only = await _events(admin, partner_id=other.partner_id, limit=500)
-    assert only and all(e["partner_id"] == other.partner_id for e in only)
+    assert only
+    assert all(e["partner_id"] == other.partner_id for e in only)
     # A partner's partner_id filter never widens its view.
     assert await _events(api, partner_id=other.partner_id) == mine
 
@@ -47,18 +48,24 @@ async def test_who_changed_this_mapping_and_when(api):
     await create_portal(api, "tt_p")
     await add_member(api, "tt_p", "tt_m")
     for instance, code in (("tt_p", "A"), ("tt_p", "B"), ("tt_m", "X")):
-        await api.post(f"/v1/instances/{instance}/services", json={"code": code, "name": code, "duration_minutes": 5})
+        await api.post(
+            f"/v1/instances/{instance}/services", json={"code": code, "name": code, "duration_minutes": 5}
+        )
     url = "/v1/portals/tt_p/members/tt_m/mappings"
     assert (await api.post(url, json={"member_service": "X", "portal_service": "A"})).status_code == 201
-    assert (await api.put(f"{url}/X", json={"portal_service": "B"}, headers={"Idempotency-Key": "k-1"})).is_success
+    assert (
+        await api.put(f"{url}/X", json={"portal_service": "B"}, headers={"Idempotency-Key": "k-1"})
+    ).is_success
     history = await _events(api, instance="tt_m", kind="mapping", target="X")
     assert [(e["action"], e["operation"], e["changes"]["portal_service"]) for e in history] == [
         ("create", "mappings_create", {"before": None, "after": "A"}),
         ("update", "mappings_put", {"before": "A", "after": "B"}),
     ]
     last = history[-1]
-    assert last["idempotency_key"] == "k-1" and last["actor"]["type"] == "api_key"
-    assert last["actor"]["partner_id"] == api.partner_id and last["actor"]["key_prefix"].startswith("ptc_")
+    assert last["idempotency_key"] == "k-1"
+    assert last["actor"]["type"] == "api_key"
+    assert last["actor"]["partner_id"] == api.partner_id
+    assert last["actor"]["key_prefix"].startswith("ptc_")
     assert "key" not in last["actor"]
     assert [e["operation"] for e in await _events(api, operation="mappings_put")] == ["mappings_put"]
     assert await _events(api, actor=last["actor"]["key_id"], operation="mappings_put") == [last]
@@ -71,15 +78,17 @@ async def test_time_range_and_pagination(api, app):
     every = await _events(api, kind="instance")
     assert len(every) == 5
     moments = [datetime.fromisoformat(e["occurred_at"]) for e in every]
-    assert [e["target"]["name"] for e in await _events(api, kind="instance", since=every[2]["occurred_at"])] == [
-        e["target"]["name"] for e in every if datetime.fromisoformat(e["occurred_at"]) >= moments[2]
-    ]
+    assert [
+        e["target"]["name"] for e in await _events(api, kind="instance", since=every[2]["occurred_at"])
+    ] == [e["target"]["name"] for e in every if datetime.fromisoformat(e["occurred_at"]) >= moments[2]]
     until = await _events(api, kind="instance", until=(moments[0]).isoformat())
     assert until == []
     assert_problem(await api.get(URL, params={"since": "2026-01-01T00:00:00"}), 422, "validation-error")
     seen, cursor = [], None
     while True:
-        response = await api.get(URL, params={"kind": "instance", "limit": 2, **({"cursor": cursor} if cursor else {})})
+        response = await api.get(
+            URL, params={"kind": "instance", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        )
         body = response.json()
         seen += body["items"]
         cursor = body["next_cursor"]
@@ -110,7 +119,9 @@ async def test_a_failed_write_leaves_no_event(api, app):
     assert refused.status_code == 409
     # An import with a bad row: nothing written (422).
     csv = "code,name,duration_minutes,price,web_enabled\nOK,Fine,10,,false\nBAD,Broken,-1,,false\n"
-    bad = await api.post("/v1/instances/tt_m/services/import", content=csv, headers={"content-type": "text/csv"})
+    bad = await api.post(
+        "/v1/instances/tt_m/services/import", content=csv, headers={"content-type": "text/csv"}
+    )
     assert bad.status_code == 422
     assert await _events(api, limit=500) == before
     async with app.state.engine.connect() as connection:

@@ -28,7 +28,7 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def _filtered(where: AuditFilter) -> Select[tuple[AuditEvent]]:
+def _filtered(where: AuditFilter) -> Select[AuditEvent]:
     stmt = select(AuditEvent)
     if where.partner_id is not None:
         stmt = stmt.where(col(AuditEvent.partner_id) == where.partner_id)
@@ -63,7 +63,9 @@ async def list_page(
     )
 
 
-async def batch_after(session: AsyncSession, where: AuditFilter, after: str | None, size: int) -> list[AuditEvent]:
+async def batch_after(
+    session: AsyncSession, where: AuditFilter, after: str | None, size: int
+) -> list[AuditEvent]:
     """Up to `size` matching events after the id `after`, oldest first: the export's next batch."""
     stmt = _filtered(where)
     if after is not None:
