@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import context as audit
 from app.db.repositories import api_keys as repo
 from app.db.session import SessionDep
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
@@ -32,7 +33,8 @@ class Scope(StrEnum):
     what they hold, promote portals and manage their members and mappings (`portals:write`), read
     (`sync:read`) or trigger (`sync:run`) syncs, read patients' data (`patients:read`), revoke
     the partner's other keys (`keys:write`), and read (`webhooks:read`) or manage (`webhooks:write`)
-    the webhook endpoints that receive the partner's events."""
+    the webhook endpoints that receive the partner's events, and read the partner's audit trail
+    (`audit:read`)."""
 
     INSTANCES_READ = "instances:read"
     INSTANCES_WRITE = "instances:write"
@@ -43,6 +45,7 @@ class Scope(StrEnum):
     KEYS_WRITE = "keys:write"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_WRITE = "webhooks:write"
+    AUDIT_READ = "audit:read"
 
 
 # A new key gets these unless the caller lists scopes: everything but personal data and the power
@@ -57,6 +60,7 @@ class Principal:
     partner_id: str | None
     key_id: str | None
     scopes: frozenset[str]
+    key_prefix: str | None = None  # `ptc_<lookup>`: what the audit trail shows of the key
 
     @property
     def is_master(self) -> bool:
@@ -158,6 +162,7 @@ async def _principal_of(
     master_key: str = request.app.state.master_key
     if hmac.compare_digest(presented.encode(), master_key.encode()):
         note_caller(None, None)
+        audit.set_actor(session, audit.OPERATOR_MASTER_KEY)
         return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))
     digest = hash_key(presented)
     known: KeyCache[Principal] = request.app.state.principals
@@ -167,9 +172,16 @@ async def _principal_of(
         row = await repo.get_by_lookup(session, lookup) if lookup else None
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
             raise _unauthorized("The API key is unknown or revoked.", challenges)
-        principal = Principal(partner_id=row.partner_id, key_id=row.id, scopes=frozenset(row.scopes.split()))
+        principal = Principal(
+            partner_id=row.partner_id,
+            key_id=row.id,
+            scopes=frozenset(row.scopes.split()),
+            key_prefix=f"{KEY_PREFIX}{row.lookup}",
+        )
         known.put(digest, principal)
     note_caller(principal.partner_id, principal.key_id)  # for the request's log line: ids, never the key
+    actor = audit.Actor("api_key", "api", principal.partner_id, principal.key_id, principal.key_prefix)
+    audit.set_actor(session, actor)  # for the audit trail of a write: the key's ids and prefix only
     return principal
 
 
@@ -215,6 +227,16 @@ def _scoped(scope: Scope, page: bool) -> Callable[[Principal], Awaitable[Princip
     return dependency
 
 
+@raises(MissingScope)
+async def _audit_reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """A partner key with `audit:read` (its partner's trail), or the master key (everyone's)."""
+    if not principal.is_master and Scope.AUDIT_READ not in principal.scopes:
+        raise MissingScope(
+            f"This route needs the scope '{Scope.AUDIT_READ}'.", required_scope=Scope.AUDIT_READ
+        )
+    return principal
+
+
 @raises(MasterKeyRequired)
 async def require_master(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_master:
@@ -224,6 +246,7 @@ async def require_master(principal: Annotated[Principal, Depends(current_princip
 
 AnyPrincipal = Annotated[Principal, Depends(current_principal)]
 Master = Annotated[Principal, Depends(require_master)]
+AuditReader = Annotated[Principal, Depends(_audit_reader)]
 InstancesRead = Annotated[Principal, Depends(require(Scope.INSTANCES_READ))]
 InstancesWrite = Annotated[Principal, Depends(require(Scope.INSTANCES_WRITE))]
 PortalsWrite = Annotated[Principal, Depends(require(Scope.PORTALS_WRITE))]

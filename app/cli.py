@@ -175,11 +175,13 @@ def rotate_secrets() -> None:
     """Re-encrypt every stored secret under the first key of PORTICO_SECRET_KEYS.
 
     Put the new key first, keep the old ones after it, run this, then drop the old keys."""
+    from app.audit import recorder as audit
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import SQLITE_WRITE, create_engine, create_sessionmaker
     from app.db.repositories import gesdent, webhook_endpoints
     from app.keys import resolve_secret_keys
+    from app.request_log import current_request_id
     from app.services.gesdent import rotate_all_rows
     from app.services.webhook_endpoints import rotate_all_rows as rotate_endpoints
 
@@ -193,6 +195,12 @@ def rotate_secrets() -> None:
         try:
             async with create_sessionmaker(engine)() as session:
                 await session.connection(execution_options={SQLITE_WRITE: True})
+                audit.begin(
+                    session,
+                    operation="cli.rotate-secrets",
+                    request_id=current_request_id(),
+                    actor=audit.OPERATOR_CLI,
+                )
                 count = rotate_all_rows(await gesdent.all_locked(session), box)
                 count += rotate_endpoints(await webhook_endpoints.all_locked(session), box)
                 await session.commit()
@@ -208,7 +216,8 @@ def prune() -> None:
     """Delete old sync runs and webhook replay records now, as the sync ticker does every hour.
 
     What is kept: PORTICO_SYNC_RUN_RETENTION_DAYS, PORTICO_SYNC_RUNS_KEPT_PER_INSTANCE,
-    PORTICO_WEBHOOK_DELIVERY_RETENTION_MINUTES; PORTICO_PRUNE_BATCH_SIZE rows per transaction."""
+    PORTICO_WEBHOOK_DELIVERY_RETENTION_MINUTES, PORTICO_AUDIT_RETENTION_DAYS;
+    PORTICO_PRUNE_BATCH_SIZE rows per transaction."""
     from app.config import load_settings
     from app.db.engine import create_engine, create_sessionmaker
     from app.sync import retention
@@ -229,7 +238,8 @@ def prune() -> None:
     typer.echo(
         f"pruned {pruned.runs} sync run(s) with {pruned.rejections} rejection(s), "
         f"{pruned.deliveries} webhook delivery record(s), {pruned.events} event(s) with "
-        f"{pruned.event_deliveries} outbound delivery(ies), in {pruned.batches} batch(es)"
+        f"{pruned.event_deliveries} outbound delivery(ies), {pruned.audit_events} audit event(s), "
+        f"in {pruned.batches} batch(es)"
     )
 
 

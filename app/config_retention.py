@@ -33,6 +33,9 @@ class RetentionSettings(BaseSettings):
         f"{REPLAY_WINDOW_MINUTES} (a delivery's timestamp is accepted within "
         f"{TOLERANCE_SECONDS // 60} minutes either side of now).",
     )
+    audit_retention_days: int = Field(
+        365, ge=1, description="Audit events older than this many days are pruned."
+    )
     prune_batch_size: int = Field(
         1000,
         ge=1,

@@ -36,6 +36,7 @@ from app.problems import install as install_problem_handlers
 from app.query_strings import StrictQueryStrings
 from app.request_log import RequestLog
 from app.routers import (
+    audit,
     communications,
     docs,
     events,
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         sync_health,
         webhooks,
         webhook_endpoints,
+        audit,
         legacy,
         sync_data,
         portal_availability,

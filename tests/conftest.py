@@ -180,6 +180,7 @@ ALL_SCOPES = [
     "patients:read",
     "webhooks:read",
     "webhooks:write",
+    "audit:read",
 ]
 
 

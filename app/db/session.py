@@ -10,10 +10,13 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import recorder as audit
 from app.db.engine import SQLITE_WRITE
 from app.domain.conflicts import ConcurrentChange
+from app.request_log import current_request_id
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENCY_KEY_LENGTH = 255  # what the audit trail keeps of an Idempotency-Key header
 log = logging.getLogger("portico")
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -46,6 +49,7 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
         # locked"). So a request that may write takes the lock when it begins.
         if writes:
             await session.connection(execution_options={SQLITE_WRITE: True})
+            _audited(request, session)
         yield session
         if not writes:
             return  # nothing to commit: the session's end gives the connection back
@@ -63,6 +67,20 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
                 "Another request changed the same data at the same moment; nothing of this request "
                 "was written. Retry it: it will be answered against the current state."
             ) from None
+
+
+def _audited(request: Request, session: AsyncSession) -> None:
+    """Record the configuration changes of this write in the audit trail (app/audit), under the
+    route's operationId; the principal, once authenticated, names the actor (app/auth.py)."""
+    route = request.scope.get("route")
+    operation = getattr(route, "operation_id", None) or f"{request.method} {request.url.path}"
+    key = request.headers.get("idempotency-key")
+    audit.begin(
+        session,
+        operation=operation,
+        request_id=current_request_id(),
+        idempotency_key=key[:IDEMPOTENCY_KEY_LENGTH] if key else None,
+    )
 
 
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]

@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Instance, utcnow
+from app.db.models import Instance, new_id, utcnow
 from app.db.repositories import services as repo
 from app.domain import services_csv
 from app.domain.errors import CsvTooManyRows, InvalidCsv
@@ -90,7 +90,8 @@ def _plan(
         current = existing.get(row.code)
         if current is None:
             plan.outcome.created.append(row.code)
-            plan.inserts.append({"instance_id": instance_id, "code": row.code, **values})
+            # The id given, not left to the column default: the audit trail names what it created.
+            plan.inserts.append({"id": new_id(), "instance_id": instance_id, "code": row.code, **values})
         elif any(getattr(current, field) != value for field, value in values.items()):
             plan.outcome.updated.append(row.code)
             plan.updates.append({"id": current.id, "version": current.version + 1, **values})

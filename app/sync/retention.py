@@ -5,7 +5,7 @@ A finished run older than the retention is deleted with its rejections, unless i
 instance's latest `runs_kept` finished runs; a queued or running run is never touched. A webhook
 delivery is deleted once it is older than the delivery retention (past the replay window). An
 outbound event older than the event retention goes with its deliveries, whatever their state (an
-endpoint disabled that long has missed them).
+endpoint disabled that long has missed them). An audit event goes once older than the audit retention.
 
 Deletions go in small batches, each its own short transaction (on SQLite, a writer waits for no
 more than one batch: the pass pauses between batches long enough to let it in); rows are chosen by
@@ -29,6 +29,7 @@ from app.config import Settings
 from app.db.engine import SQLITE_WRITE
 from app.db.models import Event, EventDelivery, Instance, SyncRejection, SyncRun, WebhookDelivery, utcnow
 from app.db.models.base import table_of
+from app.db.repositories import audit as audit_events
 
 FINISHED = ("succeeded", "partial", "failed")
 
@@ -46,6 +47,7 @@ class RetentionPolicy:
     runs_kept: int = 10
     delivery_minutes: int = 60
     event_days: int = 30
+    audit_days: int = 365
     batch: int = 1000
     # Between two batches on SQLite: a writer waiting for the lock sleeps in SQLite's busy handler,
     # backing off up to 100 ms, and would miss a shorter gap, then wait for the whole pass.
@@ -58,6 +60,7 @@ class RetentionPolicy:
             runs_kept=settings.sync_runs_kept_per_instance,
             delivery_minutes=settings.webhook_delivery_retention_minutes,
             event_days=settings.event_retention_days,
+            audit_days=settings.audit_retention_days,
             batch=settings.prune_batch_size,
         )
 
@@ -71,6 +74,7 @@ class Pruned:
     deliveries: int = 0
     events: int = 0
     event_deliveries: int = 0
+    audit_events: int = 0
     batches: int = 0
 
 
@@ -83,6 +87,7 @@ async def prune(
     await _prune_runs(sessionmaker, policy, now - timedelta(days=policy.run_days), pruned)
     await _prune_deliveries(sessionmaker, policy, now - timedelta(minutes=policy.delivery_minutes), pruned)
     await _prune_events(sessionmaker, policy, now - timedelta(days=policy.event_days), pruned)
+    await _prune_audit(sessionmaker, policy, now - timedelta(days=policy.audit_days), pruned)
     return pruned
 
 
@@ -213,6 +218,21 @@ async def _prune_events(
             await session.commit()
         pruned.event_deliveries += gone.rowcount or 0  # type: ignore[attr-defined]
         pruned.events += deleted.rowcount or 0  # type: ignore[attr-defined]
+        pruned.batches += 1
+        await _pause(sessionmaker, policy)
+
+
+async def _prune_audit(
+    sessionmaker: async_sessionmaker[AsyncSession], policy: RetentionPolicy, cutoff: datetime, pruned: Pruned
+) -> None:
+    while True:
+        async with sessionmaker() as session:
+            await session.connection(execution_options={SQLITE_WRITE: True})
+            deleted = await audit_events.prune_batch(session, cutoff, policy.batch)
+            await session.commit()
+        if not deleted:
+            return
+        pruned.audit_events += deleted
         pruned.batches += 1
         await _pause(sessionmaker, policy)
 

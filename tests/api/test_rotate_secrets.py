@@ -1,6 +1,7 @@
 """`portico rotate-secrets` moves every stored secret to the first key, in a real process."""
 
 import asyncio
+import json
 import os
 import subprocess
 
@@ -57,5 +58,23 @@ async def test_rotation_in_a_separate_database(backend):
             only_new = SecretBox([new])
             assert only_new.decrypt(row["users_password"]) == "pw-users"
             assert only_new.decrypt(row["webhook_secret"]) == "whsec_x"
+            # The audit trail: one change of the rules, by the operator through the command, redacted.
+            async with engine.connect() as connection:
+                audit = (await connection.execute(text("SELECT * FROM audit_events"))).mappings().all()
+            assert [(a["target_kind"], a["target_name"], a["action"]) for a in audit] == [
+                ("gesdent", "tt_rot", "update")
+            ]
+            assert (audit[0]["actor_type"], audit[0]["actor_via"], audit[0]["operation"]) == (
+                "operator",
+                "cli",
+                "cli.rotate-secrets",
+            )
+            assert json.loads(audit[0]["changes"])["users_password"] == {
+                "before": "[redacted]",
+                "after": "[redacted]",
+            }
+            stored = json.dumps(dict(audit[0]), default=str)
+            for secret in ("pw-users", "whsec_x", row["users_password"], passwords["users_password"]):
+                assert secret not in stored
         finally:
             await engine.dispose()

@@ -1,6 +1,7 @@
 """Table models, one module per noun. API schemas live in app/schemas; these never leave the service
 layer. Importing this package registers every table on `metadata` (Alembic compares them with it)."""
 
+from app.db.models.audit import AuditEvent
 from app.db.models.base import metadata, new_id, table_of, utcnow
 from app.db.models.events import Event, EventDelivery, WebhookEndpoint
 from app.db.models.gesdent import GesdentConnection
@@ -22,6 +23,7 @@ from app.db.models.webhooks import WebhookDelivery
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "Event",
     "EventDelivery",
     "GesdentConnection",
