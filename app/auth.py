@@ -22,6 +22,7 @@ from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingSco
 from app.key_cache import KeyCache
 from app.negotiation import wants_html
 from app.openapi_contract import for_people, raises
+from app.openapi_idempotency import bearer
 from app.request_log import note_caller
 
 KEY_PREFIX = "ptc_"
@@ -117,6 +118,7 @@ def _authorization(request: Request) -> tuple[str, str]:
     return scheme.lower(), credentials.strip()
 
 
+@bearer
 @raises(Unauthorized)
 async def current_principal(request: Request, session: SessionDep) -> Principal:
     """The caller of a JSON route: a key in `Authorization: Bearer`, never anywhere else."""
@@ -159,19 +161,31 @@ async def _page_principal(request: Request, session: SessionDep) -> Principal:
 async def _principal_of(
     request: Request, session: AsyncSession, presented: str, challenges: list[str]
 ) -> Principal:
-    master_key: str = request.app.state.master_key
-    if hmac.compare_digest(presented.encode(), master_key.encode()):
-        note_caller(None, None)
+    principal = await _known(request.app.state, session, presented)
+    if principal is None:
+        raise _unauthorized("The API key is unknown or revoked.", challenges)
+    note_caller(principal.partner_id, principal.key_id)  # for the request's log line: ids, never the key
+    if principal.is_master:
         audit.set_actor(session, audit.OPERATOR_MASTER_KEY)
+    else:  # for the audit trail of a write: the key's ids and prefix only
+        actor = audit.Actor("api_key", "api", principal.partner_id, principal.key_id, principal.key_prefix)
+        audit.set_actor(session, actor)
+    return principal
+
+
+async def _known(state: Any, session: AsyncSession, presented: str) -> Principal | None:
+    """The principal of a key presented, None when it is unknown or revoked."""
+    master_key: str = state.master_key
+    if hmac.compare_digest(presented.encode(), master_key.encode()):
         return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))
     digest = hash_key(presented)
-    known: KeyCache[Principal] = request.app.state.principals
+    known: KeyCache[Principal] = state.principals
     principal = known.get(digest)
     if principal is None:
         lookup = parse_lookup(presented)
         row = await repo.get_by_lookup(session, lookup) if lookup else None
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
-            raise _unauthorized("The API key is unknown or revoked.", challenges)
+            return None
         principal = Principal(
             partner_id=row.partner_id,
             key_id=row.id,
@@ -179,10 +193,17 @@ async def _principal_of(
             key_prefix=f"{KEY_PREFIX}{row.lookup}",
         )
         known.put(digest, principal)
-    note_caller(principal.partner_id, principal.key_id)  # for the request's log line: ids, never the key
-    actor = audit.Actor("api_key", "api", principal.partner_id, principal.key_id, principal.key_prefix)
-    audit.set_actor(session, actor)  # for the audit trail of a write: the key's ids and prefix only
     return principal
+
+
+async def bearer_principal(state: Any, authorization: str | None) -> Principal | None:
+    """The principal of an `Authorization: Bearer` value before any route runs (app/idempotency.py
+    keeps answers per partner); None without one, or with a key the route will refuse (its 401)."""
+    scheme, _sep, presented = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return None
+    async with state.read_sessionmaker() as session:  # no query at all when the key is cached
+        return await _known(state, session, presented.strip())
 
 
 def forget_key(request: Request, key_id: str) -> None:

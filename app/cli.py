@@ -179,10 +179,11 @@ def rotate_secrets() -> None:
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import SQLITE_WRITE, create_engine, create_sessionmaker
-    from app.db.repositories import gesdent, webhook_endpoints
+    from app.db.repositories import gesdent, idempotency_keys, webhook_endpoints
     from app.keys import resolve_secret_keys
     from app.request_log import current_request_id
     from app.services.gesdent import rotate_all_rows
+    from app.services.idempotency import rotate_all_rows as rotate_answers
     from app.services.webhook_endpoints import rotate_all_rows as rotate_endpoints
 
     with one_line_errors():
@@ -203,6 +204,8 @@ def rotate_secrets() -> None:
                 )
                 count = rotate_all_rows(await gesdent.all_locked(session), box)
                 count += rotate_endpoints(await webhook_endpoints.all_locked(session), box)
+                for owner, key, body in rotate_answers(await idempotency_keys.all_done_locked(session), box):
+                    await idempotency_keys.set_body(session, owner, key, body)  # answers kept for replay
                 await session.commit()
                 return count
         finally:

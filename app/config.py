@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.config_events import EventSettings
+from app.config_idempotency import IdempotencySettings
 from app.config_retention import RetentionSettings
 from app.config_zones import ZoneSettings
 from app.crypto import SecretBox
@@ -42,8 +43,16 @@ class ConfigError(RuntimeError):
 
 
 # Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py,
-# app/sync_settings.py, app/config_events.py, app/config_zones.py.
-class Settings(LogSettings, RetentionSettings, MetricsSettings, SyncSettings, EventSettings, ZoneSettings):
+# app/sync_settings.py, app/config_events.py, app/config_zones.py, app/config_idempotency.py.
+class Settings(
+    LogSettings,
+    RetentionSettings,
+    MetricsSettings,
+    SyncSettings,
+    EventSettings,
+    ZoneSettings,
+    IdempotencySettings,
+):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")

@@ -20,8 +20,15 @@ class SecretBox:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
+        return self.decrypt_bytes(token).decode()
+
+    def encrypt_bytes(self, plaintext: bytes) -> str:
+        """`plaintext` of any bytes (an answer kept for replay, app/idempotency.py), as a token."""
+        return self._fernet.encrypt(plaintext).decode()
+
+    def decrypt_bytes(self, token: str) -> bytes:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._fernet.decrypt(token.encode())
         except InvalidToken:
             raise ValueError("a stored secret cannot be decrypted with PORTICO_SECRET_KEYS") from None
 

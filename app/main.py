@@ -23,6 +23,7 @@ from app.db import migrate
 from app.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.domain.errors import PayloadTooLarge
 from app.events.delivery import DeliveryPolicy
+from app.idempotency import Idempotency
 from app.key_cache import KeyCache
 from app.keys import resolve_master_key, resolve_secret_keys
 from app.methods import AllowedMethods
@@ -157,7 +158,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     app.webhooks.include_router(events.webhooks)  # in the spec only: what partners' endpoints receive
     app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")
     app.mount(PAGE_ASSETS_URL, PageAssets(), name="page-assets")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _add_body_middleware(app, settings)
     app.add_middleware(RelativeRedirects, public_url=settings.public_url)
     # The report is computed from many rows and has no version: its ETag is that of its bytes.
     app.add_middleware(ConditionalGet, tagged_by_bytes=[reports.portal_report])
@@ -178,6 +179,13 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     # Around even that: the request's span covers all of it (added when the stack is built).
     tracing.instrument_app(app, provider)
     return app
+
+
+def _add_body_middleware(app: FastAPI, settings: Settings) -> None:
+    """The innermost middleware: BodyLimit, and inside it Idempotency, which reads the bodies BodyLimit
+    bounded and keeps the answers of the routes as they gave them (uncompressed)."""
+    app.add_middleware(Idempotency, router=app.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
 
 def _set_state(app: FastAPI, settings: Settings) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from app import openapi_idempotency
 from app.domain.conflicts import ConcurrentChange
 from app.domain.errors import (
     DatabaseBusy,
@@ -157,6 +158,8 @@ def _answered(route: APIRoute, method: str, operation: dict[str, Any]) -> list[t
     kinds = [*_problems_of(route), UnknownQueryParameter, *EVERYWHERE]
     if method != "get":  # a write a constraint refuses at commit, when a concurrent one came first
         kinds.append(ConcurrentChange)
+    if openapi_idempotency.honours(route):
+        kinds += openapi_idempotency.PROBLEMS
     if "requestBody" in operation:
         kinds += BODY
     if any(where == "query" for where, _ in parameters):
@@ -201,6 +204,9 @@ def _declare(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
         # `str | None = None` makes FastAPI write a null branch, but a path, query or header value is
         # never JSON null: absent is how a parameter says nothing.
         not_null(parameter["schema"])
+    idempotent = openapi_idempotency.honours(route)
+    if idempotent:
+        openapi_idempotency.declare(operation)
     by_status: dict[int, list[type[PorticoError]]] = {}
     for kind in _answered(route, method, operation):
         by_status.setdefault(kind.status, []).append(kind)
@@ -224,6 +230,8 @@ def _declare(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
             "description": "Not Modified: the copy whose ETag the client sent in `If-None-Match` is current.",
             "headers": {"ETag": _header("ETag")},
         }
+    if idempotent:
+        openapi_idempotency.declare_answers(responses)
     for response in responses.values():
         response.setdefault("headers", {})["X-Request-ID"] = _header("X-Request-ID")
     operation["responses"] = dict(sorted(responses.items()))

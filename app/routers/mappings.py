@@ -11,6 +11,7 @@ from app.db.session import SessionDep
 from app.domain.conflicts import AlreadyMapped
 from app.domain.errors import NotFound
 from app.openapi_contract import raises, sends
+from app.openapi_idempotency import idempotent
 from app.pagination import Page, PageParams
 from app.routers.common import IfMatch
 from app.routers.deps import MemberDep, MemberServiceCode, MemberToWrite
@@ -98,6 +99,7 @@ async def create_mapping(
     response_model=MappingsReplaced,
 )
 @raises(NotFound)
+@idempotent
 async def replace_mappings(
     member: MemberToWrite,
     session: SessionDep,

@@ -1,5 +1,5 @@
-"""Retention: the pruning pass that keeps `sync_runs`, `sync_rejections` and `webhook_deliveries`
-from growing without bound.
+"""Retention: the pruning pass that keeps `sync_runs`, `sync_rejections`, `webhook_deliveries`,
+`events` and `idempotency_keys` from growing without bound.
 
 A finished run older than the retention is deleted with its rejections, unless it is one of its
 instance's latest `runs_kept` finished runs; a queued or running run is never touched. A webhook
@@ -30,6 +30,7 @@ from app.db.engine import SQLITE_WRITE
 from app.db.models import Event, EventDelivery, Instance, SyncRejection, SyncRun, WebhookDelivery, utcnow
 from app.db.models.base import table_of
 from app.db.repositories import audit as audit_events
+from app.db.repositories import idempotency_keys
 
 FINISHED = ("succeeded", "partial", "failed")
 
@@ -75,6 +76,7 @@ class Pruned:
     events: int = 0
     event_deliveries: int = 0
     audit_events: int = 0
+    idempotency_keys: int = 0
     batches: int = 0
 
 
@@ -88,6 +90,7 @@ async def prune(
     await _prune_deliveries(sessionmaker, policy, now - timedelta(minutes=policy.delivery_minutes), pruned)
     await _prune_events(sessionmaker, policy, now - timedelta(days=policy.event_days), pruned)
     await _prune_audit(sessionmaker, policy, now - timedelta(days=policy.audit_days), pruned)
+    await _prune_idempotency_keys(sessionmaker, policy, now, pruned)
     return pruned
 
 
@@ -233,6 +236,24 @@ async def _prune_audit(
         if not deleted:
             return
         pruned.audit_events += deleted
+        pruned.batches += 1
+        await _pause(sessionmaker, policy)
+
+
+async def _prune_idempotency_keys(
+    sessionmaker: async_sessionmaker[AsyncSession], policy: RetentionPolicy, now: datetime, pruned: Pruned
+) -> None:
+    """Idempotency keys past their expiry (app/idempotency.py): answers no longer replayed, and claims
+    whose request never finished."""
+    while True:
+        async with sessionmaker() as session:
+            await session.connection(execution_options={SQLITE_WRITE: True})
+            chosen = await idempotency_keys.expired(session, now, policy.batch)
+            if not chosen:
+                return
+            deleted = await idempotency_keys.delete_expired(session, chosen, now)
+            await session.commit()
+        pruned.idempotency_keys += deleted
         pruned.batches += 1
         await _pause(sessionmaker, policy)
 

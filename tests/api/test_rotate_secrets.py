@@ -9,7 +9,7 @@ from sqlalchemy import insert, text
 
 from app.crypto import SecretBox, new_key
 from app.db.engine import create_engine
-from app.db.models import GesdentConnection, Instance, Partner
+from app.db.models import GesdentConnection, IdempotencyKey, Instance, Partner, utcnow
 from tests.conftest import fresh_database
 from tests.processes import portico_command
 
@@ -50,6 +50,23 @@ async def test_rotation_in_a_separate_database(backend):
                         **passwords,
                     )
                 )
+                await connection.execute(  # an answer kept for an Idempotency-Key (app/idempotency.py)
+                    insert(IdempotencyKey).values(
+                        owner="p",
+                        key="k",
+                        partner_id="p",
+                        fingerprint="0" * 64,
+                        method="POST",
+                        path="/v1/webhook-endpoints",
+                        state="done",
+                        claim="c",
+                        claimed_at=utcnow(),
+                        expires_at=utcnow(),
+                        status=201,
+                        headers="[]",
+                        body=box.encrypt_bytes(b'{"secret": "whsec_y"}'),
+                    )
+                )
             result = await asyncio.to_thread(run, "rotate-secrets", keys=f"{new},{old}")
             assert result.returncode == 0, result.stderr
             assert "re-encrypted 4 secret(s)" in result.stdout
@@ -76,5 +93,8 @@ async def test_rotation_in_a_separate_database(backend):
             stored = json.dumps(dict(audit[0]), default=str)
             for secret in ("pw-users", "whsec_x", row["users_password"], passwords["users_password"]):
                 assert secret not in stored
+            async with engine.connect() as connection:
+                kept = (await connection.execute(text("SELECT body FROM idempotency_keys"))).scalar_one()
+            assert only_new.decrypt_bytes(kept) == b'{"secret": "whsec_y"}'
         finally:
             await engine.dispose()

@@ -5,6 +5,7 @@ from app.db.models.audit import AuditEvent
 from app.db.models.base import metadata, new_id, table_of, utcnow
 from app.db.models.events import Event, EventDelivery, WebhookEndpoint
 from app.db.models.gesdent import GesdentConnection
+from app.db.models.idempotency import IdempotencyKey
 from app.db.models.instances import Instance, InstanceSetting, Membership
 from app.db.models.mappings import Mapping
 from app.db.models.partners import ApiKey, Partner
@@ -31,6 +32,7 @@ __all__ = [
     "GesdentReservation",
     "GesdentResource",
     "GesdentSlot",
+    "IdempotencyKey",
     "Instance",
     "InstanceSetting",
     "Mapping",
