@@ -98,18 +98,6 @@ def parse_lookup(plaintext: str) -> str | None:
 
 BEARER_CHALLENGE = 'Bearer realm="portico"'
 BASIC_CHALLENGE = 'Basic realm="Portico", charset="UTF-8"'
-# How the spec declares the two ways in (app/openapi_meta.py, `declare_security`). They are declared
-# there rather than as FastAPI security dependencies: each such dependency was solved on every
-# request, with FastAPI's bookkeeping of OAuth scopes around it, for a header read here in one line.
-SECURITY_SCHEMES: dict[str, dict[str, str]] = {
-    "HTTPBearer": {"type": "http", "description": "`Authorization: Bearer <API key>`", "scheme": "bearer"},
-    "_PageBasic": {
-        "type": "http",
-        "description": "Only on the pages for people (with `Accept: text/html`): any user name, the API "
-        "key as password.",
-        "scheme": "basic",
-    },
-}
 
 
 def _authorization(request: Request) -> tuple[str, str]:
@@ -288,34 +276,10 @@ def is_page_route(route: object) -> bool:
     return dependant is not None and _uses(dependant, _page_principal)
 
 
-def declare_security(routes: list[Any], spec: dict[str, Any]) -> None:
-    """Declare in `spec` how each operation authenticates: Bearer where a key is read, and HTTP Basic
-    besides on the pages for people; the schemes in the components."""
-    for route in routes:
-        dependant = getattr(route, "dependant", None)
-        if dependant is None or not getattr(route, "include_in_schema", False):
-            continue
-        security: list[dict[str, list[str]]]
-        if _uses(dependant, _page_principal):
-            security = [{"HTTPBearer": []}, {"_PageBasic": []}]
-        elif _uses(dependant, current_principal):
-            security = [{"HTTPBearer": []}]
-        else:
-            continue
-        item = spec["paths"][route.path_format]
-        for method in route.methods or ():
-            operation = item.get(method.lower())
-            if operation is not None:
-                item[method.lower()] = _with_security(operation, security)
-    spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-
-
-def _with_security(operation: dict[str, Any], security: list[dict[str, list[str]]]) -> dict[str, Any]:
-    """`operation` with its `security` where FastAPI puts it: after what names the operation."""
-    entries = [(name, content) for name, content in operation.items() if name != "security"]
-    named = [i + 1 for i, (name, _content) in enumerate(entries) if name in ("operationId", "deprecated")]
-    at = max(named, default=len(entries))
-    return dict([*entries[:at], ("security", security), *entries[at:]])
+def uses_key(route: object) -> bool:
+    """Whether a route authenticates with an API key (as Bearer, or on a page also as Basic)."""
+    dependant = getattr(route, "dependant", None)
+    return (dependant is not None and _uses(dependant, current_principal)) or is_page_route(route)
 
 
 def _uses(dependant: Any, call: object) -> bool:

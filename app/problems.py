@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import declare_security, is_page_route
+from app.auth import is_page_route
 from app.domain.errors import (
     DatabaseBusy,
     HttpError,
@@ -30,6 +30,7 @@ from app.domain.errors import (
 from app.negotiation import wants_html
 from app.openapi_contract import PROBLEM_JSON, complete
 from app.openapi_meta import mark_public
+from app.openapi_security import declare_security
 from app.pages.render import problem_page
 from app.request_log import current_request_id
 
