@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import api_keys as repo
 from app.db.session import SessionDep
-from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
+from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, RateLimited, Unauthorized
 from app.key_cache import KeyCache
 from app.negotiation import wants_html
-from app.openapi_contract import for_people, raises
+from app.openapi_contract import counts_quota, for_people, raises
+from app.rate_limit_headers import note_quota
+from app.rate_limits import Quota, RateLimiter
 from app.request_log import note_caller
 
 KEY_PREFIX = "ptc_"
@@ -58,6 +60,7 @@ class Principal:
     partner_id: str | None
     key_id: str | None
     scopes: frozenset[str]
+    rate_limit: str | None = None  # the partner's own, travelling with the cached principal
 
     @property
     def is_master(self) -> bool:
@@ -113,7 +116,8 @@ _basic = _PageBasic(
 )
 
 
-@raises(Unauthorized)
+@counts_quota
+@raises(Unauthorized, RateLimited)
 async def current_principal(
     request: Request,
     session: SessionDep,
@@ -128,7 +132,8 @@ async def current_principal(
 
 
 @for_people
-@raises(Unauthorized)
+@counts_quota
+@raises(Unauthorized, RateLimited)
 async def _page_principal(
     request: Request,
     session: SessionDep,
@@ -155,6 +160,7 @@ async def _page_principal(
     except (ValueError, UnicodeDecodeError):
         colon = key = ""
     if not colon or not key:
+        await _count_failure(request)
         raise _unauthorized("Sign in with your API key as the password (any user name).", challenges)
     return await _principal_of(request, session, key, challenges)
 
@@ -165,19 +171,46 @@ async def _principal_of(
     master_key: str = request.app.state.master_key
     if hmac.compare_digest(presented.encode(), master_key.encode()):
         note_caller(None, None)
-        return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))
+        return Principal(partner_id=None, key_id=None, scopes=frozenset(Scope))  # not rate limited
     digest = hash_key(presented)
     known: KeyCache[Principal] = request.app.state.principals
     principal = known.get(digest)
     if principal is None:
         lookup = parse_lookup(presented)
-        row = await repo.get_by_lookup(session, lookup) if lookup else None
+        found = await repo.get_by_lookup(session, lookup) if lookup else None
+        row = found.key if found else None
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+            await _count_failure(request)
             raise _unauthorized("The API key is unknown or revoked.", challenges)
-        principal = Principal(partner_id=row.partner_id, key_id=row.id, scopes=frozenset(row.scopes.split()))
+        scopes = frozenset(row.scopes.split())
+        principal = Principal(row.partner_id, row.id, scopes, found.rate_limit if found else None)
         known.put(digest, principal)
     note_caller(principal.partner_id, principal.key_id)  # for the request's log line: ids, never the key
+    limiter: RateLimiter = request.app.state.rate_limiter
+    quota = await limiter.spend(principal.key_id or "", principal.rate_limit)
+    note_quota(quota)
+    if not quota.allowed:
+        raise _rate_limited(f"This API key may make {quota.limit} requests every {_window(quota)}.", quota)
     return principal
+
+
+async def _count_failure(request: Request) -> None:
+    """Count a failed authentication of the client's address: a 429 once it is over its budget."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    quota = await limiter.failed_authentication(request.client.host if request.client else "unknown")
+    if not quota.allowed:
+        detail = f"Too many failed authentications from your address: {quota.limit} every {_window(quota)}."
+        raise _rate_limited(detail, quota)
+
+
+def _rate_limited(detail: str, quota: Quota) -> RateLimited:
+    error = RateLimited(detail + f" Retry in {max(1, quota.reset_seconds)} s.")
+    error.headers = [("Retry-After", str(max(1, quota.reset_seconds)))]
+    return error
+
+
+def _window(quota: Quota) -> str:
+    return "second" if quota.window_seconds == 1 else f"{quota.window_seconds} seconds"
 
 
 def forget_key(request: Request, key_id: str) -> None:
@@ -185,6 +218,12 @@ def forget_key(request: Request, key_id: str) -> None:
     cache's TTL, app/key_cache.py)."""
     known: KeyCache[Principal] = request.app.state.principals
     known.forget(lambda principal: principal.key_id == key_id)
+
+
+def forget_partner(request: Request, partner_id: str) -> None:
+    """Read the partner's keys again on their next request (its rate limit changed) in this process."""
+    known: KeyCache[Principal] = request.app.state.principals
+    known.forget(lambda principal: principal.partner_id == partner_id)
 
 
 def _unauthorized(detail: str, challenges: list[str] | None = None) -> Unauthorized:

@@ -20,6 +20,7 @@ from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
 from app.log_settings import LogSettings
 from app.metrics_settings import MetricsSettings
+from app.rate_limit_settings import RateLimitSettings
 from app.sync_settings import SyncSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
@@ -42,8 +43,16 @@ class ConfigError(RuntimeError):
 
 
 # Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py,
-# app/sync_settings.py, app/config_events.py, app/config_zones.py.
-class Settings(LogSettings, RetentionSettings, MetricsSettings, SyncSettings, EventSettings, ZoneSettings):
+# app/sync_settings.py, app/config_events.py, app/config_zones.py, app/rate_limit_settings.py.
+class Settings(
+    LogSettings,
+    RetentionSettings,
+    MetricsSettings,
+    SyncSettings,
+    EventSettings,
+    ZoneSettings,
+    RateLimitSettings,
+):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL of the database.")

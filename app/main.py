@@ -34,6 +34,8 @@ from app.pages.render import PageAssets
 from app.problems import UnexpectedErrors, error_response
 from app.problems import install as install_problem_handlers
 from app.query_strings import StrictQueryStrings
+from app.rate_limit_headers import RateLimitHeaders
+from app.rate_limits import RateLimiter
 from app.request_log import RequestLog
 from app.routers import (
     communications,
@@ -88,26 +90,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        sync_service = None
-        if settings.scheduler:
-            sync_service = SyncService(
-                app.state.sessionmaker,
-                app.state.secret_box,
-                tick_seconds=settings.scheduler_tick_seconds,
-                workers=settings.sync_workers,
-                lease_seconds=settings.sync_lease_seconds,
-                run_seconds=settings.sync_run_seconds,
-                client_options=client_limits(settings),
-                allow_private_networks=settings.gesdent_allow_private_networks,
-                default_base_url=settings.gesdent_base_url,
-                retention=RetentionPolicy.from_settings(settings),
-                prune_seconds=settings.prune_interval_seconds,
-                tracer_provider=provider,
-                metrics=app.state.metrics,
-                shutdown_grace=settings.shutdown_grace_seconds,
-                events=DeliveryPolicy.from_settings(settings),
-            )
-            sync_service.start()
+        sync_service = _start_sync_service(app, settings, provider) if settings.scheduler else None
         app.state.sync_service = sync_service  # for `portico serve` to stop its claims on SIGTERM
         try:
             yield
@@ -115,6 +98,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             if sync_service is not None:
                 await sync_service.stop()
             await engine.dispose()
+            await app.state.rate_limiter.close()
             if own_provider and provider is not None:
                 provider.shutdown()  # exports the spans still in its batch
 
@@ -168,6 +152,9 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     app.add_middleware(AllowedMethods, router=app.router)
     # Added last, so outermost: an unexpected error anywhere below is answered as a problem.
     app.add_middleware(UnexpectedErrors)
+    # Outside the routes and every error handler: any answer after the caller's quota was counted
+    # carries the RateLimit fields, a problem's and the 429's included.
+    app.add_middleware(RateLimitHeaders)
     # Outside even that: the 500 a browser's page gets carries the CORS headers it needs to read it.
     cors.install(app, settings.cors_origin_list)
     # Outermost: every answer carries the request id (CORS preflights included), and its log line
@@ -178,12 +165,37 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     return app
 
 
+def _start_sync_service(app: FastAPI, settings: Settings, provider: TracerProvider | None) -> SyncService:
+    """The scheduler and workers of the syncs, started (app/sync/scheduler.py)."""
+    sync_service = SyncService(
+        app.state.sessionmaker,
+        app.state.secret_box,
+        tick_seconds=settings.scheduler_tick_seconds,
+        workers=settings.sync_workers,
+        lease_seconds=settings.sync_lease_seconds,
+        run_seconds=settings.sync_run_seconds,
+        client_options=client_limits(settings),
+        allow_private_networks=settings.gesdent_allow_private_networks,
+        default_base_url=settings.gesdent_base_url,
+        retention=RetentionPolicy.from_settings(settings),
+        prune_seconds=settings.prune_interval_seconds,
+        tracer_provider=provider,
+        metrics=app.state.metrics,
+        shutdown_grace=settings.shutdown_grace_seconds,
+        events=DeliveryPolicy.from_settings(settings),
+    )
+    sync_service.start()
+    return sync_service
+
+
 def _set_state(app: FastAPI, settings: Settings) -> None:
     """What the app holds from its creation, not from its lifespan."""
     app.state.settings = settings
     app.state.metrics = Metrics()  # here, not in the lifespan: the middleware counts into it
     # The principals of the API keys presented lately, for a second (app/key_cache.py).
     app.state.principals = KeyCache[Principal]()
+    # Requests per API key and failed authentications per address (app/rate_limits.py).
+    app.state.rate_limiter = RateLimiter(settings)
 
 
 class RelativeRedirects:
