@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import hmac
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,18 +13,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import quotas
 from app.audit import context as audit
 from app.db.repositories import api_keys as repo
 from app.db.session import SessionDep
-from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, Unauthorized
+from app.domain.api_keys import KEY_PREFIX, hash_key, parse_lookup
+from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, RateLimited, Unauthorized
 from app.key_cache import KeyCache
 from app.negotiation import wants_html
-from app.openapi_contract import for_people, raises
+from app.openapi_contract import counts_quota, for_people, raises
 from app.openapi_idempotency import bearer
 from app.request_log import note_caller
-
-KEY_PREFIX = "ptc_"
-LOOKUP_BYTES = 8  # the lookup part of a key: this many random bytes, in hex
 
 
 class Scope(StrEnum):
@@ -62,38 +59,11 @@ class Principal:
     key_id: str | None
     scopes: frozenset[str]
     key_prefix: str | None = None  # `ptc_<lookup>`: what the audit trail shows of the key
+    rate_limit: str | None = None  # the partner's own, travelling with the cached principal
 
     @property
     def is_master(self) -> bool:
         return self.partner_id is None
-
-
-@dataclass(frozen=True)
-class NewKey:
-    plaintext: str
-    lookup: str
-    key_hash: str
-
-
-def generate_key() -> NewKey:
-    """A key `ptc_<lookup>_<secret>`: the lookup finds the row, the secret carries 192 random bits."""
-    lookup = secrets.token_hex(LOOKUP_BYTES)
-    plaintext = f"{KEY_PREFIX}{lookup}_{secrets.token_urlsafe(24)}"
-    return NewKey(plaintext, lookup, hash_key(plaintext))
-
-
-def hash_key(plaintext: str) -> str:
-    # Keys carry ≥128 random bits, so a fast hash is enough: there is nothing to brute-force.
-    return hashlib.sha256(plaintext.encode()).hexdigest()
-
-
-def parse_lookup(plaintext: str) -> str | None:
-    if not plaintext.startswith(KEY_PREFIX):
-        return None
-    lookup, sep, secret = plaintext[len(KEY_PREFIX) :].partition("_")
-    if not sep or not secret or len(lookup) != 2 * LOOKUP_BYTES:
-        return None
-    return lookup
 
 
 BEARER_CHALLENGE = 'Bearer realm="portico"'
@@ -107,7 +77,8 @@ def _authorization(request: Request) -> tuple[str, str]:
 
 
 @bearer
-@raises(Unauthorized)
+@counts_quota
+@raises(Unauthorized, RateLimited)
 async def current_principal(request: Request, session: SessionDep) -> Principal:
     """The caller of a JSON route: a key in `Authorization: Bearer`, never anywhere else."""
     scheme, credentials = _authorization(request)
@@ -120,7 +91,8 @@ async def current_principal(request: Request, session: SessionDep) -> Principal:
 
 
 @for_people
-@raises(Unauthorized)
+@counts_quota
+@raises(Unauthorized, RateLimited)
 async def _page_principal(request: Request, session: SessionDep) -> Principal:
     """The caller of a page for people (the manual run URL, the summary report): Bearer, or HTTP
     Basic with the API key as password when a browser asks for HTML, so that a bookmark works.
@@ -142,6 +114,7 @@ async def _page_principal(request: Request, session: SessionDep) -> Principal:
     except (ValueError, UnicodeDecodeError):
         colon = key = ""
     if not colon or not key:
+        await quotas.count_failure(request)
         raise _unauthorized("Sign in with your API key as the password (any user name).", challenges)
     return await _principal_of(request, session, key, challenges)
 
@@ -151,13 +124,17 @@ async def _principal_of(
 ) -> Principal:
     principal = await _known(request.app.state, session, presented)
     if principal is None:
+        await quotas.count_failure(request)
         raise _unauthorized("The API key is unknown or revoked.", challenges)
     note_caller(principal.partner_id, principal.key_id)  # for the request's log line: ids, never the key
-    if principal.is_master:
+    if principal.is_master:  # not rate limited
         audit.set_actor(session, audit.OPERATOR_MASTER_KEY)
-    else:  # for the audit trail of a write: the key's ids and prefix only
-        actor = audit.Actor("api_key", "api", principal.partner_id, principal.key_id, principal.key_prefix)
-        audit.set_actor(session, actor)
+        return principal
+    # For the audit trail of a write: the key's ids and prefix only.
+    audit.set_actor(
+        session, audit.Actor("api_key", "api", principal.partner_id, principal.key_id, principal.key_prefix)
+    )
+    await quotas.spend(request, principal.key_id or "", principal.rate_limit)
     return principal
 
 
@@ -171,14 +148,20 @@ async def _known(state: Any, session: AsyncSession, presented: str) -> Principal
     principal = known.get(digest)
     if principal is None:
         lookup = parse_lookup(presented)
-        row = await repo.get_by_lookup(session, lookup) if lookup else None
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+        found = await repo.get_by_lookup(session, lookup) if lookup else None
+        if (
+            found is None
+            or found.key.revoked_at is not None
+            or not hmac.compare_digest(found.key.key_hash, digest)
+        ):
             return None
+        row = found.key
         principal = Principal(
             partner_id=row.partner_id,
             key_id=row.id,
             scopes=frozenset(row.scopes.split()),
             key_prefix=f"{KEY_PREFIX}{row.lookup}",
+            rate_limit=found.rate_limit,
         )
         known.put(digest, principal)
     return principal
@@ -199,6 +182,12 @@ def forget_key(request: Request, key_id: str) -> None:
     cache's TTL, app/key_cache.py)."""
     known: KeyCache[Principal] = request.app.state.principals
     known.forget(lambda principal: principal.key_id == key_id)
+
+
+def forget_partner(request: Request, partner_id: str) -> None:
+    """Read the partner's keys again on their next request (its rate limit changed) in this process."""
+    known: KeyCache[Principal] = request.app.state.principals
+    known.forget(lambda principal: principal.partner_id == partner_id)
 
 
 def _unauthorized(detail: str, challenges: list[str] | None = None) -> Unauthorized:

@@ -21,6 +21,7 @@ from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
 from app.log_settings import LogSettings
 from app.metrics_settings import MetricsSettings
+from app.rate_limit_settings import RateLimitSettings
 from app.sync_settings import SyncSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./portico.db"
@@ -43,7 +44,8 @@ class ConfigError(RuntimeError):
 
 
 # Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py,
-# app/sync_settings.py, app/config_events.py, app/config_zones.py, app/config_idempotency.py.
+# app/sync_settings.py, app/config_events.py, app/config_zones.py, app/config_idempotency.py,
+# app/rate_limit_settings.py.
 class Settings(
     LogSettings,
     RetentionSettings,
@@ -52,6 +54,7 @@ class Settings(
     EventSettings,
     ZoneSettings,
     IdempotencySettings,
+    RateLimitSettings,
 ):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 

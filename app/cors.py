@@ -20,7 +20,17 @@ ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # What a calling page may send, beyond the headers the Fetch standard always allows.
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID")
 # What a calling page may read, beyond the headers the Fetch standard always exposes.
-EXPOSED_HEADERS = ("ETag", "Location", "Link", "Retry-After", "X-Request-ID")
+EXPOSED_HEADERS = (
+    "ETag",
+    "Location",
+    "Link",
+    "Retry-After",
+    "X-Request-ID",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+)
 PREFLIGHT_SECONDS = 600  # how long a browser may keep a preflight's answer
 
 

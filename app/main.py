@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import cors, openapi_links, tracing
 from app.auth import Principal
+from app.body_limit import BodyLimit
 from app.compression import Compression
 from app.conditional import ConditionalGet
 from app.config import Settings
@@ -21,7 +22,6 @@ from app.crypto import SecretBox
 from app.cursors import Cursors
 from app.db import migrate
 from app.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
-from app.domain.errors import PayloadTooLarge
 from app.events.delivery import DeliveryPolicy
 from app.idempotency import Idempotency
 from app.key_cache import KeyCache
@@ -32,9 +32,11 @@ from app.openapi_meta import METADATA
 from app.pages.csrf import CsrfTokens
 from app.pages.render import ASSETS_URL as PAGE_ASSETS_URL
 from app.pages.render import PageAssets
-from app.problems import UnexpectedErrors, error_response
+from app.problems import UnexpectedErrors
 from app.problems import install as install_problem_handlers
 from app.query_strings import StrictQueryStrings
+from app.rate_limit_headers import RateLimitHeaders
+from app.rate_limits import RateLimiter
 from app.request_log import RequestLog
 from app.routers import (
     audit,
@@ -90,26 +92,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        sync_service = None
-        if settings.scheduler:
-            sync_service = SyncService(
-                app.state.sessionmaker,
-                app.state.secret_box,
-                tick_seconds=settings.scheduler_tick_seconds,
-                workers=settings.sync_workers,
-                lease_seconds=settings.sync_lease_seconds,
-                run_seconds=settings.sync_run_seconds,
-                client_options=client_limits(settings),
-                allow_private_networks=settings.gesdent_allow_private_networks,
-                default_base_url=settings.gesdent_base_url,
-                retention=RetentionPolicy.from_settings(settings),
-                prune_seconds=settings.prune_interval_seconds,
-                tracer_provider=provider,
-                metrics=app.state.metrics,
-                shutdown_grace=settings.shutdown_grace_seconds,
-                events=DeliveryPolicy.from_settings(settings),
-            )
-            sync_service.start()
+        sync_service = _start_sync_service(app, settings, provider) if settings.scheduler else None
         app.state.sync_service = sync_service  # for `portico serve` to stop its claims on SIGTERM
         try:
             yield
@@ -117,6 +100,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             if sync_service is not None:
                 await sync_service.stop()
             await engine.dispose()
+            await app.state.rate_limiter.close()
             if own_provider and provider is not None:
                 provider.shutdown()  # exports the spans still in its batch
 
@@ -171,6 +155,9 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     app.add_middleware(AllowedMethods, router=app.router)
     # Added last, so outermost: an unexpected error anywhere below is answered as a problem.
     app.add_middleware(UnexpectedErrors)
+    # Outside the routes and every error handler: any answer after the caller's quota was counted
+    # carries the RateLimit fields, a problem's and the 429's included.
+    app.add_middleware(RateLimitHeaders)
     # Outside even that: the 500 a browser's page gets carries the CORS headers it needs to read it.
     cors.install(app, settings.cors_origin_list)
     # Outermost: every answer carries the request id (CORS preflights included), and its log line
@@ -188,12 +175,37 @@ def _add_body_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
 
+def _start_sync_service(app: FastAPI, settings: Settings, provider: TracerProvider | None) -> SyncService:
+    """The scheduler and workers of the syncs, started (app/sync/scheduler.py)."""
+    sync_service = SyncService(
+        app.state.sessionmaker,
+        app.state.secret_box,
+        tick_seconds=settings.scheduler_tick_seconds,
+        workers=settings.sync_workers,
+        lease_seconds=settings.sync_lease_seconds,
+        run_seconds=settings.sync_run_seconds,
+        client_options=client_limits(settings),
+        allow_private_networks=settings.gesdent_allow_private_networks,
+        default_base_url=settings.gesdent_base_url,
+        retention=RetentionPolicy.from_settings(settings),
+        prune_seconds=settings.prune_interval_seconds,
+        tracer_provider=provider,
+        metrics=app.state.metrics,
+        shutdown_grace=settings.shutdown_grace_seconds,
+        events=DeliveryPolicy.from_settings(settings),
+    )
+    sync_service.start()
+    return sync_service
+
+
 def _set_state(app: FastAPI, settings: Settings) -> None:
     """What the app holds from its creation, not from its lifespan."""
     app.state.settings = settings
     app.state.metrics = Metrics()  # here, not in the lifespan: the middleware counts into it
     # The principals of the API keys presented lately, for a second (app/key_cache.py).
     app.state.principals = KeyCache[Principal]()
+    # Requests per API key and failed authentications per address (app/rate_limits.py).
+    app.state.rate_limiter = RateLimiter(settings)
 
 
 class RelativeRedirects:
@@ -231,56 +243,6 @@ class RelativeRedirects:
         if location.startswith(prefix) and (not rest or rest[0] in "/?#"):
             return self.public_url + (rest or "/")
         return location
-
-
-class BodyLimit:
-    """Refuse request bodies over `max_bytes` with a 413 before a route reads them. A body without a
-    Content-Length is read up to the limit first, so an oversized stream gets the same 413."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit():
-            if int(declared) > self.max_bytes:
-                await self._too_large(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
-            return
-        if b"transfer-encoding" not in headers:
-            # Neither a length nor chunks: over HTTP/1.1 (uvicorn) a request without a body (RFC 9112
-            # §6.3), so nothing to count or buffer: every GET.
-            await self.app(scope, receive, send)
-            return
-        messages: list[Message] = []
-        received = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        buffered = iter(messages)
-
-        async def replay() -> Message:
-            return next(buffered, None) or await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes."))
-        await response(scope, receive, send)
 
 
 def __getattr__(name: str) -> FastAPI:

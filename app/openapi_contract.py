@@ -9,7 +9,9 @@
   types under one status are a `oneOf` with a discriminator on `type`.
 - **Headers.** `ETag`, `Location` (on a 201) and `Link` (on a page of a list) where the route sends
   them: `sends("ETag", ...)` marks the endpoint, a `cursor` parameter implies `Link`. A `GET` that sends
-  an `ETag` takes `If-None-Match` and declares its `304`. A `503` says when to retry (`Retry-After`).
+  an `ETag` takes `If-None-Match` and declares its `304`. A `503` or a `429` says when to retry
+  (`Retry-After`). An operation whose caller's quota is counted (`counts_quota`) may send the
+  RateLimit fields on any answer but a 401 (app/rate_limit_headers.py).
   Every answer, of every status, has the request's id in `X-Request-ID` (app/request_log.py).
 """
 
@@ -30,12 +32,14 @@ from app.domain.errors import (
     PayloadTooLarge,
     PorticoError,
     PreconditionFailed,
+    RateLimited,
     RepeatedQueryParameter,
     RequestHeaderFieldsTooLarge,
     UnknownQueryParameter,
     UnsupportedMediaType,
     ValidationFailed,
 )
+from app.openapi_rate_limits import RATE_LIMIT_HEADERS
 from app.problem_examples import REQUEST_ID
 from app.problem_schemas import REF, problem_schemas, schema_name, type_uri
 from app.request_log import WELL_FORMED
@@ -46,6 +50,7 @@ HTML = "text/html"
 PROBLEMS_ATTRIBUTE = "__problems__"
 HEADERS_ATTRIBUTE = "__sends__"
 PAGE_ATTRIBUTE = "__for_people__"
+QUOTA_ATTRIBUTE = "__counts_quota__"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -60,6 +65,13 @@ def raises(*kinds: type[PorticoError]) -> Callable[[F], F]:
 
 
 Header = Literal["ETag", "Location"]
+
+
+def counts_quota(function: F) -> F:
+    """Mark the dependency that counts the caller's requests (app/auth.py): the route's answers may
+    carry the RateLimit fields, and it may answer 429."""
+    setattr(function, QUOTA_ATTRIBUTE, True)
+    return function
 
 
 def for_people(function: F) -> F:
@@ -92,6 +104,7 @@ STATUS_DESCRIPTIONS = {
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input; `errors` lists every invalid field",
+    429: "Too many requests; retry after `Retry-After` seconds",
     431: "Request header fields too large",
     500: "Unexpected error; give the operator its `request_id`",
     503: "The database is busy; retry after `Retry-After` seconds",
@@ -121,6 +134,7 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "Seconds to wait before retrying.",
         "schema": {"type": "integer", "minimum": 0, "examples": [2]},
     },
+    **RATE_LIMIT_HEADERS,
     "X-Request-ID": {
         "required": True,
         "description": "The request's id: the `X-Request-ID` the request sent when it is 1 to 128 of "
@@ -190,7 +204,7 @@ def _problem_response(status: int, kinds: Iterable[type[PorticoError]], *, page:
         "description": STATUS_DESCRIPTIONS[status],
         "content": content,
     }
-    if status == DatabaseBusy.status:
+    if status in (DatabaseBusy.status, RateLimited.status):
         response["headers"] = {"Retry-After": _header("Retry-After")}
     return response
 
@@ -216,6 +230,12 @@ def _declare(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
         # What the route declares itself stands, but FastAPI's own 422 body, which Portico never sends.
         if str(status) not in responses or status == ValidationFailed.status:
             responses[str(status)] = _problem_response(status, kinds, page=page)
+    _declare_headers(route, method, operation, idempotent=idempotent)
+
+
+def _declare_headers(route: APIRoute, method: str, operation: dict[str, Any], *, idempotent: bool) -> None:
+    """The headers of the operation's answers (and the conditional GET they allow)."""
+    responses = operation["responses"]
     always, created = getattr(route.endpoint, HEADERS_ATTRIBUTE, (set(), set()))
     sent: set[str] = set(always)
     if any(p["name"] == "cursor" and p["in"] == "query" for p in operation.get("parameters", [])):
@@ -232,7 +252,10 @@ def _declare(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
         }
     if idempotent:
         openapi_idempotency.declare_answers(responses)
-    for response in responses.values():
+    counted = any(getattr(call, QUOTA_ATTRIBUTE, False) for call in _calls(route))
+    for status, response in responses.items():
+        if counted and status != "401":
+            response.setdefault("headers", {}).update({name: _header(name) for name in RATE_LIMIT_HEADERS})
         response.setdefault("headers", {})["X-Request-ID"] = _header("X-Request-ID")
     operation["responses"] = dict(sorted(responses.items()))
 

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 from ticker import Scratch  # bench/ticker.py
 
-from app.auth import DEFAULT_SCOPES, generate_key
+from app.auth import DEFAULT_SCOPES
 from app.db.models import (
     ApiKey,
     GesdentSlot,
@@ -50,6 +50,7 @@ from app.db.models import (
     SyncHealth,
     new_id,
 )
+from app.domain.api_keys import generate_key
 from gesdent_sandbox.availability import treatment_codes
 from gesdent_sandbox.clock import Clock
 from gesdent_sandbox.config import SandboxConfig

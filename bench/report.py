@@ -26,10 +26,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-from app.auth import DEFAULT_SCOPES, generate_key
+from app.auth import DEFAULT_SCOPES
 from app.config import Settings
 from app.crypto import new_key
 from app.db.models import ApiKey, Instance, InstanceSetting, Mapping, Membership, Partner, Service, new_id
+from app.domain.api_keys import generate_key
 from app.main import create_app
 
 

@@ -37,6 +37,12 @@ POSTGRES_URL = os.environ.get(
     "PORTICO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Limits no test reaches, for every app the tests build in this process (Settings reads them): the
+# suite is never throttled, and every request still goes through the limiter and gets its headers.
+# tests/api/test_rate_limits.py sets its own; servers started with clean_env() get the defaults.
+TEST_RATE_LIMIT = "1000000/second"
+os.environ.setdefault("PORTICO_RATE_LIMIT", TEST_RATE_LIMIT)
+os.environ.setdefault("PORTICO_AUTH_FAILURE_LIMIT", "1000000/minute")
 # A developer's collector never receives the tests' spans, from this process or the servers it
 # starts: tests that trace pass a provider of their own (the `traced` fixture).
 os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)

@@ -188,6 +188,17 @@ class CsvTooManyRows(PayloadTooLarge):
     }
 
 
+class RateLimited(PorticoError):
+    """Too many requests: the API key spent its quota (`RateLimit-Limit` requests per window of
+    `RateLimit-Policy`), or the client address sent too many failed authentications."""
+
+    status, slug, title = 429, "rate-limited", "Too many requests"
+    fix = (
+        "Wait the seconds `Retry-After` gives, then retry; pace requests by `RateLimit-Remaining` and "
+        "`RateLimit-Reset`, or ask the operator for a higher limit."
+    )
+
+
 class RequestHeaderFieldsTooLarge(PorticoError):
     """The request's header fields are larger than the server takes."""
 

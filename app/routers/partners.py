@@ -6,13 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from app.auth import AnyPrincipal, Master, forget_key
+from app.auth import AnyPrincipal, Master, forget_key, forget_partner
 from app.db.session import SessionDep
 from app.domain.errors import MissingScope, NotFound
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
 from app.schemas.common import UUID_FORMAT, UUID_PATTERN
-from app.schemas.partners import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, PartnerCreate, PartnerPublic
+from app.schemas.partners import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
+    PartnerCreate,
+    PartnerPublic,
+    PartnerUpdate,
+)
 from app.services import partners as service
 
 router = APIRouter(tags=["partners"])
@@ -59,6 +66,22 @@ async def create_partner(
 async def get_partner(_: Master, session: SessionDep, partner_id: PartnerId) -> PartnerPublic:
     """One partner. Master key only."""
     return PartnerPublic.model_validate(await service.require(session, partner_id))
+
+
+@router.patch(
+    "/v1/partners/{partner_id}",
+    operation_id="partners_update",
+    response_model=PartnerPublic,
+)
+@raises(NotFound)
+async def update_partner(
+    _: Master, session: SessionDep, partner_id: PartnerId, body: PartnerUpdate, request: Request
+) -> PartnerPublic:
+    """Change a partner (master key only): its `rate_limit`, the requests each of its API keys may
+    make per window (null: the deployment's default). Every replica applies it within about a second."""
+    partner = await service.update(session, partner_id, body)
+    forget_partner(request, partner_id)  # this process at once; the others within the cache's TTL
+    return PartnerPublic.model_validate(partner)
 
 
 @router.get(

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from app.auth import Scope
+from app.domain.rate_limits import RATE_FORMS, parse_rate
 from app.schemas.common import DisplayName, Input, Label, Output, Timestamp, Uuid
 
 PARTNER_UUID = "3f2c9d14-7a6b-4e0f-8c1d-52b9e7a4f063"
@@ -21,6 +22,28 @@ class PartnerPublic(Output):
     id: Uuid = Field(examples=[PARTNER_UUID])
     name: str = Field(examples=["Sanitas"])
     created_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
+    rate_limit: str | None = Field(
+        examples=["500/second"],
+        description="Requests each of its API keys may make per window; null: the deployment's default "
+        "(PORTICO_RATE_LIMIT).",
+    )
+
+
+class PartnerUpdate(Input):
+    """What the operator changes of a partner; a field left out stays as it is."""
+
+    rate_limit: str | None = Field(
+        None,
+        max_length=40,
+        examples=["500/second"],
+        description=f"Requests each of its API keys may make per window: {RATE_FORMS}. Null goes back to "
+        "the deployment's default. Applies within about a second on every replica.",
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _a_rate(cls, value: str | None) -> str | None:
+        return None if value is None else str(parse_rate(value))
 
 
 class ApiKeyCreate(Input):

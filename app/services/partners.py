@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import DEFAULT_SCOPES, KEY_PREFIX, Principal, Scope, generate_key
+from app.auth import DEFAULT_SCOPES, Principal, Scope
 from app.db.models import ApiKey, Partner, utcnow
 from app.db.repositories import api_keys as keys_repo
 from app.db.repositories import partners as repo
 from app.db.repositories.pages import PageRequest
+from app.domain.api_keys import KEY_PREFIX, generate_key
 from app.domain.errors import MissingScope, NotFound
-from app.schemas.partners import ApiKeyCreate, ApiKeyPublic
+from app.schemas.partners import ApiKeyCreate, ApiKeyPublic, PartnerUpdate
 
 
 async def create(session: AsyncSession, name: str) -> Partner:
@@ -24,6 +25,15 @@ async def require(session: AsyncSession, partner_id: str) -> Partner:
     partner = await repo.get(session, partner_id)
     if partner is None:
         raise NotFound(f"Partner {partner_id} not found.")
+    return partner
+
+
+async def update(session: AsyncSession, partner_id: str, data: PartnerUpdate) -> Partner:
+    """Change what `data` sets (a field left out stays as it is)."""
+    partner = await require(session, partner_id)
+    if "rate_limit" in data.model_fields_set:
+        partner.rate_limit = data.rate_limit
+    await session.flush()
     return partner
 
 

@@ -66,7 +66,8 @@ async def test_a_listed_origin_may_read_the_headers_it_needs(browser, api):
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ORIGIN
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
-    assert exposed == {"etag", "location", "link", "retry-after", "x-request-id"}
+    rate_limit = {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy"}
+    assert exposed == {"etag", "location", "link", "retry-after", "x-request-id", *rate_limit}
     assert "origin" in response.headers["vary"].lower()
     # Problems too: the page can show why.
     missing = await browser.get("/v1/instances/tt_nowhere")

@@ -16,6 +16,8 @@ class Partner(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     name: str = Field(max_length=LABEL_LENGTH)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    # Requests per window for each of its keys, as app/domain/rate_limits.py writes it; None: the default.
+    rate_limit: str | None = Field(default=None, max_length=40)
 
 
 class ApiKey(SQLModel, table=True):

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.models import ApiKey
+from app.db.models import ApiKey, Partner
 from app.db.repositories.pages import PageRequest, entity, fetch_page
 
 
-async def get_by_lookup(session: AsyncSession, lookup: str) -> ApiKey | None:
-    return (await session.execute(select(ApiKey).where(col(ApiKey.lookup) == lookup))).scalar_one_or_none()
+@dataclass(frozen=True)
+class PresentedKey:
+    """A key's row and its partner's rate limit (None: the default), read in one query."""
+
+    key: ApiKey
+    rate_limit: str | None
+
+
+async def get_by_lookup(session: AsyncSession, lookup: str) -> PresentedKey | None:
+    stmt = (
+        select(ApiKey, col(Partner.rate_limit))
+        .join(Partner, col(Partner.id) == col(ApiKey.partner_id))
+        .where(col(ApiKey.lookup) == lookup)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else PresentedKey(row[0], row[1])
 
 
 async def get(session: AsyncSession, key_id: str) -> ApiKey | None:
