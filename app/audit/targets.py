@@ -45,7 +45,7 @@ class Kind:
 
 
 KINDS: dict[type[SQLModel], Kind] = {
-    Partner: Kind("partner", ("name",), partner="id"),
+    Partner: Kind("partner", ("name", "rate_limit"), partner="id"),
     ApiKey: Kind("api_key", ("name", "scopes", "lookup", "revoked_at"), ("key_hash",), partner="partner_id"),
     Instance: Kind(
         "instance",

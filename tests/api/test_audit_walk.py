@@ -114,6 +114,12 @@ async def _walk(  # noqa: PLR0915
         None,
     )
     partner = created.json()["id"]
+    limited = await admin.patch(f"/v1/partners/{partner}", json={"rate_limit": "500/second"})
+    rows = await walk.step(
+        "partners_update",
+        limited,
+        [("partner", "walk partner", "update", {"rate_limit": ch(None, "500/second")})],
+    )
     key = await admin.post(
         f"/v1/partners/{partner}/api-keys", json={"name": "k", "scopes": ["instances:read"]}
     )
