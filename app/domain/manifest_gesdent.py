@@ -14,7 +14,8 @@ from app.domain.manifest_state import InstanceState, Value
 if TYPE_CHECKING:
     from app.schemas.manifests import ManifestGesdent
 
-HIDDEN = "(secret)"  # what a plan shows for a password, before and after
+HIDDEN = "(secret)"  # what a plan shows for a new password
+STORED = "(stored secret)"  # and for the one it replaces
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def gesdent_plan(
             continue
         passwords[family] = supplied[ref]
         if not has or (name, family) in secrets.differs:
-            before[f"{family}.password"] = HIDDEN if has else None
+            before[f"{family}.password"] = STORED if has else None
             after[f"{family}.password"] = HIDDEN
     for problem in problems:
         result.problem(ValidationFailed, target, problem)
