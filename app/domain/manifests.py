@@ -143,9 +143,11 @@ def _member(
         result.problem(SelfMembership, name, f"{name} cannot be a member of itself")
         return 0
     work = InstanceWork(name)
-    model = state.instances.get(wanted.model) if wanted.model else None
-    if wanted.model and model is None:
-        result.problem(NotFound, name, f"Model instance {wanted.model} not found.")
+    model_services = _model_services(manifest, wanted, state)
+    if wanted.model and model_services is None:
+        result.problem(
+            NotFound, name, f"Model instance {wanted.model} not found (nor listed before {name} with services)."
+        )
     if current is None:
         if name in state.taken:
             result.problem(NameTaken, name, f"An instance named {name} already exists.")
@@ -189,7 +191,7 @@ def _member(
     _settings(result, work, current, wanted.settings, manifest.prune)
     desired: list[ServiceValues] | None
     if isinstance(wanted.services, str):
-        desired = None if model is None else list(model.services.values())
+        desired = model_services
     else:
         desired = None if wanted.services is None else [_values(s) for s in wanted.services]
     prune_services = manifest.prune and desired is not None
@@ -204,6 +206,20 @@ def _member(
         )
     result.members.append(work)
     return int(work.attach)
+
+
+def _model_services(manifest: PortalManifest, wanted: ManifestMember, state: State) -> list[ServiceValues] | None:
+    """The services of the member's model: an instance of the caller's, or a member listed earlier in
+    the manifest with its services (created by the same apply, before it)."""
+    if wanted.model is None:
+        return None
+    for earlier in manifest.members:
+        if earlier is wanted:
+            break
+        if earlier.name == wanted.model and isinstance(earlier.services, list):
+            return [_values(s) for s in earlier.services]
+    model = state.instances.get(wanted.model)
+    return None if model is None else list(model.services.values())
 
 
 def _blank(name: str) -> InstanceState:
