@@ -78,9 +78,13 @@ def show(console: Console, plan: dict[str, Any]) -> None:
     for warning in plan.get("warnings", []):
         console.print(f"[magenta]! {warning['message']}[/]", highlight=False)
     for problem in plan.get("problems", []):
-        console.print(f"[bold red]x {problem['target']}: {problem['detail']} ({problem['type']})[/]", highlight=False)
+        console.print(
+            f"[bold red]x {problem['target']}: {problem['detail']} ({problem['type']})[/]", highlight=False
+        )
     s = plan["summary"]
-    console.print(f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete.", highlight=False)
+    console.print(
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete.", highlight=False
+    )
 
 
 def _plan(console: Console, file: Path, url: str) -> tuple[httpx.Client, dict[str, Any], dict[str, Any]]:
@@ -95,7 +99,7 @@ def plan_command(file: File, url: Url = "http://127.0.0.1:8000") -> None:
     """Show what applying the manifest would change. Exit 0: no change; 2: changes; 1: error."""
     console = Console()
     try:
-        _client_, _document, plan = _plan(console, file, url)
+        plan = _plan(console, file, url)[2]
     except Failed as exc:
         Console(stderr=True).print(str(exc), markup=False, highlight=False)
         raise typer.Exit(ERROR) from None
@@ -115,12 +119,16 @@ def apply_command(file: File, url: Url = "http://127.0.0.1:8000") -> None:
         if not plan["changes"]:
             console.print("No changes.")
             raise typer.Exit(NO_CHANGE)
-        applied = _post(client, "/v1/portal-manifests/apply", {"manifest": document, "fingerprint": plan["fingerprint"]})
+        applied = _post(
+            client, "/v1/portal-manifests/apply", {"manifest": document, "fingerprint": plan["fingerprint"]}
+        )
     except Failed as exc:
         Console(stderr=True).print(str(exc), markup=False, highlight=False)
         raise typer.Exit(ERROR) from None
     s = applied["summary"]
-    console.print(f"Applied: {s['create']} created, {s['update']} updated, {s['delete']} deleted.", highlight=False)
+    console.print(
+        f"Applied: {s['create']} created, {s['update']} updated, {s['delete']} deleted.", highlight=False
+    )
     raise typer.Exit(CHANGES)
 
 

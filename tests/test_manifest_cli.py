@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-
 from pathlib import Path
 
 import httpx
@@ -41,7 +40,9 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         secret_keys=SECRET_KEY,
         gesdent_allow_private_networks="true",
     )
-    with running("portico serve", portico_command("serve"), folder / "serve.log", env=env, stop_seconds=20) as process:
+    with running(
+        "portico serve", portico_command("serve"), folder / "serve.log", env=env, stop_seconds=20
+    ) as process:
         url = f"http://127.0.0.1:{port}"
         wait_ready(f"{url}/readyz", process, 30)
         yield url, folder
@@ -82,7 +83,8 @@ def test_the_docs_commands_plan_apply_and_export(server):
         assert result.returncode == want, (line, result.stdout, result.stderr)
         outputs.append(result.stdout)
     plan = outputs[0]
-    assert "+ instance tt_chain_portal" in plan and "Plan: " in plan
+    assert "+ instance tt_chain_portal" in plan
+    assert "Plan: " in plan
     assert "\x1b[" not in plan  # no colours when the output is not a terminal
     assert "s3cret" not in "".join(outputs)
     assert "Applied: " in outputs[1]
@@ -94,12 +96,18 @@ def test_an_invalid_manifest_and_a_missing_key_exit_1(server, tmp_path):
     (tmp_path / "bad.yaml").write_text("portal:\n  name: Not A Name\nsurprise: 1\n")
     result = _run(f"portico plan bad.yaml --url {url}", url, tmp_path, key)
     assert result.returncode == 1
-    assert "portal.name" in result.stderr and "surprise" in result.stderr
+    assert "portal.name" in result.stderr
+    assert "surprise" in result.stderr
     (tmp_path / "list.yaml").write_text("- just a list\n")
     assert _run(f"portico plan list.yaml --url {url}", url, tmp_path, key).returncode == 1
     no_key = subprocess.run(
-        portico_command("plan", "bad.yaml", "--url", url), cwd=tmp_path, env=clean_env(), capture_output=True,
-        text=True, timeout=60, check=False,
+        portico_command("plan", "bad.yaml", "--url", url),
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
-    assert no_key.returncode == 1 and "PORTICO_API_KEY" in no_key.stderr
-
+    assert no_key.returncode == 1
+    assert "PORTICO_API_KEY" in no_key.stderr

@@ -31,6 +31,7 @@ def gesdent_plan(
     result: Plan,
     work: InstanceWork,
     current: InstanceState,
+    *,
     wanted: ManifestGesdent | None,
     supplied: dict[str, str],
     secrets: Secrets,
@@ -57,7 +58,7 @@ def gesdent_plan(
         "window_days": wanted.window_days,
         "stale_after_minutes": wanted.stale_after_minutes,
     }
-    before: dict[str, Value] = {key: None for key in after}
+    before: dict[str, Value] = dict.fromkeys(after)
     if stored is not None:
         before = {key: getattr(stored, key) for key in after}
     passwords: dict[str, str | None] = {}

@@ -4,7 +4,6 @@ Pure: the state is loaded, and the passwords compared, by app/services/manifests
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from app.domain.conflicts import (
@@ -15,17 +14,24 @@ from app.domain.conflicts import (
     PortalHasMembers,
     PortalNotReady,
     SelfMembership,
-    ServiceMapped,
 )
 from app.domain.errors import NotFound, ValidationFailed
+from app.domain.manifest_changes import (
+    field_changes,
+    mappings_changes,
+    services_changes,
+    settings_changes,
+    values_of,
+    warn_unmapped,
+    with_web,
+)
 from app.domain.manifest_gesdent import Secrets, gesdent_plan
 from app.domain.manifest_plans import InstanceWork, Plan, Warning
-from app.domain.manifest_state import Communications, InstanceState, ServiceValues, State, Value
+from app.domain.manifest_state import Communications, InstanceState, ServiceValues, State
 from app.domain.rules import PORTAL_SETTING, PORTAL_VALUE
 
 if TYPE_CHECKING:
     from app.schemas.manifests import ManifestMember, PortalManifest
-    from app.schemas.services import ServiceCreate
 
 
 def plan(manifest: PortalManifest, state: State, secrets: Secrets) -> Plan:
@@ -36,7 +42,7 @@ def plan(manifest: PortalManifest, state: State, secrets: Secrets) -> Plan:
     staying = [] if manifest.prune else [n for n in state.members if n not in listed]
     joining = 0
     for member in manifest.members:
-        joining += _member(result, manifest, member, state, portal_services, secrets)
+        joining += _member(result, manifest, member, state, portal_services=portal_services, secrets=secrets)
     if manifest.prune:
         for name, mappings in sorted(state.members.items()):
             if name not in listed:
@@ -44,7 +50,11 @@ def plan(manifest: PortalManifest, state: State, secrets: Secrets) -> Plan:
                 result.change("delete", "membership", f"{portal_name}/members/{name}", mappings=(mappings, 0))
     comms = result.portal.communications if result.portal else None
     current = state.instances.get(portal_name)
-    if comms is not None and comms.enabled and (staying or joining or current and current.member_of is None):
+    if (
+        comms is not None
+        and comms.enabled
+        and (staying or joining or (current and current.member_of is None))
+    ):
         if staying or any(m.name in state.members for m in manifest.members):
             count = len(staying) + len([m for m in manifest.members if m.name in state.members])
             result.problem(
@@ -89,7 +99,7 @@ def _portal(result: Plan, manifest: PortalManifest, state: State) -> set[str]:
             result.change(
                 "update", "portal", name, **{PORTAL_SETTING: (current.portal_setting, PORTAL_VALUE)}
             )
-        _fields(result, work, current, {"display_name": wanted.display_name})
+        field_changes(result, work, current, {"display_name": wanted.display_name})
     if wanted.settings is not None and wanted.settings.get(PORTAL_SETTING, PORTAL_VALUE) != PORTAL_VALUE:
         result.problem(
             ValidationFailed,
@@ -97,7 +107,7 @@ def _portal(result: Plan, manifest: PortalManifest, state: State) -> set[str]:
             f"a portal's {PORTAL_SETTING} is '{PORTAL_VALUE}'",
         )
     settings = {k: v for k, v in (wanted.settings or {}).items() if k != PORTAL_SETTING}
-    _settings(result, work, current, None if wanted.settings is None else settings, manifest.prune)
+    settings_changes(result, work, current, None if wanted.settings is None else settings, manifest.prune)
     comms = wanted.communications
     before = Communications(
         enabled=False if work.promote else current.communications.enabled,
@@ -123,8 +133,8 @@ def _portal(result: Plan, manifest: PortalManifest, state: State) -> set[str]:
                 if getattr(before, k) != getattr(after, k)
             },
         )
-    desired = None if wanted.services is None else [_values(s) for s in wanted.services]
-    return _services(result, work, current, desired, manifest.prune)
+    desired = None if wanted.services is None else [values_of(s) for s in wanted.services]
+    return services_changes(result, work, current, desired, manifest.prune)
 
 
 def _member(
@@ -132,6 +142,7 @@ def _member(
     manifest: PortalManifest,
     wanted: ManifestMember,
     state: State,
+    *,
     portal_services: set[str],
     secrets: Secrets,
 ) -> int:
@@ -146,7 +157,9 @@ def _member(
     model_services = _model_services(manifest, wanted, state)
     if wanted.model and model_services is None:
         result.problem(
-            NotFound, name, f"Model instance {wanted.model} not found (nor listed before {name} with services)."
+            NotFound,
+            name,
+            f"Model instance {wanted.model} not found (nor listed before {name} with services).",
         )
     if current is None:
         if name in state.taken:
@@ -176,7 +189,7 @@ def _member(
         result.problem(AlreadyMember, name, f"{name} is already a member of portal {current.member_of}")
         return 0
     else:
-        _fields(
+        field_changes(
             result, work, current, {"display_name": wanted.display_name, "member_code": wanted.member_code}
         )
     if current.member_of != portal:
@@ -188,18 +201,27 @@ def _member(
             f"{name}/settings/{PORTAL_SETTING}",
             f"{name} is a member of portal {portal} and cannot become a portal",
         )
-    _settings(result, work, current, wanted.settings, manifest.prune)
+    settings_changes(result, work, current, wanted.settings, manifest.prune)
     desired: list[ServiceValues] | None
     if isinstance(wanted.services, str):
         desired = model_services
     else:
-        desired = None if wanted.services is None else [_values(s) for s in wanted.services]
+        desired = None if wanted.services is None else [values_of(s) for s in wanted.services]
     prune_services = manifest.prune and desired is not None
-    desired = _with_web(result, name, wanted.web, desired, current)
-    services = _services(result, work, current, desired, prune_services)
-    mappings = _mappings(result, work, current, wanted, services, portal_services, manifest.prune, portal)
-    _unmapped(result, name, services, mappings, work, current)
-    gesdent_plan(result, work, current, wanted.gesdent, manifest.secrets, secrets)
+    desired = with_web(result, name, wanted.web, desired, current)
+    services = services_changes(result, work, current, desired, prune_services)
+    mappings = mappings_changes(
+        result,
+        work,
+        current,
+        wanted,
+        services=services,
+        portal_services=portal_services,
+        prune=manifest.prune,
+        portal=portal,
+    )
+    warn_unmapped(result, name, services=services, mappings=mappings, work=work, current=current)
+    gesdent_plan(result, work, current, wanted=wanted.gesdent, supplied=manifest.secrets, secrets=secrets)
     if wanted.gesdent is None and current.gesdent is None:
         result.warnings.append(
             Warning("no-gesdent-rules", name, f"{name} has no GESDENT rules: it will not sync")
@@ -208,7 +230,9 @@ def _member(
     return int(work.attach)
 
 
-def _model_services(manifest: PortalManifest, wanted: ManifestMember, state: State) -> list[ServiceValues] | None:
+def _model_services(
+    manifest: PortalManifest, wanted: ManifestMember, state: State
+) -> list[ServiceValues] | None:
     """The services of the member's model: an instance of the caller's, or a member listed earlier in
     the manifest with its services (created by the same apply, before it)."""
     if wanted.model is None:
@@ -217,189 +241,10 @@ def _model_services(manifest: PortalManifest, wanted: ManifestMember, state: Sta
         if earlier is wanted:
             break
         if earlier.name == wanted.model and isinstance(earlier.services, list):
-            return [_values(s) for s in earlier.services]
+            return [values_of(s) for s in earlier.services]
     model = state.instances.get(wanted.model)
     return None if model is None else list(model.services.values())
 
 
 def _blank(name: str) -> InstanceState:
     return InstanceState("", name, name, None, 0, None, None, Communications())
-
-
-def _values(service: ServiceCreate) -> ServiceValues:
-    return ServiceValues(
-        service.code, service.name, service.duration_minutes, service.price, service.web_enabled
-    )
-
-
-def _shown(value: object) -> Value:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    assert value is None or isinstance(value, (str, int, bool, list))
-    return value
-
-
-def _fields(result: Plan, work: InstanceWork, current: InstanceState, wanted: dict[str, str | None]) -> None:
-    changed = {k: v for k, v in wanted.items() if v is not None and getattr(current, k) != v}
-    if changed:
-        work.fields = changed
-        result.change(
-            "update", "instance", current.name, **{k: (getattr(current, k), v) for k, v in changed.items()}
-        )
-
-
-def _settings(
-    result: Plan, work: InstanceWork, current: InstanceState, wanted: dict[str, str] | None, prune: bool
-) -> None:
-    if wanted is None:
-        return
-    for key, value in sorted(wanted.items()):
-        before = current.settings.get(key)
-        if before != value:
-            work.settings[key] = value
-            result.change(
-                "create" if before is None else "update",
-                "setting",
-                f"{current.name}/settings/{key}",
-                value=(before, value),
-            )
-    for key, before in sorted(current.settings.items()):
-        if prune and key not in wanted and key != PORTAL_SETTING:
-            work.settings[key] = None
-            result.change("delete", "setting", f"{current.name}/settings/{key}", value=(before, None))
-
-
-def _with_web(
-    result: Plan,
-    name: str,
-    web: dict[str, bool] | None,
-    desired: list[ServiceValues] | None,
-    current: InstanceState,
-) -> list[ServiceValues] | None:
-    """The services with the manifest's `web` flags over them (over the current ones when the
-    manifest does not list services)."""
-    if not web:
-        return desired
-    base = {s.code: s for s in (desired if desired is not None else current.services.values())}
-    for code in sorted(set(web) - set(base)):
-        result.problem(ValidationFailed, f"{name}/services/{code}", f"web: {name} has no service {code}")
-    flagged = {code: _replace_web(s, web.get(code, s.web_enabled)) for code, s in base.items()}
-    if desired is None:  # only the flagged ones are managed
-        return [flagged[c] for c in base if c in web] or None
-    return list(flagged.values())
-
-
-def _replace_web(service: ServiceValues, web_enabled: bool) -> ServiceValues:
-    return ServiceValues(service.code, service.name, service.duration_minutes, service.price, web_enabled)
-
-
-def _services(
-    result: Plan, work: InstanceWork, current: InstanceState, desired: list[ServiceValues] | None, prune: bool
-) -> set[str]:
-    """Services to create, update and (with prune) delete; returns the codes there will be."""
-    if desired is None:
-        return set(current.services)
-    wanted = {s.code: s for s in desired}
-    for service in desired:
-        before = current.services.get(service.code)
-        if before is None:
-            work.services.append(service)
-            result.change(
-                "create",
-                "service",
-                f"{current.name}/services/{service.code}",
-                **{k: (None, _shown(getattr(service, k))) for k in _SERVICE_FIELDS},
-            )
-        elif before != service:
-            work.services.append(service)
-            result.change(
-                "update",
-                "service",
-                f"{current.name}/services/{service.code}",
-                **{
-                    k: (_shown(getattr(before, k)), _shown(getattr(service, k)))
-                    for k in _SERVICE_FIELDS
-                    if getattr(before, k) != getattr(service, k)
-                },
-            )
-    if prune:
-        work.delete_services = sorted(set(current.services) - set(wanted))
-        for code in work.delete_services:
-            result.change("delete", "service", f"{current.name}/services/{code}")
-    return set(current.services) - set(work.delete_services) | set(wanted)
-
-
-_SERVICE_FIELDS = ("name", "duration_minutes", "price", "web_enabled")
-
-
-def _mappings(
-    result: Plan,
-    work: InstanceWork,
-    current: InstanceState,
-    wanted: ManifestMember,
-    services: set[str],
-    portal_services: set[str],
-    prune: bool,
-    portal: str,
-) -> dict[str, str]:
-    """The member's mappings to be; every one must join a service it will have to one the portal will."""
-    name = current.name
-    if wanted.mappings is None:
-        desired = dict(current.mappings)
-    else:
-        desired = {} if prune else dict(current.mappings)
-        desired.update(wanted.mappings)
-    for member_code, portal_code in sorted(desired.items()):
-        target = f"{portal}/members/{name}/mappings/{member_code}"
-        explicit = wanted.mappings is not None and member_code in wanted.mappings
-        if member_code not in services:
-            kind = ValidationFailed if explicit else ServiceMapped
-            result.problem(
-                kind,
-                target,
-                f"{name} has no service {member_code}"
-                if explicit
-                else f"service {member_code} of {name} is mapped; it cannot be deleted",
-            )
-        if portal_code not in portal_services:
-            kind = ValidationFailed if explicit else ServiceMapped
-            result.problem(
-                kind,
-                target,
-                f"portal {portal} has no service {portal_code}"
-                if explicit
-                else f"portal service {portal_code} is mapped by {name}; it cannot be deleted",
-            )
-    if desired == current.mappings:
-        return desired
-    work.mappings = sorted(desired.items())
-    for code in sorted(set(desired) | set(current.mappings)):
-        before, after = current.mappings.get(code), desired.get(code)
-        if before != after:
-            action = "create" if before is None else "delete" if after is None else "update"
-            result.change(
-                action, "mapping", f"{portal}/members/{name}/mappings/{code}", portal_service=(before, after)
-            )
-    return desired
-
-
-def _unmapped(
-    result: Plan,
-    name: str,
-    services: set[str],
-    mappings: dict[str, str],
-    work: InstanceWork,
-    current: InstanceState,
-) -> None:
-    after = {**current.services, **{s.code: s for s in work.services}}
-    web = {code for code, s in after.items() if s.web_enabled}
-    unmapped = sorted((web & services) - set(mappings))
-    if unmapped:
-        shown = ", ".join(unmapped[:10]) + (" …" if len(unmapped) > 10 else "")
-        result.warnings.append(
-            Warning(
-                "web-enabled-unmapped",
-                name,
-                f"{name}: web-enabled but unmapped services will not appear on the portal: {shown}",
-            )
-        )

@@ -89,7 +89,7 @@ class ManifestPlanPublic(Output):
                 }
                 for p in plan.problems
             ],
-            warnings=[WarningPublic(code=w.code, target=w.target, message=w.message) for w in plan.warnings],  # type: ignore[arg-type]
+            warnings=[WarningPublic(code=w.code, target=w.target, message=w.message) for w in plan.warnings],
         )
 
 

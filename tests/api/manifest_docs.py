@@ -10,7 +10,13 @@ PORTAL = "tt_chain_portal"
 
 def services(count: int, prefix: str = "S", web: bool = True) -> list[dict[str, Any]]:
     return [
-        {"code": f"{prefix}{i:03d}", "name": f"Service {i}", "duration_minutes": 30, "price": "45.50", "web_enabled": web}
+        {
+            "code": f"{prefix}{i:03d}",
+            "name": f"Service {i}",
+            "duration_minutes": 30,
+            "price": "45.50",
+            "web_enabled": web,
+        }
         for i in range(count)
     ]
 

@@ -6,7 +6,9 @@ import copy
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from app.services import mappings as mappings_service
 from tests.api.manifest_docs import PORTAL, manifest
 from tests.conftest import assert_problem, create_instance, create_portal
 
@@ -19,7 +21,9 @@ async def plan(client: httpx.AsyncClient, document: dict[str, Any]) -> dict[str,
 
 
 async def apply(client: httpx.AsyncClient, document: dict[str, Any], fingerprint: str) -> httpx.Response:
-    return await client.post("/v1/portal-manifests/apply", json={"manifest": document, "fingerprint": fingerprint})
+    return await client.post(
+        "/v1/portal-manifests/apply", json={"manifest": document, "fingerprint": fingerprint}
+    )
 
 
 async def test_a_portal_of_20_members_is_built_from_nothing_and_exports_to_no_change(api):
@@ -42,7 +46,8 @@ async def test_a_portal_of_20_members_is_built_from_nothing_and_exports_to_no_ch
     exported = await api.get(f"/v1/portals/{PORTAL}/manifest")
     assert exported.status_code == 200, exported.text
     again = await plan(api, exported.json())
-    assert again["changes"] == [] and again["problems"] == []
+    assert again["changes"] == []
+    assert again["problems"] == []
     assert again["fingerprint"] == applied.json()["fingerprint"]
     # The original manifest, secrets included, plans no change either: the passwords are the same.
     assert (await plan(api, document))["changes"] == []
@@ -52,11 +57,16 @@ async def test_a_portal_of_20_members_is_built_from_nothing_and_exports_to_no_ch
 
 
 async def _count_rows(app) -> dict[str, int]:
-    from sqlalchemy import text
-
     counts = {}
     async with app.state.engine.connect() as connection:
-        for table in ("instances", "instance_settings", "memberships", "services", "mappings", "gesdent_connections"):
+        for table in (
+            "instances",
+            "instance_settings",
+            "memberships",
+            "services",
+            "mappings",
+            "gesdent_connections",
+        ):
             counts[table] = (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
     return counts
 
@@ -168,7 +178,9 @@ async def test_an_invalid_manifest_lists_every_problem(api, other):
     broken["portal"]["services"][0]["duration_minutes"] = 0
     broken["members"][0]["name"] = "Not A Name"
     broken["surprise"] = True
-    invalid = assert_problem(await api.post("/v1/portal-manifests/plan", json=broken), 422, "validation-error")
+    invalid = assert_problem(
+        await api.post("/v1/portal-manifests/plan", json=broken), 422, "validation-error"
+    )
     assert len(invalid["errors"]) == 3
 
 
@@ -180,12 +192,10 @@ async def test_another_partners_portal_is_out_of_reach(api, other):
 
 
 async def test_a_failure_half_way_leaves_nothing(app, api, monkeypatch):
-    from app.services import manifest_apply
-
     document = manifest(20)
     planned = await plan(api, document)
     before = await _count_rows(app)
-    real = manifest_apply.mappings.replace_all
+    real = mappings_service.replace_all
     calls = 0
 
     async def failing(session, member, items):
@@ -195,7 +205,7 @@ async def test_a_failure_half_way_leaves_nothing(app, api, monkeypatch):
             raise RuntimeError("a later step fails")
         return await real(session, member, items)
 
-    monkeypatch.setattr(manifest_apply.mappings, "replace_all", failing)
+    monkeypatch.setattr(mappings_service, "replace_all", failing)
     failed = await apply(api, document, planned["fingerprint"])
     assert_problem(failed, 500, "internal-error")
     assert calls == 15
@@ -213,12 +223,14 @@ async def test_secrets_are_never_echoed(api, log_lines):
     passwords = [
         f for c in replanned.json()["changes"] for f in c["fields"] if f["field"].endswith(".password")
     ]
-    assert len(passwords) == 6 and {p["after"] for p in passwords} == {"(secret)"}
+    assert len(passwords) == 6
+    assert {p["after"] for p in passwords} == {"(secret)"}
     bad = copy.deepcopy(document)
     bad["secrets"]["chain_password"] = secret * 100  # too long: the error says so, without the value
     invalid = await api.post("/v1/portal-manifests/plan", json=bad)
     exported = await api.get(f"/v1/portals/{PORTAL}/manifest")
     for response in (planned, applied, replanned, invalid, exported):
-        assert secret not in response.text and "an0ther-Secret" not in response.text
+        assert secret not in response.text
+        assert "an0ther-Secret" not in response.text
     assert invalid.status_code == 422
     assert not any(secret in str(line) for line in log_lines())

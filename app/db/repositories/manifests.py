@@ -50,7 +50,7 @@ async def load_state(session: AsyncSession, partner_id: str, portal: str, names:
             .select_from(memberships.join(member, member.c.id == memberships.c.member_id))
             .where(memberships.c.portal_id == found[portal].id)
         )
-        members = {name: n for name, n in rows.all()}
+        members = dict(rows.tuples().all())
     return State(found, set(taken_rows.scalars()), members)
 
 
