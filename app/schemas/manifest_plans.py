@@ -37,10 +37,12 @@ class WarningPublic(Output):
 
     code: Literal["web-enabled-unmapped", "no-gesdent-rules"]
     target: str = Field(examples=["tt_clinic_north"])
-    message: str
+    message: str = Field(examples=["tt_clinic_north has no GESDENT rules: it will not sync"])
 
 
 class ChangeSummary(Output):
+    """How many changes of each action."""
+
     create: int = Field(examples=[3])
     update: int = Field(examples=[1])
     delete: int = Field(examples=[0])
@@ -57,7 +59,17 @@ class ManifestPlanPublic(Output):
     problems: list[ManifestProblem] = Field(
         description="Every invariant the manifest would break; empty to apply."
     )
-    warnings: list[WarningPublic]
+    warnings: list[WarningPublic] = Field(
+        examples=[
+            [
+                {
+                    "code": "no-gesdent-rules",
+                    "target": "tt_clinic_north",
+                    "message": "tt_clinic_north has no GESDENT rules: it will not sync",
+                }
+            ]
+        ]
+    )
 
     @classmethod
     def build(cls, portal: str, plan: Plan) -> ManifestPlanPublic:
@@ -100,4 +112,14 @@ class ManifestApplied(Output):
     fingerprint: str = Field(examples=['"9e107d9d372bb6826bd81d3542a419d6aa1b2c3d"'])
     summary: ChangeSummary
     changes: list[ChangePublic]
-    warnings: list[WarningPublic]
+    warnings: list[WarningPublic] = Field(
+        examples=[
+            [
+                {
+                    "code": "no-gesdent-rules",
+                    "target": "tt_clinic_north",
+                    "message": "tt_clinic_north has no GESDENT rules: it will not sync",
+                }
+            ]
+        ]
+    )

@@ -45,13 +45,29 @@ class ManifestPortal(Input):
 
     name: InstanceName
     display_name: DisplayName | None = Field(
-        None, description="Omitted: left as it is (the name at creation)."
+        None, description="Omitted: left as it is (the name at creation).", examples=["Chain portal"]
     )
     settings: Settings | None = Field(
-        None, description="Settings to hold (portalInstanceName is implied); omitted: left alone."
+        None,
+        description="Settings to hold (portalInstanceName is implied); omitted: left alone.",
+        examples=[{"timezone": "Europe/Madrid"}],
     )
     communications: ManifestCommunications | None = None
-    services: Services | None = Field(None, description="The portal services; omitted: left alone.")
+    services: Services | None = Field(
+        None,
+        description="The portal services; omitted: left alone.",
+        examples=[
+            [
+                {
+                    "code": "LIMP",
+                    "name": "Limpieza dental",
+                    "duration_minutes": 30,
+                    "price": "45.00",
+                    "web_enabled": True,
+                }
+            ]
+        ],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ManifestPortal:
@@ -64,13 +80,17 @@ class ManifestCredential(Input):
     entry of the manifest's `secrets`; without it the stored password is kept."""
 
     username: Annotated[SingleLine, Field(min_length=1, max_length=200)] = Field(examples=["digest"])
-    password_secret: SecretName | None = Field(None, description="Omitted: keep the stored password.")
+    password_secret: SecretName | None = Field(
+        None, description="Omitted: keep the stored password.", examples=["chain"]
+    )
 
 
 class ManifestCredentials(Input):
-    users: ManifestCredential
-    reservations: ManifestCredential
-    availability: ManifestCredential
+    """One credential per endpoint family, as in the GESDENT rules."""
+
+    users: ManifestCredential = Field(examples=[{"username": "digest", "password_secret": "chain"}])
+    reservations: ManifestCredential = Field(examples=[{"username": "digest", "password_secret": "chain"}])
+    availability: ManifestCredential = Field(examples=[{"username": "digest", "password_secret": "chain"}])
 
 
 class ManifestGesdent(Input):
@@ -78,16 +98,30 @@ class ManifestGesdent(Input):
 
     base_url: (
         Annotated[SingleLine, Field(min_length=1, max_length=500), Declared(BASE_URL_PATTERN)] | None
-    ) = Field(None, description="Omitted or null: the deployment's PORTICO_GESDENT_BASE_URL.")
+    ) = Field(
+        None,
+        description="Omitted or null: the deployment's PORTICO_GESDENT_BASE_URL.",
+        examples=["https://gesdent.clinica.example/api/"],
+    )
     resource_ids: Annotated[
         list[Annotated[str, Field(max_length=100), Declared(RESOURCE_ID_ITEM_PATTERN)]],
-        Field(min_length=1, max_length=50),
+        Field(min_length=1, max_length=50, examples=[["EJEJQKV5-ETREAXNR"]]),
     ]
-    credentials: ManifestCredentials
-    enabled: StrictBool = True
-    interval_minutes: Annotated[StrictInt, Field(ge=1, le=1440), WholeNumber] = 15
-    window_days: Annotated[StrictInt, Field(ge=1, le=180), WholeNumber] = 14
-    stale_after_minutes: Annotated[StrictInt, Field(ge=1, le=43200), WholeNumber] | None = None
+    credentials: ManifestCredentials = Field(
+        examples=[
+            {
+                "users": {"username": "digest", "password_secret": "chain"},
+                "reservations": {"username": "digest", "password_secret": "chain"},
+                "availability": {"username": "digest", "password_secret": "chain"},
+            }
+        ]
+    )
+    enabled: StrictBool = Field(True, examples=[True])
+    interval_minutes: Annotated[StrictInt, Field(ge=1, le=1440), WholeNumber] = Field(15, examples=[15])
+    window_days: Annotated[StrictInt, Field(ge=1, le=180), WholeNumber] = Field(14, examples=[14])
+    stale_after_minutes: Annotated[StrictInt, Field(ge=1, le=43200), WholeNumber] | None = Field(
+        None, examples=[45]
+    )
 
 
 class ManifestMember(Input):
@@ -95,20 +129,28 @@ class ManifestMember(Input):
 
     name: InstanceName
     display_name: DisplayName | None = Field(
-        None, description="Omitted: left as it is (the name at creation)."
+        None, description="Omitted: left as it is (the name at creation).", examples=["Clinic North"]
     )
-    member_code: MemberCode | None = Field(None, description="Omitted: left as it is.")
+    member_code: MemberCode | None = Field(None, description="Omitted: left as it is.", examples=["N01"])
     model: InstanceName | None = Field(
         None,
         description="An instance of yours the member is cloned from at creation (`cloned_from`), and "
         "whose services `services: as_model` means.",
+        examples=["tt_clinic_model"],
     )
-    settings: Settings | None = Field(None, description="Settings to hold; omitted: left alone.")
+    settings: Settings | None = Field(
+        None, description="Settings to hold; omitted: left alone.", examples=[{"colour": "blue"}]
+    )
     services: Services | Literal["as_model"] | None = Field(
-        None, description="The member's services, or `as_model`: the model's; omitted: left alone."
+        None,
+        description="The member's services, or `as_model`: the model's; omitted: left alone.",
+        examples=["as_model"],
     )
     web: dict[ServiceCode, StrictBool] | None = Field(
-        None, max_length=MAX_SERVICES, description="Online booking per service code, over `services`."
+        None,
+        max_length=MAX_SERVICES,
+        description="Online booking per service code, over `services`.",
+        examples=[{"BLANQ": False}],
     )
     mappings: dict[ServiceCode, ServiceCode] | None = Field(
         None,
@@ -116,7 +158,21 @@ class ManifestMember(Input):
         description="Member service code → portal service code; omitted: left alone.",
         examples=[{"LIMP": "LIMPIEZA"}],
     )
-    gesdent: ManifestGesdent | None = Field(None, description="Omitted: left alone.")
+    gesdent: ManifestGesdent | None = Field(
+        None,
+        description="Omitted: left alone.",
+        examples=[
+            {
+                "base_url": "https://gesdent.clinica.example/api/",
+                "resource_ids": ["EJEJQKV5-ETREAXNR"],
+                "credentials": {
+                    "users": {"username": "digest", "password_secret": "chain"},
+                    "reservations": {"username": "digest", "password_secret": "chain"},
+                    "availability": {"username": "digest", "password_secret": "chain"},
+                },
+            }
+        ],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ManifestMember:
@@ -131,15 +187,20 @@ class PortalManifest(Input):
     export or log ever shows."""
 
     portico_manifest: Literal[1] = Field(1, description="The version of this format.")
-    portal: ManifestPortal
-    members: Annotated[list[ManifestMember], Field(max_length=MAX_MEMBERS)] = []
+    portal: ManifestPortal = Field(examples=[{"name": "tt_portal_sanitas", "display_name": "Sanitas"}])
+    members: Annotated[list[ManifestMember], Field(max_length=MAX_MEMBERS)] = Field(
+        [], examples=[[{"name": "tt_clinic_north", "member_code": "N01", "mappings": {"LIMP": "LIMPIEZA"}}]]
+    )
     prune: StrictBool = Field(
         False,
         description="Also delete what the manifest manages but does not list: members (detached, with "
         "their mappings), settings, services and mappings.",
+        examples=[False],
     )
     secrets: dict[SecretName, Annotated[str, Field(min_length=1, max_length=500)]] = Field(
-        {}, description="Passwords by the name `password_secret` gives them; write-only."
+        {},
+        description="Passwords by the name `password_secret` gives them; write-only.",
+        examples=[{"chain": "wOPn7rKd2"}],
     )
 
     @model_validator(mode="after")
@@ -157,4 +218,4 @@ class ManifestApply(Input):
     fingerprint: Annotated[
         str, Field(min_length=1, max_length=100, examples=['"5d41402abc4b2a76b9719d911017c592"'])
     ]
-    manifest: PortalManifest
+    manifest: PortalManifest = Field(examples=[{"portal": {"name": "tt_portal_sanitas"}, "members": []}])

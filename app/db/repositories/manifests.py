@@ -50,7 +50,7 @@ async def load_state(session: AsyncSession, partner_id: str, portal: str, names:
             .select_from(memberships.join(member, member.c.id == memberships.c.member_id))
             .where(memberships.c.portal_id == found[portal].id)
         )
-        members = dict(rows.tuples().all())
+        members = {row[0]: row[1] for row in rows.all()}
     return State(found, set(taken_rows.scalars()), members)
 
 
