@@ -1,4 +1,5 @@
-"""The `portico` command: serve, show-master-key, migrate, openapi, worker, rotate-secrets, prune.
+"""The `portico` command: serve, show-master-key, migrate, openapi, worker, rotate-secrets, prune, and
+plan and apply of portal manifests (app/manifest_cli.py).
 
 The GESDENT sandbox has its own command, `gesdent-sandbox` (gesdent_sandbox/, not part of Portico)."""
 
@@ -253,4 +254,7 @@ def render_openapi() -> str:
 
 
 def main() -> None:
+    from app.manifest_cli import register
+
+    register(cli)
     cli()

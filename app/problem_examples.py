@@ -33,6 +33,7 @@ from app.domain.errors import (
     UnmetRequirement,
     ValidationFailed,
 )
+from app.domain.manifest_problems import ManifestInvalid, ManifestProblem
 
 BODY_ERROR: FieldError = {
     "field": "body.instance",
@@ -43,6 +44,13 @@ CSV_ERROR: FieldError = {
     "line": 3,
     "field": "duration_minutes",
     "message": "must be a whole number of minutes from 1 to 1440",
+}
+MANIFEST_PROBLEM: ManifestProblem = {
+    "type": "/problems/already-member",
+    "title": "The instance is already a member of a portal",
+    "status": 409,
+    "detail": "tt_clinic_north is already a member of portal tt_portal_sanitas",
+    "target": "tt_clinic_north",
 }
 UNMET: UnmetRequirement = {
     "code": "communications-enabled",
@@ -75,6 +83,7 @@ MEMBERS: dict[type[PorticoError], dict[str, Any]] = {
     RepeatedQueryParameter: {
         "errors": [{"field": "query.limit", "message": "'limit' is given 2 times; it takes one value"}]
     },
+    ManifestInvalid: {"problems": [MANIFEST_PROBLEM]},
     NameTaken: {"instance": "tt_clinic_north"},
     PortalNotReady: {"unmet_requirements": [UNMET]},
     PortalHasMembers: {"member_count": 3},
@@ -93,7 +102,11 @@ MEMBERS: dict[type[PorticoError], dict[str, Any]] = {
 REQUEST_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 # The objects the members hold, by the name of their schema.
-OBJECTS: dict[str, list[Any]] = {"FieldError": [BODY_ERROR, CSV_ERROR], "UnmetRequirement": [UNMET]}
+OBJECTS: dict[str, list[Any]] = {
+    "FieldError": [BODY_ERROR, CSV_ERROR],
+    "UnmetRequirement": [UNMET],
+    "ManifestProblem": [MANIFEST_PROBLEM],
+}
 
 
 def member_example(kind: type[PorticoError], name: str) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from app.domain import conflicts, errors, idempotency
+from app.domain import conflicts, errors, idempotency, manifest_problems
 from app.domain.errors import HttpError, PorticoError
 from app.problem_examples import OBJECTS, REQUEST_ID, member_example
 
@@ -46,7 +46,7 @@ class Problem(BaseModel):
     request_id: str = Field(description=REQUEST_ID_DESCRIPTION, examples=[REQUEST_ID])
 
 
-DEFINED_IN = (errors, conflicts, idempotency)
+DEFINED_IN = (errors, conflicts, idempotency, manifest_problems)
 
 
 def problem_types() -> list[type[PorticoError]]:

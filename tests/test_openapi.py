@@ -14,7 +14,7 @@ from app.cli import render_openapi
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 PROBLEM_JSON = "application/problem+json"
-PUBLIC_PATHS = {"/healthz", "/readyz", "/problems", "/problems/{slug}"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/problems", "/problems/{slug}", "/v1/schemas/portal-manifest.json"}
 SIGNED_PATHS = {"/v1/webhooks/gesdent"}  # Standard Webhooks signature instead of a key
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 OPERATION_ID = re.compile(r"^[a-z_]+$")

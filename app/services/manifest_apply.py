@@ -1,0 +1,124 @@
+"""Carry out a manifest's plan through the services the API uses, so that the same invariants hold
+and every write is one the API could have made: instances, portals, members, settings,
+communications, the services' CSV import, GESDENT rules and mappings. The caller holds the
+transaction; a failure anywhere leaves nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.models import Instance
+from app.db.repositories import instances as instances_repo
+from app.db.repositories import services as services_repo
+from app.domain import services_csv
+from app.domain.gesdent import FAMILIES
+from app.domain.manifest_plans import InstanceWork, Plan
+from app.domain.manifest_state import ServiceValues
+from app.schemas.communications import CommunicationsPut
+from app.schemas.gesdent import GesdentPut
+from app.schemas.instances import InstanceCreate, InstanceUpdate
+from app.services import communications, gesdent, instances, mappings, members, portals, services, settings
+from app.services.gesdent import Safeguards
+from app.services.portals import Portal
+from app.services.services_csv import ImportOptions, import_csv
+
+
+async def execute(
+    session: AsyncSession, principal: Principal, plan: Plan, guards: Safeguards, default_time_zone: str
+) -> None:
+    """Portal first (created, promoted, its services added), then the members (detached by a prune,
+    created or attached, their settings, services and rules), then the mappings, and last the
+    services a prune deletes, once no mapping kept uses them."""
+    assert plan.portal is not None
+    work = plan.portal
+    portal = await _instance(session, principal, work, default_time_zone)
+    if work.promote:
+        await portals.promote(session, principal, portal.name)
+    await _own(session, portal, work)
+    if work.communications is not None:
+        c = work.communications
+        put = CommunicationsPut(enabled=c.enabled, sms=c.sms, voice=c.voice, email=c.email)
+        await communications.put(session, portal, put, None)
+    the_portal = Portal(portal, await instances_repo.facts(session, portal))
+    for name in plan.detach:
+        await members.remove(session, await members.get(session, the_portal, name), cascade=True)
+    loaded: dict[str, Instance] = {}
+    for member in plan.members:
+        instance = loaded[member.name] = await _instance(session, principal, member, default_time_zone)
+        if member.attach:
+            await members.add(session, portal, instance)
+        await _own(session, instance, member)
+        if member.gesdent is not None:
+            await gesdent.put(session, instance, _rules(member), if_match=None, guards=guards)
+    for member in plan.members:
+        if member.mappings is not None:
+            found = await members.get(session, the_portal, member.name)
+            await mappings.replace_all(session, found, member.mappings)
+    for member in plan.members:
+        await _delete_services(session, loaded[member.name], member.delete_services)
+    await _delete_services(session, portal, work.delete_services)
+
+
+async def _instance(
+    session: AsyncSession, principal: Principal, work: InstanceWork, default_time_zone: str
+) -> Instance:
+    """The instance, created as the plan says (in its model's time zone, as a clone is), or loaded."""
+    if not work.create:
+        instance = await instances.require(session, principal, work.name)
+        if work.fields:
+            await instances.update(session, instance, InstanceUpdate(**work.fields), None)
+        return instance
+    zone = default_time_zone
+    if work.cloned_from is not None:
+        zone = (await instances.require(session, principal, work.cloned_from)).time_zone
+    return await instances.create(
+        session,
+        principal,
+        InstanceCreate(name=work.name, **{k: v for k, v in work.fields.items() if v is not None}),
+        default_time_zone=zone,
+        cloned_from=work.cloned_from,
+    )
+
+
+async def _own(session: AsyncSession, instance: Instance, work: InstanceWork) -> None:
+    """An instance's settings and services (new and changed ones, by the CSV import in upsert mode)."""
+    if work.settings:
+        await settings.merge_patch(session, instance, work.settings, None)
+    if work.services:
+        data = services_csv.render([_row(s) for s in work.services]).encode()
+        options = ImportOptions(replace=False, dry_run=False, cascade=False, max_rows=len(work.services))
+        await import_csv(session, instance, data, options)
+
+
+def _row(service: ServiceValues) -> tuple[str, str, int, Decimal | None, bool]:
+    return (service.code, service.name, service.duration_minutes, service.price, service.web_enabled)
+
+
+def _rules(work: InstanceWork) -> GesdentPut:
+    rules = work.gesdent
+    assert rules is not None
+    credentials = {
+        family: {"username": rules.usernames[family], "password": rules.passwords[family]}
+        for family in FAMILIES
+    }
+    return GesdentPut.model_validate(
+        {
+            "base_url": rules.base_url,
+            "resource_ids": rules.resource_ids,
+            "credentials": credentials,
+            "enabled": rules.enabled,
+            "interval_minutes": rules.interval_minutes,
+            "window_days": rules.window_days,
+            "stale_after_minutes": rules.stale_after_minutes,
+        }
+    )
+
+
+async def _delete_services(session: AsyncSession, instance: Instance, codes: list[str]) -> None:
+    if codes:
+        await services.remove_services(
+            session, await services_repo.of_codes(session, instance.id, codes), False
+        )
