@@ -113,7 +113,9 @@ def _chunks(connection: Any, wanted: list[Any], key: Any, ids: list[Any]) -> Ite
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     context = current(session)
-    if context is None:
+    # SQLAlchemy calls this as a savepoint ends too: the rows are written once, as the transaction
+    # itself commits, so that what it changed of a target across savepoints is one event.
+    if context is None or session.in_nested_transaction():
         return
     session.flush()  # the changes still pending are recorded by the flush
     rows = context.rows(utcnow())

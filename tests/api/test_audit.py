@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from app.db.models import AuditEvent
+from app.audit import context as audit
+from app.db.models import AuditEvent, Instance
 from app.sync.retention import RetentionPolicy, prune
 from tests.conftest import ALL_SCOPES, add_member, assert_problem, create_instance, create_portal
 
@@ -143,3 +144,20 @@ async def test_old_events_are_pruned_in_batches(api, app):
     assert pruned.audit_events == 5
     assert pruned.batches >= 3
     assert [e["target"]["name"] for e in await _events(api, kind="instance")] == ["tt_new"]
+
+
+async def test_changes_in_savepoints_of_one_transaction_make_one_event_per_target(api, app):
+    """The services take savepoints (creating an instance, attaching a member): what a transaction
+    changes of one target is still one event, written when the transaction commits, not when a
+    savepoint ends (a created instance then changed is one creation with its final values)."""
+    async with app.state.sessionmaker() as session:
+        audit.begin(session, operation="test.savepoints", request_id="r-savepoints")
+        async with session.begin_nested():
+            session.add(Instance(partner_id=api.partner_id, name="tt_saved", display_name="first"))
+        async with session.begin_nested():
+            instance = (await session.execute(select(Instance).where(Instance.name == "tt_saved"))).scalar_one()
+            instance.display_name = "second"
+        await session.commit()
+    events = (await api.get("/v1/audit-events", params={"operation": "test.savepoints"})).json()["items"]
+    assert [(e["target"]["kind"], e["action"]) for e in events] == [("instance", "create")]
+    assert events[0]["changes"]["display_name"] == {"before": None, "after": "second"}

@@ -291,6 +291,57 @@ async def _walk(  # noqa: PLR0915
     r = await api.delete("/v1/instances/tt_m/gesdent")
     await walk.step("gesdent_delete", r, [("gesdent", "tt_m", "delete", None)])
 
+    # A manifest: its plan writes nothing; its apply leaves the events of what it made, under its own
+    # operation, the password it was given redacted.
+    manifest = {
+        "portal": {
+            "name": "walk_chain",
+            "communications": {"enabled": False},
+            "services": [{"code": "LIMPIEZA", "name": "Limpieza", "duration_minutes": 30}],
+        },
+        "members": [
+            {
+                "name": "walk_north",
+                "services": [{"code": "LIMP", "name": "Limpieza", "duration_minutes": 30}],
+                "mappings": {"LIMP": "LIMPIEZA"},
+                "gesdent": {
+                    "base_url": "http://127.0.0.1:9/",
+                    "resource_ids": ["EJEJQKV5-ETREAXNR"],
+                    "credentials": {
+                        family: {"username": "digest", "password_secret": "walk"}
+                        for family in ("users", "reservations", "availability")
+                    },
+                },
+            }
+        ],
+        "secrets": {"walk": "walk-manifest-pw"},
+    }
+    walk.secrets.append("walk-manifest-pw")
+    planned = await api.post("/v1/portal-manifests/plan", json=manifest)
+    await walk.step("manifests_plan", planned, [])
+    r = await api.post(
+        "/v1/portal-manifests/apply", json={"manifest": manifest, "fingerprint": planned.json()["fingerprint"]}
+    )
+    rows = await walk.step(
+        "manifests_apply",
+        r,
+        [
+            ("instance", "tt_walk_chain", "create", None),
+            ("setting", "portalInstanceName", "create", None),
+            ("service", "LIMPIEZA", "create", None),
+            ("instance", "tt_walk_north", "create", None),
+            ("membership", "tt_walk_north", "create", None),
+            ("service", "LIMP", "create", None),
+            ("mapping", "LIMP", "create", None),
+            ("gesdent", "tt_walk_north", "create", None),
+        ],
+    )
+    # One event per target for the whole apply: the portal created with its communications off.
+    portal = next(row for row in rows if row["target_name"] == "tt_walk_chain")
+    assert json.loads(portal["changes"])["comms_enabled"] == ch(None, False)
+    gesdent = json.loads(next(row for row in rows if row["target_kind"] == "gesdent")["changes"])
+    assert gesdent["users_password"] == ch(None, "[redacted]")
+
     # Webhook endpoints: the signing secret is redacted.
     r = await api.post(
         "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hook", "event_types": ["sync.run.failed"]}
