@@ -155,7 +155,8 @@ async def test_changes_in_savepoints_of_one_transaction_make_one_event_per_targe
         async with session.begin_nested():
             session.add(Instance(partner_id=api.partner_id, name="tt_saved", display_name="first"))
         async with session.begin_nested():
-            instance = (await session.execute(select(Instance).where(Instance.name == "tt_saved"))).scalar_one()
+            found = await session.execute(select(Instance).where(Instance.name == "tt_saved"))
+            instance = found.scalar_one()
             instance.display_name = "second"
         await session.commit()
     events = (await api.get("/v1/audit-events", params={"operation": "test.savepoints"})).json()["items"]

@@ -319,9 +319,8 @@ async def _walk(  # noqa: PLR0915
     walk.secrets.append("walk-manifest-pw")
     planned = await api.post("/v1/portal-manifests/plan", json=manifest)
     await walk.step("manifests_plan", planned, [])
-    r = await api.post(
-        "/v1/portal-manifests/apply", json={"manifest": manifest, "fingerprint": planned.json()["fingerprint"]}
-    )
+    fingerprint = planned.json()["fingerprint"]
+    r = await api.post("/v1/portal-manifests/apply", json={"manifest": manifest, "fingerprint": fingerprint})
     rows = await walk.step(
         "manifests_apply",
         r,
