@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from app.audit import context as audit
 from app.db.models import AuditEvent, Instance
@@ -155,7 +156,7 @@ async def test_changes_in_savepoints_of_one_transaction_make_one_event_per_targe
         async with session.begin_nested():
             session.add(Instance(partner_id=api.partner_id, name="tt_saved", display_name="first"))
         async with session.begin_nested():
-            found = await session.execute(select(Instance).where(Instance.name == "tt_saved"))
+            found = await session.execute(select(Instance).where(col(Instance.name) == "tt_saved"))
             instance = found.scalar_one()
             instance.display_name = "second"
         await session.commit()
