@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.errors import PayloadTooLarge
@@ -9,12 +11,14 @@ from app.problems import error_response
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with a 413 before a route reads them. A body without a
-    Content-Length is read up to the limit first, so an oversized stream gets the same 413."""
+    """Refuse request bodies over `max_bytes` (over `larger[path]` on the paths it names) with a 413
+    before a route reads them. A body without a Content-Length is read up to the limit first, so an
+    oversized stream gets the same 413."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -22,9 +26,10 @@ class BodyLimit:
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
+        limit = self.larger.get(scope["path"], self.max_bytes)
         if declared is not None and declared.isdigit():
-            if int(declared) > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if int(declared) > limit:
+                await self._too_large(limit, scope, receive, send)
             else:
                 await self.app(scope, receive, send)
             return
@@ -41,8 +46,8 @@ class BodyLimit:
             if message["type"] != "http.request":
                 break
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if received > limit:
+                await self._too_large(limit, scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break
@@ -53,6 +58,6 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes."))
+    async def _too_large(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(PayloadTooLarge(f"The request body exceeds {limit} bytes."))
         await response(scope, receive, send)

@@ -13,6 +13,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.config_bodies import BodySettings
 from app.config_events import EventSettings
 from app.config_idempotency import IdempotencySettings
 from app.config_retention import RetentionSettings
@@ -45,7 +46,7 @@ class ConfigError(RuntimeError):
 
 # Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py,
 # app/sync_settings.py, app/config_events.py, app/config_zones.py, app/config_idempotency.py,
-# app/rate_limit_settings.py.
+# app/rate_limit_settings.py, app/config_bodies.py.
 class Settings(
     LogSettings,
     RetentionSettings,
@@ -55,6 +56,7 @@ class Settings(
     ZoneSettings,
     IdempotencySettings,
     RateLimitSettings,
+    BodySettings,
 ):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
@@ -100,13 +102,6 @@ class Settings(
     )
     host: str = "127.0.0.1"
     port: int = 8000
-    max_body_bytes: int = Field(1_048_576, description="Largest accepted JSON request body.")
-    max_csv_rows: int = Field(
-        10_000,
-        ge=1,
-        le=1_000_000,
-        description="Most rows a services CSV import may have (the body is bounded by max_body_bytes too).",
-    )
     max_header_bytes: int = Field(
         DEFAULT_MAX_HEADER_BYTES,
         ge=1024,

@@ -174,7 +174,8 @@ def _add_body_middleware(app: FastAPI, settings: Settings) -> None:
     """The innermost middleware: BodyLimit, and inside it Idempotency, which reads the bodies BodyLimit
     bounded and keeps the answers of the routes as they gave them (uncompressed)."""
     app.add_middleware(Idempotency, router=app.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    larger = dict.fromkeys(manifests.WHOLE_PORTAL_PATHS, settings.max_manifest_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=larger)
 
 
 def _start_sync_service(app: FastAPI, settings: Settings, provider: TracerProvider | None) -> SyncService:

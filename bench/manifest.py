@@ -120,8 +120,6 @@ async def main() -> None:
     print(f"Target: {TARGET}")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     results: dict[str, list[float]] = {}
-    # The manifest is about 2.5 MB of JSON: more than the default 1 MiB body limit.
-    os.environ.setdefault("PORTICO_MAX_BODY_BYTES", str(16 * 1024 * 1024))
     async with Scratch(args.database_url) as url:
         app = bench_app(url)
         async with app.router.lifespan_context(app):

@@ -25,6 +25,11 @@ from app.state import SecretBoxDep, SettingsDep
 router = APIRouter(tags=["manifests"], route_class=LookupRoute)
 SCHEMA = PortalManifest.model_json_schema()
 
+PLAN_PATH, APPLY_PATH = "/v1/portal-manifests/plan", "/v1/portal-manifests/apply"
+# The routes that take a whole portal at once: bounded by PORTICO_MAX_MANIFEST_BYTES, not by
+# PORTICO_MAX_BODY_BYTES (a chain of 200 clinics is a few megabytes).
+WHOLE_PORTAL_PATHS = (PLAN_PATH, APPLY_PATH)
+
 
 @router.get(
     "/v1/schemas/portal-manifest.json",
@@ -37,7 +42,7 @@ async def manifest_schema() -> dict[str, Any]:
     return SCHEMA
 
 
-@router.post("/v1/portal-manifests/plan", operation_id="manifests_plan", response_model=ManifestPlanPublic)
+@router.post(PLAN_PATH, operation_id="manifests_plan", response_model=ManifestPlanPublic)
 async def plan_manifest(
     principal: InstancesRead,
     session: SessionDep,
@@ -54,7 +59,7 @@ async def plan_manifest(
     return ManifestPlanPublic.build(body.portal.name, plan)
 
 
-@router.post("/v1/portal-manifests/apply", operation_id="manifests_apply", response_model=ManifestApplied)
+@router.post(APPLY_PATH, operation_id="manifests_apply", response_model=ManifestApplied)
 @raises(ManifestInvalid, ManifestStateChanged, ConcurrentChange)
 async def apply_manifest(
     principal: PortalsWrite,

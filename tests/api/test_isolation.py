@@ -42,6 +42,7 @@ PUBLIC_PATHS = {
     "/problems",
     "/problems/{slug}",
     "/metrics",  # guarded by PORTICO_METRICS_TOKEN, when set, not by an API key (tests/api/test_metrics.py)
+    "/v1/schemas/portal-manifest.json",  # the manifest format, no data
 }
 # The process's own counters, not anybody's data: they change with every request, B's included.
 NOT_DATA = {"/metrics"}
@@ -193,6 +194,7 @@ FOREIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "gesdent_put": lambda _: {"json": GESDENT_RULES},
     "sync_runs_create": lambda _: {"json": {"full_refresh": True}},
     "webhook_endpoints_update": lambda _: {"json": {"url": "http://127.0.0.1:9/b", "enabled": False}},
+    "partners_update": lambda _: {"json": {"rate_limit": "1/second"}},
     # The report page's form; B holds no token for A's portal, and gets a 404 before that matters.
     "portals_report_web": lambda w: {"data": {"member": w.a_member, "set": "off:CONS", "csrf_token": "1.x"}},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import httpx
@@ -234,3 +235,18 @@ async def test_secrets_are_never_echoed(api, log_lines):
         assert "an0ther-Secret" not in response.text
     assert invalid.status_code == 422
     assert not any(secret in str(line) for line in log_lines())
+
+
+async def test_a_manifest_may_be_larger_than_other_bodies(api):
+    """A chain's manifest is megabytes: its routes take up to PORTICO_MAX_MANIFEST_BYTES (16 MiB),
+    while every other route keeps PORTICO_MAX_BODY_BYTES (1 MiB)."""
+    padding = " " * 1_200_000  # JSON's own whitespace: the same document, 1.2 MB on the wire
+    headers = {"Content-Type": "application/json"}
+    body = json.dumps(manifest(2)) + padding
+    planned = await api.post("/v1/portal-manifests/plan", content=body, headers=headers)
+    assert planned.status_code == 200, planned.text
+    small = json.dumps({"name": "tt_big"}) + padding
+    elsewhere = await api.post("/v1/instances", content=small, headers=headers)
+    assert_problem(elsewhere, 413, "payload-too-large")
+    too_big = await api.post("/v1/portal-manifests/plan", content=body + " " * 16_000_000, headers=headers)
+    assert_problem(too_big, 413, "payload-too-large")
