@@ -78,6 +78,16 @@ TAGS = [
         "free slots, and a portal's availability across its members.",
     },
     {
+        "name": "manifests",
+        "description": "A whole portal and its members as one document: its schema, plan (what would "
+        "change, nothing written), apply (all or nothing) and export.",
+    },
+    {
+        "name": "audit",
+        "description": "The trail of every configuration write: who changed what, when, through which "
+        "operation, with each field before and after.",
+    },
+    {
         "name": "problems",
         "description": "The problem types errors come as: what each means and how to fix it. A problem's "
         "`type` URI answers its page. They need no key.",

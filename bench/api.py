@@ -35,10 +35,13 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from availability import build as build_portal  # bench/availability.py
 from procs import cpu_seconds  # bench/procs.py
+from report import UNLIMITED  # bench/report.py
 from sqlalchemy import make_url
 
 from app.crypto import new_key
+from app.db.engine import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,6 +87,7 @@ def scratch_database(server_url: str) -> Iterator[str]:
 class Servers:
     portico: str  # base URLs
     peer: str
+    database_url: str  # the scratch database both serve
     processes: list[LoggedProcess] = field(default_factory=list)
 
 
@@ -98,9 +102,10 @@ def serving(database_url: str, folder: Path, settings: dict[str, str]) -> Iterat
         master_key=MASTER_KEY,
         secret_keys=new_key(),
         log_format="json",
+        rate_limit=UNLIMITED,  # the load's one key asks far faster than the default limit
         **settings,
     )
-    servers = Servers(f"http://127.0.0.1:{portico_port}", f"http://127.0.0.1:{peer_port}")
+    servers = Servers(f"http://127.0.0.1:{portico_port}", f"http://127.0.0.1:{peer_port}", database_url)
     try:
         portico = start("portico serve", portico_command("serve"), folder / "portico.log", env=env)
         servers.processes.append(portico)
@@ -278,7 +283,32 @@ def one_instance(partner: Partner, servers: Servers) -> Scenario:
     )
 
 
-SCENARIOS: dict[str, Callable[[Partner, Servers], Scenario]] = {"instance": one_instance}
+def portal_search(_partner: Partner, servers: Servers) -> Scenario:
+    """GET /v1/portals/{portal}/availability?service=P0: the first page of a one-service search on the
+    portal of bench/availability.py (1,000 members, each 3 agendas of 14 days: ~300,000 slots), made
+    in the scratch database as that bench makes it. No peer: the target is Portico's own rate."""
+    engine = create_engine(servers.database_url)
+
+    async def made() -> str:
+        try:
+            key, slots = await build_portal(engine, members=1000, days=14, resources=3)
+        finally:
+            await engine.dispose()
+        print(f"portal search: {slots:,} slots in the portal of 1,000 members", flush=True)
+        return key
+
+    key = asyncio.run(made())
+    load = Load("/v1/portals/tt_bench_portal/availability?service=P0", {"Authorization": f"Bearer {key}"})
+    first = httpx.get(servers.portico + load.path, headers=load.headers, timeout=60)
+    assert first.status_code == 200, first.text
+    assert len(first.json()["items"]) == 20, first.text
+    return Scenario("portal search, first page", load, None, ">= 200 req/s", lambda rate, _ratio: rate >= 200)
+
+
+SCENARIOS: dict[str, Callable[[Partner, Servers], Scenario]] = {
+    "instance": one_instance,
+    "search": portal_search,
+}
 
 
 # --- Main --------------------------------------------------------------------------------------------

@@ -30,10 +30,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 from report import bench_app  # bench/report.py
 from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 from ticker import Scratch  # bench/ticker.py
 
@@ -95,7 +94,7 @@ def _slots(member_id: str, member: int, first: date, days: int, resources: int) 
     return rows
 
 
-async def build(app: FastAPI, members: int, days: int, resources: int) -> tuple[str, int]:
+async def build(engine: AsyncEngine, members: int, days: int, resources: int) -> tuple[str, int]:
     """Insert the portal, its members, services, mappings, slots and health; an API key, and the
     number of slots."""
     partner_id, portal_id, key, now = new_id(), new_id(), generate_key(), datetime.now(UTC)
@@ -113,7 +112,7 @@ async def build(app: FastAPI, members: int, days: int, resources: int) -> tuple[
     services, mappings, memberships, health, slot_count = list(portal_services), [], [], [], 0
     member_ids = [new_id() for _ in range(members)]
     first = now.date()
-    async with app.state.engine.begin() as connection:
+    async with engine.begin() as connection:
         await connection.execute(insert(Partner), [{"id": partner_id, "name": "bench"}])
         scopes = " ".join(DEFAULT_SCOPES)
         await connection.execute(
@@ -176,7 +175,7 @@ async def build(app: FastAPI, members: int, days: int, resources: int) -> tuple[
             rows = _slots(member_id, m, first, days, resources)
             slot_count += len(rows)
             await _chunked(connection, GesdentSlot, rows)
-    async with app.state.engine.connect() as connection:
+    async with engine.connect() as connection:
         await connection.execute(text("ANALYZE"))  # as autovacuum would soon after such a load
         await connection.commit()
     return key.plaintext, slot_count
@@ -245,7 +244,7 @@ async def main() -> None:
         app = bench_app(url)
         async with app.router.lifespan_context(app):
             started = time.perf_counter()
-            key, slots = await build(app, args.members, args.days, args.resources)
+            key, slots = await build(app.state.engine, args.members, args.days, args.resources)
             print(f"built {args.members} members, {slots} slots in {time.perf_counter() - started:.0f} s")
             transport = httpx.ASGITransport(app=app)
             headers = {"Authorization": f"Bearer {key}"}

@@ -104,6 +104,7 @@ def test_the_live_api_conforms_to_its_spec(postgres_url: str, tmp_path: Path) ->
         wait_ready(f"{base_url}/readyz", server, 30)
         api_key = seed(base_url)
         keys = {"PORTICO_TEST_MASTER_KEY": MASTER_KEY, "PORTICO_TEST_API_KEY": api_key, "NO_COLOR": "1"}
+        keys["SCHEMATHESIS_HOOKS"] = "tests.schemathesis_hooks"  # a new Idempotency-Key per request
         command = [sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/openapi.json"]
         run = subprocess.run(
             [*command, "--report=json", f"--report-json-path={report_path}"],

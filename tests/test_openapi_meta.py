@@ -49,6 +49,7 @@ def test_every_operation_states_its_security(spec: dict[str, Any]) -> None:
         "GET /problems",
         "GET /problems/{slug}",
         "GET /readyz",
+        "GET /v1/schemas/portal-manifest.json",
         "POST /v1/webhooks/gesdent",
     ]
 

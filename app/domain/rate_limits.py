@@ -14,6 +14,12 @@ UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 MAX_AMOUNT = 1_000_000  # a moving window keeps one timestamp per request spent: bounded memory
 MAX_WINDOW_SECONDS = 86400
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+)?\s*(second|minute|hour|day)s?\s*", re.IGNORECASE)
+# The same forms, written one way and within the bounds (1 to 1,000,000 requests; a window of 1 second
+# to 1 day), as the API's schema states them: what the pattern admits, parse_rate accepts.
+RATE_PATTERN = (
+    r"^(?:[1-9][0-9]{0,5}|1000000)/(?:second|minute|hour|day|"
+    r"(?:[1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400) seconds)$"
+)
 RATE_FORMS = "N/second, N/minute, N/hour, N/day or N/M seconds (e.g. 100/second, 500/10 seconds)"
 
 

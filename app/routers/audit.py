@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from app.auth import AuditReader
 from app.db.repositories.audit import AuditFilter
@@ -24,7 +25,17 @@ router = APIRouter(tags=["audit"])
 NDJSON = "application/x-ndjson"
 Text = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*$")]
 Id = Annotated[str | None, Query(pattern=UUID_PATTERN)]
-Moment = Annotated[AwareDatetime | None, Query()]
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: object) -> object:
+    # Lax parsing would read `0.5` as a moment of 1970; a moment is written as RFC 3339 says.
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("a moment is written as RFC 3339 says, with its offset: 2026-12-01T09:30:00Z")
+    return value
+
+
+Moment = Annotated[AwareDatetime | None, BeforeValidator(_rfc3339), Query()]
 
 
 @router.get(

@@ -19,8 +19,13 @@ class AuditActor(BaseModel):
 
     type: Literal["api_key", "operator", "unknown"] = Field(examples=["api_key"])
     via: Literal["api", "master_key", "cli"] = Field(examples=["api"])
-    partner_id: Uuid | None = Field(description="The key's partner; null for the operator.")
-    key_id: Uuid | None = Field(description="The key's id; null for the operator.")
+    partner_id: Uuid | None = Field(
+        examples=["0196f4d2-6a10-7c3e-8b51-4f2a9d0e6c21"],
+        description="The key's partner; null for the operator.",
+    )
+    key_id: Uuid | None = Field(
+        examples=["0196f4d2-6b3a-7d40-9e12-7a5c3b1f8d02"], description="The key's id; null for the operator."
+    )
     key_prefix: str | None = Field(examples=[EXAMPLE_PREFIX], description="The key's first characters.")
 
 
@@ -45,8 +50,14 @@ class AuditTarget(BaseModel):
 
 
 class FieldChange(BaseModel):
-    before: Any = Field(description="Null when created (or unset); secrets show `[redacted]`.")
-    after: Any = Field(description="Null when deleted (or unset); secrets show `[redacted]`.")
+    """One field's value before and after the write."""
+
+    before: Any = Field(
+        examples=["CLEAN"], description="Null when created (or unset); secrets show `[redacted]`."
+    )
+    after: Any = Field(
+        examples=["HYG"], description="Null when deleted (or unset); secrets show `[redacted]`."
+    )
 
 
 class AuditEventPublic(Output):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt, model_validator
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, model_validator
 
+from app.domain.gesdent import RESOURCE_ID_RE
 from app.domain.gesdent_patterns import BASE_URL_PATTERN, RESOURCE_ID_ITEM_PATTERN
 from app.schemas.common import Declared, DisplayName, Input, InstanceName, MemberCode, SingleLine, WholeNumber
 from app.schemas.communications import CommunicationsPut
@@ -93,6 +94,14 @@ class ManifestCredentials(Input):
     availability: ManifestCredential = Field(examples=[{"username": "digest", "password_secret": "chain"}])
 
 
+def _resource_id(value: str) -> str:
+    """What the schema's pattern declares, checked (case and surrounding blanks forgiven, as the rules'
+    route does): a schema-valid manifest is never refused for its form afterwards."""
+    if not RESOURCE_ID_RE.match(value.strip().upper()):
+        raise ValueError(f"{value!r} is not a GESDENT resource ID (e.g. EJEJQKV5-ETREAXNR)")
+    return value
+
+
 class ManifestGesdent(Input):
     """A member's GESDENT connection rules, without passwords (see `secrets`)."""
 
@@ -104,7 +113,11 @@ class ManifestGesdent(Input):
         examples=["https://gesdent.clinica.example/api/"],
     )
     resource_ids: Annotated[
-        list[Annotated[str, Field(max_length=100), Declared(RESOURCE_ID_ITEM_PATTERN)]],
+        list[
+            Annotated[
+                str, Field(max_length=100), Declared(RESOURCE_ID_ITEM_PATTERN), AfterValidator(_resource_id)
+            ]
+        ],
         Field(min_length=1, max_length=50, examples=[["EJEJQKV5-ETREAXNR"]]),
     ]
     credentials: ManifestCredentials = Field(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from app.auth import Scope
-from app.domain.rate_limits import RATE_FORMS, parse_rate
+from app.domain.rate_limits import RATE_FORMS, RATE_PATTERN, parse_rate
 from app.schemas.common import DisplayName, Input, Label, Output, Timestamp, Uuid
 
 PARTNER_UUID = "3f2c9d14-7a6b-4e0f-8c1d-52b9e7a4f063"
@@ -34,7 +34,7 @@ class PartnerUpdate(Input):
 
     rate_limit: str | None = Field(
         None,
-        max_length=40,
+        pattern=RATE_PATTERN,
         examples=["500/second"],
         description=f"Requests each of its API keys may make per window: {RATE_FORMS}. Null goes back to "
         "the deployment's default. Applies within about a second on every replica.",

@@ -60,7 +60,14 @@ def _price(value: object) -> Decimal:
     return Decimal(value)
 
 
-PriceIn = Annotated[Decimal, PlainValidator(_price), WithJsonSchema(_PRICE_SCHEMA, mode="validation")]
+# Both ways the same text and the same schema: a model read in a body and written in an answer too (a
+# manifest, planned and exported) has one schema, which SDK generators need.
+PriceIn = Annotated[
+    Decimal,
+    PlainValidator(_price),
+    PlainSerializer(lambda price: f"{price:.{PRICE_DECIMALS}f}", return_type=str, when_used="json"),
+    WithJsonSchema(_PRICE_SCHEMA),
+]
 PriceOut = Annotated[
     Decimal,
     PlainSerializer(lambda price: f"{price:.{PRICE_DECIMALS}f}", return_type=str),

@@ -86,6 +86,8 @@ async def test_time_range_and_pagination(api, app):
     until = await _events(api, kind="instance", until=(moments[0]).isoformat())
     assert until == []
     assert_problem(await api.get(URL, params={"since": "2026-01-01T00:00:00"}), 422, "validation-error")
+    for lax in ("0.5", "0", "2026-01-01", "1700000000"):  # numbers and days a lax parser would read
+        assert_problem(await api.get(URL, params={"until": lax}), 422, "validation-error")
     seen, cursor = [], None
     while True:
         response = await api.get(
