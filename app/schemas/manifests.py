@@ -4,6 +4,7 @@ only with `prune: true`."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, model_validator
@@ -94,6 +95,17 @@ class ManifestCredentials(Input):
     availability: ManifestCredential = Field(examples=[{"username": "digest", "password_secret": "chain"}])
 
 
+_BASE_URL = re.compile(BASE_URL_PATTERN)
+
+
+def _base_url(value: str) -> str:
+    """The form the schema's pattern declares, checked here too (where the server is, and whether it
+    may be reached, the rules' own checks say when planned)."""
+    if not _BASE_URL.match(value):
+        raise ValueError("an http(s) URL of the GESDENT server, e.g. https://gesdent.clinica.example/api/")
+    return value
+
+
 def _resource_id(value: str) -> str:
     """What the schema's pattern declares, checked (case and surrounding blanks forgiven, as the rules'
     route does): a schema-valid manifest is never refused for its form afterwards."""
@@ -106,7 +118,13 @@ class ManifestGesdent(Input):
     """A member's GESDENT connection rules, without passwords (see `secrets`)."""
 
     base_url: (
-        Annotated[SingleLine, Field(min_length=1, max_length=500), Declared(BASE_URL_PATTERN)] | None
+        Annotated[
+            SingleLine,
+            Field(min_length=1, max_length=500),
+            Declared(BASE_URL_PATTERN),
+            AfterValidator(_base_url),
+        ]
+        | None
     ) = Field(
         None,
         description="Omitted or null: the deployment's PORTICO_GESDENT_BASE_URL.",
