@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import re
+from typing import Annotated
+
 from pydantic import Field, field_validator
 
 from app.auth import Scope
 from app.domain.rate_limits import RATE_FORMS, RATE_PATTERN, parse_rate
-from app.schemas.common import DisplayName, Input, Label, Output, Timestamp, Uuid
+from app.schemas.common import Declared, DisplayName, Input, Label, Output, Timestamp, Uuid
 
 PARTNER_UUID = "3f2c9d14-7a6b-4e0f-8c1d-52b9e7a4f063"
+_RATE = re.compile(RATE_PATTERN)
 EXAMPLE_LOOKUP = "4d8c2506f377d6c1"  # the hex lookup part of a key: app/auth.py generate_key
 
 
@@ -32,9 +36,8 @@ class PartnerPublic(Output):
 class PartnerUpdate(Input):
     """What the operator changes of a partner; a field left out stays as it is."""
 
-    rate_limit: str | None = Field(
+    rate_limit: Annotated[str, Declared(RATE_PATTERN)] | None = Field(
         None,
-        pattern=RATE_PATTERN,
         examples=["500/second"],
         description=f"Requests each of its API keys may make per window: {RATE_FORMS}. Null goes back to "
         "the deployment's default. Applies within about a second on every replica.",
@@ -43,6 +46,12 @@ class PartnerUpdate(Input):
     @field_validator("rate_limit")
     @classmethod
     def _a_rate(cls, value: str | None) -> str | None:
+        # As the schema's pattern says it: one way of writing each rate (the settings, read by people
+        # from the environment, forgive blanks, case and plurals).
+        if value is not None and not _RATE.fullmatch(value):
+            raise ValueError(
+                f'"{value}" is not a rate; write {RATE_FORMS}, within 1 to 1000000 requests a window'
+            )
         return None if value is None else str(parse_rate(value))
 
 
