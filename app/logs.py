@@ -91,6 +91,10 @@ def configure(level: str = "info", log_format: str = "auto", stream: TextIO | No
     format chosen (`json` or `console`). Calling it again replaces what it set up before."""
     stream = stream or sys.stderr
     chosen = resolve_format(log_format, stream)
+    # What no line shows is not gathered for each: the calling file and line (a walk up the stack;
+    # the logging module's own switch for it), the thread's and the process's names.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
     handler = logging.StreamHandler(stream)
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(formatter(chosen, colors=chosen == "console" and _is_terminal(stream)))

@@ -35,7 +35,6 @@ from app.pages.render import PageAssets
 from app.problems import UnexpectedErrors
 from app.problems import install as install_problem_handlers
 from app.query_strings import StrictQueryStrings
-from app.rate_limit_headers import RateLimitHeaders
 from app.rate_limits import RateLimiter
 from app.request_log import RequestLog
 from app.routers import (
@@ -157,9 +156,6 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     app.add_middleware(AllowedMethods, router=app.router)
     # Added last, so outermost: an unexpected error anywhere below is answered as a problem.
     app.add_middleware(UnexpectedErrors)
-    # Outside the routes and every error handler: any answer after the caller's quota was counted
-    # carries the RateLimit fields, a problem's and the 429's included.
-    app.add_middleware(RateLimitHeaders)
     # Outside even that: the 500 a browser's page gets carries the CORS headers it needs to read it.
     cors.install(app, settings.cors_origin_list)
     # Outermost: every answer carries the request id (CORS preflights included), and its log line

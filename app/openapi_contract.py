@@ -11,7 +11,7 @@
   them: `sends("ETag", ...)` marks the endpoint, a `cursor` parameter implies `Link`. A `GET` that sends
   an `ETag` takes `If-None-Match` and declares its `304`. A `503` or a `429` says when to retry
   (`Retry-After`). An operation whose caller's quota is counted (`counts_quota`) may send the
-  RateLimit fields on any answer but a 401 (app/rate_limit_headers.py).
+  RateLimit fields on any answer but a 401 (app/quotas.py).
   Every answer, of every status, has the request's id in `X-Request-ID` (app/request_log.py).
 """
 

@@ -1,5 +1,5 @@
 """The RateLimit fields in the spec (draft-ietf-httpapi-ratelimit-headers-06), sent on the answers to
-a caller whose requests are counted (app/rate_limit_headers.py): not to the master key, which is not
+a caller whose requests are counted (app/quotas.py): not to the master key, which is not
 limited, nor on a 401, where no caller is known, nor on the 429 of too many failed authentications."""
 
 from __future__ import annotations

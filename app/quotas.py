@@ -1,13 +1,16 @@
 """What an authenticated request spends of its key's quota, and a failed authentication of its
-address's (app/rate_limits.py counts; app/rate_limit_headers.py shows the quota in the answer)."""
+address's (app/rate_limits.py counts). Where the caller's key stands goes into the RateLimit fields of
+the request's answer, whatever sends it: the route's, or a problem rendered from an error raised
+after the count (a 404, a 409, the 429 itself); a request whose caller is not counted (no key, a bad
+one, the master key) gets none."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from app.domain.errors import RateLimited
-from app.rate_limit_headers import note_quota
 from app.rate_limits import Quota, RateLimiter
+from app.request_log import answer_with
 
 
 async def spend(request: Request, key_id: str, rate_limit: str | None) -> None:
@@ -15,7 +18,7 @@ async def spend(request: Request, key_id: str, rate_limit: str | None) -> None:
     the key is over it."""
     limiter: RateLimiter = request.app.state.rate_limiter
     quota = await limiter.spend(key_id, rate_limit)
-    note_quota(quota)
+    answer_with(quota.headers())
     if not quota.allowed:
         raise _rate_limited(f"This API key may make {quota.limit} requests every {_window(quota)}.", quota)
 

@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from fastapi.routing import iter_route_contexts
@@ -43,6 +43,8 @@ class Caller:
 class _Request:
     id: str
     caller: Caller
+    # Header fields that what ran during the request gave its answer (by name: a later value wins).
+    fields: dict[bytes, bytes] = field(default_factory=dict)
 
 
 _current: ContextVar[_Request | None] = ContextVar("portico_request", default=None)
@@ -61,6 +63,14 @@ def current_request_id() -> str:
     """The id of the request being served; a new one outside any (nothing to correlate it with)."""
     request = _current.get()
     return request.id if request is not None else new_request_id()
+
+
+def answer_with(fields: list[tuple[str, str]]) -> None:
+    """Give the request's answer these header fields, whatever sends it: the route, or a problem
+    rendered from an error raised after this (the quota of app/quotas.py)."""
+    request = _current.get()
+    if request is not None:  # a mutable holder: seen by the middleware whatever context this runs in
+        request.fields.update((name.lower().encode(), value.encode()) for name, value in fields)
 
 
 def note_caller(partner_id: str | None, key_id: str | None) -> None:
@@ -94,7 +104,7 @@ class RequestLog:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [(n, v) for n, v in message.get("headers") or () if n.lower() != b"x-request-id"]
-                message = {**message, "headers": [*headers, echoed]}
+                message = {**message, "headers": [*headers, *request.fields.items(), echoed]}
             await send(message)
 
         token = _current.set(request)

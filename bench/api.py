@@ -268,11 +268,11 @@ def one_instance(partner: Partner, servers: Servers) -> Scenario:
     """GET /v1/instances/{name} of a member clinic (its kind and portal shown): the key's lookup
     and the instance with its kind, nothing else. Checks that both servers give the same answer."""
     client = partner.client
-    for name in ("tt_bench_portal", "tt_bench_clinic"):
+    for name in ("tt_api_portal", "tt_api_clinic"):
         _created(client.post("/v1/instances", json={"name": name, "display_name": name}))
-    _created(client.post("/v1/portals", json={"instance": "tt_bench_portal"}))
-    _created(client.post("/v1/portals/tt_bench_portal/members", json={"instance": "tt_bench_clinic"}))
-    load = Load("/v1/instances/tt_bench_clinic", {"Authorization": f"Bearer {partner.key}"})
+    _created(client.post("/v1/portals", json={"instance": "tt_api_portal"}))
+    _created(client.post("/v1/portals/tt_api_portal/members", json={"instance": "tt_api_clinic"}))
+    load = Load("/v1/instances/tt_api_clinic", {"Authorization": f"Bearer {partner.key}"})
     own = httpx.get(servers.portico + load.path, headers=load.headers)
     peer = httpx.get(servers.peer + load.path, headers=load.headers)
     assert own.status_code == peer.status_code == 200, (own.text, peer.text)
