@@ -109,13 +109,10 @@ def worker(
     from app.config import load_settings
     from app.crypto import SecretBox
     from app.db.engine import create_engine, create_sessionmaker
-    from app.events.delivery import DeliveryPolicy
     from app.keys import resolve_secret_keys
     from app.logs import configure as configure_logs
     from app.metrics import Metrics
     from app.metrics_server import MetricsServer
-    from app.sync.client import client_limits
-    from app.sync.retention import RetentionPolicy
     from app.sync.scheduler import SyncService
     from app.tracing import instrument_engine, provider_from_env
 
@@ -132,22 +129,8 @@ def worker(
         sessionmaker, metrics = create_sessionmaker(engine), Metrics()
         token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
         exporter = MetricsServer(metrics, engine, sessionmaker, token)
-        service = SyncService(
-            sessionmaker,
-            box,
-            tick_seconds=settings.scheduler_tick_seconds,
-            workers=max(settings.sync_workers, 1),
-            lease_seconds=settings.sync_lease_seconds,
-            run_seconds=settings.sync_run_seconds,
-            client_options=client_limits(settings),
-            allow_private_networks=settings.gesdent_allow_private_networks,
-            default_base_url=settings.gesdent_base_url,
-            retention=RetentionPolicy.from_settings(settings),
-            prune_seconds=settings.prune_interval_seconds,
-            tracer_provider=provider,
-            metrics=metrics,
-            shutdown_grace=settings.shutdown_grace_seconds,
-            events=DeliveryPolicy.from_settings(settings),
+        service = SyncService.from_settings(
+            settings, sessionmaker, box, metrics=metrics, tracer_provider=provider, min_workers=1
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -22,7 +22,6 @@ from app.crypto import SecretBox
 from app.cursors import Cursors
 from app.db import migrate
 from app.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
-from app.events.delivery import DeliveryPolicy
 from app.idempotency import Idempotency
 from app.key_cache import KeyCache
 from app.keys import resolve_master_key, resolve_secret_keys
@@ -63,8 +62,6 @@ from app.routers import (
     webhooks,
 )
 from app.routers import settings as settings_routes
-from app.sync.client import client_limits
-from app.sync.retention import RetentionPolicy
 from app.sync.scheduler import SyncService
 
 log = logging.getLogger("portico")
@@ -176,22 +173,12 @@ def _add_body_middleware(app: FastAPI, settings: Settings) -> None:
 
 def _start_sync_service(app: FastAPI, settings: Settings, provider: TracerProvider | None) -> SyncService:
     """The scheduler and workers of the syncs, started (app/sync/scheduler.py)."""
-    sync_service = SyncService(
+    sync_service = SyncService.from_settings(
+        settings,
         app.state.sessionmaker,
         app.state.secret_box,
-        tick_seconds=settings.scheduler_tick_seconds,
-        workers=settings.sync_workers,
-        lease_seconds=settings.sync_lease_seconds,
-        run_seconds=settings.sync_run_seconds,
-        client_options=client_limits(settings),
-        allow_private_networks=settings.gesdent_allow_private_networks,
-        default_base_url=settings.gesdent_base_url,
-        retention=RetentionPolicy.from_settings(settings),
-        prune_seconds=settings.prune_interval_seconds,
-        tracer_provider=provider,
         metrics=app.state.metrics,
-        shutdown_grace=settings.shutdown_grace_seconds,
-        events=DeliveryPolicy.from_settings(settings),
+        tracer_provider=provider,
     )
     sync_service.start()
     return sync_service

@@ -31,10 +31,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import INVALID_SPAN
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.crypto import SecretBox
 from app.events.delivery import Deliverer, DeliveryPolicy
 from app.metrics import Metrics
 from app.sync import ticker
+from app.sync.client import client_limits
 from app.sync.retention import RetentionPolicy, prune
 from app.sync.worker import Worker, default_owner
 
@@ -103,6 +105,37 @@ class SyncService:
         self._tasks: list[asyncio.Task[None]] = []
         self._jobs: set[asyncio.Task[Any]] = set()  # a tick or pruning pass under way
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        *,
+        metrics: Metrics,
+        tracer_provider: TracerProvider | None,
+        min_workers: int = 0,
+    ) -> SyncService:
+        """The service as the PORTICO_* settings configure it, for `portico serve` and `portico worker`
+        (which runs at least `min_workers`: it exists to run syncs)."""
+        return cls(
+            sessionmaker,
+            box,
+            tick_seconds=settings.scheduler_tick_seconds,
+            workers=max(settings.sync_workers, min_workers),
+            lease_seconds=settings.sync_lease_seconds,
+            run_seconds=settings.sync_run_seconds,
+            client_options=client_limits(settings),
+            allow_private_networks=settings.gesdent_allow_private_networks,
+            default_base_url=settings.gesdent_base_url,
+            retention=RetentionPolicy.from_settings(settings),
+            prune_seconds=settings.prune_interval_seconds,
+            tracer_provider=tracer_provider,
+            metrics=metrics,
+            shutdown_grace=settings.shutdown_grace_seconds,
+            events=DeliveryPolicy.from_settings(settings),
+        )
 
     async def tick(self) -> None:
         started = time.monotonic()
