@@ -4,6 +4,7 @@ collected so far (app/audit/recorder.py fills them in and writes them at commit)
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,37 +71,39 @@ class AuditContext:
             return
         self.changes[key] = change
 
-    def rows(self, now: datetime) -> list[dict[str, Any]]:
-        """The `audit_events` rows of the changes collected, secrets redacted; cleared."""
-        rows = []
-        for change in self.changes.values():
-            fields = _changed(change)
-            if fields is None or change.partner_id is None:
-                continue
-            action = "create" if change.before is None else "delete" if change.after is None else "update"
-            rows.append(
-                {
-                    "id": ordered_id(),
-                    "occurred_at": now,
-                    "partner_id": change.partner_id,
-                    "actor_type": self.actor.type,
-                    "actor_via": self.actor.via,
-                    "actor_partner_id": self.actor.partner_id,
-                    "actor_key_id": self.actor.key_id,
-                    "actor_key_prefix": self.actor.key_prefix,
-                    "request_id": self.request_id,
-                    "operation": self.operation,
-                    "idempotency_key": self.idempotency_key,
-                    "instance_name": change.instance_name,
-                    "target_kind": change.kind.name,
-                    "target_id": change.target_id,
-                    "target_name": change.target_name,
-                    "action": action,
-                    "changes": json.dumps(fields, separators=(",", ":")),
-                }
-            )
-        self.changes.clear()
-        return rows
+    def batches(self, now: datetime, size: int) -> Iterator[list[dict[str, Any]]]:
+        """The `audit_events` rows of the changes collected, secrets redacted, `size` at a time;
+        cleared. Built batch by batch: the caller writes each before the next is built, so a
+        transaction of 50,000 changes never holds the event loop for all of them at once."""
+        changes, self.changes = list(self.changes.values()), {}
+        for start in range(0, len(changes), size):
+            rows = [self._row(change, now) for change in changes[start : start + size]]
+            yield [row for row in rows if row is not None]
+
+    def _row(self, change: Change, now: datetime) -> dict[str, Any] | None:
+        fields = _changed(change)
+        if fields is None or change.partner_id is None:
+            return None
+        action = "create" if change.before is None else "delete" if change.after is None else "update"
+        return {
+            "id": ordered_id(),
+            "occurred_at": now,
+            "partner_id": change.partner_id,
+            "actor_type": self.actor.type,
+            "actor_via": self.actor.via,
+            "actor_partner_id": self.actor.partner_id,
+            "actor_key_id": self.actor.key_id,
+            "actor_key_prefix": self.actor.key_prefix,
+            "request_id": self.request_id,
+            "operation": self.operation,
+            "idempotency_key": self.idempotency_key,
+            "instance_name": change.instance_name,
+            "target_kind": change.kind.name,
+            "target_id": change.target_id,
+            "target_name": change.target_name,
+            "action": action,
+            "changes": json.dumps(fields, separators=(",", ":")),
+        }
 
 
 def _changed(change: Change) -> dict[str, dict[str, Any]] | None:

@@ -31,6 +31,7 @@ _events = table_of(AuditEvent)
 _instances = table_of(Instance)
 _services = table_of(Service)
 Values = Mapping[str, Any]
+_BATCH = 1_000
 
 
 @event.listens_for(Session, "after_flush")
@@ -118,9 +119,9 @@ def _before_commit(session: Session) -> None:
     if context is None or session.in_nested_transaction():
         return
     session.flush()  # the changes still pending are recorded by the flush
-    rows = context.rows(utcnow())
-    if rows:
-        session.connection().execute(insert(_events), rows)
+    for rows in context.batches(utcnow(), _BATCH):
+        if rows:  # each insert awaits the database: the event loop runs between two batches
+            session.connection().execute(insert(_events), rows)
 
 
 @event.listens_for(Session, "after_soft_rollback")
