@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +82,25 @@ def running(
         yield process
     finally:
         stop(process, seconds=stop_seconds)
+
+
+@contextmanager
+def replicas(count: int, folder: Path, *, env: dict[str, str], seconds: float = 30) -> Iterator[list[str]]:
+    """The base URLs of `count` `portico serve` processes on loopback with one environment (one
+    database: replicas), started one after the other, so that the first migrates a new database and
+    the others find it migrated; each is ready when yielded, and all are stopped when the block ends."""
+    with ExitStack() as stack:
+        urls = []
+        for index in range(count):
+            port, name = free_port(), "abcdefgh"[index]
+            command = portico_command("serve", "--host", "127.0.0.1", "--port", str(port))
+            log = folder / f"{name}.log"
+            process = stack.enter_context(
+                running(f"portico serve {name}", command, log, env=env, stop_seconds=15)
+            )
+            wait_ready(f"http://127.0.0.1:{port}/readyz", process, seconds)
+            urls.append(f"http://127.0.0.1:{port}")
+        yield urls
 
 
 def wait_ready(url: str, process: LoggedProcess, seconds: float, *, retry_unready: bool = True) -> None:

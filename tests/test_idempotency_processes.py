@@ -16,7 +16,7 @@ import pytest
 
 from app.crypto import new_key
 from tests.conftest import fresh_database
-from tests.processes import clean_env, free_port, portico_command, running, wait_ready
+from tests.processes import clean_env, replicas
 
 MASTER_KEY = "ptc_master_idempotency_test_0123456789abcdef"
 MASTER = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -33,17 +33,8 @@ async def two_replicas(
             database_url=database_url, master_key=MASTER_KEY, secret_keys=new_key(), scheduler="false"
         )
         with ExitStack() as stack:
-            urls = []
-            for name in ("a", "b"):  # one after the other: the first migrates the new database
-                port = free_port()
-                command = portico_command("serve", "--host", "127.0.0.1", "--port", str(port))
-                log = Path(folder) / f"{name}.log"
-                process = stack.enter_context(
-                    running(f"portico serve {name}", command, log, env=env, stop_seconds=15)
-                )
-                await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/readyz", process, 30)
-                urls.append(f"http://127.0.0.1:{port}")
-            yield urls
+            # Started in a thread: the event loop stays free meanwhile.
+            yield await asyncio.to_thread(stack.enter_context, replicas(2, Path(folder), env=env))
 
 
 async def test_simultaneous_requests_with_one_key_write_once(two_replicas: list[str]) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from app.crypto import new_key
 from tests.conftest import fresh_database
-from tests.processes import clean_env, free_port, portico_command, running, wait_ready
+from tests.processes import clean_env, replicas
 
 MASTER_KEY = "ptc_master_revocation_test_0123456789abcdef"
 SECRET_KEY = new_key()
@@ -29,30 +29,12 @@ async def two_processes(
     """The base URLs of two `portico serve` processes sharing a fresh database of the backend."""
     async with fresh_database(request.param) as database_url:
         folder = tmp_path_factory.mktemp(f"revocation-{request.param}")
+        env = clean_env(
+            database_url=database_url, master_key=MASTER_KEY, secret_keys=SECRET_KEY, scheduler="false"
+        )
         with ExitStack() as stack:
-            urls = []
-            # One after the other: the first migrates the new database, the second finds it migrated.
-            for name in ("a", "b"):
-                port = free_port()
-                env = clean_env(
-                    database_url=database_url,
-                    master_key=MASTER_KEY,
-                    secret_keys=SECRET_KEY,
-                    scheduler="false",
-                )
-                command = portico_command("serve", "--host", "127.0.0.1", "--port", str(port))
-                process = stack.enter_context(
-                    running(
-                        f"portico serve {name}",
-                        command,
-                        Path(folder) / f"{name}.log",
-                        env=env,
-                        stop_seconds=15,
-                    )
-                )
-                await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/readyz", process, 30)
-                urls.append(f"http://127.0.0.1:{port}")
-            yield urls
+            # Started in a thread: the event loop stays free meanwhile.
+            yield await asyncio.to_thread(stack.enter_context, replicas(2, Path(folder), env=env))
 
 
 @pytest.fixture

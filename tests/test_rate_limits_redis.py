@@ -18,7 +18,7 @@ import pytest
 
 from app.crypto import new_key
 from tests.conftest import IN_CI, fresh_database
-from tests.processes import clean_env, free_port, portico_command, running, wait_ready
+from tests.processes import clean_env, replicas
 
 MASTER_KEY = "ptc_master_rate_limits_test_0123456789abcdef"
 SECRET_KEY = new_key()
@@ -50,28 +50,19 @@ async def two_processes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
     prefix = f"portico-test-{secrets.token_hex(6)}"  # this run's keys only, whatever else the db holds
     async with fresh_database("sqlite") as database_url:
         folder = tmp_path_factory.mktemp("rate-limits")
+        env = clean_env(
+            database_url=database_url,
+            master_key=MASTER_KEY,
+            secret_keys=SECRET_KEY,
+            scheduler="false",
+            redis_url=REDIS,
+            rate_limit_prefix=prefix,
+            rate_limit=f"{LIMIT}/minute",
+            auth_failure_limit=f"{FAILURES}/minute",
+        )
         with ExitStack() as stack:
-            urls = []
-            for name in ("a", "b"):  # one after the other: the first migrates the new database
-                port = free_port()
-                env = clean_env(
-                    database_url=database_url,
-                    master_key=MASTER_KEY,
-                    secret_keys=SECRET_KEY,
-                    scheduler="false",
-                    redis_url=REDIS,
-                    rate_limit_prefix=prefix,
-                    rate_limit=f"{LIMIT}/minute",
-                    auth_failure_limit=f"{FAILURES}/minute",
-                )
-                command = portico_command("serve", "--host", "127.0.0.1", "--port", str(port))
-                log = Path(folder) / f"{name}.log"
-                process = stack.enter_context(
-                    running(f"portico serve {name}", command, log, env=env, stop_seconds=15)
-                )
-                await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/readyz", process, 30)
-                urls.append(f"http://127.0.0.1:{port}")
-            yield urls
+            # Started in a thread: the event loop stays free meanwhile.
+            yield await asyncio.to_thread(stack.enter_context, replicas(2, Path(folder), env=env))
 
 
 async def test_two_processes_allow_a_key_its_limit_in_all(two_processes: list[str]) -> None:
