@@ -1,12 +1,13 @@
-"""Per-key rate limits and the throttle of failed authentications, counted by the `limits` library.
+"""Per-key rate limits and the throttle of failed authentications.
 
 Each API key has a bucket of N requests per window (`PORTICO_RATE_LIMIT`, or its partner's
-`rate_limit`); each request spent comes back one window after it was spent: `limits`' moving window,
+`rate_limit`); each request spent comes back one window after it was spent: a moving window,
 exact (never more than N in any window, unlike a fixed window that allows 2N across a boundary),
 with a reset time that is the moment the oldest request in the window leaves it. Failed
 authentications are counted the same way per client address (`PORTICO_AUTH_FAILURE_LIMIT`).
 
-The counts live in this process, or in Redis (`PORTICO_REDIS_URL`) so that replicas share them. When
+The counts live in this process (app/local_windows.py), or in Redis (`PORTICO_REDIS_URL`) so that
+replicas share them, counted there by the `limits` library's moving window. When
 Redis fails (down, unreachable, too slow), the limiter fails open to this process's own counts for
 `FALLBACK_SECONDS`, then tries Redis again: requests keep being served, each replica enforcing the
 limit alone meanwhile; a warning says so once per outage.
@@ -21,11 +22,12 @@ import time
 from dataclasses import dataclass
 
 import limits
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
 
 from app.domain.rate_limits import Rate, parse_rate
+from app.local_windows import LocalWindows
 from app.rate_limit_settings import RateLimitSettings
 
 log = logging.getLogger("portico.rate_limits")
@@ -67,7 +69,7 @@ class RateLimiter:
         self.default_rate = settings.rate_limit
         self.failure_rate = settings.auth_failure_limit
         self.redis_url = settings.redis_url
-        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._local = LocalWindows()
         self._pool: ConnectionPool | None = None
         self._shared: MovingWindowRateLimiter | None = None
         self._errors: tuple[type[Exception], ...] = ()
@@ -101,23 +103,19 @@ class RateLimiter:
 
     async def _hit(self, rate: str, *identifiers: str) -> Quota:
         parsed, item = _item(rate)
-        limiter = self._limiter()
-        try:
-            allowed = await limiter.hit(item, *identifiers)
-            stats = await limiter.get_window_stats(item, *identifiers)
-        except self._errors as exc:
-            self._fall_back(exc)
-            return await self._hit(rate, *identifiers)
-        if limiter is self._shared and self._fallback_until:
-            self._fallback_until = 0.0
-            log.warning("rate limits: Redis answers again; counting there, with the other replicas")
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
-        return Quota(allowed, item.amount, max(0, stats.remaining), reset, parsed.window_seconds)
-
-    def _limiter(self) -> MovingWindowRateLimiter:
-        if self._shared is None or time.monotonic() < self._fallback_until:
-            return self._local
-        return self._shared
+        if self._shared is not None and time.monotonic() >= self._fallback_until:
+            try:
+                allowed = await self._shared.hit(item, *identifiers)
+                stats = await self._shared.get_window_stats(item, *identifiers)
+            except self._errors as exc:
+                self._fall_back(exc)
+            else:
+                if self._fallback_until:
+                    self._fallback_until = 0.0
+                    log.warning("rate limits: Redis answers again; counting there, with the other replicas")
+                return _quota(parsed, allowed, stats.remaining, stats.reset_time)
+        hit = self._local.hit(identifiers, parsed.amount, parsed.window_seconds)
+        return _quota(parsed, hit.allowed, hit.remaining, hit.reset_at)
 
     def _fall_back(self, exc: Exception) -> None:
         if not self._fallback_until:  # once per outage, not once per request
@@ -128,6 +126,11 @@ class RateLimiter:
                 exc,
             )
         self._fallback_until = time.monotonic() + FALLBACK_SECONDS
+
+
+def _quota(rate: Rate, allowed: bool, remaining: int, reset_at: float) -> Quota:
+    reset = max(0, math.ceil(reset_at - time.time()))
+    return Quota(allowed, rate.amount, max(0, remaining), reset, rate.window_seconds)
 
 
 def _as_redis_scheme(url: str) -> str:
