@@ -24,7 +24,7 @@ from sqlalchemy.orm.util import identity_key
 
 from app.audit import context as _context
 from app.audit.context import AuditContext, Change, current
-from app.audit.targets import BY_TABLE, KINDS, Kind, columns
+from app.audit.targets import BY_TABLE, KINDS, Kind, columns, keys
 from app.db.models import AuditEvent, Instance, Service, table_of, utcnow
 
 _events = table_of(AuditEvent)
@@ -157,7 +157,7 @@ def _change(
     partner = row.get(kind.partner) if kind.partner else (owner[1] if owner else None)
     shown_before, shown_after = _fields(context, kind, before), _fields(context, kind, after)
     label = (shown_after or shown_before or {}).get(kind.label) if kind.label else None
-    target_id = ":".join(str(row.get(c)) for c in _keys(kind))
+    target_id = ":".join(str(row.get(c)) for c in keys(kind))
     return Change(
         kind,
         target_id,
@@ -167,11 +167,6 @@ def _change(
         shown_before,
         shown_after,
     )
-
-
-def _keys(kind: Kind) -> list[str]:
-    model = next(m for m, k in KINDS.items() if k is kind)
-    return [c.name for c in table_of(model).primary_key.columns]
 
 
 def _fields(context: AuditContext, kind: Kind, row: Values | None) -> dict[str, Any] | None:

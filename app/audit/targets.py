@@ -20,6 +20,7 @@ from app.db.models import (
     Partner,
     Service,
     WebhookEndpoint,
+    table_of,
 )
 
 REDACTED = "[redacted]"
@@ -107,13 +108,23 @@ KINDS: dict[type[SQLModel], Kind] = {
     ),
 }
 BY_TABLE = {str(model.__tablename__): (model, kind) for model, kind in KINDS.items()}
+_KEYS = {
+    kind.name: tuple(c.name for c in table_of(model).primary_key.columns) for model, kind in KINDS.items()
+}
+
+
+def keys(kind: Kind) -> tuple[str, ...]:
+    """The primary key's columns of a row of `kind`: what its target id is made of."""
+    return _KEYS[kind.name]
 
 
 def columns(kind: Kind) -> tuple[str, ...]:
-    """Every column the trail reads of a row of `kind`."""
+    """Every column the trail reads of a row of `kind`, its primary key's first."""
     owners = [column for column in (kind.instance, kind.partner) if column is not None]
     return tuple(
-        dict.fromkeys([*kind.fields, *kind.secrets, *kind.service_codes, *kind.instance_names, *owners])
+        dict.fromkeys(
+            [*keys(kind), *kind.fields, *kind.secrets, *kind.service_codes, *kind.instance_names, *owners]
+        )
     )
 
 

@@ -73,6 +73,8 @@ class Walk:
         assert got == sorted((k, n, a) for k, n, a, _ in expected), (operation, got)
         for row in rows:
             assert row["operation"] == operation
+            # Its target's id: every part of it (a composite key's too) the row's own, never "None".
+            assert "None" not in row["target_id"].split(":"), (operation, row)
             raw = json.dumps(row, default=str)
             for secret in self.secrets:
                 assert secret not in raw, (operation, secret, raw)
