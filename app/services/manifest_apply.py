@@ -23,21 +23,22 @@ from app.schemas.instances import InstanceCreate, InstanceUpdate
 from app.services import communications, gesdent, instances, mappings, members, portals, services, settings
 from app.services.gesdent import Safeguards
 from app.services.portals import Portal
-from app.services.services_csv import ImportOptions, import_csv
+from app.services.services_csv import ImportOptions, import_many
 
 
 async def execute(
     session: AsyncSession, principal: Principal, plan: Plan, guards: Safeguards, default_time_zone: str
 ) -> None:
-    """Portal first (created, promoted, its services added), then the members (detached by a prune,
-    created or attached, their settings, services and rules), then the mappings, and last the
-    services a prune deletes, once no mapping kept uses them."""
+    """Portal first (created, promoted, its settings and communications), then the members (detached
+    by a prune, created or attached, their settings and rules), then the services of all, then the
+    mappings, and last the services a prune deletes, once no mapping kept uses them."""
     assert plan.portal is not None
     work = plan.portal
     portal = await _instance(session, principal, work, default_time_zone)
     if work.promote:
         await portals.promote(session, principal, portal.name)
-    await _own(session, portal, work)
+    if work.settings:
+        await settings.merge_patch(session, portal, work.settings, None)
     if work.communications is not None:
         c = work.communications
         put = CommunicationsPut(enabled=c.enabled, sms=c.sms, voice=c.voice, email=c.email)
@@ -50,13 +51,16 @@ async def execute(
         instance = loaded[member.name] = await _instance(session, principal, member, default_time_zone)
         if member.attach:
             await members.add(session, portal, instance)
-        await _own(session, instance, member)
+        if member.settings:
+            await settings.merge_patch(session, instance, member.settings, None)
         if member.gesdent is not None:
             await gesdent.put(session, instance, _rules(member), if_match=None, guards=guards)
-    for member in plan.members:
-        if member.mappings is not None:
-            found = await members.get(session, the_portal, member.name)
-            await mappings.replace_all(session, found, member.mappings)
+    # The services of the whole chain in one import, its mappings in one set: the same checks as
+    # one instance's, in the statements of one.
+    await _import(session, [(portal, work), *((loaded[m.name], m) for m in plan.members)])
+    sets = {m.name: m.mappings for m in plan.members if m.mappings is not None}
+    if sets:
+        await mappings.replace_sets(session, the_portal, sets)
     for member in plan.members:
         await _delete_services(session, loaded[member.name], member.delete_services)
     await _delete_services(session, portal, work.delete_services)
@@ -83,14 +87,18 @@ async def _instance(
     )
 
 
-async def _own(session: AsyncSession, instance: Instance, work: InstanceWork) -> None:
-    """An instance's settings and services (new and changed ones, by the CSV import in upsert mode)."""
-    if work.settings:
-        await settings.merge_patch(session, instance, work.settings, None)
-    if work.services:
-        data = services_csv.render([_row(s) for s in work.services]).encode()
-        options = ImportOptions(replace=False, dry_run=False, cascade=False, max_rows=len(work.services))
-        await import_csv(session, instance, data, options)
+async def _import(session: AsyncSession, works: list[tuple[Instance, InstanceWork]]) -> None:
+    """The instances' new and changed services, by the CSV import in upsert mode."""
+    files = [
+        (instance, services_csv.render([_row(s) for s in work.services]).encode())
+        for instance, work in works
+        if work.services
+    ]
+    if files:
+        rows = max(len(work.services) for _, work in works)
+        await import_many(
+            session, files, ImportOptions(replace=False, dry_run=False, cascade=False, max_rows=rows)
+        )
 
 
 def _row(service: ServiceValues) -> tuple[str, str, int, Decimal | None, bool]:
