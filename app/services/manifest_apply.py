@@ -34,7 +34,7 @@ async def execute(
     mappings, and last the services a prune deletes, once no mapping kept uses them."""
     assert plan.portal is not None
     work = plan.portal
-    portal = await _instance(session, principal, work, default_time_zone)
+    portal = (await _instances(session, principal, [work], default_time_zone))[work.name]
     if work.promote:
         await portals.promote(session, principal, portal.name)
     if work.settings:
@@ -46,11 +46,12 @@ async def execute(
     the_portal = Portal(portal, await instances_repo.facts(session, portal))
     for name in plan.detach:
         await members.remove(session, await members.get(session, the_portal, name), cascade=True)
-    loaded: dict[str, Instance] = {}
+    loaded = await _instances(session, principal, plan.members, default_time_zone)
+    joining = [loaded[m.name] for m in plan.members if m.attach]
+    if joining:
+        await members.add_many(session, portal, joining)
     for member in plan.members:
-        instance = loaded[member.name] = await _instance(session, principal, member, default_time_zone)
-        if member.attach:
-            await members.add(session, portal, instance)
+        instance = loaded[member.name]
         if member.settings:
             await settings.merge_patch(session, instance, member.settings, None)
         if member.gesdent is not None:
@@ -66,25 +67,31 @@ async def execute(
     await _delete_services(session, portal, work.delete_services)
 
 
-async def _instance(
-    session: AsyncSession, principal: Principal, work: InstanceWork, default_time_zone: str
-) -> Instance:
-    """The instance, created as the plan says (in its model's time zone, as a clone is), or loaded."""
-    if not work.create:
-        instance = await instances.require(session, principal, work.name)
-        if work.fields:
-            await instances.update(session, instance, InstanceUpdate(**work.fields), None)
-        return instance
-    zone = default_time_zone
-    if work.cloned_from is not None:
-        zone = (await instances.require(session, principal, work.cloned_from)).time_zone
-    return await instances.create(
-        session,
-        principal,
-        InstanceCreate(name=work.name, **{k: v for k, v in work.fields.items() if v is not None}),
-        default_time_zone=zone,
-        cloned_from=work.cloned_from,
-    )
+async def _instances(
+    session: AsyncSession, principal: Principal, works: list[InstanceWork], default_time_zone: str
+) -> dict[str, Instance]:
+    """The instances by name: those the plan creates, created together (each in its model's time
+    zone, as a clone is; the model may be one of them), the others loaded and updated."""
+    found: dict[str, Instance] = {}
+    new: list[instances.NewInstance] = []
+    zones: dict[str, str] = {}  # of the new ones
+    for work in works:
+        if not work.create:
+            found[work.name] = instance = await instances.require(session, principal, work.name)
+            if work.fields:
+                await instances.update(session, instance, InstanceUpdate(**work.fields), None)
+            continue
+        data = InstanceCreate(name=work.name, **{k: v for k, v in work.fields.items() if v is not None})
+        zone = default_time_zone
+        if work.cloned_from in zones:
+            zone = zones[work.cloned_from]
+        elif work.cloned_from is not None:
+            zone = (await instances.require(session, principal, work.cloned_from)).time_zone
+        zones[work.name] = data.time_zone or zone
+        new.append(instances.NewInstance(data, zone, work.cloned_from))
+    if new:
+        found.update((i.name, i) for i in await instances.create_many(session, principal, new))
+    return found
 
 
 async def _import(session: AsyncSession, works: list[tuple[Instance, InstanceWork]]) -> None:
