@@ -50,12 +50,12 @@ async def execute(
     joining = [loaded[m.name] for m in plan.members if m.attach]
     if joining:
         await members.add_many(session, portal, joining)
+    patches = [(loaded[m.name], m.settings) for m in plan.members if m.settings]
+    if patches:
+        await settings.merge_patch_many(session, patches)
     for member in plan.members:
-        instance = loaded[member.name]
-        if member.settings:
-            await settings.merge_patch(session, instance, member.settings, None)
         if member.gesdent is not None:
-            await gesdent.put(session, instance, _rules(member), if_match=None, guards=guards)
+            await gesdent.put(session, loaded[member.name], _rules(member), if_match=None, guards=guards)
     # The services of the whole chain in one import, its mappings in one set: the same checks as
     # one instance's, in the statements of one.
     await _import(session, [(portal, work), *((loaded[m.name], m) for m in plan.members)])
