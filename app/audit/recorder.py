@@ -32,6 +32,7 @@ _instances = table_of(Instance)
 _services = table_of(Service)
 Values = Mapping[str, Any]
 _BATCH = 1_000
+_SERVICE = KINDS[Service]
 
 
 @event.listens_for(Session, "after_flush")
@@ -140,6 +141,8 @@ def _record(
     for kind, before, after in found:
         for row in (before, after):
             if row is not None:
+                if kind is _SERVICE and row.get("id") and row.get("code"):
+                    context.services[row["id"]] = row["code"]  # a mapping written next names it
                 instance_ids.update(row.get(c) for c in [kind.instance, *kind.instance_names] if c)
                 service_ids.update(row.get(c) for c in kind.service_codes)
     _resolve_instances(session, context, {i for i in instance_ids if i is not None})

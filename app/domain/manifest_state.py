@@ -82,9 +82,17 @@ class State:
     def fingerprint(self) -> str:
         """A hash of all of it: any change to what the manifest touches gives another one."""
         data = {
-            "instances": {name: dataclasses.asdict(i) for name, i in sorted(self.instances.items())},
+            "instances": dict(sorted(self.instances.items())),
             "taken": sorted(self.taken),
             "members": sorted(self.members.items()),
         }
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-        return f'"{digest[:40]}"'
+        text = json.dumps(data, sort_keys=True, default=_plain)
+        return f'"{hashlib.sha256(text.encode()).hexdigest()[:40]}"'
+
+
+def _plain(value: object) -> object:
+    """What JSON shows of a value it has no form for: a dataclass as the dict of its fields (the JSON
+    of `dataclasses.asdict`, without its deep copy of 20,000 services), anything else as its text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: getattr(value, name) for name in value.__dataclass_fields__}
+    return str(value)

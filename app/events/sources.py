@@ -79,7 +79,10 @@ async def health_changed(session: AsyncSession, transitions: list[Transition]) -
 async def readiness_of(
     session: AsyncSession, instance: Instance
 ) -> tuple[Readiness, list[rules.Requirement]]:
-    facts = await instance_repo.facts(session, instance)
+    return _readiness(await instance_repo.facts(session, instance))
+
+
+def _readiness(facts: rules.InstanceFacts) -> tuple[Readiness, list[rules.Requirement]]:
     unmet = rules.unmet_requirements(facts.portal_setting, facts.communications_enabled)
     return Readiness(facts.is_portal, tuple(r.code for r in unmet)), unmet
 
@@ -88,17 +91,26 @@ async def readiness_of(
 async def readiness_watched(session: AsyncSession, instance: Instance) -> AsyncIterator[None]:
     """Around a change of `instance`: emit `portal.readiness.changed` when its readiness differs after
     (app/domain/events.py `readiness_changed`). Nothing is emitted when the change raises."""
-    before, _ = await readiness_of(session, instance)
+    async with readiness_watched_many(session, [instance]):
+        yield
+
+
+@asynccontextmanager
+async def readiness_watched_many(session: AsyncSession, instances: list[Instance]) -> AsyncIterator[None]:
+    """`readiness_watched` around a change of many instances at once, their facts read together."""
+    before = [_readiness(facts)[0] for facts in await instance_repo.facts_of(session, instances)]
     yield
     await session.flush()
-    after, unmet = await readiness_of(session, instance)
-    if not readiness_changed(before, after):
-        return
-    data = {
-        "instance": instance.name,
-        "is_portal": after.is_portal,
-        "ready": after.ready,
-        "was_ready": before.ready,
-        "unmet": [{"code": r.code, "message": r.message} for r in unmet],
-    }
-    await emit(session, instance.partner_id, READINESS_CHANGED, data, instance_id=instance.id)
+    after = await instance_repo.facts_of(session, instances)
+    for instance, was, facts in zip(instances, before, after, strict=True):
+        now, unmet = _readiness(facts)
+        if not readiness_changed(was, now):
+            continue
+        data = {
+            "instance": instance.name,
+            "is_portal": now.is_portal,
+            "ready": now.ready,
+            "was_ready": was.ready,
+            "unmet": [{"code": r.code, "message": r.message} for r in unmet],
+        }
+        await emit(session, instance.partner_id, READINESS_CHANGED, data, instance_id=instance.id)

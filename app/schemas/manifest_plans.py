@@ -73,35 +73,43 @@ class ManifestPlanPublic(Output):
 
     @classmethod
     def build(cls, portal: str, plan: Plan) -> ManifestPlanPublic:
+        """Validated as one document: a plan of 40,000 changes is one call into pydantic's core, not
+        one per change and field."""
         actions = [c.action for c in plan.changes]
-        return cls(
-            portal=portal,
-            fingerprint=plan.fingerprint,
-            summary=ChangeSummary(
-                create=actions.count("create"), update=actions.count("update"), delete=actions.count("delete")
-            ),
-            changes=[
-                ChangePublic(
-                    action=c.action,
-                    kind=c.kind,
-                    target=c.target,
-                    fields=[
-                        FieldChangePublic(field=f.field, before=f.before, after=f.after) for f in c.fields
-                    ],
-                )
-                for c in plan.changes
-            ],
-            problems=[
-                {
-                    "type": f"/problems/{p.kind.slug}",
-                    "title": p.kind.title,
-                    "status": p.kind.status,
-                    "detail": p.detail,
-                    "target": p.target,
-                }
-                for p in plan.problems
-            ],
-            warnings=[WarningPublic(code=w.code, target=w.target, message=w.message) for w in plan.warnings],
+        return cls.model_validate(
+            {
+                "portal": portal,
+                "fingerprint": plan.fingerprint,
+                "summary": {
+                    "create": actions.count("create"),
+                    "update": actions.count("update"),
+                    "delete": actions.count("delete"),
+                },
+                "changes": [
+                    {
+                        "action": c.action,
+                        "kind": c.kind,
+                        "target": c.target,
+                        "fields": [
+                            {"field": f.field, "before": f.before, "after": f.after} for f in c.fields
+                        ],
+                    }
+                    for c in plan.changes
+                ],
+                "problems": [
+                    {
+                        "type": f"/problems/{p.kind.slug}",
+                        "title": p.kind.title,
+                        "status": p.kind.status,
+                        "detail": p.detail,
+                        "target": p.target,
+                    }
+                    for p in plan.problems
+                ],
+                "warnings": [
+                    {"code": w.code, "target": w.target, "message": w.message} for w in plan.warnings
+                ],
+            }
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,22 +88,42 @@ async def create(
 ) -> Instance:
     """A new instance; in `default_time_zone` (the deployment's, or a clone's source's) unless `data`
     names a zone."""
-    if await repo.name_exists(session, data.name):
-        raise _taken(data.name)
-    instance = Instance(
-        partner_id=partner_of(principal),
-        name=data.name,
-        display_name=data.display_name or data.name,
-        member_code=data.member_code,
-        cloned_from=cloned_from,
-        time_zone=data.time_zone or default_time_zone,
-    )
+    (instance,) = await create_many(session, principal, [NewInstance(data, default_time_zone, cloned_from)])
+    return instance
+
+
+@dataclass(frozen=True)
+class NewInstance:
+    data: InstanceCreate
+    default_time_zone: str
+    cloned_from: str | None = None
+
+
+async def create_many(
+    session: AsyncSession, principal: Principal, wanted: list[NewInstance]
+) -> list[Instance]:
+    """New instances, each as `create` makes one, inserted together (a manifest creates a chain's so)."""
+    taken = await repo.names_taken(session, [w.data.name for w in wanted])
+    if taken:
+        raise _taken(taken[0])
+    instances = [
+        Instance(
+            partner_id=partner_of(principal),
+            name=w.data.name,
+            display_name=w.data.display_name or w.data.name,
+            member_code=w.data.member_code,
+            cloned_from=w.cloned_from,
+            time_zone=w.data.time_zone or w.default_time_zone,
+        )
+        for w in wanted
+    ]
     try:
         async with session.begin_nested():
-            session.add(instance)
+            session.add_all(instances)
     except IntegrityError:  # created concurrently between our check and the insert
-        raise _taken(data.name) from None
-    return instance
+        taken = await repo.names_taken(session, [w.data.name for w in wanted])
+        raise _taken(taken[0] if taken else wanted[0].data.name) from None
+    return instances
 
 
 def _taken(name: str) -> NameTaken:

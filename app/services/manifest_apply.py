@@ -23,21 +23,22 @@ from app.schemas.instances import InstanceCreate, InstanceUpdate
 from app.services import communications, gesdent, instances, mappings, members, portals, services, settings
 from app.services.gesdent import Safeguards
 from app.services.portals import Portal
-from app.services.services_csv import ImportOptions, import_csv
+from app.services.services_csv import ImportOptions, import_many
 
 
 async def execute(
     session: AsyncSession, principal: Principal, plan: Plan, guards: Safeguards, default_time_zone: str
 ) -> None:
-    """Portal first (created, promoted, its services added), then the members (detached by a prune,
-    created or attached, their settings, services and rules), then the mappings, and last the
-    services a prune deletes, once no mapping kept uses them."""
+    """Portal first (created, promoted, its settings and communications), then the members (detached
+    by a prune, created or attached, their settings and rules), then the services of all, then the
+    mappings, and last the services a prune deletes, once no mapping kept uses them."""
     assert plan.portal is not None
     work = plan.portal
-    portal = await _instance(session, principal, work, default_time_zone)
+    portal = (await _instances(session, principal, [work], default_time_zone))[work.name]
     if work.promote:
         await portals.promote(session, principal, portal.name)
-    await _own(session, portal, work)
+    if work.settings:
+        await settings.merge_patch(session, portal, work.settings, None)
     if work.communications is not None:
         c = work.communications
         put = CommunicationsPut(enabled=c.enabled, sms=c.sms, voice=c.voice, email=c.email)
@@ -45,52 +46,66 @@ async def execute(
     the_portal = Portal(portal, await instances_repo.facts(session, portal))
     for name in plan.detach:
         await members.remove(session, await members.get(session, the_portal, name), cascade=True)
-    loaded: dict[str, Instance] = {}
+    loaded = await _instances(session, principal, plan.members, default_time_zone)
+    joining = [loaded[m.name] for m in plan.members if m.attach]
+    if joining:
+        await members.add_many(session, portal, joining)
+    patches = [(loaded[m.name], m.settings) for m in plan.members if m.settings]
+    if patches:
+        await settings.merge_patch_many(session, patches)
     for member in plan.members:
-        instance = loaded[member.name] = await _instance(session, principal, member, default_time_zone)
-        if member.attach:
-            await members.add(session, portal, instance)
-        await _own(session, instance, member)
         if member.gesdent is not None:
-            await gesdent.put(session, instance, _rules(member), if_match=None, guards=guards)
-    for member in plan.members:
-        if member.mappings is not None:
-            found = await members.get(session, the_portal, member.name)
-            await mappings.replace_all(session, found, member.mappings)
+            await gesdent.put(session, loaded[member.name], _rules(member), if_match=None, guards=guards)
+    # The services of the whole chain in one import, its mappings in one set: the same checks as
+    # one instance's, in the statements of one.
+    await _import(session, [(portal, work), *((loaded[m.name], m) for m in plan.members)])
+    sets = {m.name: m.mappings for m in plan.members if m.mappings is not None}
+    if sets:
+        await mappings.replace_sets(session, the_portal, sets)
     for member in plan.members:
         await _delete_services(session, loaded[member.name], member.delete_services)
     await _delete_services(session, portal, work.delete_services)
 
 
-async def _instance(
-    session: AsyncSession, principal: Principal, work: InstanceWork, default_time_zone: str
-) -> Instance:
-    """The instance, created as the plan says (in its model's time zone, as a clone is), or loaded."""
-    if not work.create:
-        instance = await instances.require(session, principal, work.name)
-        if work.fields:
-            await instances.update(session, instance, InstanceUpdate(**work.fields), None)
-        return instance
-    zone = default_time_zone
-    if work.cloned_from is not None:
-        zone = (await instances.require(session, principal, work.cloned_from)).time_zone
-    return await instances.create(
-        session,
-        principal,
-        InstanceCreate(name=work.name, **{k: v for k, v in work.fields.items() if v is not None}),
-        default_time_zone=zone,
-        cloned_from=work.cloned_from,
-    )
+async def _instances(
+    session: AsyncSession, principal: Principal, works: list[InstanceWork], default_time_zone: str
+) -> dict[str, Instance]:
+    """The instances by name: those the plan creates, created together (each in its model's time
+    zone, as a clone is; the model may be one of them), the others loaded and updated."""
+    found: dict[str, Instance] = {}
+    new: list[instances.NewInstance] = []
+    zones: dict[str, str] = {}  # of the new ones
+    for work in works:
+        if not work.create:
+            found[work.name] = instance = await instances.require(session, principal, work.name)
+            if work.fields:
+                await instances.update(session, instance, InstanceUpdate(**work.fields), None)
+            continue
+        data = InstanceCreate(name=work.name, **{k: v for k, v in work.fields.items() if v is not None})
+        zone = default_time_zone
+        if work.cloned_from in zones:
+            zone = zones[work.cloned_from]
+        elif work.cloned_from is not None:
+            zone = (await instances.require(session, principal, work.cloned_from)).time_zone
+        zones[work.name] = data.time_zone or zone
+        new.append(instances.NewInstance(data, zone, work.cloned_from))
+    if new:
+        found.update((i.name, i) for i in await instances.create_many(session, principal, new))
+    return found
 
 
-async def _own(session: AsyncSession, instance: Instance, work: InstanceWork) -> None:
-    """An instance's settings and services (new and changed ones, by the CSV import in upsert mode)."""
-    if work.settings:
-        await settings.merge_patch(session, instance, work.settings, None)
-    if work.services:
-        data = services_csv.render([_row(s) for s in work.services]).encode()
-        options = ImportOptions(replace=False, dry_run=False, cascade=False, max_rows=len(work.services))
-        await import_csv(session, instance, data, options)
+async def _import(session: AsyncSession, works: list[tuple[Instance, InstanceWork]]) -> None:
+    """The instances' new and changed services, by the CSV import in upsert mode."""
+    files = [
+        (instance, services_csv.render([_row(s) for s in work.services]).encode())
+        for instance, work in works
+        if work.services
+    ]
+    if files:
+        rows = max(len(work.services) for _, work in works)
+        await import_many(
+            session, files, ImportOptions(replace=False, dry_run=False, cascade=False, max_rows=rows)
+        )
 
 
 def _row(service: ServiceValues) -> tuple[str, str, int, Decimal | None, bool]:

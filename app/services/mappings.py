@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,11 @@ from app.domain.errors import NotFound, ValidationFailed
 from app.domain.matching import Candidate, Suggestion, suggest
 from app.etags import check_if_match, etag_of
 from app.services.members import Member
+from app.services.portals import Portal
+
+T = TypeVar("T")
+# Mappings written per statement (between two, the event loop answers other requests).
+_CHUNK = 1000
 
 # Every function takes the member with its portal, loaded by the route. A write's route loads them
 # locked: a mapping write takes turns with every write that locks the portal or the member (the
@@ -49,16 +55,26 @@ async def _resolve(
     """Look up (member code, portal code) pairs; every unknown code and repeated member code is an error."""
     member_services = await repo.services_by_code(session, member.instance.id, {m for m, _ in items})
     portal_services = await repo.services_by_code(session, member.portal.instance.id, {p for _, p in items})
+    names = (member.instance.name, member.portal.instance.name)
+    return _check(items, member_services, portal_services, names, field_prefix)
+
+
+def _check(
+    items: list[tuple[str, str]],
+    member_services: dict[str, T],
+    portal_services: dict[str, T],
+    names: tuple[str, str],
+    field_prefix: str,
+) -> tuple[list[tuple[T, T]], list[dict[str, str]]]:
+    """The pairs of `items` resolved through the member's and the portal's services by code, and an
+    error for every unknown code and repeated member code; `names` are the member's and the portal's."""
     resolved, errors, seen = [], [], set()
     for index, (member_code, portal_code) in enumerate(items):
         where = field_prefix.format(index=index)
         ok = True
         if member_code not in member_services:
             errors.append(
-                {
-                    "field": f"{where}member_service",
-                    "message": f"{member.instance.name} has no service {member_code}",
-                }
+                {"field": f"{where}member_service", "message": f"{names[0]} has no service {member_code}"}
             )
             ok = False
         elif member_code in seen:
@@ -70,7 +86,7 @@ async def _resolve(
             errors.append(
                 {
                     "field": f"{where}portal_service",
-                    "message": f"portal {member.portal.instance.name} has no service {portal_code}",
+                    "message": f"portal {names[1]} has no service {portal_code}",
                 }
             )
             ok = False
@@ -192,6 +208,46 @@ async def replace_all(session: AsyncSession, member: Member, items: list[tuple[s
     await session.flush()
     rows = await repo.for_member(session, member.instance.id)
     return Replaced(rows, added, retargeted, len(removed), unchanged)
+
+
+async def replace_sets(session: AsyncSession, portal: Portal, sets: dict[str, list[tuple[str, str]]]) -> None:
+    """Make each of `sets` (member name → items) that member's whole set of mappings, as replace_all
+    does for one, under the same checks (the portal loaded locked by the caller, the members too): a
+    manifest writes the mappings of a whole chain so, in the statements of one set, without an ORM
+    object per mapping."""
+    portal_id = portal.instance.id
+    member_ids = await repo.members_named(session, portal_id, list(sets))
+    for name in sets:
+        if name not in member_ids:
+            raise NotFound(f"{name} is not a member of portal {portal.instance.name}.", instance=name)
+    codes = await repo.service_ids(session, [portal_id, *member_ids.values()])
+    current = await repo.targets_of(session, list(member_ids.values()))
+    errors: list[dict[str, str]] = []
+    removed: list[str] = []
+    added: list[dict[str, str]] = []
+    retargeted: list[dict[str, str]] = []
+    for name, items in sets.items():
+        member_id = member_ids[name]
+        names = (name, portal.instance.name)
+        resolved, found = _check(items, codes[member_id], codes[portal_id], names, f"{name}.{{index}}.")
+        errors += found
+        wanted = dict(resolved)
+        removed += [sid for sid in current[member_id] if sid not in wanted]
+        for member_service_id, portal_service_id in resolved:
+            existing = current[member_id].get(member_service_id)
+            row = {"member_service_id": member_service_id, "portal_service_id": portal_service_id}
+            if existing is None:
+                added.append({**row, "member_id": member_id, "portal_id": portal_id})
+            elif existing != portal_service_id:
+                retargeted.append(row)
+    if errors:
+        raise _invalid(errors)
+    for start in range(0, len(removed), _CHUNK):
+        await repo.delete_ids(session, removed[start : start + _CHUNK])
+    for start in range(0, len(retargeted), _CHUNK):
+        await repo.retarget(session, retargeted[start : start + _CHUNK])
+    for start in range(0, len(added), _CHUNK):
+        await repo.insert_rows(session, added[start : start + _CHUNK])
 
 
 async def suggestions(

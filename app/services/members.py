@@ -35,20 +35,28 @@ async def list_page(
 
 async def add(session: AsyncSession, portal: Instance, member: Instance) -> datetime:
     """Attach `member` to `portal` (both the caller's, loaded unlocked); returns when it joined."""
-    # Both rows locked in id order: a concurrent promotion, demotion or second membership waits its turn.
-    await repo.lock_rows(session, [portal.id, member.id])
+    (joined_at,) = await add_many(session, portal, [member])
+    return joined_at
+
+
+async def add_many(session: AsyncSession, portal: Instance, members: list[Instance]) -> list[datetime]:
+    """Attach each of `members` to `portal`, as `add` attaches one, together (a manifest attaches a
+    chain's so); returns when each joined."""
+    # The rows locked in id order: a concurrent promotion, demotion or second membership waits its turn.
+    await repo.lock_rows(session, [portal.id, *(member.id for member in members)])
     await session.refresh(portal)
-    rules.check_can_add_member(await repo.facts(session, portal), await repo.facts(session, member))
-    membership = Membership(member_id=member.id, portal_id=portal.id)
+    portal_facts = await repo.facts(session, portal)
+    for member_facts in await repo.facts_of(session, members):
+        rules.check_can_add_member(portal_facts, member_facts)
+    memberships = [Membership(member_id=member.id, portal_id=portal.id) for member in members]
     try:
         async with session.begin_nested():
-            session.add(membership)
+            session.add_all(memberships)
     except IntegrityError:  # the primary key on member_id caught a concurrent attach
-        facts = await repo.facts(session, member)
-        raise AlreadyMember(
-            f"{member.name} is already a member of portal {facts.member_of}", portal=facts.member_of
-        ) from None
-    return membership.created_at
+        attached = [f for f in await repo.facts_of(session, members) if f.member_of is not None]
+        name, where = (attached[0].name, attached[0].member_of) if attached else (members[0].name, None)
+        raise AlreadyMember(f"{name} is already a member of portal {where}", portal=where) from None
+    return [membership.created_at for membership in memberships]
 
 
 async def get(session: AsyncSession, portal: Portal, name: str, *, lock: bool = False) -> Member:

@@ -107,22 +107,43 @@ async def import_csv(
     session: AsyncSession, instance: Instance, data: bytes, options: ImportOptions
 ) -> ImportOutcome:
     """Import the CSV `data` into `instance` (loaded locked by the route)."""
+    (outcome,) = await import_many(session, [(instance, data)], options)
+    return outcome
+
+
+async def import_many(
+    session: AsyncSession, files: list[tuple[Instance, bytes]], options: ImportOptions
+) -> list[ImportOutcome]:
+    """Import each CSV into its instance (each loaded locked by the caller), every file under the
+    same rules as one import; the services of all of them read in one query and written in the
+    statements of one import (a manifest imports the services of a whole chain so)."""
     # Decoding, validating and comparing thousands of rows is CPU work: done in a worker thread, it
     # does not hold up the event loop, which meanwhile answers other requests (health checks too).
-    rows = await anyio.to_thread.run_sync(read_rows, data, options.max_rows)
-    stored = await repo.values_of(session, instance.id)
-    plan = await anyio.to_thread.run_sync(_plan, instance.id, rows, stored, options.replace)
-    outcome = plan.outcome
-    gone = await repo.of_codes(session, instance.id, outcome.deleted)
+    rows = await anyio.to_thread.run_sync(lambda: [read_rows(data, options.max_rows) for _, data in files])
+    stored = await repo.values_of(session, {instance.id for instance, _ in files})
+    plans = await anyio.to_thread.run_sync(
+        lambda: [
+            _plan(instance.id, file_rows, stored[instance.id], options.replace)
+            for (instance, _), file_rows in zip(files, rows, strict=True)
+        ]
+    )
+    gone = [
+        await repo.of_codes(session, instance.id, plan.outcome.deleted)
+        for (instance, _), plan in zip(files, plans, strict=True)
+    ]
     if options.dry_run:
         # Invariant 6 still applies, so a dry run predicts the real answer.
-        outcome.removed_mappings = await check_removable(session, gone, options.cascade)
-        return outcome
-    outcome.removed_mappings = await remove_services(session, gone, options.cascade)
+        for plan, services in zip(plans, gone, strict=True):
+            plan.outcome.removed_mappings = await check_removable(session, services, options.cascade)
+        return [plan.outcome for plan in plans]
+    for plan, services in zip(plans, gone, strict=True):
+        plan.outcome.removed_mappings = await remove_services(session, services, options.cascade)
     now = utcnow()
-    for start in range(0, len(plan.updates), _CHUNK):
-        await repo.update_values(session, plan.updates[start : start + _CHUNK], now)
-    for start in range(0, len(plan.inserts), _CHUNK):
-        await repo.insert_values(session, plan.inserts[start : start + _CHUNK])
-    await repo.after_bulk_write(session, len(plan.inserts) + len(plan.updates) + len(gone))
-    return outcome
+    updates = [row for plan in plans for row in plan.updates]
+    inserts = [row for plan in plans for row in plan.inserts]
+    for start in range(0, len(updates), _CHUNK):
+        await repo.update_values(session, updates[start : start + _CHUNK], now)
+    for start in range(0, len(inserts), _CHUNK):
+        await repo.insert_values(session, inserts[start : start + _CHUNK])
+    await repo.after_bulk_write(session, len(inserts) + len(updates) + sum(map(len, gone)))
+    return [plan.outcome for plan in plans]

@@ -6,10 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Instance
 from app.db.repositories import instances as repo
+from app.db.repositories import settings_many
 from app.domain import rules
 from app.domain.errors import NotFound
 from app.etags import check_if_match, etag_of
-from app.events.sources import readiness_watched
+from app.events.sources import readiness_watched, readiness_watched_many
 
 
 def map_etag(settings: dict[str, str]) -> str:
@@ -28,18 +29,31 @@ async def merge_patch(
     session: AsyncSession, instance: Instance, patch: dict[str, str | None], if_match: str | None
 ) -> dict[str, str]:
     """Apply a merge patch to the settings of `instance` (loaded locked by the route)."""
-    current = await repo.settings_of(session, instance.id)
-    check_if_match(if_match, map_etag(current))
-    facts = await repo.facts(session, instance)
-    for key, value in patch.items():
-        rules.check_setting_change(facts, key, value)
-    async with readiness_watched(session, instance):
-        for key, value in patch.items():
-            if value is None:
-                await repo.delete_setting(session, instance.id, key)
-            elif current.get(key) != value:
-                await repo.put_setting(session, instance.id, key, value)
+    check_if_match(if_match, map_etag(await repo.settings_of(session, instance.id)))
+    await merge_patch_many(session, [(instance, patch)])
     return await repo.settings_of(session, instance.id)
+
+
+async def merge_patch_many(
+    session: AsyncSession, patches: list[tuple[Instance, dict[str, str | None]]]
+) -> None:
+    """Apply each merge patch to its instance's settings (each loaded locked by the caller), as
+    `merge_patch` does, together: every change checked first, then written in a few statements (a
+    manifest sets a chain's settings so)."""
+    instances = [instance for instance, _ in patches]
+    current = await settings_many.settings_of(session, [instance.id for instance in instances])
+    for (_, patch), facts in zip(patches, await repo.facts_of(session, instances), strict=True):
+        for key, value in patch.items():
+            rules.check_setting_change(facts, key, value)
+    async with readiness_watched_many(session, instances):
+        puts: dict[tuple[str, str], str] = {}
+        for instance, patch in patches:
+            for key, value in patch.items():
+                if value is None:
+                    await repo.delete_setting(session, instance.id, key)
+                elif current[instance.id].get(key) != value:
+                    puts[instance.id, key] = value
+        await settings_many.put(session, puts)
 
 
 async def get_one(session: AsyncSession, instance: Instance, key: str) -> str:

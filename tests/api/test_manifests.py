@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from app.services import mappings as mappings_service
+from app.db.repositories import mappings as mappings_repo
 from tests.api.manifest_docs import PORTAL, manifest
 from tests.conftest import assert_problem, create_instance, create_portal
 
@@ -196,20 +196,19 @@ async def test_a_failure_half_way_leaves_nothing(app, api, monkeypatch):
     document = manifest(20)
     planned = await plan(api, document)
     before = await _count_rows(app)
-    real = mappings_service.replace_all
+    real = mappings_repo.insert_rows
     calls = 0
 
-    async def failing(session, member, items):
+    async def failing(session, rows):
         nonlocal calls
         calls += 1
-        if calls == 15:  # after 14 members' mappings, and every instance, service and rule, were written
-            raise RuntimeError("a later step fails")
-        return await real(session, member, items)
+        await real(session, rows)  # every instance, service, rule and mapping written, then a failure
+        raise RuntimeError("a later step fails")
 
-    monkeypatch.setattr(mappings_service, "replace_all", failing)
+    monkeypatch.setattr(mappings_repo, "insert_rows", failing)
     failed = await apply(api, document, planned["fingerprint"])
     assert_problem(failed, 500, "internal-error")
-    assert calls == 15
+    assert calls == 1
     assert await _count_rows(app) == before
 
 

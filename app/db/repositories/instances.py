@@ -117,9 +117,39 @@ async def names_of(session: AsyncSession, partner_id: str, limit: int) -> list[s
     return list((await session.execute(stmt)).scalars())
 
 
-async def name_exists(session: AsyncSession, name: str) -> bool:
-    stmt = select(col(Instance.id)).where(col(Instance.name) == name)
-    return (await session.execute(stmt)).first() is not None
+async def names_taken(session: AsyncSession, names: list[str]) -> list[str]:
+    """Those of `names` that an instance has (whoever's), sorted."""
+    stmt = select(col(Instance.name)).where(col(Instance.name).in_(names)).order_by(col(Instance.name))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def facts_of(session: AsyncSession, instances: list[Instance]) -> list[InstanceFacts]:
+    """The facts of each of `instances`, in their order, read in one query."""
+    setting = (
+        select(col(InstanceSetting.value))
+        .where(col(InstanceSetting.instance_id) == Instance.id, col(InstanceSetting.key) == PORTAL_SETTING)
+        .scalar_subquery()
+    )
+    member_of = (
+        select(col(_Portal.name))
+        .join(Membership, col(Membership.portal_id) == _Portal.id)
+        .where(col(Membership.member_id) == Instance.id)
+        .scalar_subquery()
+    )
+    members = select(func.count()).where(col(Membership.portal_id) == Instance.id).scalar_subquery()
+    ids = [instance.id for instance in instances]
+    stmt = select(col(Instance.id), setting, member_of, members).where(col(Instance.id).in_(ids))
+    rows = {row[0]: row for row in (await session.execute(stmt)).all()}
+    return [
+        InstanceFacts(
+            name=instance.name,
+            portal_setting=rows[instance.id][1],
+            communications_enabled=instance.comms_enabled,
+            member_of=rows[instance.id][2],
+            member_count=rows[instance.id][3],
+        )
+        for instance in instances
+    ]
 
 
 async def facts(session: AsyncSession, instance: Instance) -> InstanceFacts:

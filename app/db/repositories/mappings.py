@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from app.db.models import Mapping, Service
+from app.db.models import Instance, Mapping, Membership, Service
 from app.db.repositories.pages import PageRequest, fetch_page
 
 _MemberService = aliased(Service, name="member_service")
@@ -99,3 +99,49 @@ async def delete_for_portal(session: AsyncSession, portal_id: str) -> int:
 async def delete_ids(session: AsyncSession, member_service_ids: list[str]) -> None:
     if member_service_ids:
         await session.execute(delete(Mapping).where(col(Mapping.member_service_id).in_(member_service_ids)))
+
+
+# Many members at once (a manifest writes the mappings of a whole chain): Core rows, no ORM objects.
+
+
+async def members_named(session: AsyncSession, portal_id: str, names: list[str]) -> dict[str, str]:
+    """Name → id of those of `names` that are members of the portal."""
+    stmt = (
+        select(col(Instance.name), col(Instance.id))
+        .join(Membership, col(Membership.member_id) == Instance.id)
+        .where(col(Membership.portal_id) == portal_id, col(Instance.name).in_(sorted(names)))
+    )
+    return {row[0]: row[1] for row in (await session.execute(stmt)).all()}
+
+
+async def service_ids(session: AsyncSession, instance_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Instance id → its services' code → id, for each of `instance_ids`."""
+    stmt = select(col(Service.instance_id), col(Service.code), col(Service.id)).where(
+        col(Service.instance_id).in_(sorted(instance_ids))
+    )
+    found: dict[str, dict[str, str]] = {instance_id: {} for instance_id in instance_ids}
+    for instance_id, code, service_id in (await session.execute(stmt)).all():
+        found[instance_id][code] = service_id
+    return found
+
+
+async def targets_of(session: AsyncSession, member_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Member id → its mappings' member service id → portal service id."""
+    stmt = select(
+        col(Mapping.member_id), col(Mapping.member_service_id), col(Mapping.portal_service_id)
+    ).where(col(Mapping.member_id).in_(sorted(member_ids)))
+    found: dict[str, dict[str, str]] = {member_id: {} for member_id in member_ids}
+    for member_id, member_service_id, portal_service_id in (await session.execute(stmt)).all():
+        found[member_id][member_service_id] = portal_service_id
+    return found
+
+
+async def insert_rows(session: AsyncSession, rows: list[dict[str, str]]) -> None:
+    if rows:
+        await session.execute(insert(Mapping), rows)
+
+
+async def retarget(session: AsyncSession, rows: list[dict[str, str]]) -> None:
+    """Update mappings by primary key: each dict holds `member_service_id` and `portal_service_id`."""
+    if rows:
+        await session.execute(update(Mapping), rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -153,9 +154,13 @@ class ServiceValues:
     version: int
 
 
-async def values_of(session: AsyncSession, instance_id: str, batch: int = 1000) -> list[ServiceValues]:
-    """Read in batches: the event loop serves other requests between two."""
+async def values_of(
+    session: AsyncSession, instance_ids: Collection[str], batch: int = 1000
+) -> dict[str, list[ServiceValues]]:
+    """The services of each of `instance_ids` (every one a key), in one query read in batches: the
+    event loop serves other requests between two."""
     stmt = select(
+        col(Service.instance_id),
         col(Service.id),
         col(Service.code),
         col(Service.name),
@@ -163,10 +168,11 @@ async def values_of(session: AsyncSession, instance_id: str, batch: int = 1000) 
         col(Service.price),
         col(Service.web_enabled),
         col(Service.version),
-    ).where(col(Service.instance_id) == instance_id)
-    values: list[ServiceValues] = []
+    ).where(col(Service.instance_id).in_(sorted(instance_ids)))
+    values: dict[str, list[ServiceValues]] = {instance_id: [] for instance_id in instance_ids}
     async for rows in (await session.stream(stmt)).partitions(batch):
-        values += [ServiceValues(*row) for row in rows]
+        for row in rows:
+            values[row[0]].append(ServiceValues(*row[1:]))
     return values
 
 
