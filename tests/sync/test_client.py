@@ -81,7 +81,8 @@ async def test_a_server_tying_nonces_to_users_costs_a_refusal_per_credential(
         reservations = await collect(gesdent.reservations(second, None))
         more = await collect(gesdent.users(pages[-1][-1]["updated_at"]))
     assert [r["id"] for r in resources] == [first, second]
-    assert reservations and more
+    assert reservations
+    assert more
     stats = server.control.stats()
     # Each credential's first answer (to another user's nonce) is refused with a fresh challenge,
     # as its first request was challenged before; the credential keeps its own nonce from then on.
