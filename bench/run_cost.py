@@ -37,6 +37,7 @@ from app.db.migrate import upgrade
 from app.db.models import GesdentConnection, Instance, Partner, new_id, table_of, utcnow
 from app.domain.gesdent import schedule_phase
 from app.sync import queue
+from app.sync.digest import RunDigest
 from app.sync.worker import Worker
 
 
@@ -61,9 +62,9 @@ class Counter:
             return bool(ping(connection))
 
         setattr(dialect, "do_ping", counted_ping)  # noqa: B010
-        hook = httpx.DigestAuth.auth_flow  # every request of a run is sent with Digest
+        hook = RunDigest.auth_flow  # every request of a run is sent with Digest
 
-        def counted_flow(auth: httpx.DigestAuth, request: httpx.Request) -> Any:
+        def counted_flow(auth: RunDigest, request: httpx.Request) -> Any:
             flow = hook(auth, request)
             sent = next(flow)
             self._add("HTTP requests")
@@ -76,7 +77,7 @@ class Counter:
                 self._add("HTTP requests")
                 response = yield sent
 
-        setattr(httpx.DigestAuth, "auth_flow", counted_flow)  # noqa: B010  (challenges counted too)
+        setattr(RunDigest, "auth_flow", counted_flow)  # noqa: B010  (challenges counted too)
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self._add("statements")

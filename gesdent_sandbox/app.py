@@ -41,7 +41,9 @@ class Sandbox:
         self.credentials = config.credentials
         self.faults = Faults()
         self.stats = Stats()
-        self.digest = DigestAuthority(config.algorithm, config.nonce_lifetime_seconds)
+        self.digest = DigestAuthority(
+            config.algorithm, config.nonce_lifetime_seconds, per_user=config.nonce_per_user
+        )
 
     def reset(self) -> None:
         """Initial data, no faults, zero counters. Issued nonces stay valid: clients need not re-auth."""

@@ -63,6 +63,9 @@ class SandboxConfig(BaseModel):
     # Path under which the contract endpoints live, e.g. "/gesdent/api/". The control API stays at /_sandbox/.
     path_prefix: str = "/"
     nonce_lifetime_seconds: float = Field(300.0, gt=0)
+    # A nonce answered by one user is stale for every other (as some servers do); by default any
+    # user may answer any nonce the server issued, each request with a count not sent before.
+    nonce_per_user: bool = False
     # Reservations reach this many days after `today`; the past reaches as far back as the count needs.
     future_days: int = Field(60, ge=1)
     # The clinic's IANA zone (e.g. Europe/Madrid): local times carry the offset in force on each date,

@@ -2,7 +2,8 @@
 
 A nonce stays valid for its lifetime and may be reused with any nonce count not seen before, so a
 client that keeps its last challenge needs one round trip per request. Counts may arrive out of order
-(concurrent requests on one client); only an exact replay is refused.
+(concurrent requests on one client); only an exact replay is refused. With `per_user`, a nonce
+belongs to the first user who answered it: another user's answer is stale.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Verdict(enum.Enum):
 class _Nonce:
     issued: float
     seen: set[int] = field(default_factory=set)
+    user: str | None = None  # with per_user: who answered it first
 
 
 def parse_authorization(header: str) -> dict[str, str] | None:
@@ -54,10 +56,16 @@ class DigestAuthority:
     """Issues challenges and checks answers for one realm and algorithm."""
 
     def __init__(
-        self, algorithm: Algorithm, lifetime: float, clock: Callable[[], float] = time.monotonic
+        self,
+        algorithm: Algorithm,
+        lifetime: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        per_user: bool = False,
     ) -> None:
         self.algorithm = algorithm
         self.lifetime = lifetime
+        self.per_user = per_user
         self.clock = clock
         self.opaque = secrets.token_hex(16)
         self._nonces: dict[str, _Nonce] = {}  # insertion order is issue order
@@ -81,13 +89,24 @@ class DigestAuthority:
         if not hmac.compare_digest(fields["response"], self.expected(method, fields, credential)):
             return Verdict.REJECTED
         nonce = self._nonces.get(fields["nonce"])
-        if nonce is None or self.clock() - nonce.issued > self.lifetime:
+        if (
+            nonce is None
+            or self.clock() - nonce.issued > self.lifetime
+            or not self._answerable(nonce, credential)
+        ):
             return Verdict.STALE
         count = int(fields["nc"], 16)
         if count in nonce.seen:
             return Verdict.REJECTED  # a replayed request
         nonce.seen.add(count)
         return Verdict.ACCEPTED
+
+    def _answerable(self, nonce: _Nonce, credential: Credential) -> bool:
+        """Whether this user may answer the nonce (always, unless per_user)."""
+        if self.per_user:
+            nonce.user = nonce.user or credential.username
+            return nonce.user == credential.username
+        return True
 
     def _fields_match(self, fields: dict[str, str], target: str, credential: Credential) -> bool:
         try:

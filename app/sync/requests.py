@@ -2,9 +2,9 @@
 retries, deadlines, the answer read under its limit and its status checked.
 
 One `httpx.AsyncClient` per run (connection reuse; the TLS context, whose CA bundle is costly to
-load, is built once per process), explicit timeouts, redirects not followed. One
-`httpx.DigestAuth` per credential, kept for the run: after the first 401 challenge it answers every
-later request from the cached challenge (nonce count), so a request costs one round trip.
+load, is built once per process), explicit timeouts, redirects not followed. Digest: one
+challenge per run, not one per credential (app/sync/digest.py); every later request, whatever its
+credential, answers the cached challenge (nonce count), so a request costs one round trip.
 
 Transient failures are retried (app/sync/retries.py: which ones, and how long to wait). A 401 that
 survives the digest answer means the credential is wrong: `CredentialsRejected` at once, never
@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from app.domain.gesdent import CREDENTIAL_OF, Endpoint
 from app.sync.answers import ERROR_BODY_BYTES, Answer, AnswerLimits, TooLarge, Undecodable, read_body
+from app.sync.digest import RunDigest, ServerChallenge
 from app.sync.errors import (
     AddressForbidden,
     AnswerTooLarge,
@@ -88,7 +89,8 @@ class Requester:
         self._credentials = {
             family: (str(user), str(password)) for family, (user, password) in credentials.items()
         }
-        self._auths: dict[tuple[str, str], httpx.DigestAuth] = {}
+        self._auths: dict[tuple[str, str], RunDigest] = {}
+        self._challenge = ServerChallenge()  # the server's, shared by the run's credentials
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
@@ -112,14 +114,14 @@ class Requester:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    def _auth(self, endpoint: Endpoint) -> tuple[httpx.DigestAuth, tuple[str, str]]:
+    def _auth(self, endpoint: Endpoint) -> tuple[RunDigest, tuple[str, str]]:
         family = CREDENTIAL_OF[endpoint]
         if family not in self._credentials:
             raise GesdentError(f"no {family} credentials are configured (needed for {endpoint})", endpoint)
         credential = self._credentials[family]
         auth = self._auths.get(credential)
         if auth is None:
-            auth = self._auths[credential] = httpx.DigestAuth(*credential)
+            auth = self._auths[credential] = RunDigest(*credential, self._challenge)
         return auth, credential
 
     async def get(
@@ -193,7 +195,7 @@ class Requester:
         endpoint: Endpoint,
         path: str,
         params: dict[str, str] | None,
-        auth: httpx.DigestAuth,
+        auth: RunDigest,
         shown: str,
     ) -> Answer:
         """One GET, its body read under the endpoint's limit (a failure's body: its start only)."""

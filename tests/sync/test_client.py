@@ -45,7 +45,7 @@ async def collect(pages: Any) -> list[list[dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
-async def test_one_challenge_per_credential_then_one_round_trip_per_request(
+async def test_one_challenge_for_every_credential_then_one_round_trip_per_request(
     make_sandbox: MakeSandbox, algorithm: str
 ) -> None:
     server = make_sandbox(algorithm=algorithm, path_prefix="/gesdent/api/")
@@ -61,13 +61,35 @@ async def test_one_challenge_per_credential_then_one_round_trip_per_request(
     assert window["resource_id"] == first
     assert window["slots"]
     stats = server.control.stats()
+    # The users credential answers the first challenge; the others answer the same nonce, each
+    # request with a count of its own (the sandbox refuses a count sent twice).
     assert stats["users"] == {**stats["users"], "requests": 6, "challenges": 1, "ok": 5}
-    # Resources and availability share the availability credential, hence one DigestAuth.
-    assert stats["resources"]["challenges"] == 1
-    assert stats["resources"]["requests"] == 3
-    assert stats["availability"]["challenges"] == 0
-    assert stats["availability"]["requests"] == 1
+    assert stats["resources"] == {**stats["resources"], "requests": 2, "challenges": 0, "ok": 2}
+    assert stats["availability"] == {**stats["availability"], "requests": 1, "challenges": 0}
+    assert stats["reservations"]["requests"] == len(reservations)
+    assert stats["total"]["challenges"] == 1
+
+
+async def test_a_server_tying_nonces_to_users_costs_a_refusal_per_credential(
+    make_sandbox: MakeSandbox,
+) -> None:
+    server = make_sandbox(nonce_per_user=True)
+    first, second = server.resource_ids
+    async with client(server, page_limit=50) as gesdent:
+        pages = await collect(gesdent.users(None))
+        resources = [await gesdent.resource(first), await gesdent.resource(second)]
+        reservations = await collect(gesdent.reservations(second, None))
+        more = await collect(gesdent.users(pages[-1][-1]["updated_at"]))
+    assert [r["id"] for r in resources] == [first, second]
+    assert reservations
+    assert more
+    stats = server.control.stats()
+    # Each credential's first answer (to another user's nonce) is refused with a fresh challenge,
+    # as its first request was challenged before; the credential keeps its own nonce from then on.
+    assert stats["resources"] == {**stats["resources"], "requests": 3, "challenges": 1, "ok": 2}
+    assert stats["reservations"] == {**stats["reservations"], "challenges": 1}
     assert stats["reservations"]["requests"] == len(reservations) + 1
+    assert stats["users"] == {**stats["users"], "challenges": 1, "ok": 5 + len(more)}
 
 
 async def test_pages_walk_the_whole_stream_from_updated_since(sandbox: SandboxServer) -> None:

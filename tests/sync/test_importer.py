@@ -116,14 +116,15 @@ async def test_full_sync_stores_exactly_the_sandbox_data(
     for resource_id, per_resource in data.reservations_by_resource.items():
         expected[cursor_name("reservations", resource_id)] = per_resource.items[-1]["updated_at"]
     assert await cursors(app, instance) == expected
-    # Digest: one challenge per credential, then one round trip per request.
+    # Digest: one challenge for the run (its first request), answered by every credential, then one
+    # round trip per request.
     stats = sandbox.control.stats()
-    assert stats["users"]["challenges"] == 1
-    assert stats["users"]["ok"] == 3  # 250 patients, pages of 100
-    assert stats["reservations"]["challenges"] == 1
     assert stats["resources"]["challenges"] == 1
+    assert stats["users"]["challenges"] == 0
+    assert stats["users"]["ok"] == 3  # 250 patients, pages of 100
+    assert stats["reservations"]["challenges"] == 0
     assert stats["availability"]["challenges"] == 0
-    assert stats["total"]["requests"] == stats["total"]["ok"] + 3
+    assert stats["total"]["requests"] == stats["total"]["ok"] + 1
 
 
 async def row_versions(app: FastAPI, backend: str, instance_id: str) -> dict[str, list[Any]]:
