@@ -13,6 +13,7 @@ from app.crypto import SecretBox
 from app.cursors import Cursors
 from app.metrics import Metrics
 from app.pages.csrf import CsrfTokens
+from app.search_cache import SearchCache
 
 T = TypeVar("T")
 
@@ -49,6 +50,10 @@ def metrics(request: Request) -> Metrics:
     return _held(request, "metrics", Metrics)
 
 
+def search_cache(request: Request) -> SearchCache:
+    return _held(request, "search_cache", SearchCache)
+
+
 def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return _held(request, "sessionmaker", async_sessionmaker)
 
@@ -59,4 +64,5 @@ CsrfDep = Annotated[CsrfTokens, Depends(csrf_tokens)]
 CursorsDep = Annotated[Cursors, Depends(cursors)]
 EngineDep = Annotated[AsyncEngine, Depends(engine)]
 MetricsDep = Annotated[Metrics, Depends(metrics)]
+SearchCacheDep = Annotated[SearchCache, Depends(search_cache)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(sessionmaker)]
