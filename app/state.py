@@ -26,35 +26,35 @@ def _held(request: Request, name: str, kind: type[T]) -> T:
     return value
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return _held(request, "settings", Settings)
 
 
-def secret_box(request: Request) -> SecretBox:
+async def secret_box(request: Request) -> SecretBox:
     return _held(request, "secret_box", SecretBox)
 
 
-def csrf_tokens(request: Request) -> CsrfTokens:
+async def csrf_tokens(request: Request) -> CsrfTokens:
     return _held(request, "csrf", CsrfTokens)
 
 
-def cursors(request: Request) -> Cursors:
+async def cursors(request: Request) -> Cursors:
     return _held(request, "cursors", Cursors)
 
 
-def engine(request: Request) -> AsyncEngine:
+async def engine(request: Request) -> AsyncEngine:
     return _held(request, "engine", AsyncEngine)
 
 
-def metrics(request: Request) -> Metrics:
+async def metrics(request: Request) -> Metrics:
     return _held(request, "metrics", Metrics)
 
 
-def search_cache(request: Request) -> SearchCache:
+async def search_cache(request: Request) -> SearchCache:
     return _held(request, "search_cache", SearchCache)
 
 
-def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return _held(request, "sessionmaker", async_sessionmaker)
 
 

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
@@ -91,12 +91,6 @@ def watch(engine: AsyncEngine) -> None:
     event.listen(sync, "before_execute", _before_execute)
     event.listen(sync, "commit", _commit)
     event.listen(sync, "rollback", _forget)
-
-
-async def generation(session: AsyncSession, portal_id: str) -> int:
-    """The portal's generation now (0 while it has no row)."""
-    stmt = sa.select(_GENERATIONS.c.generation).where(_GENERATIONS.c.portal_id == portal_id)
-    return int((await session.execute(stmt)).scalar_one_or_none() or 0)
 
 
 def _forget(connection: Connection) -> None:

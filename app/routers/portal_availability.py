@@ -154,7 +154,8 @@ async def portal_availability(
     query = _query(services, from_, to, members, member_code, max_staleness_minutes, now, page)
     after = _opened(cursors, request.url.path, cursor, query) if cursor else None
     # The portal is looked up once the query is known to be valid: a 422 comes before a 404.
-    found = await portal()
+    searched = await portal()
+    found = searched.portal
     path = request.url.path
 
     async def compute() -> search_answers.Computed:
@@ -178,9 +179,7 @@ async def portal_availability(
 
     if after is None:  # a first page: the question every patient's search asks, kept
         key = ("search", found.instance.id, path, query)
-        entry = await search_answers.answer(
-            cache, session, found.instance.id, key=key, now=now, compute=compute
-        )
+        entry = await search_answers.answer(cache, searched.generation, key, now, compute)
         body, next_cursor = entry.body, entry.next_cursor
     else:
         computed = await compute()
@@ -214,7 +213,8 @@ async def portal_availability_summary(
     """Per portal service: how many members offer it in their days, and the earliest slot."""
     now = cache.now()
     query = _query(services, from_, to, members, member_code, max_staleness_minutes, now)
-    found = await portal()
+    searched = await portal()
+    found = searched.portal
 
     async def compute() -> search_answers.Computed:
         summary = await service.summary(session, found, query, now)
@@ -225,5 +225,5 @@ async def portal_availability_summary(
         return search_answers.Computed(body.model_dump_json().encode(), None, summary.valid_until)
 
     key = ("summary", found.instance.id, query)
-    entry = await search_answers.answer(cache, session, found.instance.id, key=key, now=now, compute=compute)
+    entry = await search_answers.answer(cache, searched.generation, key, now, compute)
     return Response(entry.body, media_type="application/json")

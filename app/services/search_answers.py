@@ -1,6 +1,5 @@
 """Answers of the portal search and summary from the process's cache (app/search_cache.py) while
-they hold, computed (and kept) otherwise. The portal's generation is read first, before anything the
-answer is computed from: an answer kept under a generation is never older than that generation."""
+they hold, computed (and kept) otherwise."""
 
 from __future__ import annotations
 
@@ -8,9 +7,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db import search_generations
 from app.search_cache import MAX_AGE, Entry, SearchCache
 
 
@@ -25,16 +21,13 @@ class Computed:
 
 async def answer(
     cache: SearchCache,
-    session: AsyncSession,
-    portal_id: str,
-    *,
+    generation: int,
     key: Hashable,
     now: datetime,
     compute: Callable[[], Awaitable[Computed]],
 ) -> Entry:
-    """The kept answer of `key` when the portal's generation and the clock still allow it, else the
-    one `compute` gives (kept for the next requests)."""
-    generation = await search_generations.generation(session, portal_id)
+    """The kept answer of `key` when the portal's `generation` (read by the portal's lookup, before
+    anything else) and the clock still allow it, else the one `compute` gives (kept for the next)."""
     kept = cache.get(key, generation, now)
     if kept is not None:
         return kept
