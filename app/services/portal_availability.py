@@ -201,16 +201,20 @@ def _engine(session: AsyncSession) -> AsyncEngine:
 async def _members(session: AsyncSession, found: Search, page: list[Ranked]) -> list[Member]:
     members = {r.member_id: Member(r, found.spans.get(r.time_zone) or _span(found)) for r in page}
     wanted = await slots_repo.codes_of(session, found, members)
+    services: dict[tuple[str, str], list[str]] = {}  # per member and codes: a page repeats a few
     for row in await slots_repo.slots_of(session, found, members):
         member = members[row.member_id]
         member.slot_count = row.total
+        key = (row.member_id, row.treatment_codes)
+        if key not in services:
+            services[key] = offered(row.treatment_codes, wanted.get(row.member_id, {}))
         member.slots.append(
             Slot(
                 row.resource_id,
                 row.starts_at.astimezone(member.zone),
                 row.ends_at.astimezone(member.zone),
                 row.treatment_codes.split(),
-                offered(row.treatment_codes, wanted.get(row.member_id, {})),
+                services[key],
             )
         )
     return list(members.values())

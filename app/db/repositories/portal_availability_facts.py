@@ -15,6 +15,7 @@ from app.db.models import GesdentSlot, Instance, Mapping, Membership, Service, t
 from app.db.repositories.portal_availability import (
     AVAILABILITY,
     Search,
+    alias,
     availability_health,
     bounds,
     contains,
@@ -54,7 +55,7 @@ class Offer:
 async def offers_per_service(session: AsyncSession, search: Search) -> list[Offer]:
     """Per (portal service, member code) that offers it in the member's days: the earliest slot."""
     first, health = firsts(search), availability_health()
-    member, portal_service = table_of(Instance).alias("offering_member"), table_of(Service).alias("ps")
+    member, portal_service = alias(Instance, "offering_member"), alias(Service, "ps")
     stmt = (
         sa.select(portal_service.c.code, member.c.name, first.c.earliest)
         .select_from(
@@ -83,9 +84,9 @@ class Unoffered:
 async def unoffered(session: AsyncSession, search: Search, limit: int) -> list[Unoffered]:
     """The asked (member, portal service) pairs without an offering slot in the member's days, by
     member name then service: at most `limit` + 1."""
-    member, health, mappings = table_of(Instance).alias("member"), availability_health(), table_of(Mapping)
-    portal_service, member_service = table_of(Service).alias("ps"), table_of(Service).alias("ms")
-    slot = table_of(GesdentSlot).alias("any_slot")
+    member, health, mappings = alias(Instance, "member"), availability_health(), table_of(Mapping)
+    portal_service, member_service = alias(Service, "ps"), alias(Service, "ms")
+    slot = alias(GesdentSlot, "any_slot")
     start, end = bounds(search, member.c.time_zone)
     mapped = sa.and_(mappings.c.member_id == member.c.id, mappings.c.portal_service_id == portal_service.c.id)
     web = sa.exists().where(
