@@ -17,6 +17,7 @@ least recently used going first; 0 entries keeps nothing. Each replica keeps its
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class SearchCache:
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._bytes = 0
         self.hits = self.misses = 0
+        # The questions being computed, by key and generation (app/services/search_answers.py).
+        self.computing: dict[tuple[Hashable, int], asyncio.Future[Entry]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)

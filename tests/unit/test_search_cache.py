@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.search_cache import MAX_AGE, Entry, SearchCache
+from app.services import search_answers
+from app.services.search_answers import Computed
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=10)
@@ -57,3 +62,65 @@ def test_too_big_or_no_room_keeps_nothing():
     off.put("q", _entry(), NOW)
     assert off.get("q", 1, NOW) is None
     assert len(off) == 0
+
+
+async def test_requests_missing_the_same_question_wait_for_one_computation():
+    cache, started, release, calls = SearchCache(10, 10_000), asyncio.Event(), asyncio.Event(), []
+
+    async def compute() -> Computed:
+        calls.append(1)
+        started.set()
+        await release.wait()
+        return Computed(b"answer", None, None)
+
+    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute))
+    await started.wait()
+    others = [asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute)) for _ in range(5)]
+    newer = asyncio.create_task(search_answers.answer(cache, 2, "q", NOW, compute))  # after a write
+    await asyncio.sleep(0)
+    release.set()
+    entries = await asyncio.gather(first, *others, newer)
+    assert {entry.body for entry in entries} == {b"answer"}
+    assert len(calls) == 2  # one for generation 1, one for generation 2
+    assert not cache.computing
+
+
+async def test_a_failed_computation_leaves_each_waiter_to_compute_its_own():
+    cache, started, release = SearchCache(10, 10_000), asyncio.Event(), asyncio.Event()
+
+    async def failing() -> Computed:
+        started.set()
+        await release.wait()
+        raise RuntimeError("the database went away")
+
+    async def compute() -> Computed:
+        return Computed(b"answer", None, None)
+
+    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, failing))
+    await started.wait()
+    waiter = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute))
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(RuntimeError):
+        await first
+    assert (await waiter).body == b"answer"
+
+
+async def test_a_cancelled_computation_leaves_its_waiters_to_compute():
+    cache, started = SearchCache(10, 10_000), asyncio.Event()
+
+    async def hanging() -> Computed:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never")
+
+    async def compute() -> Computed:
+        return Computed(b"answer", None, None)
+
+    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, hanging))
+    await started.wait()
+    waiter = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute))
+    await asyncio.sleep(0)
+    first.cancel()  # the client went away
+    assert (await waiter).body == b"answer"
+    assert first.cancelled()
