@@ -179,7 +179,9 @@ async def portal_availability(
 
     if after is None:  # a first page: the question every patient's search asks, kept
         key = ("search", found.instance.id, path, query)
-        entry = await search_answers.answer(cache, searched.generation, key, now, compute)
+        entry = await search_answers.answer(
+            cache, searched.generation, key, now, compute, release=session.close
+        )
         body, next_cursor = entry.body, entry.next_cursor
     else:
         computed = await compute()
@@ -225,5 +227,5 @@ async def portal_availability_summary(
         return search_answers.Computed(body.model_dump_json().encode(), None, summary.valid_until)
 
     key = ("summary", found.instance.id, query)
-    entry = await search_answers.answer(cache, searched.generation, key, now, compute)
+    entry = await search_answers.answer(cache, searched.generation, key, now, compute, release=session.close)
     return Response(entry.body, media_type="application/json")

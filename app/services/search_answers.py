@@ -26,19 +26,26 @@ async def answer(
     key: Hashable,
     now: datetime,
     compute: Callable[[], Awaitable[Computed]],
+    *,
+    release: Callable[[], Awaitable[None]],
 ) -> Entry:
     """The kept answer of `key` when the portal's `generation` (read by the portal's lookup, before
     anything else) and the clock still allow it, else the one `compute` gives (kept for the next).
 
     Requests that miss the same question under the same generation while it is being computed wait
     for that one computation: when an answer ends, the 32 requests in flight of a busy front end
-    would otherwise each compute it (~0.1 s of CPU each). Should it fail, each computes its own."""
+    would otherwise each compute it (~0.1 s of CPU each). Should it fail, each computes its own.
+    A waiter first gives back its database connection (`release`): the computation may need one more
+    from the pool (the kept order of the pages), which waiters holding theirs could have emptied."""
     kept = cache.get(key, generation, now)
     if kept is not None:
         return kept
+    if cache.max_entries <= 0:  # a cache that keeps nothing: every search computed, shared with none
+        return await _computed(cache, generation, key, now, compute)
     flight = (key, generation)
     pending = cache.computing.get(flight)
     if pending is not None:
+        await release()
         await asyncio.wait([pending])  # neither cancels it nor raises what it raised
         if not pending.cancelled() and pending.exception() is None and pending.result().expires_at > now:
             return pending.result()

@@ -15,6 +15,10 @@ NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=10)
 
 
+async def _nothing() -> None:
+    return None
+
+
 def _entry(body: bytes = b"{}", generation: int = 1, until: datetime = LATER) -> Entry:
     return Entry(generation, until, body, None)
 
@@ -73,10 +77,15 @@ async def test_requests_missing_the_same_question_wait_for_one_computation():
         await release.wait()
         return Computed(b"answer", None, None)
 
-    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute))
+    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute, release=_nothing))
     await started.wait()
-    others = [asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute)) for _ in range(5)]
-    newer = asyncio.create_task(search_answers.answer(cache, 2, "q", NOW, compute))  # after a write
+    others = [
+        asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute, release=_nothing))
+        for _ in range(5)
+    ]
+    newer = asyncio.create_task(
+        search_answers.answer(cache, 2, "q", NOW, compute, release=_nothing)
+    )  # after a write
     await asyncio.sleep(0)
     release.set()
     entries = await asyncio.gather(first, *others, newer)
@@ -96,9 +105,9 @@ async def test_a_failed_computation_leaves_each_waiter_to_compute_its_own():
     async def compute() -> Computed:
         return Computed(b"answer", None, None)
 
-    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, failing))
+    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, failing, release=_nothing))
     await started.wait()
-    waiter = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute))
+    waiter = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute, release=_nothing))
     await asyncio.sleep(0)
     release.set()
     with pytest.raises(RuntimeError):
@@ -117,10 +126,23 @@ async def test_a_cancelled_computation_leaves_its_waiters_to_compute():
     async def compute() -> Computed:
         return Computed(b"answer", None, None)
 
-    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, hanging))
+    first = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, hanging, release=_nothing))
     await started.wait()
-    waiter = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute))
+    waiter = asyncio.create_task(search_answers.answer(cache, 1, "q", NOW, compute, release=_nothing))
     await asyncio.sleep(0)
     first.cancel()  # the client went away
     assert (await waiter).body == b"answer"
     assert first.cancelled()
+
+
+async def test_a_cache_that_keeps_nothing_computes_every_request():
+    cache, calls = SearchCache(0, 10_000), []
+
+    async def compute() -> Computed:
+        calls.append(1)
+        await asyncio.sleep(0)
+        return Computed(b"answer", None, None)
+
+    answers = [search_answers.answer(cache, 1, "q", NOW, compute, release=_nothing) for _ in range(3)]
+    await asyncio.gather(*answers)
+    assert len(calls) == 3
