@@ -4,7 +4,8 @@
 
 In a scratch PostgreSQL database (created, migrated by Portico's own start-up, and dropped by the
 script): `portico serve` in one process, and beside it bench/api_peer.py served by the same uvicorn
-in one process, on the same database. The data is made through Portico's API with the master key:
+in one process, on the same database (and a second `portico serve` that keeps no search answer, for
+the `search-miss` scenario). The data is made through Portico's API with the master key:
 one partner, one API key, and what each scenario needs. Then, for each scenario, `wrk -c32 -t2`
 loads Portico and the peer in turn for `--seconds` each, `--rounds` times, after a short warm-up of
 each; only one server is loaded at a time. Printed: requests/s of each (median, and the range over
