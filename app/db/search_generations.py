@@ -136,11 +136,16 @@ def _owners(
 ) -> set[str] | None:
     """The owner ids a statement writes, or None when they cannot be told."""
     if getattr(statement, "is_insert", False):
-        # Values written into the statement itself, or a row without its owner: not a shape used here.
-        if getattr(statement, "select", None) is None and statement._values:
-            return None
+        written = statement._values  # insert().values(...): one row, in the statement itself
+        if written:
+            found = [v for k, v in written.items() if getattr(k, "key", k) == owner.column]
+            return (
+                _values(_bound(v, {}) for v in found)
+                if found and isinstance(found[0], BindParameter)
+                else None
+            )
         if any(owner.column not in row for row in rows):
-            return None
+            return None  # a row without its owner: not a shape used here
         return _values(row[owner.column] for row in rows)
     where = getattr(statement, "whereclause", None)
     if where is None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from app.config import Settings
@@ -382,3 +382,14 @@ async def test_the_cursor_of_a_kept_first_page_reads_the_next(app, api, gesdent)
     names = [i["name"] for i in first["items"] + rest.json()["items"]]
     assert sorted(names) == ["tt_north", "tt_south"]
     assert rest.json()["next_cursor"] is None
+
+
+async def test_a_write_naming_no_instance_grows_every_generation(app, api, gesdent, caplog):
+    await build(app, api, gesdent)
+    params = {**_days(), "service": "CLEAN"}
+    before = await _kept(app, api, URL, params)
+    with caplog.at_level(logging.WARNING, logger="portico"):
+        async with app.state.engine.begin() as connection:  # no WHERE: whose rows, it cannot tell
+            await connection.execute(update(table_of(Instance)).values(display_name="Renamed"))
+    assert any("every portal's search generation" in r.getMessage() for r in caplog.records)
+    assert _north("display_name", "Renamed")(before, (await _answer(api, URL, params)).json())
