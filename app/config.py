@@ -17,6 +17,7 @@ from app.config_bodies import BodySettings
 from app.config_events import EventSettings
 from app.config_idempotency import IdempotencySettings
 from app.config_retention import RetentionSettings
+from app.config_search import SearchCacheSettings
 from app.config_zones import ZoneSettings
 from app.crypto import SecretBox
 from app.domain import gesdent as gesdent_rules
@@ -46,7 +47,7 @@ class ConfigError(RuntimeError):
 
 # Their settings: app/log_settings.py, app/config_retention.py, app/metrics_settings.py,
 # app/sync_settings.py, app/config_events.py, app/config_zones.py, app/config_idempotency.py,
-# app/rate_limit_settings.py, app/config_bodies.py.
+# app/rate_limit_settings.py, app/config_bodies.py, app/config_search.py.
 class Settings(
     LogSettings,
     RetentionSettings,
@@ -57,6 +58,7 @@ class Settings(
     IdempotencySettings,
     RateLimitSettings,
     BodySettings,
+    SearchCacheSettings,
 ):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 

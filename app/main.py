@@ -62,6 +62,7 @@ from app.routers import (
     webhooks,
 )
 from app.routers import settings as settings_routes
+from app.search_cache import SearchCache
 from app.sync.scheduler import SyncService
 
 log = logging.getLogger("portico")
@@ -192,6 +193,8 @@ def _set_state(app: FastAPI, settings: Settings) -> None:
     app.state.principals = KeyCache[Principal]()
     # Requests per API key and failed authentications per address (app/rate_limits.py).
     app.state.rate_limiter = RateLimiter(settings)
+    # Answers of the portal search, served again while their portal's generation holds (app/search_cache.py).
+    app.state.search_cache = SearchCache(settings.search_cache_entries, settings.search_cache_bytes)
 
 
 class RelativeRedirects:

@@ -13,6 +13,7 @@ from app.crypto import SecretBox
 from app.cursors import Cursors
 from app.metrics import Metrics
 from app.pages.csrf import CsrfTokens
+from app.search_cache import SearchCache
 
 T = TypeVar("T")
 
@@ -25,31 +26,35 @@ def _held(request: Request, name: str, kind: type[T]) -> T:
     return value
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return _held(request, "settings", Settings)
 
 
-def secret_box(request: Request) -> SecretBox:
+async def secret_box(request: Request) -> SecretBox:
     return _held(request, "secret_box", SecretBox)
 
 
-def csrf_tokens(request: Request) -> CsrfTokens:
+async def csrf_tokens(request: Request) -> CsrfTokens:
     return _held(request, "csrf", CsrfTokens)
 
 
-def cursors(request: Request) -> Cursors:
+async def cursors(request: Request) -> Cursors:
     return _held(request, "cursors", Cursors)
 
 
-def engine(request: Request) -> AsyncEngine:
+async def engine(request: Request) -> AsyncEngine:
     return _held(request, "engine", AsyncEngine)
 
 
-def metrics(request: Request) -> Metrics:
+async def metrics(request: Request) -> Metrics:
     return _held(request, "metrics", Metrics)
 
 
-def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def search_cache(request: Request) -> SearchCache:
+    return _held(request, "search_cache", SearchCache)
+
+
+async def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return _held(request, "sessionmaker", async_sessionmaker)
 
 
@@ -59,4 +64,5 @@ CsrfDep = Annotated[CsrfTokens, Depends(csrf_tokens)]
 CursorsDep = Annotated[Cursors, Depends(cursors)]
 EngineDep = Annotated[AsyncEngine, Depends(engine)]
 MetricsDep = Annotated[Metrics, Depends(metrics)]
+SearchCacheDep = Annotated[SearchCache, Depends(search_cache)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(sessionmaker)]

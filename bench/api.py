@@ -4,7 +4,8 @@
 
 In a scratch PostgreSQL database (created, migrated by Portico's own start-up, and dropped by the
 script): `portico serve` in one process, and beside it bench/api_peer.py served by the same uvicorn
-in one process, on the same database. The data is made through Portico's API with the master key:
+in one process, on the same database (and a second `portico serve` that keeps no search answer, for
+the `search-miss` scenario). The data is made through Portico's API with the master key:
 one partner, one API key, and what each scenario needs. Then, for each scenario, `wrk -c32 -t2`
 loads Portico and the peer in turn for `--seconds` each, `--rounds` times, after a short warm-up of
 each; only one server is loaded at a time. Printed: requests/s of each (median, and the range over
@@ -87,15 +88,22 @@ def scratch_database(server_url: str) -> Iterator[str]:
 class Servers:
     portico: str  # base URLs
     peer: str
-    database_url: str  # the scratch database both serve
+    uncached: str  # Portico keeping no search answers (PORTICO_SEARCH_CACHE_ENTRIES=0)
+    database_url: str  # the scratch database all serve
     processes: list[LoggedProcess] = field(default_factory=list)
+
+    def pid(self, base: str) -> int:
+        """The process serving `base`."""
+        bases = [self.portico, self.peer, self.uncached]
+        return self.processes[bases.index(base)].popen.pid
 
 
 @contextmanager
 def serving(database_url: str, folder: Path, settings: dict[str, str]) -> Iterator[Servers]:
     """`portico serve` (which migrates the database as it starts) with these PORTICO_* `settings`
-    besides its own, and the peer, each one process."""
-    portico_port, peer_port = free_port(), free_port()
+    besides its own, the peer, and a second `portico serve` that keeps no search answer (every search
+    computed: the `search-miss` scenario), each one process."""
+    portico_port, peer_port, uncached_port = free_port(), free_port(), free_port()
     env = clean_env(
         database_url=database_url,
         port=str(portico_port),
@@ -105,7 +113,8 @@ def serving(database_url: str, folder: Path, settings: dict[str, str]) -> Iterat
         rate_limit=UNLIMITED,  # the load's one key asks far faster than the default limit
         **settings,
     )
-    servers = Servers(f"http://127.0.0.1:{portico_port}", f"http://127.0.0.1:{peer_port}", database_url)
+    local = "http://127.0.0.1:{}".format
+    servers = Servers(local(portico_port), local(peer_port), local(uncached_port), database_url)
     try:
         portico = start("portico serve", portico_command("serve"), folder / "portico.log", env=env)
         servers.processes.append(portico)
@@ -116,6 +125,11 @@ def serving(database_url: str, folder: Path, settings: dict[str, str]) -> Iterat
         peer = start("peer", peer_command, folder / "peer.log", env=peer_env, cwd=ROOT / "bench")
         servers.processes.append(peer)
         wait_ready(f"{servers.peer}/healthz", peer, 30)
+        uncached_env = env | {"PORTICO_PORT": str(uncached_port), "PORTICO_SEARCH_CACHE_ENTRIES": "0"}
+        command = portico_command("serve")
+        uncached = start("portico serve, uncached", command, folder / "uncached.log", env=uncached_env)
+        servers.processes.append(uncached)
+        wait_ready(f"{servers.uncached}/readyz", uncached, 60)
         yield servers
     finally:
         stop(*servers.processes, seconds=20)
@@ -177,6 +191,7 @@ class Scenario:
     peer: Load | None
     target: str
     met: Callable[[float, float | None], bool]  # (Portico's median req/s, median ratio) -> met?
+    uncached: bool = False  # loads the Portico that keeps no search answers
 
 
 @dataclass
@@ -200,10 +215,10 @@ def median_range(values: list[float], digits: int = 0) -> str:
 
 def measure(servers: Servers, scenario: Scenario, options: argparse.Namespace) -> Figures:
     """Portico and the peer loaded in turn, each round; a warm-up of each first."""
-    portico, peer = (process.popen.pid for process in servers.processes)
-    loads = [(servers.portico, scenario.portico, portico)]
+    own = servers.uncached if scenario.uncached else servers.portico
+    loads = [(own, scenario.portico, servers.pid(own))]
     if scenario.peer is not None:
-        loads.append((servers.peer, scenario.peer, peer))
+        loads.append((servers.peer, scenario.peer, servers.pid(servers.peer)))
     for base, load, _pid in loads:
         wrk(base, load, WARM_UP_SECONDS, options.connections, options.threads)
     figures = Figures()
@@ -212,7 +227,7 @@ def measure(servers: Servers, scenario: Scenario, options: argparse.Namespace) -
         ordered = loads if round_ % 2 == 0 else loads[::-1]
         for base, load, pid in ordered:
             rate = wrk(base, load, options.seconds, options.connections, options.threads, pid=pid)
-            (figures.portico if base == servers.portico else figures.peer).append(rate)
+            (figures.portico if base == own else figures.peer).append(rate)
         print(f"  round {round_ + 1}: Portico {_shown(figures.portico[-1])}", end="")
         print(f", peer {_shown(figures.peer[-1])}" if figures.peer else "", flush=True)
     return figures
@@ -284,31 +299,61 @@ def one_instance(partner: Partner, servers: Servers) -> Scenario:
     )
 
 
+_PORTALS: dict[str, str] = {}  # the bench portal's API key, by database
+
+
+def _bench_portal(servers: Servers) -> str:
+    """The portal of bench/availability.py (1,000 members, each 3 agendas of 14 days: ~300,000
+    slots), made once in the scratch database as that bench makes it; its partner's key."""
+    if servers.database_url not in _PORTALS:
+        engine = create_engine(servers.database_url)
+
+        async def made() -> str:
+            try:
+                key, slots = await build_portal(engine, members=1000, days=14, resources=3)
+            finally:
+                await engine.dispose()
+            print(f"portal search: {slots:,} slots in the portal of 1,000 members", flush=True)
+            return key
+
+        _PORTALS[servers.database_url] = asyncio.run(made())
+    return _PORTALS[servers.database_url]
+
+
+def _search_load(servers: Servers) -> Load:
+    key = _bench_portal(servers)
+    load = Load("/v1/portals/tt_bench_portal/availability?service=P0", {"Authorization": f"Bearer {key}"})
+    answers = []
+    for base in (servers.portico, servers.uncached):
+        answer = httpx.get(base + load.path, headers=load.headers, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["items"]) == 20, answer.text
+        answers.append({**answer.json(), "next_cursor": None})  # each names its own kept order
+    assert answers[0] == answers[1], "a kept answer differs from a computed one"
+    return load
+
+
 def portal_search(_partner: Partner, servers: Servers) -> Scenario:
     """GET /v1/portals/{portal}/availability?service=P0: the first page of a one-service search on the
-    portal of bench/availability.py (1,000 members, each 3 agendas of 14 days: ~300,000 slots), made
-    in the scratch database as that bench makes it. No peer: the target is Portico's own rate."""
-    engine = create_engine(servers.database_url)
-
-    async def made() -> str:
-        try:
-            key, slots = await build_portal(engine, members=1000, days=14, resources=3)
-        finally:
-            await engine.dispose()
-        print(f"portal search: {slots:,} slots in the portal of 1,000 members", flush=True)
-        return key
-
-    key = asyncio.run(made())
-    load = Load("/v1/portals/tt_bench_portal/availability?service=P0", {"Authorization": f"Bearer {key}"})
-    first = httpx.get(servers.portico + load.path, headers=load.headers, timeout=60)
-    assert first.status_code == 200, first.text
-    assert len(first.json()["items"]) == 20, first.text
+    bench portal, as every patient's search asks it: answered from the kept answer (app/search_cache.py)
+    but for the first request after a write. No peer: the target is Portico's own rate."""
+    load = _search_load(servers)
     return Scenario("portal search, first page", load, None, ">= 200 req/s", lambda rate, _ratio: rate >= 200)
+
+
+def portal_search_miss(_partner: Partner, servers: Servers) -> Scenario:
+    """The same search on a Portico that keeps no answer (PORTICO_SEARCH_CACHE_ENTRIES=0): what the
+    first search after a write costs. No target: a figure."""
+    load = _search_load(servers)
+    return Scenario(
+        "portal search, computed", load, None, "none (a figure)", lambda _r, _q: True, uncached=True
+    )
 
 
 SCENARIOS: dict[str, Callable[[Partner, Servers], Scenario]] = {
     "instance": one_instance,
     "search": portal_search,
+    "search-miss": portal_search_miss,
 }
 
 

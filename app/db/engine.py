@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 from app.config import ConfigError
+from app.db import search_generations
 
 # Execution option asking SQLite to take the write lock when the transaction begins. A deferred
 # transaction that reads and then writes fails with SQLITE_BUSY when another writer got in between;
@@ -41,6 +42,7 @@ def create_engine(url: str, *, pool_size: int = 30, null_pool: bool = False) -> 
     elif postgres:
         kwargs.update(pool_size=pool_size, max_overflow=0)
     engine = create_async_engine(url, **kwargs)
+    search_generations.watch(engine)  # every write that changes a portal's search says so
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     elif not null_pool:

@@ -77,13 +77,25 @@ def spans(days: Days, zone_names: Iterable[str], now: datetime) -> dict[str, Spa
     by the API) reads as the default zone rather than failing the whole search."""
     found: dict[str, Span] = {}
     for name in zone_names:
-        try:
-            where = zone(name)
-        except ValueError:
-            where = zone(DEFAULT_TIME_ZONE)
+        where = _zone_or_default(name)
         first, last = days.in_zone(where, now)
         found[name] = Span(first, last, *day_span(first, last, where))
     return found
+
+
+def days_move_at(days: Days, spans: dict[str, Span]) -> datetime | None:
+    """When the default days move (the first midnight to come in the zones of `spans`, computed for
+    now); None when the search names its first day."""
+    if days.first is not None or not spans:
+        return None
+    return min(day_span(s.first, s.first, _zone_or_default(name))[1] for name, s in spans.items())
+
+
+def _zone_or_default(name: str) -> ZoneInfo:
+    try:
+        return zone(name)
+    except ValueError:
+        return zone(DEFAULT_TIME_ZONE)
 
 
 @dataclass(frozen=True)

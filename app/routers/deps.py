@@ -32,7 +32,7 @@ from app.services import members as members_service
 from app.services import portals as portals_service
 from app.services import services as services_service
 from app.services.members import Member
-from app.services.portals import Portal
+from app.services.portals import Portal, SearchedPortal
 from app.services.services import InstanceService
 
 InstanceLookup = Callable[..., Awaitable[Lookup[Instance]]]
@@ -90,6 +90,19 @@ def portal(scope: Scope, *, page: bool = False, lock: bool = False) -> PortalLoo
         session: SessionDep, portal: PortalPath, principal: Principal = Depends(scoped)
     ) -> Lookup[Portal]:
         return Lookup(lambda: portals_service.require_portal(session, principal, portal, lock=lock))
+
+    return lookup
+
+
+def portal_for_search() -> Callable[..., Awaitable[Lookup[SearchedPortal]]]:
+    """The caller's portal `{portal}` with its search generation (one query), or `portal`'s 404."""
+    scoped = require(Scope.INSTANCES_READ)
+
+    @raises(NotFound)
+    async def lookup(
+        session: SessionDep, portal: PortalPath, principal: Principal = Depends(scoped)
+    ) -> Lookup[SearchedPortal]:
+        return Lookup(lambda: portals_service.require_for_search(session, principal, portal))
 
     return lookup
 
@@ -189,4 +202,4 @@ ReportPortalToWrite = Annotated[Portal, Depends(portal(Scope.INSTANCES_WRITE, pa
 # portal's availability its window of days (422).
 CloneSource = Annotated[Lookup[Instance], Depends(_instance_write_no_lock)]
 ImportTarget = Annotated[Lookup[Instance], Depends(_instance_write)]
-AvailabilityPortal = Annotated[Lookup[Portal], Depends(_portal_read)]
+AvailabilityPortal = Annotated[Lookup[SearchedPortal], Depends(portal_for_search())]

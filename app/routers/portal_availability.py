@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -26,7 +26,8 @@ from app.schemas.portal_availability import (
     ServiceSummary,
 )
 from app.services import portal_availability as service
-from app.state import CursorsDep, SettingsDep
+from app.services import search_answers
+from app.state import CursorsDep, SearchCacheDep, SettingsDep
 
 router = APIRouter(tags=["portals"], route_class=LookupRoute)
 MAX_SERVICES = 10
@@ -82,11 +83,12 @@ def _query(
     members: list[str],
     member_codes: list[str],
     max_staleness_minutes: int | None,
+    now: datetime,
     page: tuple[int, int, bool] = (20, 50, False),
 ) -> service.Query:
     """The search as the service takes it; `page`: limit, slots per member, explain."""
     days = Days(first, last)
-    days.check(datetime.now(UTC))
+    days.check(now)
     limit, slots_per_member, explain = page
     return service.Query(
         services=tuple(dict.fromkeys(services)),
@@ -124,9 +126,9 @@ async def portal_availability(
     portal: AvailabilityPortal,
     session: SessionDep,
     request: Request,
-    response: Response,
     cursors: CursorsDep,
     settings: SettingsDep,
+    cache: SearchCacheDep,
     services: Annotated[
         list[ServiceCode],
         Query(alias="service", min_length=1, max_length=MAX_SERVICES, description="Portal service codes."),
@@ -143,42 +145,52 @@ async def portal_availability(
     ] = None,
     slots_per_member: Annotated[int, Query(ge=1, le=500, description="Slots per member, at most.")] = 50,
     explain: Annotated[bool, Query(description="Also say why members offer nothing, per service.")] = False,
-) -> PortalAvailability:
+) -> Response:
     """Members with free slots for these portal services, by earliest slot then name: only slots of
     web-enabled member services mapped to them, in each member's local days, with how current the
     member's data is. Pages follow the first page's order while syncs change slots."""
-    query = _query(
-        services,
-        from_,
-        to,
-        members,
-        member_code,
-        max_staleness_minutes,
-        (limit, slots_per_member, explain),
-    )
+    now = cache.now()
+    page = (limit, slots_per_member, explain)
+    query = _query(services, from_, to, members, member_code, max_staleness_minutes, now, page)
     after = _opened(cursors, request.url.path, cursor, query) if cursor else None
     # The portal is looked up once the query is known to be valid: a 422 comes before a 404.
-    found = await portal()
-    answer = await service.search(session, found, query, datetime.now(UTC), after)
-    next_cursor = None
-    if answer.next is not None:
-        n = answer.next
-        next_cursor = cursors.issue(
-            request.url.path, [n.search_id, n.rank, n.started_at.isoformat(), n.fingerprint]
+    searched = await portal()
+    found = searched.portal
+    path = request.url.path
+
+    async def compute() -> search_answers.Computed:
+        answer = await service.search(session, found, query, now, after)
+        next_cursor = None
+        if answer.next is not None:
+            n = answer.next
+            next_cursor = cursors.issue(path, [n.search_id, n.rank, n.started_at.isoformat(), n.fingerprint])
+        explanations = None
+        if answer.explanations is not None:
+            explanations = [Explanation.model_validate(e, from_attributes=True) for e in answer.explanations]
+        body = PortalAvailability(
+            portal=found.instance.name,
+            services=list(query.services),
+            items=[MemberAvailability.build(m) for m in answer.members],
+            next_cursor=next_cursor,
+            explanations=explanations,
+            explanations_complete=answer.explanations_complete,
         )
+        return search_answers.Computed(body.model_dump_json().encode(), next_cursor, answer.valid_until)
+
+    if after is None:  # a first page: the question every patient's search asks, kept
+        key = ("search", found.instance.id, path, query)
+        entry = await search_answers.answer(
+            cache, searched.generation, key, now, compute, release=session.close
+        )
+        body, next_cursor = entry.body, entry.next_cursor
+    else:
+        computed = await compute()
+        body, next_cursor = computed.body, computed.next_cursor
+    answered = Response(body, media_type="application/json")
+    if next_cursor is not None:
         link = next_link(request.url, next_cursor, limit, settings.public_url)
-        response.headers["Link"] = f'<{link}>; rel="next"'
-    explanations = None
-    if answer.explanations is not None:
-        explanations = [Explanation.model_validate(e, from_attributes=True) for e in answer.explanations]
-    return PortalAvailability(
-        portal=found.instance.name,
-        services=list(query.services),
-        items=[MemberAvailability.build(m) for m in answer.members],
-        next_cursor=next_cursor,
-        explanations=explanations,
-        explanations_complete=answer.explanations_complete,
-    )
+        answered.headers["Link"] = f'<{link}>; rel="next"'
+    return answered
 
 
 @router.get(
@@ -189,6 +201,7 @@ async def portal_availability(
 async def portal_availability_summary(
     portal: AvailabilityPortal,
     session: SessionDep,
+    cache: SearchCacheDep,
     services: Annotated[
         list[ServiceCode],
         Query(alias="service", max_length=MAX_SERVICES, description="Portal service codes; none: all."),
@@ -198,12 +211,21 @@ async def portal_availability_summary(
     members: Members = [],  # noqa: B006
     member_code: MemberCodes = [],  # noqa: B006
     max_staleness_minutes: MaxStaleness = None,
-) -> AvailabilitySummary:
+) -> Response:
     """Per portal service: how many members offer it in their days, and the earliest slot."""
-    query = _query(services, from_, to, members, member_code, max_staleness_minutes)
-    found = await portal()
-    summary = await service.summary(session, found, query, datetime.now(UTC))
-    return AvailabilitySummary(
-        portal=found.instance.name,
-        services=[ServiceSummary.model_validate(s, from_attributes=True) for s in summary],
-    )
+    now = cache.now()
+    query = _query(services, from_, to, members, member_code, max_staleness_minutes, now)
+    searched = await portal()
+    found = searched.portal
+
+    async def compute() -> search_answers.Computed:
+        summary = await service.summary(session, found, query, now)
+        body = AvailabilitySummary(
+            portal=found.instance.name,
+            services=[ServiceSummary.model_validate(s, from_attributes=True) for s in summary.services],
+        )
+        return search_answers.Computed(body.model_dump_json().encode(), None, summary.valid_until)
+
+    key = ("summary", found.instance.id, query)
+    entry = await search_answers.answer(cache, searched.generation, key, now, compute, release=session.close)
+    return Response(entry.body, media_type="application/json")

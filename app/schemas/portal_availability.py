@@ -38,7 +38,8 @@ class PortalSlot(Output):
 
     @classmethod
     def build(cls, slot: service.Slot) -> PortalSlot:
-        return cls(
+        # Built from values already of their types, up to 50 per member: not validated again.
+        return cls.model_construct(
             resource_id=slot.resource_id,
             start=slot.start,
             end=slot.end,

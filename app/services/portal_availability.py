@@ -25,7 +25,16 @@ from app.db.repositories import portal_availability as repo
 from app.db.repositories import portal_availability_facts as facts_repo
 from app.db.repositories import portal_availability_slots as slots_repo
 from app.db.repositories.portal_availability import Ranked, Search
-from app.domain.portal_availability import SENTENCES, Days, Reason, Span, offered, reason, spans
+from app.domain.portal_availability import (
+    SENTENCES,
+    Days,
+    Reason,
+    Span,
+    days_move_at,
+    offered,
+    reason,
+    spans,
+)
 from app.domain.time_zones import DEFAULT_TIME_ZONE, zone
 from app.services.portals import Portal
 
@@ -104,6 +113,8 @@ class Answer:
     next: Cursor | None
     explanations: list[Explanation] | None = None
     explanations_complete: bool = True
+    # A first page: the first moment it may read differently with no write (None: no such moment).
+    valid_until: datetime | None = None
 
 
 async def search(
@@ -122,7 +133,20 @@ async def search(
     answer = Answer(await _members(session, found, page), next_cursor)
     if query.explain:
         await _explain(session, found, answer)
+    if after is None:
+        answer.valid_until = await _valid_until(session, found, query.days)
     return answer
+
+
+async def _valid_until(session: AsyncSession, found: Search, days: Days) -> datetime | None:
+    """The first moment the answer may change with no write: a member's data going stale, one
+    leaving the `max_staleness_minutes` filter, the default days moving at a member's midnight."""
+    health = await facts_repo.health_moments(session, found)
+    moments = [health.goes_stale, days_move_at(days, found.spans)]
+    if found.max_staleness_minutes is not None and health.oldest_success is not None:
+        moments.append(health.oldest_success + timedelta(minutes=found.max_staleness_minutes))
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
 
 
 async def _next_page(
@@ -177,16 +201,20 @@ def _engine(session: AsyncSession) -> AsyncEngine:
 async def _members(session: AsyncSession, found: Search, page: list[Ranked]) -> list[Member]:
     members = {r.member_id: Member(r, found.spans.get(r.time_zone) or _span(found)) for r in page}
     wanted = await slots_repo.codes_of(session, found, members)
+    services: dict[tuple[str, str], list[str]] = {}  # per member and codes: a page repeats a few
     for row in await slots_repo.slots_of(session, found, members):
         member = members[row.member_id]
         member.slot_count = row.total
+        key = (row.member_id, row.treatment_codes)
+        if key not in services:
+            services[key] = offered(row.treatment_codes, wanted.get(row.member_id, {}))
         member.slots.append(
             Slot(
                 row.resource_id,
                 row.starts_at.astimezone(member.zone),
                 row.ends_at.astimezone(member.zone),
                 row.treatment_codes.split(),
-                offered(row.treatment_codes, wanted.get(row.member_id, {})),
+                services[key],
             )
         )
     return list(members.values())
@@ -212,7 +240,13 @@ class ServiceSummary:
     earliest_member: str | None
 
 
-async def summary(session: AsyncSession, portal: Portal, query: Query, now: datetime) -> list[ServiceSummary]:
+@dataclass(frozen=True)
+class Summary:
+    services: list[ServiceSummary]
+    valid_until: datetime | None  # as Answer's
+
+
+async def summary(session: AsyncSession, portal: Portal, query: Query, now: datetime) -> Summary:
     """Per portal service asked (every one of the portal's when none is): how many members offer it
     in their days, and the earliest slot among them (with its member)."""
     found = await _search(session, portal, query, now, now)
@@ -226,7 +260,7 @@ async def summary(session: AsyncSession, portal: Portal, query: Query, now: date
         offering = sorted((moment, member) for member, moment in per_service.get(service.code, {}).items())
         moment, member = offering[0] if offering else (None, None)
         answer.append(ServiceSummary(service.code, service.name, len(offering), moment, member))
-    return answer
+    return Summary(answer, await _valid_until(session, found, query.days))
 
 
 def _zone(name: str) -> ZoneInfo:

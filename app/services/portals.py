@@ -8,13 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
 from app.db.models import Instance
+from app.db.repositories import instance_facts
 from app.db.repositories import instances as repo
 from app.db.repositories.pages import PageRequest
 from app.domain import rules
 from app.domain.errors import NotFound
 from app.etags import etag_of
 from app.events.sources import readiness_watched
-from app.services.instances import partner_of, require
+from app.services.instances import not_found, partner_of, require
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,34 @@ async def require_portal(
     instance = await require(session, principal, name, lock=lock)
     facts = await repo.facts(session, instance)
     if not facts.is_portal:
-        raise NotFound(
-            f"{name} is not a portal (setting {rules.PORTAL_SETTING} is not 'portal').", instance=name
-        )
+        raise _not_a_portal(name)
     return Portal(instance, facts)
+
+
+@dataclass(frozen=True)
+class SearchedPortal:
+    """A portal looked up for its availability search, with its search generation then."""
+
+    portal: Portal
+    generation: int
+
+
+async def require_for_search(session: AsyncSession, principal: Principal, name: str) -> SearchedPortal:
+    """`require_portal` in one statement that also reads the portal's search generation: read before
+    anything the answer is computed from, so an answer kept under it is never older than it."""
+    found = await instance_facts.get_with_generation(session, partner_of(principal), name)
+    if found is None:
+        raise await not_found(session, principal, name)
+    with_facts, generation = found
+    if not with_facts.facts.is_portal:
+        raise _not_a_portal(name)
+    return SearchedPortal(Portal(with_facts.instance, with_facts.facts), generation)
+
+
+def _not_a_portal(name: str) -> NotFound:
+    return NotFound(
+        f"{name} is not a portal (setting {rules.PORTAL_SETTING} is not 'portal').", instance=name
+    )
 
 
 async def list_page(

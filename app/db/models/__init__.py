@@ -9,7 +9,7 @@ from app.db.models.idempotency import IdempotencyKey
 from app.db.models.instances import Instance, InstanceSetting, Membership
 from app.db.models.mappings import Mapping
 from app.db.models.partners import ApiKey, Partner
-from app.db.models.portal_searches import PortalSearchOrder
+from app.db.models.portal_searches import PortalSearchGeneration, PortalSearchOrder
 from app.db.models.services import Service
 from app.db.models.sync_data import (
     GesdentPatient,
@@ -38,6 +38,7 @@ __all__ = [
     "Mapping",
     "Membership",
     "Partner",
+    "PortalSearchGeneration",
     "PortalSearchOrder",
     "Service",
     "SyncCursor",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from app.db.models import Instance, InstanceSetting, Membership
+from app.db.models import Instance, InstanceSetting, Membership, PortalSearchGeneration
 from app.domain.rules import PORTAL_SETTING, InstanceFacts
 
 _Portal = aliased(Instance, name="portal_row")
@@ -47,3 +47,23 @@ async def get_with_facts(session: AsyncSession, partner_id: str, name: str) -> I
     instance, portal_setting, member_of, member_count = row
     facts = InstanceFacts(instance.name, portal_setting, instance.comms_enabled, member_of, member_count)
     return InstanceWithFacts(instance, facts)
+
+
+# The portal search's lookup: the same, with the portal's search generation (app/search_cache.py).
+_WITH_GENERATION = _WITH_FACTS.add_columns(
+    select(col(PortalSearchGeneration.generation))
+    .where(col(PortalSearchGeneration.portal_id) == Instance.id)
+    .scalar_subquery()
+)
+
+
+async def get_with_generation(
+    session: AsyncSession, partner_id: str, name: str
+) -> tuple[InstanceWithFacts, int] | None:
+    """`get_with_facts`, and the instance's portal search generation (0 while it has none)."""
+    row = (await session.execute(_WITH_GENERATION, {"partner_id": partner_id, "name": name})).first()
+    if row is None:
+        return None
+    instance, portal_setting, member_of, member_count, generation = row
+    facts = InstanceFacts(instance.name, portal_setting, instance.comms_enabled, member_of, member_count)
+    return InstanceWithFacts(instance, facts), int(generation or 0)

@@ -5,16 +5,17 @@ The expressions they share with the search are in app/db/repositories/portal_ava
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import GesdentSlot, Instance, Mapping, Service, table_of
+from app.db.models import GesdentSlot, Instance, Mapping, Membership, Service, table_of
 from app.db.repositories.portal_availability import (
     AVAILABILITY,
     Search,
+    alias,
     availability_health,
     bounds,
     contains,
@@ -54,7 +55,7 @@ class Offer:
 async def offers_per_service(session: AsyncSession, search: Search) -> list[Offer]:
     """Per (portal service, member code) that offers it in the member's days: the earliest slot."""
     first, health = firsts(search), availability_health()
-    member, portal_service = table_of(Instance).alias("offering_member"), table_of(Service).alias("ps")
+    member, portal_service = alias(Instance, "offering_member"), alias(Service, "ps")
     stmt = (
         sa.select(portal_service.c.code, member.c.name, first.c.earliest)
         .select_from(
@@ -83,9 +84,9 @@ class Unoffered:
 async def unoffered(session: AsyncSession, search: Search, limit: int) -> list[Unoffered]:
     """The asked (member, portal service) pairs without an offering slot in the member's days, by
     member name then service: at most `limit` + 1."""
-    member, health, mappings = table_of(Instance).alias("member"), availability_health(), table_of(Mapping)
-    portal_service, member_service = table_of(Service).alias("ps"), table_of(Service).alias("ms")
-    slot = table_of(GesdentSlot).alias("any_slot")
+    member, health, mappings = alias(Instance, "member"), availability_health(), table_of(Mapping)
+    portal_service, member_service = alias(Service, "ps"), alias(Service, "ms")
+    slot = alias(GesdentSlot, "any_slot")
     start, end = bounds(search, member.c.time_zone)
     mapped = sa.and_(mappings.c.member_id == member.c.id, mappings.c.portal_service_id == portal_service.c.id)
     web = sa.exists().where(
@@ -126,3 +127,31 @@ async def unoffered(session: AsyncSession, search: Search, limit: int) -> list[U
         Unoffered(name, display, code, Facts(bool(m), bool(w), bool(s), bool(a), matching_slot=False))
         for name, display, code, m, w, s, a in (await session.execute(stmt)).all()
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthMoments:
+    """When the portal's members' health next reads differently with no write: the first `fresh`
+    row going stale, and the oldest success still within `max_staleness_minutes` (None: none)."""
+
+    goes_stale: datetime | None
+    oldest_success: datetime | None
+
+
+async def health_moments(session: AsyncSession, search: Search) -> HealthMoments:
+    """One statement over the availability health of the portal's members."""
+    health, memberships = availability_health(), table_of(Membership)
+    after = search.now - timedelta(minutes=search.max_staleness_minutes or 0)
+    fresh = sa.and_(health.c.state == "fresh", health.c.stale_at > search.now)
+    stmt = (
+        sa.select(
+            sa.func.min(sa.case((fresh, health.c.stale_at))),
+            sa.func.min(sa.case((health.c.last_success_at > after, health.c.last_success_at))),
+        )
+        .join(memberships, memberships.c.member_id == health.c.instance_id)
+        .where(memberships.c.portal_id == search.portal_id, health.c.stream == AVAILABILITY)
+    )
+    goes_stale, oldest = (await session.execute(stmt)).one()
+    return HealthMoments(
+        None if goes_stale is None else aware(goes_stale), None if oldest is None else aware(oldest)
+    )

@@ -10,8 +10,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import GesdentSlot, Instance, Service, table_of
-from app.db.repositories.portal_availability import Search, bounds, contains, wanted
+from app.db.models import GesdentSlot, Instance, Service
+from app.db.repositories.portal_availability import Search, alias, bounds, contains, wanted
 from app.db.repositories.sync_health import aware
 
 
@@ -31,8 +31,8 @@ async def slots_of(session: AsyncSession, search: Search, member_ids: Collection
     if not member_ids:
         return []
     slot, member, codes = (
-        table_of(GesdentSlot).alias("slot"),
-        table_of(Instance).alias("member"),
+        alias(GesdentSlot, "slot"),
+        alias(Instance, "member"),
         wanted(search),
     )
     start, end = bounds(search, member.c.time_zone)
@@ -78,7 +78,7 @@ async def codes_of(
     """Per member: its codes the search matches slots on -> the asked portal services they offer."""
     if not member_ids:
         return {}
-    codes, portal_service = wanted(search), table_of(Service).alias("portal_service")
+    codes, portal_service = wanted(search), alias(Service, "portal_service")
     stmt = (
         sa.select(codes.c.member_id, codes.c.code, portal_service.c.code)
         .join(portal_service, portal_service.c.id == codes.c.portal_service_id)
