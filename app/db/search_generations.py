@@ -225,10 +225,16 @@ def _commit(connection: Connection) -> None:
     if touched.everything:
         _grow(connection, sa.select(_INSTANCES.c.id))
         return
-    portals = touched.portals | _portals_of(connection, touched.instances)
-    ids = sorted(portals)
-    for start in range(0, len(ids), _CHUNK):
-        _grow(connection, sa.select(_INSTANCES.c.id).where(_INSTANCES.c.id.in_(ids[start : start + _CHUNK])))
+    # One statement for what a transaction usually touches (a sync: one member's slots and health):
+    # the portals named, and those of the instances named, looked up by the statement itself.
+    portals, instances = sorted(touched.portals), sorted(touched.instances)
+    for start in range(0, max(len(portals), len(instances)), _CHUNK):
+        named, members = portals[start : start + _CHUNK], instances[start : start + _CHUNK]
+        theirs = sa.select(_MEMBERSHIPS.c.portal_id).where(_MEMBERSHIPS.c.member_id.in_(members))
+        _grow(
+            connection,
+            sa.select(_INSTANCES.c.id).where(_INSTANCES.c.id.in_(named) | _INSTANCES.c.id.in_(theirs)),
+        )
 
 
 def _grow(connection: Connection, portals: sa.Select[Any]) -> None:
