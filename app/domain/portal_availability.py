@@ -73,13 +73,15 @@ class Span:
 
 
 def spans(days: Days, zone_names: Iterable[str], now: datetime) -> dict[str, Span]:
-    """Per zone name, the span of the search's days there. A name that is not a zone (never written
-    by the API) reads as the default zone rather than failing the whole search."""
+    """Per zone name, the span of the search's days there, from `now` at the earliest: a slot that
+    has started can no longer be booked. A name that is not a zone (never written by the API) reads
+    as the default zone rather than failing the whole search."""
     found: dict[str, Span] = {}
     for name in zone_names:
         where = _zone_or_default(name)
         first, last = days.in_zone(where, now)
-        found[name] = Span(first, last, *day_span(first, last, where))
+        start, end = day_span(first, last, where)
+        found[name] = Span(first, last, max(start, now), end)
     return found
 
 

@@ -49,7 +49,11 @@ MemberName = Annotated[
 _ZONE_NOTE = " A local day in each member's time zone."
 From = Annotated[
     Day | None,
-    Query(alias="from", description="First day (YYYY-MM-DD), inclusive; default today." + _ZONE_NOTE),
+    Query(
+        alias="from",
+        description="First day (YYYY-MM-DD), inclusive; default today. Slots that have started are left out."
+        + _ZONE_NOTE,
+    ),
 ]
 To = Annotated[
     Day | None,

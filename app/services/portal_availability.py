@@ -134,15 +134,20 @@ async def search(
     if query.explain:
         await _explain(session, found, answer)
     if after is None:
-        answer.valid_until = await _valid_until(session, found, query.days)
+        # The earliest slot ranked is the first to start, and leave the answer, with no write.
+        first_slot = ranked[0].earliest if ranked else None
+        answer.valid_until = await _valid_until(session, found, query.days, first_slot)
     return answer
 
 
-async def _valid_until(session: AsyncSession, found: Search, days: Days) -> datetime | None:
+async def _valid_until(
+    session: AsyncSession, found: Search, days: Days, first_slot: datetime | None
+) -> datetime | None:
     """The first moment the answer may change with no write: a member's data going stale, one
-    leaving the `max_staleness_minutes` filter, the default days moving at a member's midnight."""
+    leaving the `max_staleness_minutes` filter, the default days moving at a member's midnight, the
+    earliest slot it counts starting."""
     health = await facts_repo.health_moments(session, found)
-    moments = [health.goes_stale, days_move_at(days, found.spans)]
+    moments = [health.goes_stale, days_move_at(days, found.spans), first_slot]
     if found.max_staleness_minutes is not None and health.oldest_success is not None:
         moments.append(health.oldest_success + timedelta(minutes=found.max_staleness_minutes))
     known = [moment for moment in moments if moment is not None]
@@ -252,7 +257,8 @@ async def summary(session: AsyncSession, portal: Portal, query: Query, now: date
     found = await _search(session, portal, query, now, now)
     services = await facts_repo.portal_services(session, found)
     per_service: dict[str, dict[str, datetime]] = {}  # service -> member -> its earliest
-    for offer in await facts_repo.offers_per_service(session, found):
+    offers = await facts_repo.offers_per_service(session, found)
+    for offer in offers:
         mine = per_service.setdefault(offer.service, {})
         mine[offer.member] = min(offer.earliest, mine.get(offer.member, offer.earliest))
     answer = []
@@ -260,7 +266,8 @@ async def summary(session: AsyncSession, portal: Portal, query: Query, now: date
         offering = sorted((moment, member) for member, moment in per_service.get(service.code, {}).items())
         moment, member = offering[0] if offering else (None, None)
         answer.append(ServiceSummary(service.code, service.name, len(offering), moment, member))
-    return Summary(answer, await _valid_until(session, found, query.days))
+    first_slot = min((offer.earliest for offer in offers), default=None)
+    return Summary(answer, await _valid_until(session, found, query.days, first_slot))
 
 
 def _zone(name: str) -> ZoneInfo:

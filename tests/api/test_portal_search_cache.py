@@ -366,6 +366,29 @@ async def test_the_default_days_move_at_midnight_without_a_write(app, api, gesde
     assert {i["first_day"] for i in after["items"]} == {(day + timedelta(days=1)).isoformat()}
 
 
+async def test_a_slot_that_starts_leaves_the_answer_without_a_write(app, api, gesdent, monkeypatch):
+    """A slot that has started can no longer be booked: it leaves the search (and the summary's
+    earliest) the moment it starts, a kept answer included."""
+    await build(app, api, gesdent)
+    params = {**_days(), "service": "CLEAN"}
+    slots = _items((await _answer(api, URL, params)).json())["tt_north"]["slots"]
+    first = datetime.fromisoformat(slots[0]["start"]).astimezone(UTC)
+    move = _clock(monkeypatch, app, first - timedelta(seconds=5))
+    assert _items(await _kept(app, api, URL, params))["tt_north"]["slots"][0] == slots[0]
+    move(timedelta(seconds=10))
+    after = _items((await _answer(api, URL, params)).json())["tt_north"]["slots"]
+    assert after[0] == slots[1]
+
+    def earliest(body: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(body["services"][0]["earliest"])
+
+    soonest = earliest((await _answer(api, SUMMARY, params)).json())
+    move = _clock(monkeypatch, app, soonest - timedelta(seconds=5))
+    assert earliest(await _kept(app, api, SUMMARY, params)) == soonest
+    move(timedelta(seconds=10))
+    assert earliest((await _answer(api, SUMMARY, params)).json()) > soonest
+
+
 async def test_other_partners_get_their_404_from_a_warm_cache(app, api, other, gesdent):
     await build(app, api, gesdent)
     for url in (URL, SUMMARY):

@@ -20,9 +20,15 @@ def test_default_days_are_today_and_13_more_in_each_zone():
     madrid, canary = found["Europe/Madrid"], found["Atlantic/Canary"]
     assert (madrid.first, madrid.last) == (date(2026, 12, 7), date(2026, 12, 20))
     assert (canary.first, canary.last) == (date(2026, 12, 6), date(2026, 12, 19))
-    assert madrid.start == datetime(2026, 12, 6, 23, 0, tzinfo=UTC)  # local midnight
-    assert canary.start == datetime(2026, 12, 6, 0, 0, tzinfo=UTC)
-    assert madrid.end == datetime(2026, 12, 20, 23, 0, tzinfo=UTC)
+    # Today's slots that have started are not bookable: both spans start now, not at local midnight.
+    assert madrid.start == canary.start == NOW
+    assert madrid.end == datetime(2026, 12, 20, 23, 0, tzinfo=UTC)  # local midnight
+    assert canary.end == datetime(2026, 12, 20, 0, 0, tzinfo=UTC)
+
+
+def test_given_days_to_come_start_at_their_local_midnight():
+    found = spans(Days(date(2026, 12, 9), date(2026, 12, 9)), ["Europe/Madrid"], NOW)
+    assert found["Europe/Madrid"].start == datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
 
 
 def test_given_days_are_the_same_local_days_everywhere():
@@ -32,7 +38,7 @@ def test_given_days_are_the_same_local_days_everywhere():
 
 
 def test_a_name_that_is_no_zone_reads_as_the_default_zone():
-    assert spans(Days(), ["Mars/Olympus"], NOW)["Mars/Olympus"].start == datetime(2026, 12, 6, 23, tzinfo=UTC)
+    assert spans(Days(), ["Mars/Olympus"], NOW)["Mars/Olympus"].end == datetime(2026, 12, 20, 23, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
