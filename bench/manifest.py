@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -25,6 +26,7 @@ from report import bench_app  # bench/report.py
 from sqlalchemy import event
 from ticker import Scratch  # bench/ticker.py
 
+JSON = {"content-type": "application/json"}
 TARGET = "PostgreSQL, 2 cores: 200 members x 100 services with mappings plans in < 2 s, applies in < 15 s"
 
 
@@ -76,18 +78,21 @@ async def one_run(
         transport=admin._transport, base_url="http://bench", headers=headers, timeout=600
     )
     body = document(run, members, services)
+    # Client and server share this process: the client's own work (encoding the ~2.5 MB document,
+    # decoding the answers) is done outside the timers, which time Portico's.
+    plan_body = json.dumps(body).encode()
     times: dict[str, float] = {}
     async with client:
         started, cpu = time.perf_counter(), time.process_time()
-        plan = (await client.post("/v1/portal-manifests/plan", json=body)).json()
+        answered = await client.post("/v1/portal-manifests/plan", content=plan_body, headers=JSON)
         times["plan, from nothing"] = time.perf_counter() - started
         times["plan, CPU"] = time.process_time() - cpu
+        plan = answered.json()
         assert plan["summary"]["create"] > members * services * 2, plan["summary"]
+        apply_body = json.dumps({"manifest": body, "fingerprint": plan["fingerprint"]}).encode()
         statements.count, statements.counting = 0, True
         started, cpu = time.perf_counter(), time.process_time()
-        applied = await client.post(
-            "/v1/portal-manifests/apply", json={"manifest": body, "fingerprint": plan["fingerprint"]}
-        )
+        applied = await client.post("/v1/portal-manifests/apply", content=apply_body, headers=JSON)
         times["apply"] = time.perf_counter() - started
         times["apply, CPU"] = time.process_time() - cpu
         statements.counting = False
@@ -95,10 +100,11 @@ async def one_run(
         assert applied.status_code == 200, applied.text[:500]
         statements.count, statements.counting = 0, True
         started = time.perf_counter()
-        again = (await client.post("/v1/portal-manifests/plan", json=body)).json()
+        answered = await client.post("/v1/portal-manifests/plan", content=plan_body, headers=JSON)
         times["plan, no change"] = time.perf_counter() - started
         statements.counting = False
         times["plan statements"] = statements.count
+        again = answered.json()
         assert again["changes"] == [], again["changes"][:3]
         started = time.perf_counter()
         exported = await client.get(f"/v1/portals/tt_bench_portal_{run}/manifest")

@@ -15,7 +15,7 @@ from app.domain.manifest_problems import ManifestInvalid, ManifestStateChanged
 from app.openapi_contract import raises
 from app.routers.deps import PortalDep
 from app.routers.lookups import LookupRoute
-from app.schemas.manifest_plans import ManifestApplied, ManifestPlanPublic
+from app.schemas.manifest_plans import ManifestApplied, ManifestPlanPublic, applied_document, plan_document
 from app.schemas.manifests import ManifestApply, PortalManifest
 from app.services import manifest_export
 from app.services import manifests as service
@@ -49,14 +49,14 @@ async def plan_manifest(
     settings: SettingsDep,
     box: SecretBoxDep,
     body: PortalManifest,
-) -> ManifestPlanPublic:
+) -> JSONResponse:
     """What applying the manifest would create, update and delete now; every invariant it would break,
     with the API's problem type for each; warnings; and the fingerprint to apply it with. Nothing is
     written. Needs `instances:read`."""
     guards = Safeguards(box, allow_private=settings.gesdent_allow_private_networks)
     plan = await service.plan(session, principal, body, guards)
     await session.rollback()  # a plan writes nothing, and says so to the database too
-    return ManifestPlanPublic.build(body.portal.name, plan)
+    return JSONResponse(plan_document(body.portal.name, plan))
 
 
 @router.post(APPLY_PATH, operation_id="manifests_apply", response_model=ManifestApplied)
@@ -68,21 +68,14 @@ async def apply_manifest(
     settings: SettingsDep,
     box: SecretBoxDep,
     body: ManifestApply,
-) -> ManifestApplied:
+) -> JSONResponse:
     """Apply a manifest whose plan was reviewed, with that plan's `fingerprint`: in one transaction,
     through the same rules as the API's routes, all or nothing. A 412 when anything the manifest
     touches changed since the plan; a 422 listing every problem when it cannot be applied. Needs
     `instances:write` and `portals:write`."""
     guards = Safeguards(box, allow_private=settings.gesdent_allow_private_networks)
     done, fingerprint = await service.apply(session, principal, body, guards, settings.default_timezone)
-    planned = ManifestPlanPublic.build(body.manifest.portal.name, done)
-    return ManifestApplied(
-        portal=planned.portal,
-        fingerprint=fingerprint,
-        summary=planned.summary,
-        changes=planned.changes,
-        warnings=planned.warnings,
-    )
+    return JSONResponse(applied_document(plan_document(body.manifest.portal.name, done), fingerprint))
 
 
 @router.get(

@@ -7,24 +7,36 @@ import json
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.db.repositories import mappings as mappings_repo
+from app.schemas.manifest_plans import ManifestApplied, ManifestPlanPublic
 from tests.api.manifest_docs import PORTAL, manifest
 from tests.conftest import assert_problem, create_instance, create_portal
+
+
+def described(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """The answers are built as plain data (app/schemas/manifest_plans.py): each is exactly what its
+    model, which the spec shows, describes — no field more or less, each of its type."""
+    assert model.model_validate(body, strict=True).model_dump(mode="json") == body
 
 
 async def plan(client: httpx.AsyncClient, document: dict[str, Any]) -> dict[str, Any]:
     response = await client.post("/v1/portal-manifests/plan", json=document)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    described(ManifestPlanPublic, body)
     return body
 
 
 async def apply(client: httpx.AsyncClient, document: dict[str, Any], fingerprint: str) -> httpx.Response:
-    return await client.post(
+    response = await client.post(
         "/v1/portal-manifests/apply", json={"manifest": document, "fingerprint": fingerprint}
     )
+    if response.status_code == 200:
+        described(ManifestApplied, response.json())
+    return response
 
 
 async def test_a_portal_of_20_members_is_built_from_nothing_and_exports_to_no_change(api):
