@@ -49,8 +49,8 @@ async def _synced(app, api, gesdent, name, resources):
     assert run["status"] == "succeeded", run
 
 
-async def _succeeded_long_ago(app, name):
-    """Record a success of `name` three hours ago, as a run's `finish` does: its data is stale."""
+async def record_success(app, name, at):
+    """Record a success of `name` at `at`, as a run's `finish` does (through `app`'s database); its id."""
     async with app.state.sessionmaker() as session:
         found = select(col(Instance.id)).where(col(Instance.name) == name)
         instance_id = (await session.execute(found)).scalar_one()
@@ -62,9 +62,15 @@ async def _succeeded_long_ago(app, name):
             counts={stream: {"fetched": 1} for stream in STREAMS},
             failed_stream=None,
             error=None,
-            at=datetime.now(UTC) - timedelta(hours=3),
+            at=at,
         )
         await session.commit()
+    return instance_id
+
+
+async def _succeeded_long_ago(app, name):
+    """Record a success of `name` three hours ago: its data is stale."""
+    await record_success(app, name, datetime.now(UTC) - timedelta(hours=3))
 
 
 async def build(app, api, gesdent):

@@ -20,11 +20,9 @@ from sqlmodel import col
 
 from app.config import Settings
 from app.db.models import GesdentSlot, Instance, SyncHealth, table_of
-from app.domain.gesdent import STREAMS
 from app.main import create_app
-from app.sync import health
 from app.sync.upsert import delete_slots
-from tests.api.test_portal_availability import _service, _succeeded_long_ago, _synced, _week
+from tests.api.test_portal_availability import _service, _succeeded_long_ago, _synced, _week, record_success
 from tests.conftest import BASE_URL, MASTER_KEY, SECRET_KEY, add_member, assert_problem, create_portal
 from tests.sync.conftest import TEST_CONFIG
 from tests.sync.sandbox_server import SandboxServer, start_sandbox
@@ -279,19 +277,8 @@ async def test_a_write_through_one_replica_shows_in_the_other(app, api, gesdent,
         assert _north_gone(before, (await _answer(other_replica, URL, params)).json())
         await _patched(api, "/v1/instances/tt_north/services/LIMP", {"web_enabled": True})
         await _kept(app, api, URL, params)
-        async with replica.state.sessionmaker() as session:  # a sync's outcome written by the replica
-            member_id = await _instance_id(app, "tt_south")
-            await health.record_outcome(
-                session,
-                member_id,
-                status="succeeded",
-                streams=STREAMS,
-                counts={stream: {"fetched": 1} for stream in STREAMS},
-                failed_stream=None,
-                error=None,
-                at=datetime.now(UTC) - timedelta(hours=3),
-            )
-            await session.commit()
+        # A sync's outcome written by the replica.
+        await record_success(replica, "tt_south", datetime.now(UTC) - timedelta(hours=3))
         assert _items((await _answer(api, URL, params)).json())["tt_south"]["as_of"]["state"] == "stale"
 
 
@@ -308,19 +295,8 @@ def _clock(monkeypatch: pytest.MonkeyPatch, app: FastAPI, start: datetime) -> Ca
 
 async def _succeeded(app: FastAPI, name: str, at: datetime) -> datetime:
     """Record a success of `name` at `at`, as a run's end does; its stale_at."""
-    member_id = await _instance_id(app, name)
+    member_id = await record_success(app, name, at)
     async with app.state.sessionmaker() as session:
-        await health.record_outcome(
-            session,
-            member_id,
-            status="succeeded",
-            streams=STREAMS,
-            counts={stream: {"fetched": 1} for stream in STREAMS},
-            failed_stream=None,
-            error=None,
-            at=at,
-        )
-        await session.commit()
         rows = select(col(SyncHealth.stale_at)).where(
             col(SyncHealth.instance_id) == member_id, col(SyncHealth.stream) == "availability"
         )
