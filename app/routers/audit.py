@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BeforeValidator
 
 from app.auth import AuditReader
 from app.db.repositories.audit import AuditFilter
-from app.db.session import SessionDep
+from app.db.session import SessionDep, SessionRoute
 from app.negotiation import JSON, negotiate
 from app.pagination import Page, PageParams
 from app.schemas.audit import AuditEventPublic
@@ -21,7 +21,7 @@ from app.schemas.common import UUID_PATTERN
 from app.services import audit as service
 from app.state import SessionmakerDep
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=SessionRoute)
 NDJSON = "application/x-ndjson"
 Text = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*$")]
 Id = Annotated[str | None, Query(pattern=UUID_PATTERN)]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import PageSyncRunner, Principal
 from app.config import Settings
-from app.db.session import SessionDep, writes
+from app.db.session import SessionDep, SessionRoute, writes
 from app.domain.conflicts import GesdentNotConfigured
 from app.domain.errors import NotFound
 from app.domain.values import INSTANCE_NAME_INPUT_PATTERN
@@ -25,7 +25,7 @@ from app.schemas.sync_runs import SyncRunPublic
 from app.services import instances, sync_runs
 from app.state import SettingsDep
 
-router = APIRouter(tags=["sync"])
+router = APIRouter(tags=["sync"], route_class=SessionRoute)
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 # Deprecated on this day (RFC 9745: a Unix time), in favour of POST /v1/instances/{name}/sync-runs;
 # kept while cron lines and bookmarks still call it (docs/versioning.md).

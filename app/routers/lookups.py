@@ -22,7 +22,7 @@ import typing
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
-from fastapi.routing import APIRoute
+from app.db.session import SessionRoute
 
 T = TypeVar("T")
 
@@ -40,8 +40,9 @@ class Lookup(Generic[T]):
         return self._loaded[0]
 
 
-class LookupRoute(APIRoute):
-    """A route whose endpoint receives the values of its lookups, loaded after validation."""
+class LookupRoute(SessionRoute):
+    """A route whose endpoint receives the values of its lookups, loaded after validation (and whose
+    request's session is ended as every route's, app/db/session.py)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _with_lookups_loaded(endpoint), **kwargs)

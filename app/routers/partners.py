@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from app.auth import AnyPrincipal, Master, forget_key, forget_partner
-from app.db.session import SessionDep
+from app.db.session import SessionDep, SessionRoute
 from app.domain.errors import MissingScope, NotFound
 from app.openapi_contract import raises, sends
 from app.pagination import Page, PageParams
@@ -22,7 +22,7 @@ from app.schemas.partners import (
 )
 from app.services import partners as service
 
-router = APIRouter(tags=["partners"])
+router = APIRouter(tags=["partners"], route_class=SessionRoute)
 PartnerId = Annotated[str, Path(pattern=UUID_PATTERN, description="Partner id.", **UUID_FORMAT)]
 KeyId = Annotated[str, Path(pattern=UUID_PATTERN, description="API key id.", **UUID_FORMAT)]
 

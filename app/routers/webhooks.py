@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, Field, ValidationError
 
-from app.db.session import SessionDep
+from app.db.session import SessionDep, SessionRoute
 from app.domain.conflicts import GesdentNotConfigured
 from app.domain.errors import InvalidSignature, ValidationFailed
 from app.domain.gesdent import NotifiedStream
@@ -18,7 +18,7 @@ from app.schemas.sync_runs import SyncRunPublic
 from app.services import webhooks as service
 from app.state import SecretBoxDep, SettingsDep
 
-router = APIRouter(tags=["sync"])
+router = APIRouter(tags=["sync"], route_class=SessionRoute)
 
 
 class ChangeNotification(BaseModel):
