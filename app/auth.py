@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import quotas
 from app.audit import context as audit
 from app.db.repositories import api_keys as repo
-from app.db.session import SessionDep
+from app.db.session import request_session
 from app.domain.api_keys import KEY_PREFIX, hash_key, parse_lookup
 from app.domain.errors import MasterKeyNotAllowed, MasterKeyRequired, MissingScope, RateLimited, Unauthorized
 from app.key_cache import KeyCache
@@ -79,7 +79,7 @@ def _authorization(request: Request) -> tuple[str, str]:
 @bearer
 @counts_quota
 @raises(Unauthorized, RateLimited)
-async def current_principal(request: Request, session: SessionDep) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The caller of a JSON route: a key in `Authorization: Bearer`, never anywhere else."""
     scheme, credentials = _authorization(request)
     if scheme != "bearer" or not credentials:
@@ -87,20 +87,20 @@ async def current_principal(request: Request, session: SessionDep) -> Principal:
             " HTTP Basic is accepted only by the pages for people in a browser." if scheme == "basic" else ""
         )
         raise _unauthorized(f"Send an API key as `Authorization: Bearer <key>`.{hint}")
-    return await _principal_of(request, session, credentials, [BEARER_CHALLENGE])
+    return await _principal_of(request, credentials, [BEARER_CHALLENGE])
 
 
 @for_people
 @counts_quota
 @raises(Unauthorized, RateLimited)
-async def _page_principal(request: Request, session: SessionDep) -> Principal:
+async def _page_principal(request: Request) -> Principal:
     """The caller of a page for people (the manual run URL, the summary report): Bearer, or HTTP
     Basic with the API key as password when a browser asks for HTML, so that a bookmark works.
     Basic is refused where a script asks for JSON: there, keys travel as Bearer only."""
     challenges = [BEARER_CHALLENGE, BASIC_CHALLENGE]
     scheme, token = _authorization(request)
     if scheme == "bearer" and token:
-        return await _principal_of(request, session, token, challenges)
+        return await _principal_of(request, token, challenges)
     if scheme != "basic":
         raise _unauthorized("Sign in with your API key as the password (any user name).", challenges)
     if not wants_html(request):
@@ -116,12 +116,14 @@ async def _page_principal(request: Request, session: SessionDep) -> Principal:
     if not colon or not key:
         await quotas.count_failure(request)
         raise _unauthorized("Sign in with your API key as the password (any user name).", challenges)
-    return await _principal_of(request, session, key, challenges)
+    return await _principal_of(request, key, challenges)
 
 
-async def _principal_of(
-    request: Request, session: AsyncSession, presented: str, challenges: list[str]
-) -> Principal:
+async def _principal_of(request: Request, presented: str, challenges: list[str]) -> Principal:
+    # The request's one session (app/db/session.py), asked for here rather than declared as a
+    # dependency of the two above: FastAPI walks a declared dependency again wherever it is named,
+    # even when its value is known, and these two run on every request.
+    session = await request_session(request)
     principal = await _known(request.app.state, session, presented)
     if principal is None:
         await quotas.count_failure(request)
