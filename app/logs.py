@@ -10,8 +10,10 @@ so a module never needs to know how its lines end up written.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import TextIO
 
 import structlog
@@ -65,8 +67,14 @@ def _trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventD
     return event
 
 
-def formatter(log_format: str, *, colors: bool = False) -> structlog.stdlib.ProcessorFormatter:
+def formatter(log_format: str, *, colors: bool = False) -> logging.Formatter:
     """The formatter of `json` or `console` lines (in colour at a terminal)."""
+    if log_format == "json":
+        return JsonLines(_structlog_formatter("json"))
+    return _structlog_formatter(log_format, colors=colors)
+
+
+def _structlog_formatter(log_format: str, *, colors: bool = False) -> structlog.stdlib.ProcessorFormatter:
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -84,6 +92,37 @@ def formatter(log_format: str, *, colors: bool = False) -> structlog.stdlib.Proc
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=colors)
     return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[*final, renderer])
+
+
+# What a LogRecord holds of its own: anything else on a record came from `extra`.
+_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+}
+
+
+class JsonLines(logging.Formatter):
+    """The `json` lines, written as structlog's formatter writes them (same fields, same order),
+    by one function: every request writes a line, and structlog's way, a copy of the record taken
+    through nine processors and the standard formatter again, cost as much as a tenth of a request
+    that reads one row. A line with a traceback or a stack, rare, is left to `full`."""
+
+    def __init__(self, full: logging.Formatter) -> None:
+        super().__init__()
+        self.full = full
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.stack_info:
+            return self.full.format(record)
+        event: EventDict = {"event": record.getMessage()}
+        structlog.contextvars.merge_contextvars(None, "", event)
+        event["level"] = record.levelname.lower()
+        event["logger"] = record.name
+        for name, value in record.__dict__.items():
+            if name not in _RECORD_ATTRIBUTES:
+                event[name] = value
+        event["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        return json.dumps(_redact(None, "", _trace_ids(None, "", event)), default=str)
 
 
 def configure(level: str = "info", log_format: str = "auto", stream: TextIO | None = None) -> str:

@@ -117,3 +117,47 @@ def test_the_format_setting_is_checked(monkeypatch):
     monkeypatch.setenv("PORTICO_LOG_FORMAT", "xml")
     with pytest.raises(ConfigError, match="PORTICO_LOG_FORMAT"):
         load_settings()
+
+
+def _without_time(line: str) -> dict[str, object]:
+    fields: dict[str, object] = json.loads(line)
+    assert str(fields.pop("timestamp")).endswith("Z")
+    return fields
+
+
+@pytest.mark.parametrize(
+    ("name", "level", "message", "args", "extra"),
+    [
+        (
+            "portico",
+            logging.INFO,
+            "%s %s %s %.1f ms",
+            ("GET", "/v1/x", 200, 1.25),
+            {"status": 200, "route": "/v1/x"},
+        ),
+        ("portico.sync", logging.WARNING, "run %s", ("r1",), {"secret": "s3cr3t", "outcome": None}),
+        (
+            "uvicorn.error",
+            logging.ERROR,
+            "odd %d%%",
+            (5,),
+            {"color_message": "\x1b[1modd\x1b[0m", "when": object},
+        ),
+        ("uvicorn.error", 5, "trace", (), {}),
+    ],
+)
+def test_json_lines_are_the_lines_structlog_writes(name, level, message, args, extra):
+    """JsonLines writes in one function what structlog's formatter writes through its processors:
+    the same fields in the same order, for every kind of record Portico writes."""
+    logging.addLevelName(5, "TRACE")
+    record = logging.getLogger(name).makeRecord(name, level, "f.py", 1, message, args, None, extra=extra)
+    tracer = TracerProvider().get_tracer("test")
+    bound = structlog.contextvars.bind_contextvars(request_id="q1", stream="users")
+    try:
+        with tracer.start_as_current_span("work"):
+            fast = logs.formatter("json").format(record)
+            reference = logs._structlog_formatter("json").format(record)
+    finally:
+        structlog.contextvars.reset_contextvars(**bound)
+    assert isinstance(logs.formatter("json"), logs.JsonLines)
+    assert list(_without_time(fast).items()) == list(_without_time(reference).items())
