@@ -137,7 +137,11 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         problem_types,
         metrics,
     ):
-        app.include_router(module.router)
+        # The routes themselves, not the router: FastAPI matches an included router's routes through
+        # a layer of its own (each route's context set and restored around its match, the router's
+        # version walked, and the chosen router matched again), some fifth of a one-row read's cost.
+        # A route of these routers takes nothing from its inclusion (no prefix, tags or dependencies).
+        app.router.routes.extend(module.router.routes)
     app.webhooks.include_router(events.webhooks)  # in the spec only: what partners' endpoints receive
     app.mount(docs.ASSETS_URL, docs.DocsAssets(), name="docs-assets")
     app.mount(PAGE_ASSETS_URL, PageAssets(), name="page-assets")
