@@ -5,6 +5,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from app.db.models import Instance
+from app.db.repositories.instance_facts import InstanceShown
 from app.domain.rules import InstanceFacts
 from app.schemas.common import (
     DisplayName,
@@ -86,11 +87,11 @@ class InstancePublic(Output):
     updated_at: Timestamp = Field(examples=["2026-12-01T02:22:04.134805Z"])
 
     @classmethod
-    def build(cls, instance: Instance, facts: InstanceFacts) -> InstancePublic:
+    def build(cls, instance: Instance | InstanceShown, facts: InstanceFacts) -> InstancePublic:
         return cls.of(instance, facts.kind, facts.member_of)
 
     @classmethod
-    def of(cls, instance: Instance, kind: str, portal: str | None) -> InstancePublic:
+    def of(cls, instance: Instance | InstanceShown, kind: str, portal: str | None) -> InstancePublic:
         return cls(
             name=instance.name,
             display_name=instance.display_name,

@@ -12,7 +12,7 @@ from app.db.models import Instance
 from app.db.repositories import instance_facts
 from app.db.repositories import instances as repo
 from app.db.repositories import mappings as mappings_repo
-from app.db.repositories.instance_facts import InstanceWithFacts
+from app.db.repositories.instance_facts import InstanceShown, InstanceWithFacts
 from app.db.repositories.pages import PageRequest
 from app.domain import rules
 from app.domain.conflicts import NameTaken
@@ -24,7 +24,7 @@ from app.schemas.instances import InstanceCreate, InstanceUpdate
 from app.services.changes import apply, changed_fields, reject_nulls
 
 
-def etag(instance: Instance, facts: rules.InstanceFacts) -> str:
+def etag(instance: Instance | InstanceShown, facts: rules.InstanceFacts) -> str:
     """Covers what the representation shows: the row's version, and the kind and portal, which
     change without a new version when the instance joins or leaves a portal."""
     return etag_of("instance", instance.id, instance.version, facts.kind, facts.member_of)

@@ -55,10 +55,9 @@ async def require_for_search(session: AsyncSession, principal: Principal, name: 
     found = await instance_facts.get_with_generation(session, partner_of(principal), name)
     if found is None:
         raise await not_found(session, principal, name)
-    with_facts, generation = found
-    if not with_facts.facts.is_portal:
+    if not found.facts.is_portal:
         raise _not_a_portal(name)
-    return SearchedPortal(Portal(with_facts.instance, with_facts.facts), generation)
+    return SearchedPortal(Portal(found.instance, found.facts), found.generation)
 
 
 def _not_a_portal(name: str) -> NotFound:
