@@ -4,16 +4,19 @@ route writes, and never before the checks a route makes of its own request."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
+import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import auth
 from app.db.models import Instance
 from app.db.repositories import api_keys as api_keys_repo
 from app.db.repositories import instances as instances_repo
+from app.db.session import SessionRoute, request_session
 from app.routers import deps
 from app.routers.lookups import Lookup, LookupRoute
 from tests.api.test_isolation import _dependants, _route_contexts
@@ -45,6 +48,32 @@ def test_every_route_using_a_lookup_loads_it_after_validation(app: FastAPI):
             using.append(route)
             assert isinstance(route, LookupRoute), f"{route.path}: its router needs route_class=LookupRoute"
     assert len(using) >= 30, "the route enumeration is broken"
+
+
+def test_every_route_with_a_session_or_a_caller_ends_its_session(app: FastAPI):
+    """The route ends the request's session (app/db/session.py): a router without a SessionRoute
+    class would answer 500 on every request that opens one (the caller's dependency opens it)."""
+    opening = {request_session, auth.current_principal, auth._page_principal}
+    using = []
+    for context in _route_contexts(app):
+        route = getattr(context, "original_route", context)
+        if isinstance(route, APIRoute) and any(d.call in opening for d in _dependants(route.dependant)):
+            using.append(route)
+            assert isinstance(route, SessionRoute), f"{route.path}: its router needs route_class=SessionRoute"
+    assert len(using) >= 60, "the route enumeration is broken"
+
+
+async def test_a_session_outside_a_session_route_is_a_clear_error():
+    app = FastAPI()
+
+    @app.get("/plain")
+    async def plain(session: Annotated[AsyncSession, Depends(request_session)]) -> None:
+        return None
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        with pytest.raises(RuntimeError, match="must be a SessionRoute"):
+            await client.get("/plain")
 
 
 @pytest.fixture
