@@ -458,6 +458,8 @@ async def bench_workers(
         drained = await watch.until(lambda c: c.get("queued", 0) < args.workers * args.processes, 3600)
         print(f"  queue drained {drained[-1][0] - second[-1][0]:.0f} s later")
         window_start = utcnow()
+        watch.sample_memory()
+        steady = {pid: values[-1] for pid, values in watch.rss.items()}
         print(f"  steady state for {args.observe_minutes} min …", flush=True)
         end = time.monotonic() + args.observe_minutes * 60
         while time.monotonic() < end:
@@ -482,7 +484,8 @@ async def bench_workers(
         for n, (pid, values) in enumerate(watch.rss.items()):
             print(
                 f"  worker {n} RSS: {warm.get(pid, 0):.0f} MB after the first wave, "
-                f"max {max(values):.0f}, last {values[-1]:.0f}"
+                f"{steady.get(pid, 0):.0f} when the steady state began, max {max(values):.0f}, "
+                f"last {values[-1]:.0f}"
             )
     finally:
         for process in processes:
