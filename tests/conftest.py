@@ -96,17 +96,22 @@ def backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgres"
 
 
+def app_settings(database_url: str, **overrides: Any) -> Settings:
+    """The settings of a test app on `database_url`: the tests' keys, GESDENT sandboxes on loopback
+    allowed, and no scheduler (tests drive the queue and the workers themselves)."""
+    given: dict[str, Any] = {
+        "database_url": database_url,
+        "master_key": MASTER_KEY,
+        "secret_keys": SECRET_KEY,
+        "gesdent_allow_private_networks": True,
+        "scheduler": False,
+    }
+    return Settings(**(given | overrides))
+
+
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    settings = Settings(
-        database_url=database_url,
-        master_key=MASTER_KEY,
-        secret_keys=SECRET_KEY,
-        gesdent_allow_private_networks=True,
-        scheduler=False,  # tests drive the queue and the workers themselves
-        db_pool_size=30,
-    )
-    application = create_app(settings)
+    application = create_app(app_settings(database_url, db_pool_size=30))
     async with application.router.lifespan_context(application):
         yield application
 
@@ -291,14 +296,7 @@ async def traced(database_url: str, app: FastAPI) -> AsyncIterator[Traced]:
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    settings = Settings(
-        database_url=database_url,
-        master_key=MASTER_KEY,
-        secret_keys=SECRET_KEY,
-        gesdent_allow_private_networks=True,
-        scheduler=False,
-    )
-    application = create_app(settings, tracer_provider=provider)
+    application = create_app(app_settings(database_url), tracer_provider=provider)
     async with application.router.lifespan_context(application):
         yield Traced(application, provider, spans)
     provider.shutdown()

@@ -18,12 +18,11 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from app.config import Settings
 from app.db.models import GesdentSlot, Instance, SyncHealth, table_of
 from app.main import create_app
 from app.sync.upsert import delete_slots
 from tests.api.test_portal_availability import _service, _succeeded_long_ago, _synced, _week, record_success
-from tests.conftest import BASE_URL, MASTER_KEY, SECRET_KEY, add_member, assert_problem, create_portal
+from tests.conftest import BASE_URL, add_member, app_settings, assert_problem, create_portal
 from tests.sync.conftest import TEST_CONFIG
 from tests.sync.sandbox_server import SandboxServer, start_sandbox
 
@@ -252,14 +251,7 @@ async def test_a_write_shows_in_the_next_search(app, api, gesdent, trigger):
 @pytest.fixture
 async def replica(database_url: str) -> AsyncIterator[FastAPI]:
     """A second app on the same database, as another replica: its own cache, the same generations."""
-    settings = Settings(
-        database_url=database_url,
-        master_key=MASTER_KEY,
-        secret_keys=SECRET_KEY,
-        gesdent_allow_private_networks=True,
-        scheduler=False,
-    )
-    application = create_app(settings)
+    application = create_app(app_settings(database_url))
     async with application.router.lifespan_context(application):
         yield application
 
