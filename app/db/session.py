@@ -1,7 +1,7 @@
 """The per-request session: one transaction, committed before the response is sent.
 
 A route's dependencies and endpoint share one session (`SessionDep`), opened when the first of them
-asks for it. `SessionRoute`, the class of every route of the API, ends it: when the endpoint has
+asks for it. `SessionRoute`, the class of every route that may open one, ends it: when the endpoint has
 answered, a request that may write commits, so that a failed commit becomes an error response rather
 than a lost write behind a 2xx; then, whatever happened (a 401, a 422, an error in the endpoint), the
 session is closed and its connection goes back to the pool. A generator dependency (`yield`) would
